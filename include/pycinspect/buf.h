@@ -1,0 +1,35 @@
+/*
+ * buf.h - a growable byte buffer, the one way the library builds text.
+ *
+ * Every append returns 0, or -1 with errno = ENOMEM and the buffer unchanged but for a
+ * possible larger capacity.  The contents are kept NUL-terminated (not counted in len).
+ */
+#ifndef PYCINSPECT_BUF_H
+#define PYCINSPECT_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct pyci_buf {
+	char *data;     /* owned; NULL until the first append */
+	size_t len;
+	size_t cap;
+} pyci_buf;
+
+#define PYCI_BUF_INIT {NULL, 0, 0}
+
+/* Release the storage; the buffer can be reused after. */
+void pyci_buf_free(pyci_buf *b);
+
+/* Make room for n more bytes. */
+int pyci_buf_reserve(pyci_buf *b, size_t n);
+
+int pyci_buf_append(pyci_buf *b, const void *data, size_t len);
+int pyci_buf_puts(pyci_buf *b, const char *s);
+int pyci_buf_putc(pyci_buf *b, char c);
+int pyci_buf_printf(pyci_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Empty the buffer, keeping its storage. */
+void pyci_buf_clear(pyci_buf *b);
+
+#endif

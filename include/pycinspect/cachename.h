@@ -1,0 +1,49 @@
+/*
+ * cachename.h - what a cache file's name says: where its source is and who it is for.
+ *
+ *   DIR/__pycache__/NAME.TAG.pyc         PEP 3147 (3.2+); TAG is cpython-312, pypy39, ...
+ *   DIR/__pycache__/NAME.TAG.opt-N.pyc   PEP 488 (3.5+), -O / -OO
+ *   DIR/__pycache__/NAME.TAG.pyo         3.2-3.4, -O and -OO
+ *   DIR/NAME.pyc, DIR/NAME.pyo           legacy (1.x-3.1, PyPy2, compileall -b, sourceless)
+ * The name is split from the right, so dotted names keep their dots: a.tar.cpython-313.pyc is the
+ * cache of a.tar.py.  The source of a __pycache__ entry is DIR/NAME.py; of a legacy one NAME.py
+ * beside it.
+ */
+#ifndef PYCINSPECT_CACHENAME_H
+#define PYCINSPECT_CACHENAME_H
+
+#include <stddef.h>
+
+#include "pycinspect/magic.h"
+
+typedef enum {
+	PYCI_NAME_NOT_CACHE = 0,    /* does not end in .pyc / .pyo */
+	PYCI_NAME_PYCACHE,          /* NAME.TAG[.opt-N].pyc or NAME.TAG.pyo in __pycache__ */
+	PYCI_NAME_PYCACHE_BAD,      /* ends in .pyc/.pyo inside __pycache__ but has no usable tag */
+	PYCI_NAME_LEGACY,           /* NAME.pyc / NAME.pyo outside __pycache__ */
+} pyci_name_kind;
+
+typedef struct pyci_cache_name {
+	pyci_name_kind kind;
+	size_t stem_len;            /* NAME is name[0 .. stem_len) */
+	size_t tag_off, tag_len;    /* TAG, PYCACHE only; tag_len 0 otherwise */
+	size_t opt_off, opt_len;    /* N of opt-N, PYCACHE only; opt_len 0 when absent */
+	int pyo;                    /* extension is .pyo */
+	pyci_impl tag_impl;         /* from the tag; PYCI_IMPL_UNKNOWN if not cpython-/pypy */
+	int tag_major, tag_minor;
+} pyci_cache_name;
+
+/*
+ * Classify file name `name` (len bytes, no '/'; need not be UTF-8 or NUL-terminated) found in a
+ * directory called __pycache__ (in_pycache != 0) or elsewhere.  Always fills *out; returns 0
+ * when out->kind is not PYCI_NAME_NOT_CACHE, -1 otherwise.
+ */
+int pyci_cache_name_parse(const char *name, size_t len, int in_pycache, pyci_cache_name *out);
+
+/*
+ * Parse a cache tag: "cpython-312" -> CPython 3.12, "cpython-36" -> CPython 3.6,
+ * "pypy39" / "pypy310" -> PyPy 3.9 / 3.10.  Returns 0 on success, -1 if the text is not such a tag.
+ */
+int pyci_cache_tag_parse(const char *tag, size_t len, pyci_impl *impl, int *major, int *minor);
+
+#endif

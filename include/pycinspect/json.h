@@ -1,0 +1,32 @@
+/*
+ * json.h - JSON text for the records pycinspect emits.
+ *
+ * File names are bytes, not text.  Strings are written as UTF-8; any byte that is not part of a
+ * valid UTF-8 sequence is written as the lone surrogate \udcXX (XX = the byte, 80-ff), which is
+ * Python's "surrogateescape": os.fsencode(json.loads(line)["path"]) gives back the exact bytes.
+ * Control characters and '"' '\\' are escaped; everything else valid is written as is.
+ */
+#ifndef PYCINSPECT_JSON_H
+#define PYCINSPECT_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pycinspect/buf.h"
+
+/* Append s[0 .. len) as a quoted JSON string.  0, or -1 (ENOMEM). */
+int pyci_json_string(pyci_buf *b, const char *s, size_t len);
+
+/* Append "key": (with the quotes and colon; key must be plain ASCII). */
+int pyci_json_key(pyci_buf *b, const char *key);
+
+/* 1 if s[0 .. len) is valid UTF-8 (no overlongs, no surrogates), else 0. */
+int pyci_utf8_valid(const char *s, size_t len);
+
+/*
+ * Length of the valid UTF-8 sequence starting at s (1-4), or 0 if the byte at s does not start
+ * one that fits in n bytes.
+ */
+size_t pyci_utf8_seq(const unsigned char *s, size_t n);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * magic.h - the history of .pyc magic numbers, as a table.
+ *
+ * Every magic number CPython wrote from 1.0 to 3.16-dev, the -U variants of 1.6-2.7, and PyPy's.
+ * The rows live in data/magic_numbers.tsv; src/magic_table.inc is generated from it.  Lookups try
+ * the exact number first, then the documented ranges (an unknown number inside a known 3.x range
+ * is "3.x-range, unknown", not an error).
+ */
+#ifndef PYCINSPECT_MAGIC_H
+#define PYCINSPECT_MAGIC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+	PYCI_IMPL_UNKNOWN = 0,
+	PYCI_IMPL_CPYTHON,
+	PYCI_IMPL_PYPY,
+} pyci_impl;
+
+/* How a magic number was recognised. */
+typedef enum {
+	PYCI_MAGIC_EXACT = 0,   /* a row of the table */
+	PYCI_MAGIC_UNICODE,     /* a row + 1: the -U variant of CPython 1.6-2.7 */
+	PYCI_MAGIC_RANGE,       /* inside a version's range, but never assigned upstream */
+} pyci_magic_match;
+
+typedef struct pyci_magic_info {
+	uint32_t word;          /* the four bytes as a little-endian word */
+	uint32_t number;        /* the 16-bit magic, or the whole word for 1.0-1.2 */
+	pyci_impl impl;
+	int major, minor;       /* language version the magic belongs to */
+	pyci_magic_match match;
+	bool final;             /* written by a final (x.y.z) release, exact match only */
+	const char *label;      /* "3.12b1", "2.7a0", "PyPy3 (3.9)"; static storage */
+	const char *final_for;  /* "3.12.x" or "" ; static storage */
+	const char *note;       /* free text from the table, or ""; static storage */
+} pyci_magic_info;
+
+/* One row of the table. */
+typedef struct pyci_magic_row {
+	uint32_t word;
+	pyci_impl impl;
+	int major, minor;
+	const char *label;
+	const char *final_for;
+	const char *note;
+} pyci_magic_row;
+
+/*
+ * Identify the first four bytes of a .pyc.
+ * Returns 0 and fills *out when the bytes are a magic number of a known implementation (exact,
+ * -U variant or inside a known range); -1 when they are not a Python magic number (*out is then
+ * zeroed but for word and number).
+ */
+int pyci_magic_lookup(const uint8_t bytes[4], pyci_magic_info *out);
+
+/* The same, from the little-endian word. */
+int pyci_magic_lookup_word(uint32_t word, pyci_magic_info *out);
+
+/* The table, sorted by word; *count receives the number of rows.  Static storage. */
+const pyci_magic_row *pyci_magic_table(size_t *count);
+
+/*
+ * The final-release magic word of CPython major.minor, or of PyPy3 for its language version.
+ * Returns 0 and sets *word when there is one; -1 when none is known (e.g. 3.16-dev).
+ */
+int pyci_magic_final_word(pyci_impl impl, int major, int minor, uint32_t *word);
+
+/* "cpython", "pypy", or NULL for PYCI_IMPL_UNKNOWN. */
+const char *pyci_impl_name(pyci_impl impl);
+
+/* Header size in bytes for this magic: 8 (before 3210), 12 (3210-3391) or 16 (3392+). */
+size_t pyci_magic_header_size(const pyci_magic_info *m);
+
+#endif

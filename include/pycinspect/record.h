@@ -1,0 +1,60 @@
+/*
+ * record.h - the machine forms of a judged cache: its version label and its JSON line, and the
+ * running summary of a scan.  The CLI decides where they go; nothing here writes to a file.
+ */
+#ifndef PYCINSPECT_RECORD_H
+#define PYCINSPECT_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pycinspect/buf.h"
+#include "pycinspect/scan.h"
+
+/*
+ * The version a record's magic says, as "3.12" or "pypy3.9", into buf (NUL-terminated).
+ * Returns 0, or -1 (buf set to "") when the magic is unknown.
+ */
+int pyci_record_version(const pyci_record *r, char *buf, size_t n);
+
+/*
+ * Append the "type":"pyc" JSON object of r (no newline) to b.  `extra` is appended verbatim
+ * before the closing brace when not NULL (e.g. ,"action":"removed").  0, or -1 (ENOMEM).
+ */
+int pyci_record_json(pyci_buf *b, const pyci_record *r, const char *extra);
+
+typedef struct pyci_tally {
+	uint64_t count, bytes;
+} pyci_tally;
+
+typedef struct pyci_version_tally {
+	char version[24];               /* "3.12", "pypy3.9", or "unknown" */
+	pyci_tally total;
+	pyci_tally status[PYCI_STATUS_COUNT];
+} pyci_version_tally;
+
+typedef struct pyci_summary {
+	pyci_tally total;
+	pyci_tally status[PYCI_STATUS_COUNT];
+	uint64_t foreign;               /* records with foreign set, whatever their status */
+	pyci_version_tally *versions;   /* sorted by version when read through pyci_summary_sort */
+	size_t nversions, cap;
+	uint64_t errors;                /* directories that could not be walked, caches unreadable */
+	uint64_t mounts;                /* mount points not crossed */
+} pyci_summary;
+
+#define PYCI_SUMMARY_INIT {{0, 0}, {{0, 0}}, 0, NULL, 0, 0, 0, 0}
+
+/* Count r.  0, or -1 (ENOMEM). */
+int pyci_summary_add(pyci_summary *s, const pyci_record *r);
+
+/* Sort the per-version rows: CPython by version, then PyPy, then unknown. */
+void pyci_summary_sort(pyci_summary *s);
+
+void pyci_summary_free(pyci_summary *s);
+
+/* Append the JSON form of the per-status and per-version tallies: "by_status":{..},
+ * "by_version":{..} (no braces around the pair).  0, or -1 (ENOMEM). */
+int pyci_summary_json(pyci_buf *b, const pyci_summary *s);
+
+#endif

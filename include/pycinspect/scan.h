@@ -1,0 +1,72 @@
+/*
+ * scan.h - find every cache under a path and judge it: the engine behind scan, clean and dump.
+ *
+ * For each .pyc/.pyo (in __pycache__ or beside its source) the engine reads at most
+ * PYCI_HEADER_MAX bytes, stats the source once (shared by the .opt-N siblings and the other
+ * tags of the same source), hashes the source only for hash-based caches that need it, and calls
+ * ops->record with the verdict while the cache's directory is still open, so that a caller can
+ * act on it through the descriptor (clean).  Entries that are not regular files are never opened.
+ */
+#ifndef PYCINSPECT_SCAN_H
+#define PYCINSPECT_SCAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pycinspect/cachename.h"
+#include "pycinspect/header.h"
+#include "pycinspect/verdict.h"
+#include "pycinspect/walk.h"
+
+typedef struct pyci_scan_options {
+	pyci_check_source check;
+	const pyci_targets *targets;    /* NULL: no cache is foreign */
+	int cross_mounts;
+	unsigned max_fds;               /* 0: from RLIMIT_NOFILE */
+} pyci_scan_options;
+
+/* What lstat/fstat said of the cache file itself. */
+typedef struct pyci_file_info {
+	uint64_t dev, ino;
+	uint32_t mode;
+	uint64_t size;
+	int64_t mtime_sec;
+	long mtime_nsec;
+} pyci_file_info;
+
+typedef struct pyci_record {
+	const char *path;               /* display path of the cache; NUL-terminated */
+	size_t path_len;
+	const char *name;               /* its name within dirfd */
+	size_t name_len;
+	int dirfd;                      /* the directory holding it, open during the callback */
+	const char *source_path;        /* display path of the source, or NULL (bad cache name) */
+	size_t source_path_len;
+	const pyci_cache_name *cname;
+	const pyci_header *header;      /* decoded as far as the bytes allowed */
+	const pyci_verdict *verdict;
+	const pyci_source_info *source; /* NULL when source_path is NULL */
+	int have_file;                  /* file fields valid */
+	pyci_file_info file;
+	int file_errno;                 /* errno when the cache could not be opened or read */
+} pyci_record;
+
+/* Non-cache trouble on the way: directories that could not be entered, and mount points. */
+typedef struct pyci_scan_ops {
+	/* One cache judged.  Return 0 to go on; -1 (keep errno) stops the scan. */
+	int (*record)(void *ctx, const pyci_record *r);
+	/* A directory not walked (see pyci_walk_err); err is an errno. */
+	void (*error)(void *ctx, const char *path, pyci_walk_err kind, int err);
+	void *ctx;
+} pyci_scan_ops;
+
+/*
+ * Scan `path`: a directory (walked, see walk.h) or a single cache file.  A path that is a
+ * symlink is not followed (write "link/" to scan the directory it points to).
+ * Returns 0 when the walk finished (per-entry trouble reported through ops), or -1 with errno:
+ * the path cannot be opened (ELOOP for a symlink), is neither a directory nor a regular file
+ * (EINVAL), memory ran out, or ops->record stopped the scan.
+ */
+int pyci_scan_path(const char *path, const pyci_scan_options *opt, const pyci_scan_ops *ops);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * target.h - the interpreters a tree is meant for.
+ *
+ * A cache written for an interpreter outside this set is "foreign".  Targets come from the user
+ * ("3.12", "cpython-312", "pypy310", "pypy3.10", "python3.12", "2.7") or from the interpreter
+ * names found on PATH (python3.12, python2.7, pypy3.9, and symlinks such as python3 whose target
+ * name carries a version), without running any of them.
+ */
+#ifndef PYCINSPECT_TARGET_H
+#define PYCINSPECT_TARGET_H
+
+#include <stddef.h>
+
+#include "pycinspect/magic.h"
+
+#define PYCI_TARGETS_MAX 64
+
+typedef struct pyci_target {
+	pyci_impl impl;
+	int major, minor;
+} pyci_target;
+
+typedef struct pyci_targets {
+	size_t count;
+	pyci_target items[PYCI_TARGETS_MAX];
+} pyci_targets;
+
+/* Empty the set. */
+void pyci_targets_init(pyci_targets *t);
+
+/*
+ * Add one target spelled as above (no commas).  Duplicates are ignored.
+ * Returns 0, or -1 with errno EINVAL (not a target spelling) or ENOSPC (set full).
+ */
+int pyci_targets_add_spec(pyci_targets *t, const char *spec, size_t len);
+
+/* Add a comma-separated list of specs.  Same returns; stops at the first bad spec. */
+int pyci_targets_add_list(pyci_targets *t, const char *list);
+
+/*
+ * Add the interpreters whose names appear in the directories of path_env (a PATH value; NULL
+ * or "" adds nothing).  Unreadable directories are skipped.  Returns the number added.
+ */
+size_t pyci_targets_from_path(pyci_targets *t, const char *path_env);
+
+/* 1 if impl major.minor is in the set, else 0. */
+int pyci_targets_contains(const pyci_targets *t, pyci_impl impl, int major, int minor);
+
+/* Format as "3.12" (CPython) or "pypy3.10" into buf (NUL-terminated, truncated to n). */
+void pyci_target_format(const pyci_target *t, char *buf, size_t n);
+
+#endif

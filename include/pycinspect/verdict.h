@@ -1,0 +1,146 @@
+/*
+ * verdict.h - the judgement CPython's import system would make about one cache.
+ *
+ * The rules are those of the interpreter that owns the cache (the one named by its __pycache__
+ * tag, or for legacy NAME.pyc the one whose magic it carries), per version:
+ *   <= 3.2 (C import.c):  the mtime field, read as a *signed* 32-bit value, must equal
+ *                         tv_sec & 0xFFFFFFFF; no size field.
+ *   3.3 - 3.6 (importlib): the unsigned mtime field must equal int(st_mtime) *unmasked*; size
+ *                         masked to 32 bits.
+ *   3.7+ (PEP 552):       mtime and size both masked to 32 bits; hash-based pycs compare the
+ *                         SipHash of the source when CPython would (flags 3, or --check-source).
+ * st_mtime is Python's float: trunc((double)tv_sec + tv_nsec * 1e-9), which is not tv_sec when
+ * tv_nsec is close to a second.
+ *
+ * Pure: no I/O here.  The caller supplies the header, the name, the source's stat data and a
+ * callback that hashes the source when the verdict needs it.
+ */
+#ifndef PYCINSPECT_VERDICT_H
+#define PYCINSPECT_VERDICT_H
+
+#include <stdint.h>
+
+#include "pycinspect/cachename.h"
+#include "pycinspect/header.h"
+#include "pycinspect/target.h"
+
+typedef enum {
+	PYCI_FRESH = 0,
+	PYCI_STALE,
+	PYCI_ORPHANED,
+	PYCI_SOURCELESS,
+	PYCI_INVALID,
+	PYCI_FOREIGN,
+	PYCI_STATUS_COUNT
+} pyci_status;
+
+/* Mirrors CPython's --check-hash-based-pycs. */
+typedef enum {
+	PYCI_CHECK_DEFAULT = 0,  /* hash checked caches as CPython does, and unchecked ones to warn */
+	PYCI_CHECK_ALWAYS,       /* both kinds, as CPython with "always" */
+	PYCI_CHECK_NEVER,        /* neither: sources are not read */
+} pyci_check_source;
+
+/* Which generation of CPython's freshness test applies (see the top of this file). */
+typedef enum {
+	PYCI_RULES_C_IMPORT = 0,     /* 1.x - 3.2, PyPy2 */
+	PYCI_RULES_IMPORTLIB_UNMASKED, /* 3.3 - 3.6 */
+	PYCI_RULES_IMPORTLIB_MASKED, /* 3.7+ */
+} pyci_rules;
+
+/* Reasons: one bit each; pyci_reason_text() gives the short text. */
+typedef enum {
+	PYCI_R_NOT_REGULAR = 0,
+	PYCI_R_UNREADABLE,
+	PYCI_R_EMPTY,
+	PYCI_R_SHORT_MAGIC,
+	PYCI_R_BAD_MAGIC,
+	PYCI_R_TRUNCATED,
+	PYCI_R_BAD_FLAGS,
+	PYCI_R_NO_BODY,
+	PYCI_R_BAD_CACHE_NAME,
+	PYCI_R_NO_SOURCE,
+	PYCI_R_SOURCE_NOT_FILE,
+	PYCI_R_SOURCE_UNREADABLE,
+	PYCI_R_TAG_MISMATCH,
+	PYCI_R_PYO_IGNORED,
+	PYCI_R_MTIME_MISMATCH,
+	PYCI_R_SIZE_MISMATCH,
+	PYCI_R_MTIME_SIGNED,
+	PYCI_R_MTIME_UNMASKED,
+	PYCI_R_TORN_WRITE,
+	PYCI_R_HASH_MISMATCH,
+	PYCI_R_UNCHECKED_STALE,
+	PYCI_R_HASH_NOT_CHECKED,
+	PYCI_R_LEGACY_SHADOWED,
+	PYCI_R_SOURCELESS,
+	PYCI_R_NOT_TARGET,
+	PYCI_R_PRERELEASE,
+	PYCI_R_UNICODE,
+	PYCI_R_UNKNOWN_MAGIC,
+	PYCI_R_UNKNOWN_TAG,
+	PYCI_R_COUNT
+} pyci_reason;
+
+#define PYCI_REASON_BIT(r) (UINT64_C(1) << (r))
+
+/* Source file facts, as stat(2) gives them (the source is followed through symlinks, as
+ * CPython does). */
+typedef struct pyci_source_info {
+	int err;            /* 0: stat succeeded; ENOENT/ENOTDIR: no source; other: errno */
+	int regular;        /* S_ISREG */
+	int64_t mtime_sec;
+	long mtime_nsec;
+	uint64_t size;
+} pyci_source_info;
+
+/*
+ * Hash the source with SipHash keyed k0 and the given rounds.  Returns 0 and fills out, or -1
+ * with errno.  Called at most once per verdict, and only for hash-based caches.
+ */
+typedef int (*pyci_hash_fn)(void *ctx, uint32_t k0, int c_rounds, int d_rounds, uint8_t out[8]);
+
+typedef struct pyci_judge_input {
+	const pyci_cache_name *name;
+	const pyci_header *header;      /* ignored when !regular or read_err */
+	int regular;                    /* the cache is a regular file */
+	int read_err;                   /* errno of opening/reading the cache, or 0 */
+	const pyci_source_info *source; /* NULL when the name has no source (bad cache name) */
+	pyci_hash_fn hash;
+	void *hash_ctx;
+	pyci_check_source check;
+	const pyci_targets *targets;    /* NULL: every interpreter counts as a target */
+} pyci_judge_input;
+
+typedef struct pyci_verdict {
+	pyci_status status;
+	int foreign;
+	uint64_t reasons;       /* PYCI_REASON_BIT()s */
+	int source_errno;       /* errno when the source could not be read for hashing, else 0 */
+	pyci_impl owner_impl;   /* the interpreter whose rules were applied */
+	int owner_major, owner_minor;
+} pyci_verdict;
+
+/* Judge one cache.  Never fails; all failures become statuses and reasons. */
+void pyci_judge(const pyci_judge_input *in, pyci_verdict *out);
+
+/* The rules generation for an interpreter. */
+pyci_rules pyci_rules_for(pyci_impl impl, int major, int minor);
+
+/* Python's int(os.stat().st_mtime): trunc((double)sec + nsec * 1e-9). */
+int64_t pyci_python_mtime(int64_t sec, long nsec);
+
+/*
+ * Compare a timestamp header with the source under rules r.  Returns the reason bits of the
+ * mismatch, or 0 when the interpreter would reuse the cache.
+ */
+uint64_t pyci_timestamp_check(pyci_rules r, const pyci_header *h, int64_t sec, long nsec,
+			      uint64_t size);
+
+/* "fresh", "stale", ... Static storage. */
+const char *pyci_status_name(pyci_status s);
+
+/* Short text of a reason.  Static storage. */
+const char *pyci_reason_text(pyci_reason r);
+
+#endif

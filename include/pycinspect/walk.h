@@ -1,0 +1,70 @@
+/*
+ * walk.h - walk a directory tree through directory descriptors, never following a symlink.
+ *
+ * Each directory is opened with openat(parent, name, O_DIRECTORY|O_NOFOLLOW), listed in full with
+ * getdents64 (d_type trusted; DT_UNKNOWN resolved with fstatat), sorted bytewise, and handed to
+ * the visitor together with its __pycache__ subdirectory, listed the same way, while both are
+ * open: a cache and its source directory are always at hand as descriptors.  Subdirectories are
+ * then walked depth-first in name order, so the order is the same for the same tree.
+ *
+ * Descriptors are kept in a bounded LRU cache; a directory whose descriptor was evicted is
+ * reopened from its nearest open ancestor, one component at a time, and its device and inode
+ * are checked against the ones first seen.  Neither descriptors nor buffers grow with depth, and
+ * no full path is ever given to the kernel below the root, so there is no PATH_MAX limit.
+ * Mount points are not crossed unless asked (the mount id from statx, so bind mounts of the same
+ * filesystem count too).
+ */
+#ifndef PYCINSPECT_WALK_H
+#define PYCINSPECT_WALK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct pyci_entry {
+	const char *name;       /* NUL-terminated */
+	size_t len;
+	unsigned char type;     /* DT_REG, DT_DIR, DT_LNK, ... (DT_UNKNOWN only if fstatat failed) */
+} pyci_entry;
+
+typedef struct pyci_dir {
+	int fd;                 /* open O_DIRECTORY descriptor, valid during the visit */
+	const char *path;       /* the root as given joined with the path below it; NUL-terminated */
+	size_t path_len;
+	const pyci_entry *entries; /* sorted bytewise; no "." or ".." */
+	size_t count;
+	int depth;              /* 0 for the root */
+} pyci_dir;
+
+/* Kinds of trouble the walker reports and walks past. */
+typedef enum {
+	PYCI_WALK_ERR_OPEN = 0, /* a directory could not be opened (errno) */
+	PYCI_WALK_ERR_READ,     /* a directory could not be listed (errno) */
+	PYCI_WALK_ERR_CHANGED,  /* a directory was replaced during the walk */
+	PYCI_WALK_ERR_MOUNT,    /* a mount point, not crossed (not an error: a notice) */
+} pyci_walk_err;
+
+typedef struct pyci_walk_ops {
+	/*
+	 * Called once per directory, with its __pycache__ (NULL if none).  Return 0 to go on, -1 to
+	 * stop the whole walk (keep errno).
+	 */
+	int (*visit)(void *ctx, const pyci_dir *dir, const pyci_dir *pycache);
+	/* A directory the walk could not enter; path is the display path, err an errno or 0. */
+	void (*error)(void *ctx, const char *path, pyci_walk_err kind, int err);
+	void *ctx;
+} pyci_walk_ops;
+
+typedef struct pyci_walk_options {
+	int cross_mounts;       /* descend into other mounts */
+	unsigned max_fds;       /* descriptor budget; 0 = derived from RLIMIT_NOFILE */
+} pyci_walk_options;
+
+/*
+ * Walk the directory `root` (opened with O_NOFOLLOW: a root that is a symlink fails with ELOOP
+ * or ENOTDIR unless written with a trailing '/').  Per-directory failures go to ops->error and
+ * the walk goes on.  Returns 0, or -1 with errno when the root cannot be opened, memory runs out,
+ * or the visitor stopped the walk.
+ */
+int pyci_walk(const char *root, const pyci_walk_options *opt, const pyci_walk_ops *ops);
+
+#endif

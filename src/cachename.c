@@ -1,0 +1,110 @@
+/*
+ * cachename.c - split cache file names (see cachename.h for the forms).
+ *
+ * CPython's own source_from_cache() refuses names with more than three dots, yet compileall
+ * writes a.tar.cpython-313.pyc for a.tar.py; splitting from the right maps both back.
+ */
+#include "pycinspect/cachename.h"
+
+#include <string.h>
+
+static int all_digits(const char *s, size_t n)
+{
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+static int all_alnum(const char *s, size_t n)
+{
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
+			return 0;
+	}
+	return 1;
+}
+
+/* "312" -> 3, 12; the first digit is the major version, the rest the minor. */
+static int split_version_digits(const char *s, size_t n, int *major, int *minor)
+{
+	if (!all_digits(s, n) || n < 2 || n > 4)
+		return -1;
+	*major = s[0] - '0';
+	int m = 0;
+	for (size_t i = 1; i < n; i++)
+		m = m * 10 + (s[i] - '0');
+	*minor = m;
+	return 0;
+}
+
+int pyci_cache_tag_parse(const char *tag, size_t len, pyci_impl *impl, int *major, int *minor)
+{
+	if (len > 8 && memcmp(tag, "cpython-", 8) == 0 &&
+	    split_version_digits(tag + 8, len - 8, major, minor) == 0) {
+		*impl = PYCI_IMPL_CPYTHON;
+		return 0;
+	}
+	if (len > 4 && memcmp(tag, "pypy", 4) == 0 &&
+	    split_version_digits(tag + 4, len - 4, major, minor) == 0) {
+		*impl = PYCI_IMPL_PYPY;
+		return 0;
+	}
+	return -1;
+}
+
+/* Index of the last '.' in s[0 .. n), or n if none. */
+static size_t last_dot(const char *s, size_t n)
+{
+	for (size_t i = n; i > 0; i--)
+		if (s[i - 1] == '.')
+			return i - 1;
+	return n;
+}
+
+int pyci_cache_name_parse(const char *name, size_t len, int in_pycache, pyci_cache_name *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (len < 5 || name[len - 4] != '.' || name[len - 3] != 'p' || name[len - 2] != 'y' ||
+	    (name[len - 1] != 'c' && name[len - 1] != 'o'))
+		return -1;
+	out->pyo = name[len - 1] == 'o';
+	size_t stem = len - 4;
+
+	if (!in_pycache) {
+		out->kind = PYCI_NAME_LEGACY;
+		out->stem_len = stem;
+		return 0;
+	}
+
+	out->kind = PYCI_NAME_PYCACHE_BAD;
+	out->stem_len = stem;
+	size_t dot = last_dot(name, stem);
+	if (dot == stem)
+		return 0;
+	if (!out->pyo && stem - dot - 1 > 4 && memcmp(name + dot + 1, "opt-", 4) == 0) {
+		if (!all_alnum(name + dot + 5, stem - dot - 5))
+			return 0;
+		out->opt_off = dot + 5;
+		out->opt_len = stem - dot - 5;
+		stem = dot;
+		dot = last_dot(name, stem);
+		if (dot == stem)
+			return 0;
+	}
+	if (dot == 0 || dot + 1 == stem)
+		return 0; /* empty NAME or empty TAG */
+	out->tag_off = dot + 1;
+	out->tag_len = stem - dot - 1;
+	out->stem_len = dot;
+	out->kind = PYCI_NAME_PYCACHE;
+	if (pyci_cache_tag_parse(name + out->tag_off, out->tag_len, &out->tag_impl, &out->tag_major,
+				 &out->tag_minor) != 0)
+		out->tag_impl = PYCI_IMPL_UNKNOWN;
+	return 0;
+}

@@ -1,0 +1,42 @@
+/*
+ * cli.h - what the command-line modules share: exit codes, the output sink, the commands.
+ */
+#ifndef PYCINSPECT_CLI_H
+#define PYCINSPECT_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "pycinspect/buf.h"
+
+/* Exit codes, documented in docs/exit-codes.md and the man page. */
+enum {
+	EXIT_OK = 0,
+	EXIT_FINDINGS = 1,  /* --check found caches that are not fresh, or a walk error */
+	EXIT_USAGE = 2,     /* bad usage or a fatal error */
+};
+
+extern const char *pyci_progname;
+
+/* "pycinspect: <message>" on stderr, printf-style. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Write b to stdout and empty it.  Returns 0, or -1 after printing why (closed pipe, full
+ * disk): the caller stops, since nothing may happen without its record.
+ */
+int cli_flush(pyci_buf *b);
+
+/* Finish stdout: fflush + ferror + fclose checked.  0, or -1 after printing why. */
+int cli_close_stdout(void);
+
+/* Append path for a person to read: as is when printable UTF-8, else as $'...' with escapes. */
+int cli_quote_path(pyci_buf *b, const char *path, size_t len);
+
+/* Append a byte count for a person: "512 B", "1.5 KiB", "12.3 MiB". */
+int cli_human_bytes(pyci_buf *b, unsigned long long bytes);
+
+int cmd_scan(int argc, char **argv);
+int cmd_magic(int argc, char **argv);
+
+#endif

@@ -1,0 +1,193 @@
+/*
+ * cmd_magic.c - `pycinspect magic`: the magic-number table, looked up both ways.
+ *
+ *   pycinspect magic               every row
+ *   pycinspect magic 3531 0x0a0d0dcb cb0d0d0a   numbers (decimal, LE word, or the four bytes)
+ *   pycinspect magic 3.12 pypy3.9 cpython-312   every number of a version
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "pycinspect/json.h"
+#include "pycinspect/magic.h"
+#include "pycinspect/target.h"
+
+static const char magic_usage[] =
+	"usage: pycinspect magic [--json] [NUMBER|VERSION...]\n"
+	"\n"
+	"Without arguments, print every known magic number.  NUMBER is the 16-bit magic (3531),\n"
+	"the little-endian word (0x0a0d0dcb) or the first four bytes of a .pyc in hex (cb0d0d0a);\n"
+	"VERSION is 3.12, cpython-312, pypy3.9 or pypy39.\n"
+	"\n"
+	"options:\n"
+	"      --json      one JSON object per row\n"
+	"  -h, --help      this help\n"
+	"\n"
+	"exit status: 0 all found, 1 some NUMBER or VERSION unknown, 2 usage error\n";
+
+static const char *match_name(pyci_magic_match m)
+{
+	return m == PYCI_MAGIC_EXACT ? "exact" : m == PYCI_MAGIC_UNICODE ? "unicode" : "range";
+}
+
+static int emit(pyci_buf *b, const pyci_magic_info *m, int json)
+{
+	char version[24];
+	pyci_target t = {m->impl, m->major, m->minor};
+	pyci_target_format(&t, version, sizeof(version));
+	char label[64];
+	if (m->match == PYCI_MAGIC_RANGE)
+		snprintf(label, sizeof(label), "%s-range, unknown", version);
+	else if (m->match == PYCI_MAGIC_UNICODE)
+		snprintf(label, sizeof(label), "%s -U", m->label);
+	else
+		snprintf(label, sizeof(label), "%s", m->label);
+	size_t hsize = pyci_magic_header_size(m);
+	const char *hash = NULL;
+	if (hsize == 16)
+		hash = (m->impl == PYCI_IMPL_CPYTHON && (m->major > 3 || m->minor >= 11))
+			       ? "siphash13"
+			       : "siphash24";
+	unsigned w = m->word;
+	if (json) {
+		int rc = pyci_buf_printf(b,
+					 "{\"type\":\"magic\",\"magic\":%u,\"bytes\":\"%02x%02x%02x%02x\","
+					 "\"implementation\":\"%s\",\"version\":\"%s\",\"label\":",
+					 (unsigned)m->number, w & 255, (w >> 8) & 255, (w >> 16) & 255,
+					 w >> 24, pyci_impl_name(m->impl), version);
+		rc |= pyci_json_string(b, label, strlen(label));
+		rc |= pyci_buf_printf(b, ",\"final\":%s,\"final_for\":", m->final ? "true" : "false");
+		rc |= m->final ? pyci_json_string(b, m->final_for, strlen(m->final_for))
+			       : pyci_buf_puts(b, "null");
+		rc |= pyci_buf_printf(b, ",\"match\":\"%s\",\"header_size\":%zu,\"source_hash\":",
+				      match_name(m->match), hsize);
+		rc |= hash ? pyci_buf_printf(b, "\"%s\"", hash) : pyci_buf_puts(b, "null");
+		rc |= pyci_buf_puts(b, ",\"note\":");
+		rc |= pyci_json_string(b, m->note, strlen(m->note));
+		rc |= pyci_buf_puts(b, "}\n");
+		return rc ? -1 : 0;
+	}
+	return pyci_buf_printf(b, "%-8u %02x %02x %02x %02x  %-8s %-9s %-22s %s\n",
+			       (unsigned)m->number, w & 255, (w >> 8) & 255, (w >> 16) & 255,
+			       w >> 24, pyci_impl_name(m->impl), version, label,
+			       m->final ? m->final_for : "");
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* A number argument as a magic word: 3531, 0x0a0d0dcb, or the bytes cb0d0d0a. */
+static int parse_number(const char *s, uint32_t *word)
+{
+	size_t n = strlen(s);
+	if (n == 8 && strncmp(s, "0x", 2) != 0) {
+		int all_hex = 1;
+		for (size_t i = 0; i < 8; i++)
+			all_hex &= hexval((unsigned char)s[i]) >= 0;
+		int all_dec = strspn(s, "0123456789") == 8;
+		if (all_hex && !all_dec) {
+			uint32_t w = 0;
+			for (int i = 0; i < 4; i++)
+				w |= (uint32_t)(hexval(s[2 * i]) * 16 + hexval(s[2 * i + 1])) << (8 * i);
+			*word = w;
+			return 0;
+		}
+	}
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 0);
+	if (errno || end == s || *end || v > 0xFFFFFFFFul || s[0] == '-')
+		return -1;
+	*word = v <= 0xFFFF ? (uint32_t)v | 0x0A0D0000u : (uint32_t)v;
+	return 0;
+}
+
+int cmd_magic(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int json = 0, ch;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		if (ch == 'j') {
+			json = 1;
+		} else if (ch == 'h') {
+			fputs(magic_usage, stdout);
+			return EXIT_OK;
+		} else {
+			fputs("try 'pycinspect magic --help'\n", stderr);
+			return EXIT_USAGE;
+		}
+	}
+	pyci_buf b = PYCI_BUF_INIT;
+	int rc = EXIT_OK;
+	size_t count;
+	const pyci_magic_row *rows = pyci_magic_table(&count);
+	if (!json && pyci_buf_printf(&b, "%-8s %-12s %-8s %-9s %-22s %s\n", "magic", "bytes",
+				     "impl", "version", "label", "final for") != 0)
+		goto nomem;
+
+	if (optind >= argc) {
+		for (size_t i = 0; i < count; i++) {
+			pyci_magic_info m;
+			pyci_magic_lookup_word(rows[i].word, &m);
+			if (emit(&b, &m, json) != 0)
+				goto nomem;
+		}
+	}
+	for (int a = optind; a < argc; a++) {
+		uint32_t word;
+		pyci_targets want;
+		pyci_targets_init(&want);
+		if (parse_number(argv[a], &word) == 0 && strchr(argv[a], '.') == NULL) {
+			pyci_magic_info m;
+			if (pyci_magic_lookup_word(word, &m) != 0) {
+				cli_error("'%s' is not a known Python magic number", argv[a]);
+				rc = EXIT_FINDINGS;
+				continue;
+			}
+			if (emit(&b, &m, json) != 0)
+				goto nomem;
+		} else if (pyci_targets_add_spec(&want, argv[a], strlen(argv[a])) == 0) {
+			int found = 0;
+			for (size_t i = 0; i < count; i++) {
+				if (!pyci_targets_contains(&want, rows[i].impl, rows[i].major,
+							   rows[i].minor))
+					continue;
+				pyci_magic_info m;
+				pyci_magic_lookup_word(rows[i].word, &m);
+				if (emit(&b, &m, json) != 0)
+					goto nomem;
+				found = 1;
+			}
+			if (!found) {
+				cli_error("no magic number known for '%s'", argv[a]);
+				rc = EXIT_FINDINGS;
+			}
+		} else {
+			cli_error("'%s' is neither a magic number nor a version", argv[a]);
+			pyci_buf_free(&b);
+			return EXIT_USAGE;
+		}
+	}
+	if (cli_flush(&b) != 0)
+		rc = EXIT_USAGE;
+	pyci_buf_free(&b);
+	return rc;
+nomem:
+	cli_error("out of memory");
+	pyci_buf_free(&b);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,72 @@
+/*
+ * main.c - pycinspect's entry point: picks the command.
+ *
+ * Map of the sources:
+ *   include/pycinspect/  the public library API (one header per module below)
+ *   src/magic.c          magic numbers, from data/magic_numbers.tsv via magic_table.inc
+ *   src/header.c         .pyc header layouts and PEP 552 flags
+ *   src/cachename.c      __pycache__/NAME.TAG[.opt-N].pyc and legacy names
+ *   src/srchash.c        PEP 552 source hash (SipHash via OpenSSL EVP_MAC)
+ *   src/verdict.c        CPython's freshness rules per version -> status + reasons
+ *   src/target.c         target interpreters (--target, PATH)
+ *   src/walk.c           descriptor-relative tree walk, bounded descriptors, no symlinks
+ *   src/scan.c           the engine: walk + read header + stat source + judge
+ *   src/record.c         JSON of a record, summary tallies
+ *   src/json.c, buf.c    JSON strings (lossless bytes), growable buffers
+ *   src/cli/             argv, output, exit codes: main.c, cmd_scan.c, cmd_magic.c, output.c
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+const char *pyci_progname = "pycinspect";
+
+static void usage(FILE *f)
+{
+	fputs("usage: pycinspect COMMAND [OPTIONS] [ARGS...]\n"
+	      "\n"
+	      "Find Python bytecode caches (.pyc) and judge each one as CPython would.\n"
+	      "\n"
+	      "commands:\n"
+	      "  scan [PATH...]        report caches that are stale, orphaned, foreign or broken\n"
+	      "  magic [NUMBER|VERSION...]  the magic-number table, both ways\n"
+	      "\n"
+	      "  pycinspect COMMAND --help   options of a command\n"
+	      "  pycinspect --version\n"
+	      "\n"
+	      "exit status: 0 ok, 1 findings (scan --check), 2 usage or fatal error\n",
+	      f);
+}
+
+int main(int argc, char **argv)
+{
+	/* A closed pipe must be an error we report, not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
+
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	const char *cmd = argv[1];
+	int rc;
+	if (strcmp(cmd, "scan") == 0) {
+		rc = cmd_scan(argc - 1, argv + 1);
+	} else if (strcmp(cmd, "magic") == 0) {
+		rc = cmd_magic(argc - 1, argv + 1);
+	} else if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
+		   strcmp(cmd, "help") == 0) {
+		usage(stdout);
+		rc = EXIT_OK;
+	} else if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+		printf("pycinspect %s\n", PYCI_VERSION);
+		rc = EXIT_OK;
+	} else {
+		cli_error("unknown command '%s' (try 'pycinspect --help')", cmd);
+		return EXIT_USAGE;
+	}
+	if (cli_close_stdout() != 0)
+		return EXIT_USAGE;
+	return rc;
+}

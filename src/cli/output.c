@@ -1,0 +1,115 @@
+/*
+ * output.c - the CLI's one way to stdout, and text for people (quoted paths, sizes).
+ *
+ * Output is built in a pyci_buf and written with write(2)-like checks, so that a closed pipe or
+ * a full disk is noticed at once (SIGPIPE is ignored in main), not at exit.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "pycinspect/json.h"
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+	fflush(stdout);
+	fprintf(stderr, "%s: ", pyci_progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_flush(pyci_buf *b)
+{
+	if (b->len && fwrite(b->data, 1, b->len, stdout) != b->len) {
+		cli_error("cannot write output: %s", strerror(errno));
+		return -1;
+	}
+	pyci_buf_clear(b);
+	if (ferror(stdout)) {
+		cli_error("cannot write output: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int cli_close_stdout(void)
+{
+	int failed = fflush(stdout) != 0 || ferror(stdout);
+	int e = errno;
+	if (fclose(stdout) != 0 && !failed) {
+		failed = 1;
+		e = errno;
+	}
+	if (failed) {
+		fprintf(stderr, "%s: cannot write output: %s\n", pyci_progname, strerror(e));
+		return -1;
+	}
+	return 0;
+}
+
+static int needs_quoting(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7F || c == '\'')
+			return 1;
+	}
+	return !pyci_utf8_valid(s, len);
+}
+
+int cli_quote_path(pyci_buf *b, const char *s, size_t len)
+{
+	if (!needs_quoting(s, len))
+		return pyci_buf_append(b, s, len);
+	if (pyci_buf_puts(b, "$'") != 0)
+		return -1;
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < len;) {
+		size_t n = pyci_utf8_seq(p + i, len - i);
+		unsigned char c = p[i];
+		int rc;
+		if (n == 0 || c < 0x20 || c == 0x7F) {
+			switch (c) {
+			case '\n':
+				rc = pyci_buf_puts(b, "\\n");
+				break;
+			case '\t':
+				rc = pyci_buf_puts(b, "\\t");
+				break;
+			case '\r':
+				rc = pyci_buf_puts(b, "\\r");
+				break;
+			default:
+				rc = pyci_buf_printf(b, "\\x%02x", c);
+			}
+			n = 1;
+		} else if (c == '\'' || c == '\\') {
+			rc = pyci_buf_putc(b, '\\') || pyci_buf_putc(b, (char)c);
+		} else {
+			rc = pyci_buf_append(b, s + i, n);
+		}
+		if (rc != 0)
+			return -1;
+		i += n;
+	}
+	return pyci_buf_putc(b, '\'');
+}
+
+int cli_human_bytes(pyci_buf *b, unsigned long long bytes)
+{
+	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
+	if (bytes < 1024)
+		return pyci_buf_printf(b, "%llu B", bytes);
+	double v = (double)bytes / 1024.0;
+	size_t u = 0;
+	while (v >= 1024.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024.0;
+		u++;
+	}
+	return pyci_buf_printf(b, "%.1f %s", v, units[u]);
+}

@@ -1,0 +1,90 @@
+/*
+ * header.c - decode .pyc headers (layouts in header.h, facts in the reference, section 2).
+ *
+ * Pure: bytes in, struct out.  The walker reads PYCI_HEADER_MAX bytes of each cache and the
+ * verdict works from what this decoder says; the marshal body is not touched here.
+ */
+#include "pycinspect/header.h"
+
+#include <string.h>
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+pyci_header_status pyci_header_parse(const uint8_t *buf, size_t len, uint64_t file_size,
+				     pyci_header *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->magic.label = out->magic.final_for = out->magic.note = "";
+	if (len > file_size)
+		len = (size_t)file_size;
+	if (file_size == 0)
+		return out->status = PYCI_HDR_EMPTY;
+	if (len < 4)
+		return out->status = PYCI_HDR_SHORT_MAGIC;
+	if (pyci_magic_lookup(buf, &out->magic) != 0)
+		return out->status = PYCI_HDR_BAD_MAGIC;
+
+	out->size = pyci_magic_header_size(&out->magic);
+	if (len < out->size)
+		return out->status = PYCI_HDR_TRUNCATED;
+
+	if (out->size == 16) {
+		out->flags = le32(buf + 4);
+		if (out->flags & ~3u)
+			return out->status = PYCI_HDR_BAD_FLAGS;
+		if (out->flags & 1u) {
+			out->mode = (out->flags & 2u) ? PYCI_MODE_CHECKED_HASH : PYCI_MODE_UNCHECKED_HASH;
+			out->has_hash = 1;
+			memcpy(out->hash, buf + 8, 8);
+		} else {
+			out->mode = PYCI_MODE_TIMESTAMP;
+			out->has_mtime = out->has_source_size = 1;
+			out->mtime = le32(buf + 8);
+			out->source_size = le32(buf + 12);
+		}
+	} else {
+		out->mode = PYCI_MODE_TIMESTAMP;
+		out->has_mtime = 1;
+		out->mtime = le32(buf + 4);
+		if (out->size == 12) {
+			out->has_source_size = 1;
+			out->source_size = le32(buf + 8);
+		}
+	}
+	if (file_size <= out->size)
+		return out->status = PYCI_HDR_NO_BODY;
+	return out->status = PYCI_HDR_OK;
+}
+
+const char *pyci_header_status_name(pyci_header_status st)
+{
+	static const char *const names[] = {
+		[PYCI_HDR_OK] = "ok",
+		[PYCI_HDR_EMPTY] = "empty",
+		[PYCI_HDR_SHORT_MAGIC] = "short-magic",
+		[PYCI_HDR_BAD_MAGIC] = "bad-magic",
+		[PYCI_HDR_TRUNCATED] = "truncated",
+		[PYCI_HDR_BAD_FLAGS] = "bad-flags",
+		[PYCI_HDR_NO_BODY] = "no-body",
+	};
+	if ((unsigned)st < sizeof(names) / sizeof(names[0]) && names[st])
+		return names[st];
+	return "unknown";
+}
+
+const char *pyci_mode_name(pyci_mode mode)
+{
+	switch (mode) {
+	case PYCI_MODE_TIMESTAMP:
+		return "timestamp";
+	case PYCI_MODE_CHECKED_HASH:
+		return "checked-hash";
+	case PYCI_MODE_UNCHECKED_HASH:
+		return "unchecked-hash";
+	default:
+		return NULL;
+	}
+}

@@ -1,0 +1,105 @@
+/*
+ * json.c - JSON strings with lossless bytes (see json.h).
+ */
+#include "pycinspect/json.h"
+
+#include <string.h>
+
+size_t pyci_utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	if (c < 0x80)
+		return 1;
+	size_t len;
+	uint32_t cp;
+	if (c >= 0xC2 && c <= 0xDF) {
+		len = 2;
+		cp = c & 0x1F;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		len = 3;
+		cp = c & 0x0F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		len = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3F);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+		return 0; /* overlong or out of range */
+	if (cp >= 0xD800 && cp <= 0xDFFF)
+		return 0; /* surrogates are not UTF-8 */
+	return len;
+}
+
+int pyci_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < len;) {
+		size_t n = pyci_utf8_seq(p + i, len - i);
+		if (n == 0)
+			return 0;
+		i += n;
+	}
+	return 1;
+}
+
+int pyci_json_string(pyci_buf *b, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	if (pyci_buf_reserve(b, len + 2) != 0 || pyci_buf_putc(b, '"') != 0)
+		return -1;
+	size_t run = 0; /* start of a run of bytes copied as they are */
+	for (size_t i = 0; i < len;) {
+		unsigned char c = p[i];
+		size_t n = pyci_utf8_seq(p + i, len - i);
+		const char *esc = NULL;
+		char tmp[8];
+		if (n == 0) {
+			static const char hex[] = "0123456789abcdef";
+			memcpy(tmp, "\\udc", 4);
+			tmp[4] = hex[c >> 4];
+			tmp[5] = hex[c & 15];
+			tmp[6] = '\0';
+			esc = tmp;
+			n = 1;
+		} else if (c == '"') {
+			esc = "\\\"";
+		} else if (c == '\\') {
+			esc = "\\\\";
+		} else if (c == '\n') {
+			esc = "\\n";
+		} else if (c == '\t') {
+			esc = "\\t";
+		} else if (c == '\r') {
+			esc = "\\r";
+		} else if (c < 0x20 || c == 0x7F) {
+			static const char hex[] = "0123456789abcdef";
+			memcpy(tmp, "\\u00", 4);
+			tmp[4] = hex[c >> 4];
+			tmp[5] = hex[c & 15];
+			tmp[6] = '\0';
+			esc = tmp;
+		}
+		if (esc) {
+			if (pyci_buf_append(b, s + run, i - run) != 0 || pyci_buf_puts(b, esc) != 0)
+				return -1;
+			run = i + n;
+		}
+		i += n;
+	}
+	if (pyci_buf_append(b, s + run, len - run) != 0)
+		return -1;
+	return pyci_buf_putc(b, '"');
+}
+
+int pyci_json_key(pyci_buf *b, const char *key)
+{
+	return pyci_buf_printf(b, "\"%s\":", key);
+}

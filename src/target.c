@@ -1,0 +1,198 @@
+/*
+ * target.c - parse target spellings and find interpreters on PATH by name.
+ *
+ * Interpreters are recognised by file name only (python3.12, python3.6m, pypy3.9, python2.7);
+ * running them would be slow and would execute whatever is on PATH.  A bare python3 or pypy3
+ * counts when it is a symlink whose target's name carries the version, as Debian's does.
+ */
+#include "pycinspect/target.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pycinspect/cachename.h"
+
+void pyci_targets_init(pyci_targets *t)
+{
+	t->count = 0;
+}
+
+static int add(pyci_targets *t, pyci_impl impl, int major, int minor)
+{
+	if (pyci_targets_contains(t, impl, major, minor))
+		return 0;
+	if (t->count >= PYCI_TARGETS_MAX) {
+		errno = ENOSPC;
+		return -1;
+	}
+	t->items[t->count++] = (pyci_target){impl, major, minor};
+	return 0;
+}
+
+/* "3.12" -> 3, 12, consuming exactly len bytes; -1 otherwise. */
+static int parse_dotted(const char *s, size_t len, int *major, int *minor)
+{
+	size_t i = 0;
+	int a = 0, b = 0;
+	if (i >= len || s[i] < '0' || s[i] > '9')
+		return -1;
+	while (i < len && s[i] >= '0' && s[i] <= '9' && a < 100)
+		a = a * 10 + (s[i++] - '0');
+	if (i >= len || s[i++] != '.')
+		return -1;
+	if (i >= len || s[i] < '0' || s[i] > '9')
+		return -1;
+	while (i < len && s[i] >= '0' && s[i] <= '9' && b < 1000)
+		b = b * 10 + (s[i++] - '0');
+	if (i != len)
+		return -1;
+	*major = a;
+	*minor = b;
+	return 0;
+}
+
+static int prefixed(const char *s, size_t len, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return len >= n && memcmp(s, prefix, n) == 0;
+}
+
+int pyci_targets_add_spec(pyci_targets *t, const char *spec, size_t len)
+{
+	pyci_impl impl;
+	int major, minor;
+	if (pyci_cache_tag_parse(spec, len, &impl, &major, &minor) == 0)
+		return add(t, impl, major, minor);
+	if (prefixed(spec, len, "pypy") && parse_dotted(spec + 4, len - 4, &major, &minor) == 0)
+		return add(t, PYCI_IMPL_PYPY, major, minor);
+	if (prefixed(spec, len, "python") && parse_dotted(spec + 6, len - 6, &major, &minor) == 0)
+		return add(t, PYCI_IMPL_CPYTHON, major, minor);
+	if (prefixed(spec, len, "cpython") && parse_dotted(spec + 7, len - 7, &major, &minor) == 0)
+		return add(t, PYCI_IMPL_CPYTHON, major, minor);
+	if (parse_dotted(spec, len, &major, &minor) == 0)
+		return add(t, PYCI_IMPL_CPYTHON, major, minor);
+	errno = EINVAL;
+	return -1;
+}
+
+int pyci_targets_add_list(pyci_targets *t, const char *list)
+{
+	const char *p = list;
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		if (pyci_targets_add_spec(t, p, len) != 0)
+			return -1;
+		if (!comma)
+			return 0;
+		p = comma + 1;
+	}
+}
+
+/*
+ * An interpreter file name: python2.7, python3.12, python3.6m, python3.13t, pypy3.9, pypy2.7.
+ * Returns 0 and fills impl/major/minor, or -1.
+ */
+static int interpreter_name(const char *name, pyci_impl *impl, int *major, int *minor)
+{
+	size_t len = strlen(name);
+	size_t off;
+	if (prefixed(name, len, "python")) {
+		*impl = PYCI_IMPL_CPYTHON;
+		off = 6;
+	} else if (prefixed(name, len, "pypy")) {
+		*impl = PYCI_IMPL_PYPY;
+		off = 4;
+	} else {
+		return -1;
+	}
+	/* allow one ABI letter after the version (3.6m, 3.13t, 3.8d) */
+	if (len > off + 1 && (name[len - 1] == 'm' || name[len - 1] == 't' || name[len - 1] == 'd'))
+		len--;
+	return parse_dotted(name + off, len - off, major, minor);
+}
+
+static size_t add_from_dir(pyci_targets *t, const char *dir)
+{
+	size_t added = 0;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return 0;
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return 0;
+	}
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		pyci_impl impl;
+		int major, minor;
+		if (strncmp(e->d_name, "python", 6) != 0 && strncmp(e->d_name, "pypy", 4) != 0)
+			continue;
+		if (interpreter_name(e->d_name, &impl, &major, &minor) != 0) {
+			/* python3 -> python3.11: use the name the link points at */
+			char link[256];
+			ssize_t n = readlinkat(dirfd(d), e->d_name, link, sizeof(link) - 1);
+			if (n <= 0)
+				continue;
+			link[n] = '\0';
+			const char *base = strrchr(link, '/');
+			if (interpreter_name(base ? base + 1 : link, &impl, &major, &minor) != 0)
+				continue;
+		}
+		if (faccessat(dirfd(d), e->d_name, X_OK, 0) != 0)
+			continue;
+		size_t before = t->count;
+		if (add(t, impl, major, minor) == 0 && t->count > before)
+			added++;
+	}
+	closedir(d);
+	return added;
+}
+
+size_t pyci_targets_from_path(pyci_targets *t, const char *path_env)
+{
+	size_t added = 0;
+	if (!path_env)
+		return 0;
+	const char *p = path_env;
+	for (;;) {
+		const char *colon = strchr(p, ':');
+		size_t len = colon ? (size_t)(colon - p) : strlen(p);
+		char dir[4096];
+		if (len == 0) {
+			dir[0] = '.';
+			dir[1] = '\0';
+		} else if (len < sizeof(dir)) {
+			memcpy(dir, p, len);
+			dir[len] = '\0';
+		} else {
+			dir[0] = '\0';
+		}
+		if (dir[0])
+			added += add_from_dir(t, dir);
+		if (!colon)
+			break;
+		p = colon + 1;
+	}
+	return added;
+}
+
+int pyci_targets_contains(const pyci_targets *t, pyci_impl impl, int major, int minor)
+{
+	for (size_t i = 0; i < t->count; i++)
+		if (t->items[i].impl == impl && t->items[i].major == major &&
+		    t->items[i].minor == minor)
+			return 1;
+	return 0;
+}
+
+void pyci_target_format(const pyci_target *t, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s%d.%d", t->impl == PYCI_IMPL_PYPY ? "pypy" : "", t->major, t->minor);
+}

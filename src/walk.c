@@ -1,0 +1,579 @@
+/*
+ * walk.c - the depth-first, descriptor-relative tree walk described in walk.h.
+ *
+ * A node stands for one directory: its name, its parent, the identity (dev, ino, mount id) seen
+ * when it was first opened, and, while it is in the LRU cache, an open descriptor.  A node lives
+ * while it waits on the stack, while it is being visited, and while any of its children lives, so
+ * an evicted directory can always be reopened from an ancestor by name.  The root's descriptor is
+ * pinned: it was opened from the user's path and is never reopened.
+ */
+#define _GNU_SOURCE
+#include "pycinspect/walk.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DENTS_BUF_SIZE (64 * 1024)
+#define DIR_OPEN_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+
+struct node {
+	struct node *parent;
+	char *name;
+	size_t name_len;
+	int depth;
+	unsigned refs;          /* 1 while pending or being visited, + 1 per live child */
+	int fd;                 /* -1 when not open */
+	int pinned;             /* never evicted (root, and nodes in use) */
+	int have_id;            /* dev, ino, mnt recorded at the first open */
+	uint64_t dev, ino, mnt;
+	struct node *lru_prev, *lru_next;
+};
+
+/* One directory's names: an arena of NUL-terminated names and an entry array pointing into it. */
+struct listing {
+	char *names;
+	size_t names_len, names_cap;
+	pyci_entry *entries;
+	size_t count, cap;
+};
+
+struct walker {
+	const pyci_walk_ops *ops;
+	int cross_mounts;
+	unsigned max_fds, open_fds;
+	struct node *lru_head, *lru_tail; /* most recently used first */
+	struct node **stack;
+	size_t stack_len, stack_cap;
+	char *dents;
+	struct listing list, pc_list;
+	char *path, *pc_path;     /* display paths of the directory and its __pycache__ */
+	size_t path_cap, pc_path_cap;
+	const char *root_path;
+	uint64_t root_dev, root_mnt;
+};
+
+/* ---- identity --------------------------------------------------------------------------- */
+
+static int fd_identity(int fd, uint64_t *dev, uint64_t *ino, uint64_t *mnt)
+{
+	struct statx sx;
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_INO | STATX_TYPE | STATX_MNT_ID,
+		  &sx) != 0)
+		return -1;
+	*dev = ((uint64_t)sx.stx_dev_major << 32) | sx.stx_dev_minor;
+	*ino = sx.stx_ino;
+	*mnt = (sx.stx_mask & STATX_MNT_ID) ? sx.stx_mnt_id : 0;
+	return 0;
+}
+
+/* ---- descriptor cache ------------------------------------------------------------------- */
+
+static void lru_unlink(struct walker *w, struct node *n)
+{
+	if (n->lru_prev)
+		n->lru_prev->lru_next = n->lru_next;
+	else if (w->lru_head == n)
+		w->lru_head = n->lru_next;
+	if (n->lru_next)
+		n->lru_next->lru_prev = n->lru_prev;
+	else if (w->lru_tail == n)
+		w->lru_tail = n->lru_prev;
+	n->lru_prev = n->lru_next = NULL;
+}
+
+static void lru_push_front(struct walker *w, struct node *n)
+{
+	n->lru_next = w->lru_head;
+	n->lru_prev = NULL;
+	if (w->lru_head)
+		w->lru_head->lru_prev = n;
+	w->lru_head = n;
+	if (!w->lru_tail)
+		w->lru_tail = n;
+}
+
+static void node_close(struct walker *w, struct node *n)
+{
+	if (n->fd < 0)
+		return;
+	lru_unlink(w, n);
+	close(n->fd);
+	n->fd = -1;
+	w->open_fds--;
+}
+
+/* Make room for one more descriptor by closing the least recently used unpinned ones. */
+static void lru_make_room(struct walker *w)
+{
+	struct node *n = w->lru_tail;
+	while (w->open_fds >= w->max_fds && n) {
+		struct node *prev = n->lru_prev;
+		if (!n->pinned)
+			node_close(w, n);
+		n = prev;
+	}
+}
+
+static void lru_touch(struct walker *w, struct node *n)
+{
+	lru_unlink(w, n);
+	lru_push_front(w, n);
+}
+
+static void node_adopt_fd(struct walker *w, struct node *n, int fd)
+{
+	n->fd = fd;
+	w->open_fds++;
+	lru_push_front(w, n);
+}
+
+/*
+ * Open u's directory relative to its parent's open descriptor.  The first open records the
+ * identity and applies the mount rule; later opens must find the same identity.  Returns the
+ * descriptor, or -1 with errno (EXDEV: a mount not to cross; ESTALE: the directory was replaced).
+ */
+static int open_one(struct walker *w, struct node *u)
+{
+	struct node *p = u->parent;
+	int was_pinned = p->pinned;
+	p->pinned = 1; /* keep the parent while room is made */
+	lru_make_room(w);
+	p->pinned = was_pinned;
+	lru_touch(w, p);
+	int fd = openat(p->fd, u->name, DIR_OPEN_FLAGS);
+	if (fd < 0)
+		return -1;
+	uint64_t dev, ino, mnt;
+	if (fd_identity(fd, &dev, &ino, &mnt) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	if (!u->have_id) {
+		if (!w->cross_mounts &&
+		    (dev != w->root_dev || (mnt && w->root_mnt && mnt != w->root_mnt))) {
+			close(fd);
+			errno = EXDEV;
+			return -1;
+		}
+		u->dev = dev;
+		u->ino = ino;
+		u->mnt = mnt;
+		u->have_id = 1;
+	} else if (dev != u->dev || ino != u->ino) {
+		close(fd);
+		errno = ESTALE;
+		return -1;
+	}
+	node_adopt_fd(w, u, fd);
+	return fd;
+}
+
+/*
+ * n's descriptor, reopening it and any evicted ancestors from the nearest open one, top down,
+ * without recursion.  Returns the descriptor, or -1 with errno as open_one().
+ */
+static int node_open(struct walker *w, struct node *n)
+{
+	while (n->fd < 0) {
+		struct node *u = n;
+		while (u->parent && u->parent->fd < 0)
+			u = u->parent;
+		if (!u->parent) {
+			errno = EBADF; /* only the root has no parent, and it is pinned */
+			return -1;
+		}
+		if (open_one(w, u) < 0)
+			return -1;
+	}
+	lru_touch(w, n);
+	return n->fd;
+}
+
+/* ---- nodes -------------------------------------------------------------------------------- */
+
+static struct node *node_new(struct node *parent, const char *name, size_t len)
+{
+	struct node *n = calloc(1, sizeof(*n));
+	if (!n)
+		return NULL;
+	n->name = malloc(len + 1);
+	if (!n->name) {
+		free(n);
+		return NULL;
+	}
+	memcpy(n->name, name, len);
+	n->name[len] = '\0';
+	n->name_len = len;
+	n->parent = parent;
+	n->depth = parent ? parent->depth + 1 : 0;
+	n->refs = 1;
+	n->fd = -1;
+	if (parent)
+		parent->refs++;
+	return n;
+}
+
+/* Drop one reference; free the node and, transitively, ancestors nobody needs any more. */
+static void node_release(struct walker *w, struct node *n)
+{
+	while (n && --n->refs == 0) {
+		struct node *parent = n->parent;
+		if (n->fd >= 0) {
+			if (!parent)
+				n->pinned = 0;
+			node_close(w, n);
+		}
+		free(n->name);
+		free(n);
+		n = parent;
+	}
+}
+
+/* ---- listing ------------------------------------------------------------------------------ */
+
+static int listing_add(struct listing *l, const char *name, size_t len, unsigned char type)
+{
+	if (l->names_len + len + 1 > l->names_cap) {
+		size_t cap = l->names_cap ? l->names_cap : 4096;
+		while (cap < l->names_len + len + 1)
+			cap *= 2;
+		char *p = realloc(l->names, cap);
+		if (!p)
+			return -1;
+		l->names = p;
+		l->names_cap = cap;
+	}
+	if (l->count == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		pyci_entry *p = realloc(l->entries, cap * sizeof(*p));
+		if (!p)
+			return -1;
+		l->entries = p;
+		l->cap = cap;
+	}
+	memcpy(l->names + l->names_len, name, len + 1);
+	/* store the offset now; names may move on realloc, pointers are fixed after listing */
+	l->entries[l->count].name = (const char *)(uintptr_t)l->names_len;
+	l->entries[l->count].len = len;
+	l->entries[l->count].type = type;
+	l->count++;
+	l->names_len += len + 1;
+	return 0;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const pyci_entry *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(x->name, y->name, n);
+	if (c)
+		return c;
+	return (x->len > y->len) - (x->len < y->len);
+}
+
+/* List fd (from its current offset) into l, sorted.  Returns 0, or -1 with errno. */
+static int list_dir(struct walker *w, int fd, struct listing *l)
+{
+	l->count = 0;
+	l->names_len = 0;
+	for (;;) {
+		ssize_t n = getdents64(fd, w->dents, DENTS_BUF_SIZE);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		for (ssize_t off = 0; off < n;) {
+			struct dirent64 *d = (struct dirent64 *)(void *)(w->dents + off);
+			off += d->d_reclen;
+			const char *name = d->d_name;
+			if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
+				continue;
+			unsigned char type = d->d_type;
+			if (type == DT_UNKNOWN) {
+				struct stat st;
+				if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+					type = IFTODT(st.st_mode);
+			}
+			if (listing_add(l, name, strlen(name), type) != 0)
+				return -1;
+		}
+	}
+	for (size_t i = 0; i < l->count; i++)
+		l->entries[i].name = l->names + (uintptr_t)l->entries[i].name;
+	qsort(l->entries, l->count, sizeof(l->entries[0]), entry_cmp);
+	return 0;
+}
+
+/* ---- paths -------------------------------------------------------------------------------- */
+
+/* Write the display path of n into *buf (grown as needed).  Returns its length, or -1. */
+static ssize_t build_path(struct walker *w, const struct node *n, char **buf, size_t *cap)
+{
+	size_t root_len = strlen(w->root_path);
+	size_t len = root_len;
+	for (const struct node *p = n; p->parent; p = p->parent)
+		len += p->name_len + 1;
+	if (len + 1 > *cap) {
+		size_t c = *cap ? *cap : 256;
+		while (c < len + 1)
+			c *= 2;
+		char *b = realloc(*buf, c);
+		if (!b)
+			return -1;
+		*buf = b;
+		*cap = c;
+	}
+	char *b = *buf;
+	size_t end = len;
+	b[end] = '\0';
+	for (const struct node *p = n; p->parent; p = p->parent) {
+		end -= p->name_len;
+		memcpy(b + end, p->name, p->name_len);
+		b[--end] = '/';
+	}
+	memcpy(b, w->root_path, root_len);
+	/* "dir/" + "/x" -> "dir/x": the root's own trailing slash separates */
+	if (root_len > 0 && w->root_path[root_len - 1] == '/' && len > root_len) {
+		memmove(b + root_len, b + root_len + 1, len - root_len);
+		len--;
+	}
+	return (ssize_t)len;
+}
+
+static void report(struct walker *w, struct node *n, pyci_walk_err kind, int err)
+{
+	if (!w->ops->error)
+		return;
+	if (build_path(w, n, &w->pc_path, &w->pc_path_cap) < 0)
+		return;
+	w->ops->error(w->ops->ctx, w->pc_path, kind, err);
+}
+
+static pyci_walk_err open_error_kind(int err)
+{
+	if (err == EXDEV)
+		return PYCI_WALK_ERR_MOUNT;
+	if (err == ESTALE || err == ELOOP || err == ENOTDIR)
+		return PYCI_WALK_ERR_CHANGED;
+	return PYCI_WALK_ERR_OPEN;
+}
+
+/* ---- the walk ----------------------------------------------------------------------------- */
+
+static int push(struct walker *w, struct node *n)
+{
+	if (w->stack_len == w->stack_cap) {
+		size_t cap = w->stack_cap ? w->stack_cap * 2 : 64;
+		struct node **s = realloc(w->stack, cap * sizeof(*s));
+		if (!s)
+			return -1;
+		w->stack = s;
+		w->stack_cap = cap;
+	}
+	w->stack[w->stack_len++] = n;
+	return 0;
+}
+
+/* Push the subdirectories of parent listed in l, in reverse so they pop in name order. */
+static int push_children(struct walker *w, struct node *parent, const struct listing *l,
+			 int skip_pycache)
+{
+	for (size_t i = l->count; i > 0; i--) {
+		const pyci_entry *e = &l->entries[i - 1];
+		if (e->type != DT_DIR)
+			continue;
+		if (skip_pycache && strcmp(e->name, "__pycache__") == 0)
+			continue;
+		struct node *c = node_new(parent, e->name, e->len);
+		if (!c)
+			return -1;
+		if (push(w, c) != 0) {
+			node_release(w, c);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static const pyci_entry *find_pycache(const struct listing *l)
+{
+	for (size_t i = 0; i < l->count; i++)
+		if (l->entries[i].type == DT_DIR && strcmp(l->entries[i].name, "__pycache__") == 0)
+			return &l->entries[i];
+	return NULL;
+}
+
+/* Visit one directory node (open, list, __pycache__, visitor, children).  -1 = fatal. */
+static int visit_node(struct walker *w, struct node *n)
+{
+	int fd = node_open(w, n);
+	if (fd < 0) {
+		report(w, n, open_error_kind(errno), errno);
+		return 0;
+	}
+	n->pinned = 1;
+	int rc = 0;
+	if (list_dir(w, fd, &w->list) != 0) {
+		if (errno == ENOMEM)
+			goto fatal;
+		report(w, n, PYCI_WALK_ERR_READ, errno);
+		goto out;
+	}
+	ssize_t plen = build_path(w, n, &w->path, &w->path_cap);
+	if (plen < 0)
+		goto fatal;
+	pyci_dir dir = {fd, w->path, (size_t)plen, w->list.entries, w->list.count, n->depth};
+
+	struct node *pc = NULL;
+	pyci_dir pcdir;
+	const pyci_entry *pce = find_pycache(&w->list);
+	if (pce) {
+		pc = node_new(n, pce->name, pce->len);
+		if (!pc)
+			goto fatal;
+		int pfd = node_open(w, pc);
+		if (pfd < 0) {
+			report(w, pc, open_error_kind(errno), errno);
+			node_release(w, pc);
+			pc = NULL;
+		} else {
+			pc->pinned = 1;
+			if (list_dir(w, pfd, &w->pc_list) != 0) {
+				int e = errno;
+				if (e == ENOMEM)
+					goto fatal_pc;
+				report(w, pc, PYCI_WALK_ERR_READ, e);
+				pc->pinned = 0;
+				node_release(w, pc);
+				pc = NULL;
+			} else {
+				ssize_t pclen = build_path(w, pc, &w->pc_path, &w->pc_path_cap);
+				if (pclen < 0)
+					goto fatal_pc;
+				pcdir = (pyci_dir){pfd,		     w->pc_path, (size_t)pclen,
+						   w->pc_list.entries, w->pc_list.count, pc->depth};
+			}
+		}
+	}
+
+	if (w->ops->visit(w->ops->ctx, &dir, pc ? &pcdir : NULL) != 0) {
+		rc = -1;
+		if (pc) {
+			pc->pinned = 0;
+			node_release(w, pc);
+		}
+		goto out;
+	}
+	if (push_children(w, n, &w->list, 1) != 0)
+		goto fatal_pc;
+	if (pc) {
+		if (push_children(w, pc, &w->pc_list, 0) != 0)
+			goto fatal_pc;
+		pc->pinned = 0;
+		node_release(w, pc);
+	}
+out:
+	n->pinned = n->parent ? 0 : 1;
+	return rc;
+fatal_pc:
+	if (pc) {
+		pc->pinned = 0;
+		node_release(w, pc);
+	}
+fatal:
+	n->pinned = n->parent ? 0 : 1;
+	errno = ENOMEM;
+	return -1;
+}
+
+static unsigned default_max_fds(void)
+{
+	struct rlimit rl;
+	rlim_t cur = 1024;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		cur = rl.rlim_cur;
+	/* leave half for stdio, sources and caches being read, and the caller */
+	rlim_t budget = cur > 16 ? (cur - 8) / 2 : 4;
+	if (budget > 256)
+		budget = 256;
+	return (unsigned)budget;
+}
+
+static void walker_free(struct walker *w)
+{
+	free(w->stack);
+	free(w->dents);
+	free(w->list.names);
+	free(w->list.entries);
+	free(w->pc_list.names);
+	free(w->pc_list.entries);
+	free(w->path);
+	free(w->pc_path);
+}
+
+int pyci_walk(const char *root, const pyci_walk_options *opt, const pyci_walk_ops *ops)
+{
+	struct walker w = {0};
+	w.ops = ops;
+	w.cross_mounts = opt && opt->cross_mounts;
+	w.max_fds = opt && opt->max_fds ? opt->max_fds : default_max_fds();
+	if (w.max_fds < 3)
+		w.max_fds = 3; /* root, a directory and its __pycache__ */
+	w.root_path = root;
+
+	int fd = open(root, DIR_OPEN_FLAGS);
+	if (fd < 0)
+		return -1;
+	struct node *rootn = node_new(NULL, "", 0);
+	w.dents = malloc(DENTS_BUF_SIZE);
+	if (!rootn || !w.dents) {
+		close(fd);
+		free(rootn);
+		walker_free(&w);
+		errno = ENOMEM;
+		return -1;
+	}
+	if (fd_identity(fd, &rootn->dev, &rootn->ino, &rootn->mnt) != 0) {
+		int e = errno;
+		close(fd);
+		free(rootn->name);
+		free(rootn);
+		walker_free(&w);
+		errno = e;
+		return -1;
+	}
+	rootn->have_id = 1;
+	w.root_dev = rootn->dev;
+	w.root_mnt = rootn->mnt;
+	rootn->pinned = 1;
+	node_adopt_fd(&w, rootn, fd);
+
+	int rc = 0;
+	if (push(&w, rootn) != 0) {
+		node_release(&w, rootn);
+		walker_free(&w);
+		errno = ENOMEM;
+		return -1;
+	}
+	while (w.stack_len > 0) {
+		struct node *n = w.stack[--w.stack_len];
+		if (rc == 0 && visit_node(&w, n) != 0)
+			rc = -1;
+		node_release(&w, n);
+	}
+	int e = errno;
+	walker_free(&w);
+	errno = e;
+	return rc;
+}
