@@ -1,0 +1,17 @@
+#!/bin/sh
+# Install what pycinspect needs to build and test on Debian/Ubuntu, skipping what is there.
+# Run as root (or through sudo).  Safe to run again.
+set -eu
+pkgs="gcc make cmake pkg-config libssl-dev libxxhash-dev libcmocka-dev python3 xxhash pypy3"
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
