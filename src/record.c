@@ -50,9 +50,8 @@ int pyci_record_json(pyci_buf *b, const pyci_record *r, const char *extra)
 	const pyci_cache_name *cn = r->cname;
 	char version[24];
 	int have_version = pyci_record_version(r, version, sizeof(version)) == 0;
-	int have_magic = h->status != PYCI_HDR_EMPTY && h->status != PYCI_HDR_SHORT_MAGIC &&
-			 r->verdict->reasons != PYCI_REASON_BIT(PYCI_R_NOT_REGULAR) &&
-			 !(v->reasons & PYCI_REASON_BIT(PYCI_R_UNREADABLE));
+	/* non-regular and unreadable caches were never read: their header is 0 bytes long */
+	int have_magic = h->status != PYCI_HDR_EMPTY && h->status != PYCI_HDR_SHORT_MAGIC;
 	const char *mode = h->status == PYCI_HDR_OK || h->status == PYCI_HDR_NO_BODY
 				   ? pyci_mode_name(h->mode)
 				   : NULL;

@@ -155,6 +155,17 @@ static size_t add_from_dir(pyci_targets *t, const char *dir)
 	return added;
 }
 
+/* CPython first, then PyPy; each by version. */
+static int target_cmp(const void *a, const void *b)
+{
+	const pyci_target *x = a, *y = b;
+	if (x->impl != y->impl)
+		return (int)x->impl - (int)y->impl;
+	if (x->major != y->major)
+		return x->major - y->major;
+	return x->minor - y->minor;
+}
+
 size_t pyci_targets_from_path(pyci_targets *t, const char *path_env)
 {
 	size_t added = 0;
@@ -180,6 +191,7 @@ size_t pyci_targets_from_path(pyci_targets *t, const char *path_env)
 			break;
 		p = colon + 1;
 	}
+	qsort(t->items, t->count, sizeof(t->items[0]), target_cmp);
 	return added;
 }
 

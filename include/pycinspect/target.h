@@ -39,7 +39,8 @@ int pyci_targets_add_list(pyci_targets *t, const char *list);
 
 /*
  * Add the interpreters whose names appear in the directories of path_env (a PATH value; NULL
- * or "" adds nothing).  Unreadable directories are skipped.  Returns the number added.
+ * or "" adds nothing).  Unreadable directories are skipped.  The set is then sorted (CPython
+ * first, then PyPy, each by version).  Returns the number added.
  */
 size_t pyci_targets_from_path(pyci_targets *t, const char *path_env);
 

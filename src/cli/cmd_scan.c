@@ -157,7 +157,8 @@ static int summary_text(struct scan_cli *c, const pyci_targets *t, const char *f
 	int rc = 0;
 	if (c->sum.total.count && (c->all || c->sum.status[PYCI_FRESH].count != c->sum.total.count))
 		rc |= pyci_buf_putc(b, '\n');
-	rc |= pyci_buf_printf(b, "%llu caches, ", (unsigned long long)s->total.count);
+	rc |= pyci_buf_printf(b, "%llu %s, ", (unsigned long long)s->total.count,
+			      s->total.count == 1 ? "cache" : "caches");
 	rc |= cli_human_bytes(b, s->total.bytes);
 	rc |= pyci_buf_putc(b, '\n');
 	for (int i = 0; i < PYCI_STATUS_COUNT; i++) {
