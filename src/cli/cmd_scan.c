@@ -103,6 +103,9 @@ static void on_error(void *ctx, const char *path, pyci_walk_err kind, int err)
 {
 	struct scan_cli *c = ctx;
 	pyci_buf q = PYCI_BUF_INIT;
+	/* keep stdout and stderr in order for a person watching both */
+	if (!c->json && !c->write_failed && cli_flush(&c->out) != 0)
+		c->write_failed = 1;
 	if (kind == PYCI_WALK_ERR_MOUNT)
 		c->sum.mounts++;
 	else
