@@ -69,6 +69,10 @@ static int emit_line_text(struct scan_cli *c, const pyci_record *r)
 static int on_record(void *ctx, const pyci_record *r)
 {
 	struct scan_cli *c = ctx;
+	if (c->write_failed) {
+		errno = EIO;
+		return -1;
+	}
 	if (pyci_summary_add(&c->sum, r) != 0)
 		return -1;
 	if (r->verdict->status == PYCI_FRESH && !c->all)
