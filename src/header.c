@@ -13,6 +13,31 @@ static uint32_t le32(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* The marshal type byte of a code object, FLAG_REF (0x80) masked off. */
+static int is_code_type(const pyci_magic_info *m, uint8_t b)
+{
+	uint8_t type = b & 0x7F;
+	if (m->major == 1 && m->minor <= 2)
+		return type == 'c' || type == 'C';
+	return type == 'c';
+}
+
+/*
+ * The smallest marshalled code object of the layout (reference section 6.3): the type byte,
+ * the fixed integers, and at least one byte for each nested object.  2.3+ layouts all hold
+ * at least 4 int32 + firstlineno + 9 objects; the other layouts are smaller.
+ */
+static uint64_t min_code_size(const pyci_magic_info *m)
+{
+	if (m->major > 2 || (m->major == 2 && m->minor >= 3))
+		return 1 + 4 * 4 + 4 + 9;
+	if (m->major == 2 || (m->major == 1 && m->minor >= 5))
+		return 1 + 4 * 2 + 2 + 7;
+	if (m->major == 1 && m->minor >= 3)
+		return 1 + 3 * 2 + 6;
+	return 1 + 5;
+}
+
 pyci_header_status pyci_header_parse(const uint8_t *buf, size_t len, uint64_t file_size,
 				     pyci_header *out)
 {
@@ -56,6 +81,10 @@ pyci_header_status pyci_header_parse(const uint8_t *buf, size_t len, uint64_t fi
 	}
 	if (file_size <= out->size)
 		return out->status = PYCI_HDR_NO_BODY;
+	if (len > out->size && !is_code_type(&out->magic, buf[out->size]))
+		return out->status = PYCI_HDR_NOT_CODE;
+	if (file_size - out->size < min_code_size(&out->magic))
+		return out->status = PYCI_HDR_SHORT_BODY;
 	return out->status = PYCI_HDR_OK;
 }
 
@@ -69,6 +98,8 @@ const char *pyci_header_status_name(pyci_header_status st)
 		[PYCI_HDR_TRUNCATED] = "truncated",
 		[PYCI_HDR_BAD_FLAGS] = "bad-flags",
 		[PYCI_HDR_NO_BODY] = "no-body",
+		[PYCI_HDR_NOT_CODE] = "not-code",
+		[PYCI_HDR_SHORT_BODY] = "short-body",
 	};
 	if ((unsigned)st < sizeof(names) / sizeof(names[0]) && names[st])
 		return names[st];

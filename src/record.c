@@ -52,7 +52,9 @@ int pyci_record_json(pyci_buf *b, const pyci_record *r, const char *extra)
 	int have_version = pyci_record_version(r, version, sizeof(version)) == 0;
 	/* non-regular and unreadable caches were never read: their header is 0 bytes long */
 	int have_magic = h->status != PYCI_HDR_EMPTY && h->status != PYCI_HDR_SHORT_MAGIC;
-	const char *mode = h->status == PYCI_HDR_OK || h->status == PYCI_HDR_NO_BODY
+	/* the mode is known once the flags were read and found valid */
+	const char *mode = h->size && h->status != PYCI_HDR_TRUNCATED &&
+					   h->status != PYCI_HDR_BAD_FLAGS
 				   ? pyci_mode_name(h->mode)
 				   : NULL;
 

@@ -1,7 +1,7 @@
 /*
  * scan.c - the scan engine: walk, read each cache's header, stat its source, judge, report.
  *
- * Work per cache: one openat + fstat + pread of PYCI_HEADER_MAX bytes + close for regular files
+ * Work per cache: one openat + fstat + pread of PYCI_PEEK_SIZE bytes + close for regular files
  * (nothing but an fstatat for anything else: FIFOs and devices are never opened), and one stat
  * per source, remembered for the caches that share it (the .opt-N siblings and other tags sort
  * next to each other).  Sources are read only to hash them for hash-based caches.
@@ -164,7 +164,7 @@ static void file_info_from_stat(pyci_file_info *f, const struct stat *st)
 	f->mtime_nsec = st->st_mtim.tv_nsec;
 }
 
-/* Read up to PYCI_HEADER_MAX bytes of a regular file.  Fills rec->file; returns bytes or -1. */
+/* Read up to PYCI_PEEK_SIZE bytes of a regular file.  Fills rec->file; returns bytes or -1. */
 static ssize_t read_cache(int dirfd, const char *name, uint8_t *buf, pyci_record *rec,
 			  int *regular)
 {
@@ -183,8 +183,8 @@ static ssize_t read_cache(int dirfd, const char *name, uint8_t *buf, pyci_record
 		goto out;
 	}
 	got = 0;
-	while (got < PYCI_HEADER_MAX) {
-		ssize_t n = pread(fd, buf + got, (size_t)(PYCI_HEADER_MAX - got), got);
+	while (got < PYCI_PEEK_SIZE) {
+		ssize_t n = pread(fd, buf + got, (size_t)(PYCI_PEEK_SIZE - got), got);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -213,7 +213,7 @@ static int judge_entry(struct scanner *sc, int dirfd, const char *dirpath, size_
 	pyci_header hdr;
 	pyci_verdict verdict;
 	pyci_source_info *src = NULL;
-	uint8_t buf[PYCI_HEADER_MAX];
+	uint8_t buf[PYCI_PEEK_SIZE];
 	ssize_t got = 0;
 	int regular = e->type == DT_REG;
 

@@ -86,6 +86,10 @@ static pyci_reason header_reason(pyci_header_status st)
 		return PYCI_R_TRUNCATED;
 	case PYCI_HDR_BAD_FLAGS:
 		return PYCI_R_BAD_FLAGS;
+	case PYCI_HDR_NOT_CODE:
+		return PYCI_R_NOT_CODE;
+	case PYCI_HDR_SHORT_BODY:
+		return PYCI_R_SHORT_BODY;
 	default:
 		return PYCI_R_NO_BODY;
 	}
@@ -267,6 +271,8 @@ const char *pyci_reason_text(pyci_reason r)
 		[PYCI_R_TRUNCATED] = "truncated header",
 		[PYCI_R_BAD_FLAGS] = "invalid flags",
 		[PYCI_R_NO_BODY] = "no code after the header",
+		[PYCI_R_NOT_CODE] = "no code object after the header",
+		[PYCI_R_SHORT_BODY] = "code object truncated",
 		[PYCI_R_BAD_CACHE_NAME] = "not a cache name any import looks up",
 		[PYCI_R_NO_SOURCE] = "source is gone",
 		[PYCI_R_SOURCE_NOT_FILE] = "source is not a regular file",

@@ -17,8 +17,11 @@
 
 #include "pycinspect/magic.h"
 
-/* Bytes to read from the start of a cache to decode any header. */
+/* The largest header. */
 #define PYCI_HEADER_MAX 16
+
+/* Bytes to read from the start of a cache: any header and the first byte of the code. */
+#define PYCI_PEEK_SIZE 17
 
 typedef enum {
 	PYCI_MODE_NONE = 0,         /* header not decoded far enough to tell */
@@ -35,6 +38,8 @@ typedef enum {
 	PYCI_HDR_TRUNCATED,         /* known magic, but fewer bytes than its header */
 	PYCI_HDR_BAD_FLAGS,         /* PEP 552 flags with a bit above bit 1 */
 	PYCI_HDR_NO_BODY,           /* a complete header and nothing after it */
+	PYCI_HDR_NOT_CODE,          /* what follows the header is not a marshalled code object */
+	PYCI_HDR_SHORT_BODY,        /* fewer bytes after the header than the smallest code object */
 } pyci_header_status;
 
 typedef struct pyci_header {
@@ -53,8 +58,13 @@ typedef struct pyci_header {
 
 /*
  * Decode a header from the first len bytes of a file whose total size is file_size
- * (len <= file_size; bytes beyond PYCI_HEADER_MAX are ignored).  Always fills *out; returns
+ * (len <= file_size; bytes beyond PYCI_PEEK_SIZE are ignored).  Always fills *out; returns
  * out->status.  Never fails otherwise.
+ *
+ * The code after the header is checked only as far as these bytes allow: its first byte must
+ * be the marshal code type ('c', 0x63, with or without FLAG_REF 0x80; 'C' for 1.0-1.2), and the
+ * file must hold at least the smallest code object of that version's layout (CPython fails the
+ * import on such a body, it does not recompile).  A full decode is the marshal reader's job.
  */
 pyci_header_status pyci_header_parse(const uint8_t *buf, size_t len, uint64_t file_size,
 				     pyci_header *out);

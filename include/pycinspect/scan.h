@@ -2,7 +2,7 @@
  * scan.h - find every cache under a path and judge it: the engine behind scan, clean and dump.
  *
  * For each .pyc/.pyo (in __pycache__ or beside its source) the engine reads at most
- * PYCI_HEADER_MAX bytes, stats the source once (shared by the .opt-N siblings and the other
+ * PYCI_PEEK_SIZE bytes, stats the source once (shared by the .opt-N siblings and the other
  * tags of the same source), hashes the source only for hash-based caches that need it, and calls
  * ops->record with the verdict while the cache's directory is still open, so that a caller can
  * act on it through the descriptor (clean).  Entries that are not regular files are never opened.

@@ -500,6 +500,14 @@ class Runner:
         ok = res.get("ok", False)
         from_cache = self.loaded_from(trace, c.pyc)
         if rewritten:
+            data = before[3]
+            if (it.legacy and data is not None and data[:4] != it.magic_bytes
+                    and data[2:4] == b"\r\n"):
+                # NAME.pyc beside NAME.py is read by every legacy-layout interpreter; one written
+                # by another version (2.6's magic under 2.7) is that version's valid cache, so
+                # pycinspect calls it foreign to the 2.7 target, which indeed rejected it.
+                return ({"stale", "invalid", "foreign"}, "no-still-runs", None,
+                        "the target rewrote a legacy cache of another interpreter")
             return ({"stale", "invalid"}, "no-still-runs", None,
                     "the interpreter rewrote it")
         if not src_exists:
