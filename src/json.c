@@ -50,6 +50,17 @@ int pyci_utf8_valid(const char *s, size_t len)
 	return 1;
 }
 
+/* prefix ("\\udc" or "\\u00") and the two hex digits of c, into tmp. */
+static const char *u_escape(char tmp[8], const char prefix[5], unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+	memcpy(tmp, prefix, 4);
+	tmp[4] = hex[c >> 4];
+	tmp[5] = hex[c & 15];
+	tmp[6] = '\0';
+	return tmp;
+}
+
 int pyci_json_string(pyci_buf *b, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -62,12 +73,7 @@ int pyci_json_string(pyci_buf *b, const char *s, size_t len)
 		const char *esc = NULL;
 		char tmp[8];
 		if (n == 0) {
-			static const char hex[] = "0123456789abcdef";
-			memcpy(tmp, "\\udc", 4);
-			tmp[4] = hex[c >> 4];
-			tmp[5] = hex[c & 15];
-			tmp[6] = '\0';
-			esc = tmp;
+			esc = u_escape(tmp, "\\udc", c); /* surrogateescape: one byte, losslessly */
 			n = 1;
 		} else if (c == '"') {
 			esc = "\\\"";
@@ -80,12 +86,7 @@ int pyci_json_string(pyci_buf *b, const char *s, size_t len)
 		} else if (c == '\r') {
 			esc = "\\r";
 		} else if (c < 0x20 || c == 0x7F) {
-			static const char hex[] = "0123456789abcdef";
-			memcpy(tmp, "\\u00", 4);
-			tmp[4] = hex[c >> 4];
-			tmp[5] = hex[c & 15];
-			tmp[6] = '\0';
-			esc = tmp;
+			esc = u_escape(tmp, "\\u00", c);
 		}
 		if (esc) {
 			if (pyci_buf_append(b, s + run, i - run) != 0 || pyci_buf_puts(b, esc) != 0)
