@@ -87,8 +87,9 @@ int pyci_cache_name_parse(const char *name, size_t len, int in_pycache, pyci_cac
 	size_t dot = last_dot(name, stem);
 	if (dot == stem)
 		return 0;
-	if (!out->pyo && stem - dot - 1 > 4 && memcmp(name + dot + 1, "opt-", 4) == 0) {
-		if (!all_alnum(name + dot + 5, stem - dot - 5))
+	if (stem - dot - 1 >= 4 && memcmp(name + dot + 1, "opt-", 4) == 0) {
+		/* PEP 488: a non-empty alphanumeric level, and only in .pyc names */
+		if (out->pyo || !all_alnum(name + dot + 5, stem - dot - 5))
 			return 0;
 		out->opt_off = dot + 5;
 		out->opt_len = stem - dot - 5;

@@ -24,16 +24,26 @@ static int is_code_type(const pyci_magic_info *m, uint8_t b)
 
 /*
  * The smallest marshalled code object of the layout (reference section 6.3): the type byte,
- * the fixed integers, and at least one byte for each nested object.  2.3+ layouts all hold
- * at least 4 int32 + firstlineno + 9 objects; the other layouts are smaller.
+ * the fixed integers, and one byte at least for each nested object.  Alpha-only layouts
+ * (3.8 before 3410, 3.11 before 3460) get the smaller bound of their neighbours.
  */
 static uint64_t min_code_size(const pyci_magic_info *m)
 {
-	if (m->major > 2 || (m->major == 2 && m->minor >= 3))
+	int v = m->major * 100 + m->minor;
+	int cpy3 = m->impl == PYCI_IMPL_CPYTHON && m->major == 3;
+	if (v >= 311) /* 5 x i32, firstlineno, 10 objects (qualname, exception table) */
+		return cpy3 && m->number < 3460 ? 1 + 4 * 4 + 4 + 9 : 1 + 5 * 4 + 4 + 10;
+	if (v >= 308) /* posonlyargcount: 6 x i32 */
+		return cpy3 && m->number < 3410 ? 1 + 5 * 4 + 4 + 9 : 1 + 6 * 4 + 4 + 9;
+	if (v >= 300) /* kwonlyargcount: 5 x i32 */
+		return 1 + 5 * 4 + 4 + 9;
+	if (v >= 203) /* 4 x i32 */
 		return 1 + 4 * 4 + 4 + 9;
-	if (m->major == 2 || (m->major == 1 && m->minor >= 5))
+	if (v >= 201) /* 4 x i16, i16 firstlineno, 9 objects (freevars, cellvars) */
+		return 1 + 4 * 2 + 2 + 9;
+	if (v >= 105)
 		return 1 + 4 * 2 + 2 + 7;
-	if (m->major == 1 && m->minor >= 3)
+	if (v >= 103)
 		return 1 + 3 * 2 + 6;
 	return 1 + 5;
 }

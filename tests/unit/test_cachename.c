@@ -160,10 +160,8 @@ static void test_pycache_bad(void **state)
 }
 
 /*
- * BUG (library, reported): PEP 488 / source_from_cache require the level after "opt-" to be
- * alphanumeric, so an empty level is no cache name any import looks up.  src/cachename.c only
- * takes the last component as an optimisation level when it is longer than "opt-", and so reads
- * mod.cpython-312.opt-.pyc as PYCACHE with NAME "mod.cpython-312" and the unknown TAG "opt-".
+ * PEP 488 / source_from_cache require the level after "opt-" to be alphanumeric, so an empty
+ * level is no cache name any import looks up (it once parsed as the unknown tag "opt-").
  */
 static void test_pycache_bad_empty_opt(void **state)
 {
