@@ -1,0 +1,138 @@
+"""Shared helpers for the CLI tests (tests/cli/test_*.py); not a test itself.
+
+Each test file is run by CTest as `python3 test_x.py` with PYCI_BIN (the pycinspect binary) and
+PYCI_FIXTURES (the fixtures directory) in the environment.  main() runs the file's unittest cases
+and ends with the line "N passed, M failed"; the exit status is non-zero on any failure.  There
+are no skips: a missing prerequisite is a failure.
+"""
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import unittest
+
+BIN = os.environ.get("PYCI_BIN", "")
+FIXTURES = os.environ.get("PYCI_FIXTURES", "")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# Magic of CPython 3.12's final release, and the JSON keys of a "pyc" record (docs/json.md).
+MAGIC_312 = 3531
+PYC_KEYS = ["type", "path", "status", "version", "implementation", "magic", "magic_label", "mode",
+            "source", "foreign", "reasons", "size", "layout", "tag", "optimization"]
+STATUSES = ["fresh", "stale", "orphaned", "sourceless", "invalid", "foreign"]
+# What follows a hand-made header: the marshal code type with FLAG_REF (0xe3), then enough bytes
+# for the smallest code object of any version.  scan reads no further.
+CODE_BODY = b"\xe3" + bytes(63)
+
+
+def env_c():
+    """The environment for the binary: C locale, so strerror texts are the English ones."""
+    env = dict(os.environ)
+    env["LC_ALL"] = "C"
+    env.pop("LANGUAGE", None)
+    return env
+
+
+def run(args, cwd=None, timeout=60, **kw):
+    """Run pycinspect with args (str or bytes each); returns CompletedProcess with bytes."""
+    kw.setdefault("stdout", subprocess.PIPE)
+    kw.setdefault("stderr", subprocess.PIPE)
+    return subprocess.run([BIN] + list(args), cwd=cwd, timeout=timeout, env=kw.pop("env", env_c()),
+                          **kw)
+
+
+def parse_jsonl(data):
+    """(pyc records, error records, summary) from JSON Lines bytes; checks the framing."""
+    text = data.decode("utf-8", "surrogateescape")
+    if text and not text.endswith("\n"):
+        raise AssertionError("JSON output does not end with a newline")
+    objs = [json.loads(line) for line in text.splitlines()]
+    if not objs or objs[-1].get("type") != "summary":
+        raise AssertionError("the last JSON line is not the summary: %r" % (objs[-1:] or None))
+    for o in objs[:-1]:
+        if o.get("type") not in ("pyc", "error"):
+            raise AssertionError("unexpected JSON object: %r" % o)
+    pycs = [o for o in objs if o["type"] == "pyc"]
+    errors = [o for o in objs if o["type"] == "error"]
+    return pycs, errors, objs[-1]
+
+
+def scan_json(args, cwd=None, expect_rc=0, **kw):
+    """Run `scan --json ARGS`; asserts the exit status and returns (pycs, errors, summary, proc)."""
+    p = run(["scan", "--json"] + list(args), cwd=cwd, **kw)
+    if p.returncode != expect_rc:
+        raise AssertionError("exit %d, expected %d; stderr: %s" % (
+            p.returncode, expect_rc, p.stderr.decode("utf-8", "replace")))
+    pycs, errors, summary = parse_jsonl(p.stdout)
+    return pycs, errors, summary, p
+
+
+def fs(path_text):
+    """The bytes of a JSON path (surrogateescape, as docs/json.md says)."""
+    return os.fsencode(path_text)
+
+
+def write_file(path, data=b"x = 1\n", mode=0o644):
+    d = os.path.dirname(path)
+    if d:
+        os.makedirs(d, exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+    os.chmod(path, mode)
+
+
+def header_312(mtime, size, flags=0):
+    return struct.pack("<HBBIII", MAGIC_312, 0x0D, 0x0A, flags, mtime & 0xFFFFFFFF,
+                       size & 0xFFFFFFFF)
+
+
+def make_cache(src, fresh=True, tag="cpython-312", body=CODE_BODY):
+    """Write a 3.12 timestamp cache for source path src (str or bytes) into its __pycache__.
+    fresh: the header matches the source's mtime and size; else its mtime is 10 s off.
+    Returns the cache path, of the same type as src."""
+    bsrc = os.fsencode(src)
+    st = os.stat(bsrc)
+    mtime = int(st.st_mtime) + (0 if fresh else 10)
+    d, base = os.path.split(bsrc)
+    cache = os.path.join(d, b"__pycache__", base.rsplit(b".", 1)[0] + b"." + tag.encode() + b".pyc")
+    write_file(cache, header_312(mtime, st.st_size) + body)
+    return cache if isinstance(src, bytes) else os.fsdecode(cache)
+
+
+def module(root, relpath, fresh=True, data=b"x = 1\n"):
+    """Write source root/relpath and a 3.12 cache for it; returns the cache path."""
+    src = os.path.join(root, relpath)
+    write_file(src, data)
+    return make_cache(src, fresh=fresh)
+
+
+class TempDirCase(unittest.TestCase):
+    """A test case with a fresh temporary directory self.tmp (removed afterwards, even when
+    deep or made unreadable)."""
+
+    def setUp(self):
+        if not BIN or not os.access(BIN, os.X_OK):
+            self.fail("PYCI_BIN is not set to an executable pycinspect (got %r)" % BIN)
+        self.tmp = tempfile.mkdtemp(prefix="pyci-cli-")
+
+    def tearDown(self):
+        # GNU chmod and rm cope with trees deeper than Python's recursion limit
+        subprocess.run(["chmod", "-R", "u+rwX", "--", self.tmp], check=False,
+                       stderr=subprocess.DEVNULL)
+        subprocess.run(["rm", "-rf", "--", self.tmp], check=False)
+
+
+def main():
+    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules["__main__"])
+    runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2)
+    result = runner.run(suite)
+    # count tests, not subtests; a skip is not a pass: every test here must be able to fail
+    bad = result.failures + result.errors + result.skipped + [(t, "") for t in
+                                                              result.unexpectedSuccesses]
+    failed = len({getattr(t, "test_case", t).id() for t, _ in bad})
+    passed = result.testsRun - failed
+    sys.stdout.flush()
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed or result.testsRun == 0 else 0)

@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""`pycinspect magic`: the whole table against data/magic_numbers.tsv, lookups by number (three
+spellings) and by version, JSON, and exit codes."""
+import json
+import os
+import sys
+import unittest
+
+sys.dont_write_bytecode = True  # no caches in tests/cli
+import clitest  # noqa: E402
+from clitest import ROOT, run
+
+MAGIC_KEYS = ["type", "magic", "bytes", "implementation", "version", "label", "final",
+              "final_for", "match", "header_size", "source_hash", "note"]
+
+
+def load_table():
+    rows = []
+    with open(os.path.join(ROOT, "data", "magic_numbers.tsv"), encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("#") or not line.strip():
+                continue
+            cols = line.rstrip("\n").split("\t")
+            cols += [""] * (6 - len(cols))
+            magic, impl, version, label, final_for, note = cols[:6]
+            number = int(magic, 0)
+            word = number | 0x0A0D0000 if number <= 0xFFFF else number
+            major, minor = (int(x) for x in version.split("."))
+            rows.append({"number": number, "word": word, "impl": impl, "major": major,
+                         "minor": minor, "label": label, "final_for": final_for, "note": note,
+                         "version": ("pypy" if impl == "pypy" else "") + version})
+    if len(rows) < 250:
+        raise AssertionError("data/magic_numbers.tsv has only %d rows" % len(rows))
+    return rows
+
+
+def header_size(row):
+    """Section 2.1 of the format reference: CPython 3.x by number, others by language version."""
+    if row["impl"] == "cpython" and row["major"] == 3:
+        n = row["number"]
+        return 16 if n >= 3392 else 12 if n >= 3210 else 8
+    v = (row["major"], row["minor"])
+    return 16 if v >= (3, 7) else 12 if v >= (3, 3) else 8
+
+
+def source_hash(row):
+    if header_size(row) != 16:
+        return None
+    if row["impl"] == "cpython" and (row["major"], row["minor"]) >= (3, 11):
+        return "siphash13"
+    return "siphash24"
+
+
+def expected_json(row):
+    w = row["word"]
+    return {
+        "type": "magic", "magic": row["number"],
+        "bytes": "%02x%02x%02x%02x" % (w & 255, (w >> 8) & 255, (w >> 16) & 255, w >> 24),
+        "implementation": row["impl"], "version": row["version"], "label": row["label"],
+        "final": bool(row["final_for"]), "final_for": row["final_for"] or None,
+        "match": "exact", "header_size": header_size(row), "source_hash": source_hash(row),
+        "note": row["note"],
+    }
+
+
+def magic_json(args, expect_rc=0):
+    p = run(["magic", "--json"] + list(args))
+    if p.returncode != expect_rc:
+        raise AssertionError("exit %d, expected %d: %r" % (p.returncode, expect_rc, p.stderr))
+    text = p.stdout.decode("utf-8")
+    if text and not text.endswith("\n"):
+        raise AssertionError("output does not end with a newline")
+    objs = [json.loads(l) for l in text.splitlines()]
+    for o in objs:
+        if list(o) != MAGIC_KEYS:
+            raise AssertionError("keys %r" % list(o))
+    return objs, p
+
+
+class MagicCli(unittest.TestCase):
+    def setUp(self):
+        if not clitest.BIN or not os.access(clitest.BIN, os.X_OK):
+            self.fail("PYCI_BIN is not set to an executable pycinspect (got %r)" % clitest.BIN)
+        self.rows = load_table()
+        self.by_number = {r["number"]: r for r in self.rows}
+
+    def test_json_lists_every_row(self):
+        objs, _ = magic_json([])
+        self.assertEqual(len(objs), len(self.rows))
+        # in the order of the little-endian word
+        want = [expected_json(r) for r in sorted(self.rows, key=lambda r: r["word"])]
+        for got, exp in zip(objs, want):
+            with self.subTest(magic=exp["magic"]):
+                self.assertEqual(got, exp)
+
+    def test_text_lists_every_row(self):
+        p = run(["magic"])
+        self.assertEqual(p.returncode, 0)
+        out = p.stdout.decode("utf-8").splitlines()
+        self.assertEqual(out[0].split(), ["magic", "bytes", "impl", "version", "label", "final",
+                                          "for"])
+        body = out[1:]
+        self.assertEqual(len(body), len(self.rows))
+        seen = set()
+        for line in body:
+            f = line.split()
+            r = self.by_number[int(f[0])]
+            w = r["word"]
+            with self.subTest(line=line):
+                self.assertEqual([int(x, 16) for x in f[1:5]],
+                                 [w & 255, (w >> 8) & 255, (w >> 16) & 255, w >> 24])
+                self.assertEqual(f[5:7], [r["impl"], r["version"]])
+                rest = line.split(r["version"], 1)[1].strip()
+                self.assertTrue(rest.startswith(r["label"]), rest)
+                self.assertTrue(rest.endswith(r["final_for"]), rest)
+                if not r["final_for"]:
+                    self.assertEqual(rest, r["label"])
+            seen.add(r["number"])
+        self.assertEqual(seen, set(self.by_number))
+
+    def test_lookup_by_number(self):
+        want = expected_json(self.by_number[3531])
+        for spelling in ("3531", "0x0a0d0dcb", "0x0A0D0DCB", "cb0d0d0a", "CB0D0D0A"):
+            objs, _ = magic_json([spelling])
+            self.assertEqual(objs, [want], spelling)
+        self.assertTrue(want["final"])
+        self.assertEqual((want["version"], want["final_for"]), ("3.12", "3.12.x"))
+        p = run(["magic", "3531", "0x0a0d0dcb", "cb0d0d0a"])
+        self.assertEqual(p.returncode, 0)
+        out = p.stdout.decode().splitlines()
+        self.assertEqual(len(out), 4)
+        self.assertEqual(out[1], out[2])
+        self.assertEqual(out[2], out[3])
+        self.assertEqual(out[1].split()[:7], ["3531", "cb", "0d", "0d", "0a", "cpython", "3.12"])
+        self.assertTrue(out[1].endswith("3.12.x"))
+
+    def test_lookup_of_old_and_pypy_numbers(self):
+        for spelling, number in (("62211", 62211), ("03f30d0a", 62211), ("20121", 20121),
+                                 ("0x00999902", 0x00999902), ("10066178", 0x00999902),
+                                 ("3187", 3187), ("336", 336), ("50010d0a", 336)):
+            objs, _ = magic_json([spelling])
+            self.assertEqual(objs, [expected_json(self.by_number[number])], spelling)
+        # 3187 is PyPy's, although it lies in CPython 3.2's range
+        self.assertEqual(magic_json(["3187"])[0][0]["implementation"], "pypy")
+
+    def test_lookup_by_bytes_of_a_1_0_pyc(self):
+        """The first four bytes of a 1.0 .pyc are 02 99 99 00 (no \\r\\n)."""
+        objs, p = magic_json(["02999900"])
+        self.assertEqual(objs, [expected_json(self.by_number[0x00999902])], p.stderr)
+
+    def test_unicode_and_range_numbers(self):
+        objs, _ = magic_json(["62212"])
+        self.assertEqual(len(objs), 1)
+        o = objs[0]
+        self.assertEqual((o["magic"], o["version"], o["match"], o["final"], o["final_for"]),
+                         (62212, "2.7", "unicode", False, None))
+        self.assertIn("-U", o["label"])
+        objs, _ = magic_json(["3496"])
+        o = objs[0]
+        self.assertEqual((o["magic"], o["version"], o["match"], o["final"], o["header_size"],
+                          o["source_hash"]), (3496, "3.11", "range", False, 16, "siphash13"))
+        self.assertEqual(o["label"], "3.11-range, unknown")
+
+    def test_lookup_by_version(self):
+        cases = {
+            "3.12": ("cpython", 3, 12), "cpython-312": ("cpython", 3, 12),
+            "python3.12": ("cpython", 3, 12), "2.7": ("cpython", 2, 7),
+            "3.5": ("cpython", 3, 5), "pypy3.9": ("pypy", 3, 9), "pypy39": ("pypy", 3, 9),
+        }
+        for spec, (impl, major, minor) in cases.items():
+            objs, _ = magic_json([spec])
+            want = [expected_json(r) for r in self.rows
+                    if (r["impl"], r["major"], r["minor"]) == (impl, major, minor)]
+            with self.subTest(spec=spec):
+                self.assertTrue(want)
+                self.assertEqual(sorted(objs, key=lambda o: o["magic"]),
+                                 sorted(want, key=lambda o: o["magic"]))
+        objs, _ = magic_json(["3.12"])
+        finals = [o for o in objs if o["final"]]
+        self.assertEqual([(o["magic"], o["final_for"]) for o in finals], [(3531, "3.12.x")])
+        self.assertEqual(len(objs), 32)
+        p = run(["magic", "3.12"])
+        lines = p.stdout.decode().splitlines()
+        self.assertEqual(len(lines), 33)
+        marked = [l for l in lines[1:] if l.rstrip().endswith("3.12.x")]
+        self.assertEqual(len(marked), 1)
+        self.assertTrue(marked[0].startswith("3531 "))
+        objs, _ = magic_json(["pypy3.9"])
+        self.assertEqual([(o["magic"], o["final"]) for o in objs], [(320, False), (336, True)])
+
+    def test_several_arguments(self):
+        objs, _ = magic_json(["3531", "3.13", "62211"])
+        self.assertEqual(objs[0]["magic"], 3531)
+        self.assertEqual(objs[-1]["magic"], 62211)
+        self.assertEqual({o["version"] for o in objs[1:-1]}, {"3.13"})
+
+    def test_unknown_number_exits_1(self):
+        for args in (["9999"], ["0x0a0d270f"], ["3.99"], ["pypy3.1"]):
+            p = run(["magic"] + args)
+            with self.subTest(args=args):
+                self.assertEqual(p.returncode, 1, p.stderr)
+                self.assertIn(b"pycinspect: ", p.stderr)
+                self.assertEqual(p.stdout.decode().splitlines()[1:], [])
+        p = run(["magic", "9999"])
+        self.assertEqual(p.stderr, b"pycinspect: '9999' is not a known Python magic number\n")
+        # the known ones are still printed
+        objs, p = magic_json(["3531", "9999"], expect_rc=1)
+        self.assertEqual([o["magic"] for o in objs], [3531])
+
+    def test_garbage_exits_2(self):
+        for args in (["foo"], ["0xZZ"], ["-1"], ["3.x"], ["--bogus"], ["3531", "banana"]):
+            p = run(["magic"] + args)
+            with self.subTest(args=args):
+                self.assertEqual(p.returncode, 2, p.stderr)
+                self.assertTrue(p.stderr)
+        p = run(["magic", "foo"])
+        self.assertIn(b"'foo' is neither a magic number nor a version", p.stderr)
+
+    def test_help(self):
+        p = run(["magic", "--help"])
+        self.assertEqual(p.returncode, 0)
+        self.assertTrue(p.stdout.startswith(b"usage: pycinspect magic"))
+
+    def test_dev_full(self):
+        for args in ([], ["--json"], ["3531"]):
+            with open("/dev/full", "wb") as full:
+                p = run(["magic"] + args, stdout=full)
+            self.assertEqual(p.returncode, 2, args)
+            self.assertIn(b"cannot write output: No space left on device", p.stderr)
+
+
+if __name__ == "__main__":
+    clitest.main()
