@@ -39,7 +39,8 @@ typedef struct pyci_summary {
 	uint64_t foreign;               /* records with foreign set, whatever their status */
 	pyci_version_tally *versions;   /* sorted by version when read through pyci_summary_sort */
 	size_t nversions, cap;
-	uint64_t errors;                /* directories that could not be walked, caches unreadable */
+	uint64_t errors;                /* directories that could not be walked (an unreadable cache
+					 * is a record: invalid, "cannot be read") */
 	uint64_t mounts;                /* mount points not crossed */
 } pyci_summary;
 

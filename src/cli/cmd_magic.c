@@ -20,7 +20,8 @@ static const char magic_usage[] =
 	"usage: pycinspect magic [--json] [NUMBER|VERSION...]\n"
 	"\n"
 	"Without arguments, print every known magic number.  NUMBER is the 16-bit magic (3531),\n"
-	"the little-endian word (0x0a0d0dcb) or the first four bytes of a .pyc in hex (cb0d0d0a);\n"
+	"the little-endian word (0x0a0d0dcb) or the first four bytes of a .pyc as eight hex\n"
+	"digits (cb0d0d0a, 02999900);\n"
 	"VERSION is 3.12, cpython-312, pypy3.9 or pypy39.\n"
 	"\n"
 	"options:\n"
@@ -85,27 +86,39 @@ static int hexval(int c)
 	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* A number argument as a magic word: 3531, 0x0a0d0dcb, or the bytes cb0d0d0a. */
+/*
+ * A number argument as a magic word: eight hex digits are the first four bytes of a .pyc
+ * (cb0d0d0a, 02999900); otherwise decimal (3531) or 0x-prefixed hex, the LE word.
+ */
 static int parse_number(const char *s, uint32_t *word)
 {
 	size_t n = strlen(s);
-	if (n == 8 && strncmp(s, "0x", 2) != 0) {
+	if (n == 8) {
 		int all_hex = 1;
 		for (size_t i = 0; i < 8; i++)
 			all_hex &= hexval((unsigned char)s[i]) >= 0;
-		int all_dec = strspn(s, "0123456789") == 8;
-		if (all_hex && !all_dec) {
+		if (all_hex) {
 			uint32_t w = 0;
 			for (int i = 0; i < 4; i++)
 				w |= (uint32_t)(hexval(s[2 * i]) * 16 + hexval(s[2 * i + 1])) << (8 * i);
+			/* 10066178 is both bytes and 1.0's word in decimal, as the table prints it:
+			 * take the reading that names a known magic, bytes first */
+			pyci_magic_info m;
+			unsigned long dec = strtoul(s, NULL, 10);
+			if (strspn(s, "0123456789") == 8 && pyci_magic_lookup_word(w, &m) != 0 &&
+			    pyci_magic_lookup_word((uint32_t)dec, &m) == 0)
+				w = (uint32_t)dec;
 			*word = w;
 			return 0;
 		}
 	}
+	int hex = n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+	if (n == 0 || s[0] == '-' || s[0] == '+')
+		return -1;
 	char *end;
 	errno = 0;
-	unsigned long v = strtoul(s, &end, 0);
-	if (errno || end == s || *end || v > 0xFFFFFFFFul || s[0] == '-')
+	unsigned long v = strtoul(s, &end, hex ? 16 : 10);
+	if (errno || end == s || *end || v > 0xFFFFFFFFul)
 		return -1;
 	*word = v <= 0xFFFF ? (uint32_t)v | 0x0A0D0000u : (uint32_t)v;
 	return 0;

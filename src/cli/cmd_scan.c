@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "pycinspect/json.h"
@@ -317,7 +318,8 @@ int cmd_scan(int argc, char **argv)
 			break;
 		pyci_buf q = PYCI_BUF_INIT;
 		cli_quote_path(&q, *p, strlen(*p));
-		if (e == ELOOP)
+		struct stat st;
+		if (e == ELOOP && lstat(*p, &st) == 0 && S_ISLNK(st.st_mode))
 			cli_error("'%s' is a symbolic link, not followed (write '%s/' to scan "
 				  "the directory it points to)",
 				  q.data, q.data);

@@ -23,17 +23,26 @@ void cli_error(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* Set once a write error has been reported, so that it is said once, with its first cause. */
+static int output_failed;
+
+static int output_error(int err)
+{
+	if (!output_failed)
+		fprintf(stderr, "%s: cannot write output: %s\n", pyci_progname, strerror(err));
+	output_failed = 1;
+	return -1;
+}
+
 int cli_flush(pyci_buf *b)
 {
-	if (b->len && fwrite(b->data, 1, b->len, stdout) != b->len) {
-		cli_error("cannot write output: %s", strerror(errno));
+	if (output_failed)
 		return -1;
-	}
+	if (b->len && fwrite(b->data, 1, b->len, stdout) != b->len)
+		return output_error(errno);
 	pyci_buf_clear(b);
-	if (ferror(stdout)) {
-		cli_error("cannot write output: %s", strerror(errno));
-		return -1;
-	}
+	if (ferror(stdout))
+		return output_error(errno);
 	return 0;
 }
 
@@ -45,10 +54,8 @@ int cli_close_stdout(void)
 		failed = 1;
 		e = errno;
 	}
-	if (failed) {
-		fprintf(stderr, "%s: cannot write output: %s\n", pyci_progname, strerror(e));
-		return -1;
-	}
+	if (failed || output_failed)
+		return output_error(e);
 	return 0;
 }
 
