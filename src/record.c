@@ -69,7 +69,12 @@ int pyci_record_json(pyci_buf *b, const pyci_record *r, const char *extra)
 	if (have_magic ? pyci_buf_printf(b, ",\"magic\":%u", (unsigned)h->magic.number)
 		       : pyci_buf_puts(b, ",\"magic\":null"))
 		return -1;
+	char range_label[48];
 	const char *label = have_version && h->magic.label[0] ? h->magic.label : NULL;
+	if (have_version && h->magic.match == PYCI_MAGIC_RANGE) {
+		snprintf(range_label, sizeof(range_label), "%s-range, unknown", version);
+		label = range_label;
+	}
 	if (put_str(b, "magic_label", label, label ? strlen(label) : 0) != 0 ||
 	    put_str(b, "mode", mode, mode ? strlen(mode) : 0) != 0 ||
 	    put_str(b, "source", r->source_path, r->source_path_len) != 0 ||
