@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "pycinspect/json.h"
 #include "pycinspect/magic.h"
+#include "pycinspect/srchash.h"
 #include "pycinspect/target.h"
 
 static const char magic_usage[] =
@@ -49,10 +50,11 @@ static int emit(pyci_buf *b, const pyci_magic_info *m, int json)
 		snprintf(label, sizeof(label), "%s", m->label);
 	size_t hsize = pyci_magic_header_size(m);
 	const char *hash = NULL;
-	if (hsize == 16)
-		hash = (m->impl == PYCI_IMPL_CPYTHON && (m->major > 3 || m->minor >= 11))
-			       ? "siphash13"
-			       : "siphash24";
+	if (hsize == 16) {
+		int c, d;
+		pyci_srchash_rounds(m, &c, &d);
+		hash = c == 1 ? "siphash13" : "siphash24";
+	}
 	unsigned w = m->word;
 	if (json) {
 		int rc = pyci_buf_printf(b,

@@ -147,12 +147,14 @@ static int parse_check_source(const char *s, pyci_check_source *out)
 	return 0;
 }
 
-static int targets_text(pyci_buf *b, const pyci_targets *t)
+/* The targets as "3.11, 3.12" (text) or "\"3.11\",\"3.12\"" (JSON array items). */
+static int targets_list(pyci_buf *b, const pyci_targets *t, int json)
 {
 	for (size_t i = 0; i < t->count; i++) {
 		char name[24];
 		pyci_target_format(&t->items[i], name, sizeof(name));
-		if (pyci_buf_printf(b, "%s%s", i ? ", " : "", name) != 0)
+		if (pyci_buf_printf(b, json ? "%s\"%s\"" : "%s%s", i ? (json ? "," : ", ") : "",
+				    name) != 0)
 			return -1;
 	}
 	return 0;
@@ -197,7 +199,7 @@ static int summary_text(struct scan_cli *c, const pyci_targets *t, const char *f
 	}
 	if (t) {
 		rc |= pyci_buf_puts(b, "targets: ");
-		rc |= targets_text(b, t);
+		rc |= targets_list(b, t, 0);
 		rc |= pyci_buf_printf(b, " (from %s)\n", strcmp(from, "PATH") ? "--target" : "PATH");
 	} else {
 		rc |= pyci_buf_puts(b, "targets: none found on PATH, so no cache is judged foreign "
@@ -224,11 +226,7 @@ static int summary_json(struct scan_cli *c, const pyci_targets *t, const char *f
 	rc |= pyci_buf_printf(b, ",\"foreign\":%llu,\"targets\":", (unsigned long long)c->sum.foreign);
 	if (t) {
 		rc |= pyci_buf_putc(b, '[');
-		for (size_t i = 0; i < t->count; i++) {
-			char name[24];
-			pyci_target_format(&t->items[i], name, sizeof(name));
-			rc |= pyci_buf_printf(b, "%s\"%s\"", i ? "," : "", name);
-		}
+		rc |= targets_list(b, t, 1);
 		rc |= pyci_buf_printf(b, "],\"targets_from\":\"%s\"", from);
 	} else {
 		rc |= pyci_buf_puts(b, "null,\"targets_from\":null");
