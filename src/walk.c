@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define DENTS_BUF_SIZE (64 * 1024)
@@ -56,6 +58,7 @@ struct walker {
 	size_t path_cap, pc_path_cap;
 	const char *root_path;
 	uint64_t root_dev, root_mnt;
+	int have_openat2;         /* cleared when the kernel lacks it */
 };
 
 /* ---- identity --------------------------------------------------------------------------- */
@@ -108,14 +111,21 @@ static void node_close(struct walker *w, struct node *n)
 	w->open_fds--;
 }
 
-/* Make room for one more descriptor by closing the least recently used unpinned ones. */
+/*
+ * Make room for one more descriptor by closing the least recently used unpinned ones.  A node
+ * opened without its identity being read (openat2 made that unnecessary) has it read now, so
+ * that a reopen can tell whether the directory was replaced meanwhile.
+ */
 static void lru_make_room(struct walker *w)
 {
 	struct node *n = w->lru_tail;
 	while (w->open_fds >= w->max_fds && n) {
 		struct node *prev = n->lru_prev;
-		if (!n->pinned)
+		if (!n->pinned) {
+			if (!n->have_id && fd_identity(n->fd, &n->dev, &n->ino, &n->mnt) == 0)
+				n->have_id = 1;
 			node_close(w, n);
+		}
 		n = prev;
 	}
 }
@@ -134,9 +144,32 @@ static void node_adopt_fd(struct walker *w, struct node *n, int fd)
 }
 
 /*
- * Open u's directory relative to its parent's open descriptor.  The first open records the
- * identity and applies the mount rule; later opens must find the same identity.  Returns the
- * descriptor, or -1 with errno (EXDEV: a mount not to cross; ESTALE: the directory was replaced).
+ * openat(pfd, name) for a directory, refusing symlinks.  When mounts are not to be crossed,
+ * openat2's RESOLVE_NO_XDEV refuses them in the same call (EXDEV), bind mounts included, so no
+ * statx is needed per directory; *checked tells whether that happened.
+ */
+static int open_dir_at(struct walker *w, int pfd, const char *name, int *checked)
+{
+	*checked = 0;
+	if (!w->cross_mounts && w->have_openat2) {
+		struct open_how how = {
+			.flags = DIR_OPEN_FLAGS,
+			.resolve = RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+		};
+		long fd = syscall(SYS_openat2, pfd, name, &how, sizeof(how));
+		if (fd >= 0 || (errno != ENOSYS && errno != EPERM)) {
+			*checked = 1;
+			return (int)fd;
+		}
+		w->have_openat2 = 0; /* old kernel, or a seccomp filter that does not know it */
+	}
+	return openat(pfd, name, DIR_OPEN_FLAGS);
+}
+
+/*
+ * Open u's directory relative to its parent's open descriptor.  The first open applies the
+ * mount rule; a reopen must find the identity the node had.  Returns the descriptor, or -1 with
+ * errno (EXDEV: a mount not to cross; ESTALE: the directory was replaced).
  */
 static int open_one(struct walker *w, struct node *u)
 {
@@ -146,9 +179,14 @@ static int open_one(struct walker *w, struct node *u)
 	lru_make_room(w);
 	p->pinned = was_pinned;
 	lru_touch(w, p);
-	int fd = openat(p->fd, u->name, DIR_OPEN_FLAGS);
+	int mount_checked;
+	int fd = open_dir_at(w, p->fd, u->name, &mount_checked);
 	if (fd < 0)
 		return -1;
+	if (mount_checked && !u->have_id) {
+		node_adopt_fd(w, u, fd); /* identity read only if it is ever evicted */
+		return fd;
+	}
 	uint64_t dev, ino, mnt;
 	if (fd_identity(fd, &dev, &ino, &mnt) != 0) {
 		int e = errno;
@@ -531,6 +569,7 @@ int pyci_walk(const char *root, const pyci_walk_options *opt, const pyci_walk_op
 	if (w.max_fds < 3)
 		w.max_fds = 3; /* root, a directory and its __pycache__ */
 	w.root_path = root;
+	w.have_openat2 = 1;
 
 	int fd = open(root, DIR_OPEN_FLAGS);
 	if (fd < 0)

@@ -11,8 +11,9 @@
  * reopened from its nearest open ancestor, one component at a time, and its device and inode
  * are checked against the ones first seen.  Neither descriptors nor buffers grow with depth, and
  * no full path is ever given to the kernel below the root, so there is no PATH_MAX limit.
- * Mount points are not crossed unless asked (the mount id from statx, so bind mounts of the same
- * filesystem count too).
+ * Mount points are not crossed unless asked, bind mounts of the same filesystem included:
+ * openat2's RESOLVE_NO_XDEV refuses them in the open itself (or, on kernels before 5.6, the mount
+ * id from statx).
  */
 #ifndef PYCINSPECT_WALK_H
 #define PYCINSPECT_WALK_H
