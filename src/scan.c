@@ -1,10 +1,15 @@
 /*
  * scan.c - the scan engine: walk, read each cache's header, stat its source, judge, report.
  *
- * Work per cache: one openat + fstat + pread of PYCI_PEEK_SIZE bytes + close for regular files
- * (nothing but an fstatat for anything else: FIFOs and devices are never opened), and one stat
- * per source, remembered for the caches that share it (the .opt-N siblings and other tags sort
- * next to each other).  Sources are read only to hash them for hash-based caches.
+ * The walk (walk.c) runs on the calling thread.  Each directory it visits becomes one job: the
+ * names of its caches and of its __pycache__'s, with duplicated descriptors of both directories.
+ * Jobs run on a pool of worker threads (pool.c), which do the per-cache work: one openat +
+ * fstat + pread of PYCI_PEEK_SIZE bytes + close for regular files (nothing but an fstatat for
+ * anything else: FIFOs and devices are never opened), one stat per source, remembered for the
+ * caches that share it (the .opt-N siblings and other tags sort next to each other), and a
+ * source hash only for hash-based caches.  Finished jobs come back in the order they were
+ * submitted and are reported on the calling thread, so the output is the same for any number of
+ * threads, and ops->record runs while the cache's directory is open.
  *
  * Sources are looked up the way CPython does, following symlinks; caches and directories never
  * are followed.
@@ -13,21 +18,107 @@
 #include "pycinspect/scan.h"
 
 #include <dirent.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pool.h"
 #include "pycinspect/buf.h"
 #include "pycinspect/srchash.h"
 
 #define MEMO_SLOTS 8
+#define MAX_THREADS 8
 #define FILE_OPEN_FLAGS (O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
 
-/* What is known of one source of the directory being visited. */
+/* ---- jobs --------------------------------------------------------------------------------- */
+
+/* One cache of a job: its name, and after the job ran, everything judged about it. */
+struct item {
+	size_t name_off, name_len;
+	unsigned char type;
+	int in_pycache;
+	pyci_cache_name cname;
+	pyci_header header;
+	pyci_verdict verdict;
+	int have_source;
+	pyci_source_info source;
+	int have_file;
+	pyci_file_info file;
+	int file_errno;
+};
+
+/*
+ * The caches of one directory and of its __pycache__.  Legacy items are read from srcfd, the
+ * others from pcfd; every source is looked up in srcfd.  A descriptor is either held open by
+ * the walker for the job (pyci_walk_hold) or, when the walker did not open it, owned.
+ */
+struct job {
+	int is_error;           /* a directory not walked, reported in its place in the order */
+	pyci_walk_err err_kind;
+	int err;
+	int srcfd, pcfd;
+	pyci_walk_node *src_hold, *pc_hold; /* NULL: the descriptor is the job's to close */
+	pyci_buf path, pcpath;  /* display paths of the two directories */
+	pyci_buf names;         /* the items' names, each NUL-terminated */
+	struct item *items;
+	size_t n, cap;
+};
+
+static void job_free(struct job *j)
+{
+	if (!j)
+		return;
+	if (j->src_hold)
+		pyci_walk_unhold(j->src_hold);
+	else if (j->srcfd >= 0)
+		close(j->srcfd);
+	if (j->pc_hold)
+		pyci_walk_unhold(j->pc_hold);
+	else if (j->pcfd >= 0)
+		close(j->pcfd);
+	pyci_buf_free(&j->path);
+	pyci_buf_free(&j->pcpath);
+	pyci_buf_free(&j->names);
+	free(j->items);
+	free(j);
+}
+
+/* Add the cache names of a listing to j.  0, or -1 (ENOMEM). */
+static int job_add_listing(struct job *j, const pyci_dir *dir, int in_pycache)
+{
+	for (size_t i = 0; i < dir->count; i++) {
+		const pyci_entry *e = &dir->entries[i];
+		pyci_cache_name cname;
+		if (e->type == DT_DIR ||
+		    pyci_cache_name_parse(e->name, e->len, in_pycache, &cname) != 0)
+			continue;
+		if (j->n == j->cap) {
+			size_t cap = j->cap ? j->cap * 2 : 16;
+			struct item *p = realloc(j->items, cap * sizeof(*p));
+			if (!p)
+				return -1;
+			j->items = p;
+			j->cap = cap;
+		}
+		struct item *it = &j->items[j->n++];
+		memset(it, 0, sizeof(*it));
+		it->name_off = j->names.len;
+		it->name_len = e->len;
+		it->type = e->type;
+		it->in_pycache = in_pycache;
+		it->cname = cname;
+		if (pyci_buf_append(&j->names, e->name, e->len + 1) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- a worker: what it knows of the sources of the job it runs ----------------------------- */
+
 struct source_memo {
 	pyci_buf name;          /* "NAME.py" */
 	int used;
@@ -39,51 +130,41 @@ struct source_memo {
 	uint8_t hash[8];
 };
 
-struct scanner {
+struct worker {
 	const pyci_scan_options *opt;
-	const pyci_scan_ops *ops;
-	pyci_hasher *hasher;            /* created on the first hash-based cache */
-	pyci_buf path, srcpath;
+	pyci_hasher *hasher;    /* created on the first hash-based cache */
 	struct source_memo memo[MEMO_SLOTS];
 	unsigned memo_next;
-	int srcdir_fd;
-	const char *srcdir_path;
-	size_t srcdir_path_len;
-	int root_is_pycache;
-	const char *root_parent;        /* display path of the root's parent when it is a __pycache__ */
+	int srcfd;
 };
 
-/* ---- paths -------------------------------------------------------------------------------- */
-
-static int join(pyci_buf *b, const char *dir, size_t dir_len, const char *name, size_t len)
+static void *worker_new(void *arg)
 {
-	pyci_buf_clear(b);
-	if (pyci_buf_append(b, dir, dir_len) != 0)
-		return -1;
-	if (dir_len && dir[dir_len - 1] != '/' && pyci_buf_putc(b, '/') != 0)
-		return -1;
-	return pyci_buf_append(b, name, len);
+	struct worker *w = calloc(1, sizeof(*w));
+	if (w)
+		w->opt = arg;
+	return w;
 }
 
-/* ---- sources ------------------------------------------------------------------------------ */
-
-static void memo_reset(struct scanner *sc, int srcdir_fd, const char *path, size_t len)
+static void worker_free(void *ctx)
 {
+	struct worker *w = ctx;
+	if (!w)
+		return;
+	pyci_hasher_free(w->hasher);
 	for (unsigned i = 0; i < MEMO_SLOTS; i++)
-		sc->memo[i].used = 0;
-	sc->srcdir_fd = srcdir_fd;
-	sc->srcdir_path = path;
-	sc->srcdir_path_len = len;
+		pyci_buf_free(&w->memo[i].name);
+	free(w);
 }
 
-static struct source_memo *source_lookup(struct scanner *sc, const char *stem, size_t stem_len)
+static struct source_memo *source_lookup(struct worker *w, const char *stem, size_t stem_len)
 {
 	for (unsigned i = 0; i < MEMO_SLOTS; i++) {
-		struct source_memo *m = &sc->memo[i];
+		struct source_memo *m = &w->memo[i];
 		if (m->used && m->name.len == stem_len + 3 && memcmp(m->name.data, stem, stem_len) == 0)
 			return m;
 	}
-	struct source_memo *m = &sc->memo[sc->memo_next++ % MEMO_SLOTS];
+	struct source_memo *m = &w->memo[w->memo_next++ % MEMO_SLOTS];
 	pyci_buf_clear(&m->name);
 	if (pyci_buf_append(&m->name, stem, stem_len) != 0 || pyci_buf_puts(&m->name, ".py") != 0)
 		return NULL;
@@ -92,7 +173,7 @@ static struct source_memo *source_lookup(struct scanner *sc, const char *stem, s
 	m->hash_err = 0;
 	memset(&m->info, 0, sizeof(m->info));
 	struct stat st;
-	if (fstatat(sc->srcdir_fd, m->name.data, &st, 0) != 0) {
+	if (fstatat(w->srcfd, m->name.data, &st, 0) != 0) {
 		m->info.err = errno;
 	} else {
 		m->info.regular = S_ISREG(st.st_mode);
@@ -104,7 +185,7 @@ static struct source_memo *source_lookup(struct scanner *sc, const char *stem, s
 }
 
 struct hash_ctx {
-	struct scanner *sc;
+	struct worker *w;
 	struct source_memo *m;
 };
 
@@ -113,7 +194,7 @@ static int hash_source(void *ctx, uint32_t k0, int c, int d, uint8_t out[8])
 {
 	struct hash_ctx *hc = ctx;
 	struct source_memo *m = hc->m;
-	struct scanner *sc = hc->sc;
+	struct worker *w = hc->w;
 	if (m->hashed && m->k0 == k0 && m->c == c && m->d == d) {
 		if (m->hash_err) {
 			errno = m->hash_err;
@@ -122,14 +203,14 @@ static int hash_source(void *ctx, uint32_t k0, int c, int d, uint8_t out[8])
 		memcpy(out, m->hash, 8);
 		return 0;
 	}
-	if (!sc->hasher && !(sc->hasher = pyci_hasher_new()))
+	if (!w->hasher && !(w->hasher = pyci_hasher_new()))
 		return -1;
 	m->hashed = 1;
 	m->k0 = k0;
 	m->c = c;
 	m->d = d;
 	m->hash_err = 0;
-	int fd = openat(sc->srcdir_fd, m->name.data, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	int fd = openat(w->srcfd, m->name.data, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		m->hash_err = errno;
 		return -1;
@@ -140,7 +221,7 @@ static int hash_source(void *ctx, uint32_t k0, int c, int d, uint8_t out[8])
 		m->hash_err = errno;
 	} else if (!S_ISREG(st.st_mode)) {
 		m->hash_err = EINVAL;
-	} else if (pyci_srchash_fd(sc->hasher, k0, c, d, fd, m->hash, NULL) != 0) {
+	} else if (pyci_srchash_fd(w->hasher, k0, c, d, fd, m->hash, NULL) != 0) {
 		m->hash_err = errno;
 	} else {
 		memcpy(out, m->hash, 8);
@@ -152,8 +233,6 @@ static int hash_source(void *ctx, uint32_t k0, int c, int d, uint8_t out[8])
 	return rc;
 }
 
-/* ---- one cache ---------------------------------------------------------------------------- */
-
 static void file_info_from_stat(pyci_file_info *f, const struct stat *st)
 {
 	f->dev = (uint64_t)st->st_dev;
@@ -164,8 +243,8 @@ static void file_info_from_stat(pyci_file_info *f, const struct stat *st)
 	f->mtime_nsec = st->st_mtim.tv_nsec;
 }
 
-/* Read up to PYCI_PEEK_SIZE bytes of a regular file.  Fills rec->file; returns bytes or -1. */
-static ssize_t read_cache(int dirfd, const char *name, uint8_t *buf, pyci_record *rec,
+/* Read up to PYCI_PEEK_SIZE bytes of a regular file.  Fills it->file; returns bytes or -1. */
+static ssize_t read_cache(int dirfd, const char *name, uint8_t *buf, struct item *it,
 			  int *regular)
 {
 	int fd = openat(dirfd, name, FILE_OPEN_FLAGS);
@@ -175,8 +254,8 @@ static ssize_t read_cache(int dirfd, const char *name, uint8_t *buf, pyci_record
 	ssize_t got = -1;
 	if (fstat(fd, &st) != 0)
 		goto out;
-	file_info_from_stat(&rec->file, &st);
-	rec->have_file = 1;
+	file_info_from_stat(&it->file, &st);
+	it->have_file = 1;
 	if (!S_ISREG(st.st_mode)) {
 		*regular = 0; /* swapped after listing: never read */
 		got = 0;
@@ -202,119 +281,258 @@ out:;
 	return got;
 }
 
-static int judge_entry(struct scanner *sc, int dirfd, const char *dirpath, size_t dirpath_len,
-		       const pyci_entry *e, int in_pycache)
+/* Read, stat and judge one cache of job j. */
+static void judge_item(struct worker *w, const struct job *j, struct item *it)
 {
-	pyci_cache_name cname;
-	if (pyci_cache_name_parse(e->name, e->len, in_pycache, &cname) != 0)
-		return 0;
-
-	pyci_record rec = {0};
-	pyci_header hdr;
-	pyci_verdict verdict;
-	pyci_source_info *src = NULL;
+	const char *name = j->names.data + it->name_off;
+	int dirfd = it->in_pycache ? j->pcfd : j->srcfd;
 	uint8_t buf[PYCI_PEEK_SIZE];
 	ssize_t got = 0;
-	int regular = e->type == DT_REG;
-
-	if (join(&sc->path, dirpath, dirpath_len, e->name, e->len) != 0)
-		return -1;
-	rec.path = sc->path.data;
-	rec.path_len = sc->path.len;
-	rec.name = e->name;
-	rec.name_len = e->len;
-	rec.dirfd = dirfd;
+	int regular = it->type == DT_REG;
 
 	if (regular) {
-		got = read_cache(dirfd, e->name, buf, &rec, &regular);
+		got = read_cache(dirfd, name, buf, it, &regular);
 		if (got < 0) {
-			rec.file_errno = errno;
+			it->file_errno = errno;
 			got = 0;
 		}
 	} else {
 		struct stat st;
-		if (fstatat(dirfd, e->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-			file_info_from_stat(&rec.file, &st);
-			rec.have_file = 1;
+		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			file_info_from_stat(&it->file, &st);
+			it->have_file = 1;
 		}
 	}
-	pyci_header_parse(buf, (size_t)got, rec.have_file ? rec.file.size : (uint64_t)got, &hdr);
+	pyci_header_parse(buf, (size_t)got, it->have_file ? it->file.size : (uint64_t)got,
+			  &it->header);
 
 	struct source_memo *m = NULL;
-	if (cname.kind == PYCI_NAME_PYCACHE || cname.kind == PYCI_NAME_LEGACY) {
-		m = source_lookup(sc, e->name, cname.stem_len);
-		if (!m)
-			return -1;
-		src = &m->info;
-		if (join(&sc->srcpath, sc->srcdir_path, sc->srcdir_path_len, m->name.data,
-			 m->name.len) != 0)
-			return -1;
-		rec.source_path = sc->srcpath.data;
-		rec.source_path_len = sc->srcpath.len;
-	}
-
-	struct hash_ctx hc = {sc, m};
+	if (it->cname.kind == PYCI_NAME_PYCACHE || it->cname.kind == PYCI_NAME_LEGACY)
+		m = source_lookup(w, name, it->cname.stem_len);
+	struct hash_ctx hc = {w, m};
+	pyci_source_info unknown = {.err = ENOMEM};
 	pyci_judge_input in = {
-		.name = &cname,
-		.header = &hdr,
+		.name = &it->cname,
+		.header = &it->header,
 		.regular = regular,
-		.read_err = rec.file_errno,
-		.source = src,
+		.read_err = it->file_errno,
+		.source = m ? &m->info : NULL,
 		.hash = m ? hash_source : NULL,
 		.hash_ctx = &hc,
-		.check = sc->opt->check,
-		.targets = sc->opt->targets,
+		.check = w->opt->check,
+		.targets = w->opt->targets,
 	};
-	pyci_judge(&in, &verdict);
-	rec.cname = &cname;
-	rec.header = &hdr;
-	rec.verdict = &verdict;
-	rec.source = src;
-	return sc->ops->record(sc->ops->ctx, &rec);
-}
-
-static int judge_listing(struct scanner *sc, const pyci_dir *dir, int in_pycache)
-{
-	for (size_t i = 0; i < dir->count; i++) {
-		const pyci_entry *e = &dir->entries[i];
-		if (e->type == DT_DIR)
-			continue;
-		if (judge_entry(sc, dir->fd, dir->path, dir->path_len, e, in_pycache) != 0)
-			return -1;
+	if (!m && (it->cname.kind == PYCI_NAME_PYCACHE || it->cname.kind == PYCI_NAME_LEGACY))
+		in.source = &unknown; /* out of memory for the memo: "source cannot be read" */
+	pyci_judge(&in, &it->verdict);
+	if (in.source) {
+		it->have_source = 1;
+		it->source = *in.source;
 	}
-	return 0;
 }
 
-/* ---- the walk ----------------------------------------------------------------------------- */
+/* pool_run_fn */
+static void run_job(void *ctx, void *job)
+{
+	struct worker *w = ctx;
+	struct job *j = job;
+	if (j->is_error)
+		return;
+	for (unsigned i = 0; i < MEMO_SLOTS; i++)
+		w->memo[i].used = 0;
+	w->srcfd = j->srcfd;
+	for (size_t i = 0; i < j->n; i++)
+		judge_item(w, j, &j->items[i]);
+}
+
+/* ---- the scanner: walk, make jobs, report them in order ------------------------------------ */
+
+struct scanner {
+	const pyci_scan_options *opt;
+	const pyci_scan_ops *ops;
+	struct pool *pool;
+	pyci_buf path, srcpath;
+	int stopped;                    /* ops->record asked to stop, or memory ran out */
+	int stop_errno;
+	int root_is_pycache;
+	const char *root_parent;        /* display path of the root's parent when it is a __pycache__ */
+};
+
+static int join(pyci_buf *b, const char *dir, size_t dir_len, const char *name, size_t len)
+{
+	pyci_buf_clear(b);
+	if (pyci_buf_append(b, dir, dir_len) != 0)
+		return -1;
+	if (dir_len && dir[dir_len - 1] != '/' && pyci_buf_putc(b, '/') != 0)
+		return -1;
+	return pyci_buf_append(b, name, len);
+}
+
+static void stop(struct scanner *sc, int err)
+{
+	if (!sc->stopped) {
+		sc->stopped = 1;
+		sc->stop_errno = err;
+	}
+}
+
+/* Report the items of a finished job, then free it. */
+static void emit(struct scanner *sc, struct job *j)
+{
+	if (j->is_error && !sc->stopped && sc->ops->error)
+		sc->ops->error(sc->ops->ctx, j->path.data, j->err_kind, j->err);
+	for (size_t i = 0; i < j->n && !sc->stopped; i++) {
+		struct item *it = &j->items[i];
+		const char *name = j->names.data + it->name_off;
+		const pyci_buf *dir = it->in_pycache ? &j->pcpath : &j->path;
+		pyci_record rec = {0};
+		if (join(&sc->path, dir->data, dir->len, name, it->name_len) != 0) {
+			stop(sc, ENOMEM);
+			break;
+		}
+		rec.path = sc->path.data;
+		rec.path_len = sc->path.len;
+		rec.name = name;
+		rec.name_len = it->name_len;
+		rec.dirfd = it->in_pycache ? j->pcfd : j->srcfd;
+		if (it->have_source) {
+			if (join(&sc->srcpath, j->path.data, j->path.len, name, it->cname.stem_len) ||
+			    pyci_buf_puts(&sc->srcpath, ".py")) {
+				stop(sc, ENOMEM);
+				break;
+			}
+			rec.source_path = sc->srcpath.data;
+			rec.source_path_len = sc->srcpath.len;
+			rec.source = &it->source;
+		}
+		rec.cname = &it->cname;
+		rec.header = &it->header;
+		rec.verdict = &it->verdict;
+		rec.have_file = it->have_file;
+		rec.file = it->file;
+		rec.file_errno = it->file_errno;
+		if (sc->ops->record(sc->ops->ctx, &rec) != 0)
+			stop(sc, errno);
+	}
+	job_free(j);
+}
+
+/* Hand a job to the pool, reporting finished ones first so that at most max_pending wait. */
+static void submit(struct scanner *sc, struct job *j)
+{
+	while (pool_full(sc->pool))
+		emit(sc, pool_take(sc->pool, 1));
+	if (pool_submit(sc->pool, j) != 0) {
+		stop(sc, errno);
+		job_free(j);
+	}
+	struct job *done;
+	while ((done = pool_take(sc->pool, 0)) != NULL)
+		emit(sc, done);
+}
+
+static int dup_fd(int fd)
+{
+	return fcntl(fd, F_DUPFD_CLOEXEC, 0);
+}
+
+/* The descriptor of d for a job: held open by the walker, or (not the walker's) duplicated. */
+static int job_fd(const pyci_dir *d, pyci_walk_node **hold)
+{
+	if (d->node) {
+		*hold = pyci_walk_hold(d);
+		return d->fd;
+	}
+	return dup_fd(d->fd);
+}
+
+/*
+ * A job for the caches of `legacy` (read as __pycache__ entries when legacy_in_pycache) and of
+ * `pycache`, whose sources are in `src` (or, when src is NULL, in srcfd, which the job owns from
+ * here on, even on failure); srcpath is the display path of the source directory.
+ */
+static int make_job(struct scanner *sc, const pyci_dir *src, int srcfd, const char *srcpath,
+		    const pyci_dir *legacy, int legacy_in_pycache, const pyci_dir *pycache)
+{
+	struct job *j = calloc(1, sizeof(*j));
+	if (!j) {
+		if (!src)
+			close(srcfd);
+		stop(sc, ENOMEM);
+		return -1;
+	}
+	j->srcfd = src ? -1 : srcfd;
+	j->pcfd = -1;
+	int rc = pyci_buf_puts(&j->path, srcpath);
+	if (rc == 0 && legacy)
+		rc = job_add_listing(j, legacy, legacy_in_pycache);
+	if (rc == 0 && pycache)
+		rc = job_add_listing(j, pycache, 1);
+	if (rc != 0) {
+		stop(sc, ENOMEM);
+		job_free(j);
+		return -1;
+	}
+	if (j->n == 0) {
+		job_free(j);
+		return 0;
+	}
+	if (src && (j->srcfd = job_fd(src, &j->src_hold)) < 0) {
+		stop(sc, errno);
+		job_free(j);
+		return -1;
+	}
+	/* the directory the __pycache__ items are read from */
+	const pyci_dir *pc = legacy_in_pycache ? legacy : pycache;
+	if (pc) {
+		if ((j->pcfd = job_fd(pc, &j->pc_hold)) < 0 ||
+		    pyci_buf_puts(&j->pcpath, pc->path) != 0) {
+			stop(sc, j->pcfd < 0 ? errno : ENOMEM);
+			job_free(j);
+			return -1;
+		}
+	}
+	submit(sc, j);
+	return sc->stopped ? -1 : 0;
+}
+
+static void walk_error(void *ctx, const char *path, pyci_walk_err kind, int err);
 
 static int visit(void *ctx, const pyci_dir *dir, const pyci_dir *pycache)
 {
 	struct scanner *sc = ctx;
+	if (sc->stopped)
+		goto stopped;
 	if (dir->depth == 0 && sc->root_is_pycache) {
 		/* The user named a __pycache__ itself: its sources are one level up. */
 		int up = openat(dir->fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (up < 0) {
-			if (sc->ops->error)
-				sc->ops->error(sc->ops->ctx, dir->path, PYCI_WALK_ERR_OPEN, errno);
-			return 0;
-		}
-		memo_reset(sc, up, sc->root_parent, strlen(sc->root_parent));
-		int rc = judge_listing(sc, dir, 1);
-		close(up);
-		if (rc != 0)
-			return -1;
-	} else {
-		memo_reset(sc, dir->fd, dir->path, dir->path_len);
-		if (judge_listing(sc, dir, 0) != 0)
-			return -1;
+		if (up < 0)
+			walk_error(sc, dir->path, PYCI_WALK_ERR_OPEN, errno);
+		else if (make_job(sc, NULL, up, sc->root_parent, dir, 1, NULL) != 0)
+			goto stopped;
+		/* and a __pycache__ inside it has its sources here */
+		if (pycache && make_job(sc, dir, -1, dir->path, NULL, 0, pycache) != 0)
+			goto stopped;
+		return 0;
 	}
-	if (pycache) {
-		memo_reset(sc, dir->fd, dir->path, dir->path_len);
-		if (judge_listing(sc, pycache, 1) != 0)
-			return -1;
-	}
+	if (make_job(sc, dir, -1, dir->path, dir, 0, pycache) != 0)
+		goto stopped;
 	return 0;
+stopped:
+	errno = sc->stop_errno;
+	return -1;
 }
+
+/* ops->done: report every job still in flight; their holds go back before the walk ends. */
+static void drain(void *ctx)
+{
+	struct scanner *sc = ctx;
+	struct job *j;
+	while ((j = pool_take(sc->pool, 1)) != NULL)
+		emit(sc, j);
+}
+
+/* ---- roots -------------------------------------------------------------------------------- */
 
 /* The parent directory of `path` as text: "a/b/" -> "a", "b" -> ".", "/b" -> "/". */
 static int parent_path(pyci_buf *out, const char *path)
@@ -352,11 +570,11 @@ static int is_pycache_dir(int dirfd)
 	return r;
 }
 
-/* A single file named on the command line. */
+/* A single file named on the command line: a job of one item. */
 static int scan_file(struct scanner *sc, const char *path)
 {
 	pyci_buf dir = PYCI_BUF_INIT, srcdir = PYCI_BUF_INIT;
-	int dfd = -1, sfd = -1, rc = -1;
+	int dfd = -1, rc = -1;
 	const char *slash = strrchr(path, '/');
 	const char *base = slash ? slash + 1 : path;
 	if (parent_path(&dir, path) != 0)
@@ -375,26 +593,29 @@ static int scan_file(struct scanner *sc, const char *path)
 		errno = EINVAL;
 		goto out;
 	}
-	if (in_pycache) {
-		if (parent_path(&srcdir, dir.data) != 0)
-			goto out;
-		sfd = openat(dfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (sfd < 0)
-			goto out;
-		memo_reset(sc, sfd, srcdir.data, srcdir.len);
-	} else {
-		memo_reset(sc, dfd, dir.data, dir.len);
-	}
-	/* report the path exactly as given */
+	/* report the path exactly as given: its directory part is the listing's path */
 	size_t dirpart = slash ? (size_t)(slash - path) : 0;
-	const char *dp = slash ? path : "";
 	if (slash == path)
 		dirpart = 1; /* "/x.pyc" */
-	rc = judge_entry(sc, dfd, dp, dirpart, &e, in_pycache);
+	pyci_buf shown = PYCI_BUF_INIT;
+	if (pyci_buf_append(&shown, path, dirpart) != 0)
+		goto out;
+	pyci_dir one = {dfd, shown.data ? shown.data : "", dirpart, &e, 1, 0, NULL};
+	if (in_pycache) {
+		int up = openat(dfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (up < 0 || parent_path(&srcdir, dir.data) != 0) {
+			if (up >= 0)
+				close(up);
+			pyci_buf_free(&shown);
+			goto out;
+		}
+		rc = make_job(sc, NULL, up, srcdir.data, &one, 1, NULL);
+	} else {
+		rc = make_job(sc, &one, -1, one.path, &one, 0, NULL);
+	}
+	pyci_buf_free(&shown);
 out:;
 	int err = errno;
-	if (sfd >= 0)
-		close(sfd);
 	if (dfd >= 0)
 		close(dfd);
 	pyci_buf_free(&dir);
@@ -403,11 +624,56 @@ out:;
 	return rc;
 }
 
+/* A walk error waits its turn behind the jobs before it, so reports keep the walk's order. */
 static void walk_error(void *ctx, const char *path, pyci_walk_err kind, int err)
 {
 	struct scanner *sc = ctx;
-	if (sc->ops->error)
-		sc->ops->error(sc->ops->ctx, path, kind, err);
+	struct job *j = calloc(1, sizeof(*j));
+	if (!j || pyci_buf_puts(&j->path, path) != 0) {
+		free(j);
+		stop(sc, ENOMEM);
+		return;
+	}
+	j->is_error = 1;
+	j->err_kind = kind;
+	j->err = err;
+	j->srcfd = j->pcfd = -1;
+	submit(sc, j);
+}
+
+/*
+ * Threads, the walker's descriptor budget (which includes the directories held open for jobs
+ * in flight, two per job), and jobs in flight, from opt and RLIMIT_NOFILE.  Every worker also
+ * holds up to two descriptors at a time (a cache and a source being hashed).  Jobs may hold at
+ * most half the walker's budget, so that it always has descriptors to evict.  Under a tight
+ * limit everything runs on the calling thread with one job in flight.
+ */
+static void plan(const pyci_scan_options *opt, unsigned *threads, unsigned *walker, size_t *jobs)
+{
+	long avail = opt->max_fds;
+	if (!avail) {
+		struct rlimit rl;
+		rlim_t cur = 1024;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+			cur = rl.rlim_cur;
+		if (cur > 4096)
+			cur = 4096;
+		avail = (long)cur - 8; /* stdio, the root's probes, the caller's own */
+	}
+	long n = opt->threads ? (long)opt->threads : sysconf(_SC_NPROCESSORS_ONLN);
+	if (n <= 1 || avail < 64)
+		n = 0;
+	if (n > MAX_THREADS)
+		n = MAX_THREADS;
+	long w = avail - 2 * (n ? n : 1);
+	if (w > 384)
+		w = 384;
+	if (w < 6)
+		w = 6;
+	long j = n ? w / 4 : 1;
+	*threads = (unsigned)n;
+	*jobs = (size_t)(j > 64 ? 64 : j);
+	*walker = (unsigned)w;
 }
 
 int pyci_scan_path(const char *path, const pyci_scan_options *opt, const pyci_scan_ops *ops)
@@ -418,6 +684,9 @@ int pyci_scan_path(const char *path, const pyci_scan_options *opt, const pyci_sc
 	sc.ops = ops;
 	int rc = -1;
 	struct stat st;
+	unsigned threads, walker_fds;
+	size_t max_jobs;
+	plan(opt, &threads, &walker_fds, &max_jobs);
 
 	if (lstat(path, &st) != 0)
 		goto out;
@@ -425,30 +694,39 @@ int pyci_scan_path(const char *path, const pyci_scan_options *opt, const pyci_sc
 		errno = ELOOP;
 		goto out;
 	}
+	sc.pool = pool_new(S_ISDIR(st.st_mode) ? threads : 0, max_jobs, run_job,
+			   worker_new, worker_free, (void *)opt);
+	if (!sc.pool)
+		goto out;
 	if (!S_ISDIR(st.st_mode)) {
 		rc = scan_file(&sc, path);
-		goto out;
-	}
-	int probe = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (probe < 0)
-		goto out;
-	sc.root_is_pycache = is_pycache_dir(probe);
-	close(probe);
-	if (sc.root_is_pycache) {
-		if (parent_path(&root_parent, path) != 0)
+	} else {
+		int probe = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (probe < 0)
 			goto out;
-		sc.root_parent = root_parent.data;
+		sc.root_is_pycache = is_pycache_dir(probe);
+		close(probe);
+		if (sc.root_is_pycache) {
+			if (parent_path(&root_parent, path) != 0)
+				goto out;
+			sc.root_parent = root_parent.data;
+		}
+		pyci_walk_options wopt = {opt->cross_mounts, walker_fds};
+		pyci_walk_ops wops = {visit, walk_error, drain, &sc};
+		rc = pyci_walk(path, &wopt, &wops);
 	}
-	pyci_walk_options wopt = {opt->cross_mounts, opt->max_fds};
-	pyci_walk_ops wops = {visit, walk_error, &sc};
-	rc = pyci_walk(path, &wopt, &wops);
 out:;
 	int err = errno;
-	pyci_hasher_free(sc.hasher);
+	if (sc.pool) {
+		drain(&sc);
+		pool_free(sc.pool);
+	}
+	if (sc.stopped) {
+		rc = -1;
+		err = sc.stop_errno;
+	}
 	pyci_buf_free(&sc.path);
 	pyci_buf_free(&sc.srcpath);
-	for (unsigned i = 0; i < MEMO_SLOTS; i++)
-		pyci_buf_free(&sc.memo[i].name);
 	pyci_buf_free(&root_parent);
 	errno = err;
 	return rc;

@@ -24,17 +24,19 @@
 #define DENTS_BUF_SIZE (64 * 1024)
 #define DIR_OPEN_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
 
-struct node {
-	struct node *parent;
+struct pyci_walk_node {
+	struct pyci_walk_node *parent;
 	char *name;
 	size_t name_len;
 	int depth;
 	unsigned refs;          /* 1 while pending or being visited, + 1 per live child */
 	int fd;                 /* -1 when not open */
 	int pinned;             /* never evicted (root, and nodes in use) */
+	unsigned holds;         /* pyci_walk_hold()s not given back: never evicted either */
+	struct walker *w;
 	int have_id;            /* dev, ino, mnt recorded at the first open */
 	uint64_t dev, ino, mnt;
-	struct node *lru_prev, *lru_next;
+	struct pyci_walk_node *lru_prev, *lru_next;
 };
 
 /* One directory's names: an arena of NUL-terminated names and an entry array pointing into it. */
@@ -49,8 +51,8 @@ struct walker {
 	const pyci_walk_ops *ops;
 	int cross_mounts;
 	unsigned max_fds, open_fds;
-	struct node *lru_head, *lru_tail; /* most recently used first */
-	struct node **stack;
+	struct pyci_walk_node *lru_head, *lru_tail; /* most recently used first */
+	struct pyci_walk_node **stack;
 	size_t stack_len, stack_cap;
 	char *dents;
 	struct listing list, pc_list;
@@ -77,7 +79,7 @@ static int fd_identity(int fd, uint64_t *dev, uint64_t *ino, uint64_t *mnt)
 
 /* ---- descriptor cache ------------------------------------------------------------------- */
 
-static void lru_unlink(struct walker *w, struct node *n)
+static void lru_unlink(struct walker *w, struct pyci_walk_node *n)
 {
 	if (n->lru_prev)
 		n->lru_prev->lru_next = n->lru_next;
@@ -90,7 +92,7 @@ static void lru_unlink(struct walker *w, struct node *n)
 	n->lru_prev = n->lru_next = NULL;
 }
 
-static void lru_push_front(struct walker *w, struct node *n)
+static void lru_push_front(struct walker *w, struct pyci_walk_node *n)
 {
 	n->lru_next = w->lru_head;
 	n->lru_prev = NULL;
@@ -101,7 +103,7 @@ static void lru_push_front(struct walker *w, struct node *n)
 		w->lru_tail = n;
 }
 
-static void node_close(struct walker *w, struct node *n)
+static void node_close(struct walker *w, struct pyci_walk_node *n)
 {
 	if (n->fd < 0)
 		return;
@@ -118,10 +120,10 @@ static void node_close(struct walker *w, struct node *n)
  */
 static void lru_make_room(struct walker *w)
 {
-	struct node *n = w->lru_tail;
+	struct pyci_walk_node *n = w->lru_tail;
 	while (w->open_fds >= w->max_fds && n) {
-		struct node *prev = n->lru_prev;
-		if (!n->pinned) {
+		struct pyci_walk_node *prev = n->lru_prev;
+		if (!n->pinned && !n->holds) {
 			if (!n->have_id && fd_identity(n->fd, &n->dev, &n->ino, &n->mnt) == 0)
 				n->have_id = 1;
 			node_close(w, n);
@@ -130,13 +132,13 @@ static void lru_make_room(struct walker *w)
 	}
 }
 
-static void lru_touch(struct walker *w, struct node *n)
+static void lru_touch(struct walker *w, struct pyci_walk_node *n)
 {
 	lru_unlink(w, n);
 	lru_push_front(w, n);
 }
 
-static void node_adopt_fd(struct walker *w, struct node *n, int fd)
+static void node_adopt_fd(struct walker *w, struct pyci_walk_node *n, int fd)
 {
 	n->fd = fd;
 	w->open_fds++;
@@ -171,9 +173,9 @@ static int open_dir_at(struct walker *w, int pfd, const char *name, int *checked
  * mount rule; a reopen must find the identity the node had.  Returns the descriptor, or -1 with
  * errno (EXDEV: a mount not to cross; ESTALE: the directory was replaced).
  */
-static int open_one(struct walker *w, struct node *u)
+static int open_one(struct walker *w, struct pyci_walk_node *u)
 {
-	struct node *p = u->parent;
+	struct pyci_walk_node *p = u->parent;
 	int was_pinned = p->pinned;
 	p->pinned = 1; /* keep the parent while room is made */
 	lru_make_room(w);
@@ -218,10 +220,10 @@ static int open_one(struct walker *w, struct node *u)
  * n's descriptor, reopening it and any evicted ancestors from the nearest open one, top down,
  * without recursion.  Returns the descriptor, or -1 with errno as open_one().
  */
-static int node_open(struct walker *w, struct node *n)
+static int node_open(struct walker *w, struct pyci_walk_node *n)
 {
 	while (n->fd < 0) {
-		struct node *u = n;
+		struct pyci_walk_node *u = n;
 		while (u->parent && u->parent->fd < 0)
 			u = u->parent;
 		if (!u->parent) {
@@ -237,11 +239,13 @@ static int node_open(struct walker *w, struct node *n)
 
 /* ---- nodes -------------------------------------------------------------------------------- */
 
-static struct node *node_new(struct node *parent, const char *name, size_t len)
+static struct pyci_walk_node *node_new(struct walker *w, struct pyci_walk_node *parent,
+				       const char *name, size_t len)
 {
-	struct node *n = calloc(1, sizeof(*n));
+	struct pyci_walk_node *n = calloc(1, sizeof(*n));
 	if (!n)
 		return NULL;
+	n->w = w;
 	n->name = malloc(len + 1);
 	if (!n->name) {
 		free(n);
@@ -260,10 +264,10 @@ static struct node *node_new(struct node *parent, const char *name, size_t len)
 }
 
 /* Drop one reference; free the node and, transitively, ancestors nobody needs any more. */
-static void node_release(struct walker *w, struct node *n)
+static void node_release(struct walker *w, struct pyci_walk_node *n)
 {
 	while (n && --n->refs == 0) {
-		struct node *parent = n->parent;
+		struct pyci_walk_node *parent = n->parent;
 		if (n->fd >= 0) {
 			if (!parent)
 				n->pinned = 0;
@@ -356,11 +360,11 @@ static int list_dir(struct walker *w, int fd, struct listing *l)
 /* ---- paths -------------------------------------------------------------------------------- */
 
 /* Write the display path of n into *buf (grown as needed).  Returns its length, or -1. */
-static ssize_t build_path(struct walker *w, const struct node *n, char **buf, size_t *cap)
+static ssize_t build_path(struct walker *w, const struct pyci_walk_node *n, char **buf, size_t *cap)
 {
 	size_t root_len = strlen(w->root_path);
 	size_t len = root_len;
-	for (const struct node *p = n; p->parent; p = p->parent)
+	for (const struct pyci_walk_node *p = n; p->parent; p = p->parent)
 		len += p->name_len + 1;
 	if (len + 1 > *cap) {
 		size_t c = *cap ? *cap : 256;
@@ -375,7 +379,7 @@ static ssize_t build_path(struct walker *w, const struct node *n, char **buf, si
 	char *b = *buf;
 	size_t end = len;
 	b[end] = '\0';
-	for (const struct node *p = n; p->parent; p = p->parent) {
+	for (const struct pyci_walk_node *p = n; p->parent; p = p->parent) {
 		end -= p->name_len;
 		memcpy(b + end, p->name, p->name_len);
 		b[--end] = '/';
@@ -389,7 +393,7 @@ static ssize_t build_path(struct walker *w, const struct node *n, char **buf, si
 	return (ssize_t)len;
 }
 
-static void report(struct walker *w, struct node *n, pyci_walk_err kind, int err)
+static void report(struct walker *w, struct pyci_walk_node *n, pyci_walk_err kind, int err)
 {
 	if (!w->ops->error)
 		return;
@@ -409,11 +413,11 @@ static pyci_walk_err open_error_kind(int err)
 
 /* ---- the walk ----------------------------------------------------------------------------- */
 
-static int push(struct walker *w, struct node *n)
+static int push(struct walker *w, struct pyci_walk_node *n)
 {
 	if (w->stack_len == w->stack_cap) {
 		size_t cap = w->stack_cap ? w->stack_cap * 2 : 64;
-		struct node **s = realloc(w->stack, cap * sizeof(*s));
+		struct pyci_walk_node **s = realloc(w->stack, cap * sizeof(*s));
 		if (!s)
 			return -1;
 		w->stack = s;
@@ -424,7 +428,7 @@ static int push(struct walker *w, struct node *n)
 }
 
 /* Push the subdirectories of parent listed in l, in reverse so they pop in name order. */
-static int push_children(struct walker *w, struct node *parent, const struct listing *l,
+static int push_children(struct walker *w, struct pyci_walk_node *parent, const struct listing *l,
 			 int skip_pycache)
 {
 	for (size_t i = l->count; i > 0; i--) {
@@ -433,7 +437,7 @@ static int push_children(struct walker *w, struct node *parent, const struct lis
 			continue;
 		if (skip_pycache && strcmp(e->name, "__pycache__") == 0)
 			continue;
-		struct node *c = node_new(parent, e->name, e->len);
+		struct pyci_walk_node *c = node_new(w, parent, e->name, e->len);
 		if (!c)
 			return -1;
 		if (push(w, c) != 0) {
@@ -453,7 +457,7 @@ static const pyci_entry *find_pycache(const struct listing *l)
 }
 
 /* Visit one directory node (open, list, __pycache__, visitor, children).  -1 = fatal. */
-static int visit_node(struct walker *w, struct node *n)
+static int visit_node(struct walker *w, struct pyci_walk_node *n)
 {
 	int fd = node_open(w, n);
 	if (fd < 0) {
@@ -471,13 +475,13 @@ static int visit_node(struct walker *w, struct node *n)
 	ssize_t plen = build_path(w, n, &w->path, &w->path_cap);
 	if (plen < 0)
 		goto fatal;
-	pyci_dir dir = {fd, w->path, (size_t)plen, w->list.entries, w->list.count, n->depth};
+	pyci_dir dir = {fd, w->path, (size_t)plen, w->list.entries, w->list.count, n->depth, n};
 
-	struct node *pc = NULL;
+	struct pyci_walk_node *pc = NULL;
 	pyci_dir pcdir;
 	const pyci_entry *pce = find_pycache(&w->list);
 	if (pce) {
-		pc = node_new(n, pce->name, pce->len);
+		pc = node_new(w, n, pce->name, pce->len);
 		if (!pc)
 			goto fatal;
 		int pfd = node_open(w, pc);
@@ -499,8 +503,13 @@ static int visit_node(struct walker *w, struct node *n)
 				ssize_t pclen = build_path(w, pc, &w->pc_path, &w->pc_path_cap);
 				if (pclen < 0)
 					goto fatal_pc;
-				pcdir = (pyci_dir){pfd,		     w->pc_path, (size_t)pclen,
-						   w->pc_list.entries, w->pc_list.count, pc->depth};
+				pcdir = (pyci_dir){pfd,
+						   w->pc_path,
+						   (size_t)pclen,
+						   w->pc_list.entries,
+						   w->pc_list.count,
+						   pc->depth,
+						   pc};
 			}
 		}
 	}
@@ -533,6 +542,20 @@ fatal:
 	n->pinned = n->parent ? 0 : 1;
 	errno = ENOMEM;
 	return -1;
+}
+
+pyci_walk_node *pyci_walk_hold(const pyci_dir *dir)
+{
+	struct pyci_walk_node *n = dir->node;
+	n->holds++;
+	n->refs++;
+	return n;
+}
+
+void pyci_walk_unhold(pyci_walk_node *n)
+{
+	n->holds--;
+	node_release(n->w, n);
 }
 
 static unsigned default_max_fds(void)
@@ -574,7 +597,7 @@ int pyci_walk(const char *root, const pyci_walk_options *opt, const pyci_walk_op
 	int fd = open(root, DIR_OPEN_FLAGS);
 	if (fd < 0)
 		return -1;
-	struct node *rootn = node_new(NULL, "", 0);
+	struct pyci_walk_node *rootn = node_new(&w, NULL, "", 0);
 	w.dents = malloc(DENTS_BUF_SIZE);
 	if (!rootn || !w.dents) {
 		close(fd);
@@ -606,12 +629,14 @@ int pyci_walk(const char *root, const pyci_walk_options *opt, const pyci_walk_op
 		return -1;
 	}
 	while (w.stack_len > 0) {
-		struct node *n = w.stack[--w.stack_len];
+		struct pyci_walk_node *n = w.stack[--w.stack_len];
 		if (rc == 0 && visit_node(&w, n) != 0)
 			rc = -1;
 		node_release(&w, n);
 	}
 	int e = errno;
+	if (ops->done)
+		ops->done(ops->ctx); /* gives every hold back */
 	walker_free(&w);
 	errno = e;
 	return rc;

@@ -6,6 +6,9 @@
  * tags of the same source), hashes the source only for hash-based caches that need it, and calls
  * ops->record with the verdict while the cache's directory is still open, so that a caller can
  * act on it through the descriptor (clean).  Entries that are not regular files are never opened.
+ *
+ * The per-cache work runs on worker threads; ops->record and ops->error are always called on
+ * the calling thread, one at a time, in the walk's order, whatever the number of threads.
  */
 #ifndef PYCINSPECT_SCAN_H
 #define PYCINSPECT_SCAN_H
@@ -22,7 +25,9 @@ typedef struct pyci_scan_options {
 	pyci_check_source check;
 	const pyci_targets *targets;    /* NULL: no cache is foreign */
 	int cross_mounts;
-	unsigned max_fds;               /* 0: from RLIMIT_NOFILE */
+	unsigned max_fds;               /* descriptor budget; 0: from RLIMIT_NOFILE */
+	unsigned threads;               /* worker threads; 0: one per online CPU (at most 8);
+					 * 1: everything on the calling thread */
 } pyci_scan_options;
 
 /* What lstat/fstat said of the cache file itself. */

@@ -27,6 +27,8 @@ typedef struct pyci_entry {
 	unsigned char type;     /* DT_REG, DT_DIR, DT_LNK, ... (DT_UNKNOWN only if fstatat failed) */
 } pyci_entry;
 
+typedef struct pyci_walk_node pyci_walk_node;
+
 typedef struct pyci_dir {
 	int fd;                 /* open O_DIRECTORY descriptor, valid during the visit */
 	const char *path;       /* the root as given joined with the path below it; NUL-terminated */
@@ -34,6 +36,7 @@ typedef struct pyci_dir {
 	const pyci_entry *entries; /* sorted bytewise; no "." or ".." */
 	size_t count;
 	int depth;              /* 0 for the root */
+	pyci_walk_node *node;   /* for pyci_walk_hold() */
 } pyci_dir;
 
 /* Kinds of trouble the walker reports and walks past. */
@@ -52,6 +55,8 @@ typedef struct pyci_walk_ops {
 	int (*visit)(void *ctx, const pyci_dir *dir, const pyci_dir *pycache);
 	/* A directory the walk could not enter; path is the display path, err an errno or 0. */
 	void (*error)(void *ctx, const char *path, pyci_walk_err kind, int err);
+	/* Called once after the last visit (NULL: nothing to do); must give back every hold. */
+	void (*done)(void *ctx);
 	void *ctx;
 } pyci_walk_ops;
 
@@ -59,6 +64,16 @@ typedef struct pyci_walk_options {
 	int cross_mounts;       /* descend into other mounts */
 	unsigned max_fds;       /* descriptor budget; 0 = derived from RLIMIT_NOFILE */
 } pyci_walk_options;
+
+/*
+ * Keep dir's descriptor open after its visit (the walker neither closes nor evicts it) until
+ * pyci_walk_unhold().  For work on the directory that finishes later, on any thread; the hold
+ * itself and its release happen on the walking thread.  Never fails.
+ */
+pyci_walk_node *pyci_walk_hold(const pyci_dir *dir);
+
+/* Give a hold back.  Every hold must be given back by ops->done at the latest. */
+void pyci_walk_unhold(pyci_walk_node *node);
 
 /*
  * Walk the directory `root` (opened with O_NOFOLLOW: a root that is a symlink fails with ELOOP

@@ -42,6 +42,8 @@ static const char scan_usage[] =
 	"                            --check-hash-based-pycs (default also reports unchecked\n"
 	"                            caches whose source changed)\n"
 	"      --cross-mounts        descend into other mounted filesystems\n"
+	"  -j, --jobs N              worker threads (default: one per CPU, at most 8; 1: none);\n"
+	"                            the output is the same for any N\n"
 	"  -h, --help                this help\n"
 	"\n"
 	"Symlinks are never followed (write DIR/ to scan the directory a symlink points to).\n"
@@ -247,6 +249,7 @@ int cmd_scan(int argc, char **argv)
 		{"target", required_argument, NULL, 't'},
 		{"check-source", required_argument, NULL, OPT_CHECK_SOURCE},
 		{"cross-mounts", no_argument, NULL, OPT_CROSS},
+		{"jobs", required_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -258,7 +261,7 @@ int cmd_scan(int argc, char **argv)
 
 	optind = 1;
 	int ch;
-	while ((ch = getopt_long(argc, argv, "+at:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+at:j:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
 			c.all = 1;
@@ -288,6 +291,17 @@ int cmd_scan(int argc, char **argv)
 		case OPT_CROSS:
 			opt.cross_mounts = 1;
 			break;
+		case 'j': {
+			char *end;
+			errno = 0;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || n < 1 || n > 64 || optarg[0] == '-') {
+				cli_error("invalid --jobs '%s' (a number from 1 to 64)", optarg);
+				return EXIT_USAGE;
+			}
+			opt.threads = (unsigned)n;
+			break;
+		}
 		case 'h':
 			fputs(scan_usage, stdout);
 			return EXIT_OK;
