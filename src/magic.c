@@ -70,6 +70,7 @@ static void fill_from_row(pyci_magic_info *out, const pyci_magic_row *row, pyci_
 	out->label = row->label;
 	out->final_for = match == PYCI_MAGIC_EXACT ? row->final_for : "";
 	out->note = row->note;
+	out->version_final = row->version_final;
 }
 
 int pyci_magic_lookup_word(uint32_t word, pyci_magic_info *out)
@@ -101,7 +102,7 @@ int pyci_magic_lookup_word(uint32_t word, pyci_magic_info *out)
 			out->major = 3;
 			out->minor = cpython3_ranges[i].minor;
 			out->match = PYCI_MAGIC_RANGE;
-			return 0;
+			goto range;
 		}
 	}
 	if (m >= 3450 && m < 4000) {
@@ -109,9 +110,13 @@ int pyci_magic_lookup_word(uint32_t word, pyci_magic_info *out)
 		out->major = 3;
 		out->minor = (int)(m - 2900) / 50;
 		out->match = PYCI_MAGIC_RANGE;
-		return 0;
+		goto range;
 	}
 	return -1;
+range:
+	if (pyci_magic_final_word(out->impl, out->major, out->minor, &out->version_final) != 0)
+		out->version_final = 0;
+	return 0;
 }
 
 int pyci_magic_lookup(const uint8_t bytes[4], pyci_magic_info *out)
@@ -123,17 +128,15 @@ int pyci_magic_lookup(const uint8_t bytes[4], pyci_magic_info *out)
 
 int pyci_magic_final_word(pyci_impl impl, int major, int minor, uint32_t *word)
 {
-	/* The last final row wins: 3.5 has 3350 (3.5.0-3.5.1) then 3351 (3.5.2+). */
-	int found = -1;
+	/* every row carries its version's final word (the last one: 3.5.2 moved to 3351) */
 	for (size_t i = 0; i < MAGIC_ROWS; i++) {
 		const pyci_magic_row *r = &magic_rows[i];
-		if (r->impl == impl && r->major == major && r->minor == minor && r->final_for[0]) {
-			if (found < 0 || r->word > *word)
-				*word = r->word;
-			found = 0;
+		if (r->impl == impl && r->major == major && r->minor == minor) {
+			*word = r->version_final;
+			return r->version_final ? 0 : -1;
 		}
 	}
-	return found;
+	return -1;
 }
 
 size_t pyci_magic_header_size(const pyci_magic_info *m)

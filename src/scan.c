@@ -32,6 +32,7 @@
 
 #define MEMO_SLOTS 8
 #define MAX_THREADS 8
+#define BATCH_ITEMS 256         /* caches per job, about */
 #define FILE_OPEN_FLAGS (O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
 
 /* ---- jobs --------------------------------------------------------------------------------- */
@@ -56,7 +57,7 @@ struct item {
  * others from pcfd; every source is looked up in srcfd.  A descriptor is either held open by
  * the walker for the job (pyci_walk_hold) or, when the walker did not open it, owned.
  */
-struct job {
+struct group {
 	int is_error;           /* a directory not walked, reported in its place in the order */
 	pyci_walk_err err_kind;
 	int err;
@@ -68,7 +69,7 @@ struct job {
 	size_t n, cap;
 };
 
-static void job_free(struct job *j)
+static void group_free(struct group *j)
 {
 	if (!j)
 		return;
@@ -88,7 +89,7 @@ static void job_free(struct job *j)
 }
 
 /* Add the cache names of a listing to j.  0, or -1 (ENOMEM). */
-static int job_add_listing(struct job *j, const pyci_dir *dir, int in_pycache)
+static int group_add_listing(struct group *j, const pyci_dir *dir, int in_pycache)
 {
 	for (size_t i = 0; i < dir->count; i++) {
 		const pyci_entry *e = &dir->entries[i];
@@ -115,6 +116,26 @@ static int job_add_listing(struct job *j, const pyci_dir *dir, int in_pycache)
 			return -1;
 	}
 	return 0;
+}
+
+/*
+ * A job: consecutive groups in walk order, handed to a worker together so that threads meet
+ * once per batch of directories rather than once per directory.
+ */
+struct job {
+	struct group **groups;
+	size_t n, cap;
+	size_t items;           /* caches in all groups */
+};
+
+static void job_free(struct job *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->n; i++)
+		group_free(b->groups[i]);
+	free(b->groups);
+	free(b);
 }
 
 /* ---- a worker: what it knows of the sources of the job it runs ----------------------------- */
@@ -282,7 +303,7 @@ out:;
 }
 
 /* Read, stat and judge one cache of job j. */
-static void judge_item(struct worker *w, const struct job *j, struct item *it)
+static void judge_item(struct worker *w, const struct group *j, struct item *it)
 {
 	const char *name = j->names.data + it->name_off;
 	int dirfd = it->in_pycache ? j->pcfd : j->srcfd;
@@ -331,11 +352,18 @@ static void judge_item(struct worker *w, const struct job *j, struct item *it)
 	}
 }
 
+static void run_group(struct worker *w, struct group *j);
+
 /* pool_run_fn */
 static void run_job(void *ctx, void *job)
 {
-	struct worker *w = ctx;
-	struct job *j = job;
+	struct job *b = job;
+	for (size_t i = 0; i < b->n; i++)
+		run_group(ctx, b->groups[i]);
+}
+
+static void run_group(struct worker *w, struct group *j)
+{
 	if (j->is_error)
 		return;
 	for (unsigned i = 0; i < MEMO_SLOTS; i++)
@@ -351,6 +379,8 @@ struct scanner {
 	const pyci_scan_options *opt;
 	const pyci_scan_ops *ops;
 	struct pool *pool;
+	struct job *open;               /* groups not yet handed to the pool */
+	size_t batch_groups;            /* hand a job over at this many groups... */
 	pyci_buf path, srcpath;
 	int stopped;                    /* ops->record asked to stop, or memory ran out */
 	int stop_errno;
@@ -376,8 +406,8 @@ static void stop(struct scanner *sc, int err)
 	}
 }
 
-/* Report the items of a finished job, then free it. */
-static void emit(struct scanner *sc, struct job *j)
+/* Report the items of a finished group, then free it. */
+static void emit_group(struct scanner *sc, struct group *j)
 {
 	if (j->is_error && !sc->stopped && sc->ops->error)
 		sc->ops->error(sc->ops->ctx, j->path.data, j->err_kind, j->err);
@@ -414,21 +444,62 @@ static void emit(struct scanner *sc, struct job *j)
 		if (sc->ops->record(sc->ops->ctx, &rec) != 0)
 			stop(sc, errno);
 	}
-	job_free(j);
+	group_free(j);
 }
 
-/* Hand a job to the pool, reporting finished ones first so that at most max_pending wait. */
-static void submit(struct scanner *sc, struct job *j)
+/* Report a finished job, group by group, then free it. */
+static void emit(struct scanner *sc, struct job *b)
 {
-	while (pool_full(sc->pool))
-		emit(sc, pool_take(sc->pool, 1));
-	if (pool_submit(sc->pool, j) != 0) {
-		stop(sc, errno);
-		job_free(j);
+	for (size_t i = 0; i < b->n; i++) {
+		emit_group(sc, b->groups[i]);
+		b->groups[i] = NULL;
 	}
-	struct job *done;
+	b->n = 0;
+	job_free(b);
+}
+
+/* Hand the open job to the pool, reporting finished ones first so that at most max_pending
+ * wait; then report whatever else has finished. */
+static void flush(struct scanner *sc)
+{
+	struct job *b = sc->open, *done;
+	sc->open = NULL;
+	if (b) {
+		while (pool_full(sc->pool))
+			emit(sc, pool_take(sc->pool, 1));
+		if (pool_submit(sc->pool, b) != 0) {
+			stop(sc, errno);
+			job_free(b);
+		}
+	}
 	while ((done = pool_take(sc->pool, 0)) != NULL)
 		emit(sc, done);
+}
+
+/* Add a group to the open job; the job goes to the pool when big enough. */
+static void submit(struct scanner *sc, struct group *j)
+{
+	struct job *b = sc->open;
+	if (!b && !(b = sc->open = calloc(1, sizeof(*b)))) {
+		stop(sc, ENOMEM);
+		group_free(j);
+		return;
+	}
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 8;
+		struct group **g = realloc(b->groups, cap * sizeof(*g));
+		if (!g) {
+			stop(sc, ENOMEM);
+			group_free(j);
+			return;
+		}
+		b->groups = g;
+		b->cap = cap;
+	}
+	b->groups[b->n++] = j;
+	b->items += j->n;
+	if (b->n >= sc->batch_groups || b->items >= BATCH_ITEMS)
+		flush(sc);
 }
 
 static int dup_fd(int fd)
@@ -437,7 +508,7 @@ static int dup_fd(int fd)
 }
 
 /* The descriptor of d for a job: held open by the walker, or (not the walker's) duplicated. */
-static int job_fd(const pyci_dir *d, pyci_walk_node **hold)
+static int group_fd(const pyci_dir *d, pyci_walk_node **hold)
 {
 	if (d->node) {
 		*hold = pyci_walk_hold(d);
@@ -451,10 +522,10 @@ static int job_fd(const pyci_dir *d, pyci_walk_node **hold)
  * `pycache`, whose sources are in `src` (or, when src is NULL, in srcfd, which the job owns from
  * here on, even on failure); srcpath is the display path of the source directory.
  */
-static int make_job(struct scanner *sc, const pyci_dir *src, int srcfd, const char *srcpath,
+static int make_group(struct scanner *sc, const pyci_dir *src, int srcfd, const char *srcpath,
 		    const pyci_dir *legacy, int legacy_in_pycache, const pyci_dir *pycache)
 {
-	struct job *j = calloc(1, sizeof(*j));
+	struct group *j = calloc(1, sizeof(*j));
 	if (!j) {
 		if (!src)
 			close(srcfd);
@@ -465,30 +536,30 @@ static int make_job(struct scanner *sc, const pyci_dir *src, int srcfd, const ch
 	j->pcfd = -1;
 	int rc = pyci_buf_puts(&j->path, srcpath);
 	if (rc == 0 && legacy)
-		rc = job_add_listing(j, legacy, legacy_in_pycache);
+		rc = group_add_listing(j, legacy, legacy_in_pycache);
 	if (rc == 0 && pycache)
-		rc = job_add_listing(j, pycache, 1);
+		rc = group_add_listing(j, pycache, 1);
 	if (rc != 0) {
 		stop(sc, ENOMEM);
-		job_free(j);
+		group_free(j);
 		return -1;
 	}
 	if (j->n == 0) {
-		job_free(j);
+		group_free(j);
 		return 0;
 	}
-	if (src && (j->srcfd = job_fd(src, &j->src_hold)) < 0) {
+	if (src && (j->srcfd = group_fd(src, &j->src_hold)) < 0) {
 		stop(sc, errno);
-		job_free(j);
+		group_free(j);
 		return -1;
 	}
 	/* the directory the __pycache__ items are read from */
 	const pyci_dir *pc = legacy_in_pycache ? legacy : pycache;
 	if (pc) {
-		if ((j->pcfd = job_fd(pc, &j->pc_hold)) < 0 ||
+		if ((j->pcfd = group_fd(pc, &j->pc_hold)) < 0 ||
 		    pyci_buf_puts(&j->pcpath, pc->path) != 0) {
 			stop(sc, j->pcfd < 0 ? errno : ENOMEM);
-			job_free(j);
+			group_free(j);
 			return -1;
 		}
 	}
@@ -508,14 +579,14 @@ static int visit(void *ctx, const pyci_dir *dir, const pyci_dir *pycache)
 		int up = openat(dir->fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (up < 0)
 			walk_error(sc, dir->path, PYCI_WALK_ERR_OPEN, errno);
-		else if (make_job(sc, NULL, up, sc->root_parent, dir, 1, NULL) != 0)
+		else if (make_group(sc, NULL, up, sc->root_parent, dir, 1, NULL) != 0)
 			goto stopped;
 		/* and a __pycache__ inside it has its sources here */
-		if (pycache && make_job(sc, dir, -1, dir->path, NULL, 0, pycache) != 0)
+		if (pycache && make_group(sc, dir, -1, dir->path, NULL, 0, pycache) != 0)
 			goto stopped;
 		return 0;
 	}
-	if (make_job(sc, dir, -1, dir->path, dir, 0, pycache) != 0)
+	if (make_group(sc, dir, -1, dir->path, dir, 0, pycache) != 0)
 		goto stopped;
 	return 0;
 stopped:
@@ -527,9 +598,10 @@ stopped:
 static void drain(void *ctx)
 {
 	struct scanner *sc = ctx;
-	struct job *j;
-	while ((j = pool_take(sc->pool, 1)) != NULL)
-		emit(sc, j);
+	struct job *b;
+	flush(sc);
+	while ((b = pool_take(sc->pool, 1)) != NULL)
+		emit(sc, b);
 }
 
 /* ---- roots -------------------------------------------------------------------------------- */
@@ -609,9 +681,9 @@ static int scan_file(struct scanner *sc, const char *path)
 			pyci_buf_free(&shown);
 			goto out;
 		}
-		rc = make_job(sc, NULL, up, srcdir.data, &one, 1, NULL);
+		rc = make_group(sc, NULL, up, srcdir.data, &one, 1, NULL);
 	} else {
-		rc = make_job(sc, &one, -1, one.path, &one, 0, NULL);
+		rc = make_group(sc, &one, -1, one.path, &one, 0, NULL);
 	}
 	pyci_buf_free(&shown);
 out:;
@@ -628,7 +700,7 @@ out:;
 static void walk_error(void *ctx, const char *path, pyci_walk_err kind, int err)
 {
 	struct scanner *sc = ctx;
-	struct job *j = calloc(1, sizeof(*j));
+	struct group *j = calloc(1, sizeof(*j));
 	if (!j || pyci_buf_puts(&j->path, path) != 0) {
 		free(j);
 		stop(sc, ENOMEM);
@@ -642,14 +714,20 @@ static void walk_error(void *ctx, const char *path, pyci_walk_err kind, int err)
 }
 
 /*
- * Threads, the walker's descriptor budget (which includes the directories held open for jobs
- * in flight, two per job), and jobs in flight, from opt and RLIMIT_NOFILE.  Every worker also
- * holds up to two descriptors at a time (a cache and a source being hashed).  Jobs may hold at
- * most half the walker's budget, so that it always has descriptors to evict.  Under a tight
- * limit everything runs on the calling thread with one job in flight.
+ * Threads, the walker's descriptor budget, jobs in flight and groups per job, from opt and
+ * RLIMIT_NOFILE.  The walker's budget includes the directories held open for groups not yet
+ * reported (two per group); they may take at most half of it, so that it always has descriptors
+ * to evict.  Every worker also holds up to two descriptors at a time (a cache and a source being
+ * hashed).  Under a tight limit everything runs on the calling thread, one group at a time.
  */
-static void plan(const pyci_scan_options *opt, unsigned *threads, unsigned *walker, size_t *jobs)
+struct plan {
+	unsigned threads, walker_fds;
+	size_t jobs, groups;
+};
+
+static struct plan make_plan(const pyci_scan_options *opt)
 {
+	struct plan p = {0, 6, 1, 1};
 	long avail = opt->max_fds;
 	if (!avail) {
 		struct rlimit rl;
@@ -668,12 +746,19 @@ static void plan(const pyci_scan_options *opt, unsigned *threads, unsigned *walk
 	long w = avail - 2 * (n ? n : 1);
 	if (w > 384)
 		w = 384;
-	if (w < 6)
-		w = 6;
-	long j = n ? w / 4 : 1;
-	*threads = (unsigned)n;
-	*jobs = (size_t)(j > 64 ? 64 : j);
-	*walker = (unsigned)w;
+	p.walker_fds = w < 6 ? 6 : (unsigned)w;
+	if (n) {
+		/* held: 2 x groups x (jobs in the pool + the open one) <= w / 2 */
+		p.threads = (unsigned)n;
+		p.groups = 16;
+		long j = w / 4 / (long)p.groups - 1;
+		if (j < 2) {
+			p.groups = 4;
+			j = w / 4 / (long)p.groups - 1;
+		}
+		p.jobs = j < 2 ? 2 : j > 16 ? 16 : (size_t)j;
+	}
+	return p;
 }
 
 int pyci_scan_path(const char *path, const pyci_scan_options *opt, const pyci_scan_ops *ops)
@@ -684,9 +769,8 @@ int pyci_scan_path(const char *path, const pyci_scan_options *opt, const pyci_sc
 	sc.ops = ops;
 	int rc = -1;
 	struct stat st;
-	unsigned threads, walker_fds;
-	size_t max_jobs;
-	plan(opt, &threads, &walker_fds, &max_jobs);
+	struct plan plan = make_plan(opt);
+	sc.batch_groups = plan.groups;
 
 	if (lstat(path, &st) != 0)
 		goto out;
@@ -694,7 +778,7 @@ int pyci_scan_path(const char *path, const pyci_scan_options *opt, const pyci_sc
 		errno = ELOOP;
 		goto out;
 	}
-	sc.pool = pool_new(S_ISDIR(st.st_mode) ? threads : 0, max_jobs, run_job,
+	sc.pool = pool_new(S_ISDIR(st.st_mode) ? plan.threads : 0, plan.jobs, run_job,
 			   worker_new, worker_free, (void *)opt);
 	if (!sc.pool)
 		goto out;
@@ -711,7 +795,7 @@ int pyci_scan_path(const char *path, const pyci_scan_options *opt, const pyci_sc
 				goto out;
 			sc.root_parent = root_parent.data;
 		}
-		pyci_walk_options wopt = {opt->cross_mounts, walker_fds};
+		pyci_walk_options wopt = {opt->cross_mounts, plan.walker_fds};
 		pyci_walk_ops wops = {visit, walk_error, drain, &sc};
 		rc = pyci_walk(path, &wopt, &wops);
 	}

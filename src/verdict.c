@@ -134,8 +134,7 @@ static int is_foreign(const pyci_judge_input *in, const pyci_verdict *v)
 	 * (3.16-dev) accepts any of its numbers. */
 	if (m->impl != v->owner_impl || m->major != v->owner_major || m->minor != v->owner_minor)
 		return 0; /* tag mismatch: already stale, judged by the tag's interpreter */
-	uint32_t final;
-	if (pyci_magic_final_word(m->impl, m->major, m->minor, &final) != 0)
+	if (!m->version_final)
 		return 0;
 	return !m->final;
 }

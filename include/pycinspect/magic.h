@@ -36,6 +36,7 @@ typedef struct pyci_magic_info {
 	const char *label;      /* "3.12b1", "2.7a0", "PyPy3 (3.9)"; static storage */
 	const char *final_for;  /* "3.12.x" or "" ; static storage */
 	const char *note;       /* free text from the table, or ""; static storage */
+	uint32_t version_final; /* the word major.minor's final release writes; 0: none yet */
 } pyci_magic_info;
 
 /* One row of the table. */
@@ -46,6 +47,7 @@ typedef struct pyci_magic_row {
 	const char *label;
 	const char *final_for;
 	const char *note;
+	uint32_t version_final; /* as in pyci_magic_info */
 } pyci_magic_row;
 
 /*
