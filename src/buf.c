@@ -64,6 +64,17 @@ int pyci_buf_putc(pyci_buf *b, char c)
 	return pyci_buf_append(b, &c, 1);
 }
 
+int pyci_buf_put_u64(pyci_buf *b, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0;
+	do {
+		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return pyci_buf_append(b, tmp + sizeof(tmp) - n, n);
+}
+
 int pyci_buf_printf(pyci_buf *b, const char *fmt, ...)
 {
 	va_list ap;

@@ -69,6 +69,10 @@ int pyci_json_string(pyci_buf *b, const char *s, size_t len)
 	size_t run = 0; /* start of a run of bytes copied as they are */
 	for (size_t i = 0; i < len;) {
 		unsigned char c = p[i];
+		if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
+			i++; /* printable ASCII: the common case, copied with its run */
+			continue;
+		}
 		size_t n = pyci_utf8_seq(p + i, len - i);
 		const char *esc = NULL;
 		char tmp[8];

@@ -12,26 +12,40 @@
 
 #include "pycinspect/json.h"
 
-int pyci_record_version(const pyci_record *r, char *buf, size_t n)
+/* The interpreter a record's magic names; -1 when the magic is unknown. */
+static int record_key(const pyci_record *r, pyci_target *t)
 {
 	const pyci_header *h = r->header;
-	buf[0] = '\0';
 	if (!h || h->status == PYCI_HDR_EMPTY || h->status == PYCI_HDR_SHORT_MAGIC ||
 	    h->status == PYCI_HDR_BAD_MAGIC || h->magic.impl == PYCI_IMPL_UNKNOWN)
 		return -1;
-	pyci_target t = {h->magic.impl, h->magic.major, h->magic.minor};
+	*t = (pyci_target){h->magic.impl, h->magic.major, h->magic.minor};
+	return 0;
+}
+
+int pyci_record_version(const pyci_record *r, char *buf, size_t n)
+{
+	pyci_target t;
+	buf[0] = '\0';
+	if (record_key(r, &t) != 0)
+		return -1;
 	pyci_target_format(&t, buf, n);
 	return 0;
 }
 
+static int put_key(pyci_buf *b, const char *key)
+{
+	return pyci_buf_puts(b, ",\"") || pyci_buf_puts(b, key) || pyci_buf_puts(b, "\":");
+}
+
 static int put_bool(pyci_buf *b, const char *key, int v)
 {
-	return pyci_buf_printf(b, ",\"%s\":%s", key, v ? "true" : "false");
+	return put_key(b, key) || pyci_buf_puts(b, v ? "true" : "false");
 }
 
 static int put_str(pyci_buf *b, const char *key, const char *s, size_t len)
 {
-	if (pyci_buf_printf(b, ",\"%s\":", key) != 0)
+	if (put_key(b, key) != 0)
 		return -1;
 	if (!s)
 		return pyci_buf_puts(b, "null");
@@ -60,14 +74,15 @@ int pyci_record_json(pyci_buf *b, const pyci_record *r, const char *extra)
 
 	if (pyci_buf_puts(b, "{\"type\":\"pyc\",\"path\":") != 0 ||
 	    pyci_json_string(b, r->path, r->path_len) != 0 ||
-	    pyci_buf_printf(b, ",\"status\":\"%s\"", pyci_status_name(v->status)) != 0 ||
+	    pyci_buf_puts(b, ",\"status\":\"") != 0 ||
+	    pyci_buf_puts(b, pyci_status_name(v->status)) != 0 || pyci_buf_putc(b, '"') != 0 ||
 	    put_str(b, "version", have_version ? version : NULL, strlen(version)) != 0)
 		return -1;
 	const char *impl = have_version ? pyci_impl_name(h->magic.impl) : NULL;
 	if (put_str(b, "implementation", impl, impl ? strlen(impl) : 0) != 0)
 		return -1;
-	if (have_magic ? pyci_buf_printf(b, ",\"magic\":%u", (unsigned)h->magic.number)
-		       : pyci_buf_puts(b, ",\"magic\":null"))
+	if (put_key(b, "magic") != 0 ||
+	    (have_magic ? pyci_buf_put_u64(b, h->magic.number) : pyci_buf_puts(b, "null")) != 0)
 		return -1;
 	char range_label[48];
 	const char *label = have_version && h->magic.label[0] ? h->magic.label : NULL;
@@ -93,10 +108,11 @@ int pyci_record_json(pyci_buf *b, const pyci_record *r, const char *extra)
 	}
 	if (pyci_buf_putc(b, ']') != 0)
 		return -1;
-	if (r->have_file ? pyci_buf_printf(b, ",\"size\":%llu", (unsigned long long)r->file.size)
-			 : pyci_buf_puts(b, ",\"size\":null"))
+	if (put_key(b, "size") != 0 ||
+	    (r->have_file ? pyci_buf_put_u64(b, r->file.size) : pyci_buf_puts(b, "null")) != 0)
 		return -1;
-	if (pyci_buf_printf(b, ",\"layout\":\"%s\"", layout_name(cn->kind)) != 0 ||
+	if (put_key(b, "layout") != 0 || pyci_buf_putc(b, '"') != 0 ||
+	    pyci_buf_puts(b, layout_name(cn->kind)) != 0 || pyci_buf_putc(b, '"') != 0 ||
 	    put_str(b, "tag", cn->tag_len ? r->name + cn->tag_off : NULL, cn->tag_len) != 0 ||
 	    put_str(b, "optimization", cn->opt_len ? r->name + cn->opt_off : NULL, cn->opt_len) != 0)
 		return -1;
@@ -115,15 +131,15 @@ static void tally(pyci_tally *t, uint64_t bytes)
 
 int pyci_summary_add(pyci_summary *s, const pyci_record *r)
 {
-	char version[24];
-	if (pyci_record_version(r, version, sizeof(version)) != 0)
-		strcpy(version, "unknown");
+	pyci_target key = {PYCI_IMPL_UNKNOWN, 0, 0};
+	int known = record_key(r, &key) == 0;
 	uint64_t bytes = r->have_file ? r->file.size : 0;
 	pyci_status st = r->verdict->status;
 
 	pyci_version_tally *vt = NULL;
-	for (size_t i = 0; i < s->nversions; i++)
-		if (strcmp(s->versions[i].version, version) == 0)
+	for (size_t i = 0; i < s->nversions && !vt; i++)
+		if (s->versions[i].key.impl == key.impl && s->versions[i].key.major == key.major &&
+		    s->versions[i].key.minor == key.minor)
 			vt = &s->versions[i];
 	if (!vt) {
 		if (s->nversions == s->cap) {
@@ -136,7 +152,11 @@ int pyci_summary_add(pyci_summary *s, const pyci_record *r)
 		}
 		vt = &s->versions[s->nversions++];
 		memset(vt, 0, sizeof(*vt));
-		snprintf(vt->version, sizeof(vt->version), "%s", version);
+		vt->key = key;
+		if (known)
+			pyci_target_format(&key, vt->version, sizeof(vt->version));
+		else
+			strcpy(vt->version, "unknown");
 	}
 	tally(&s->total, bytes);
 	tally(&s->status[st], bytes);
@@ -147,31 +167,18 @@ int pyci_summary_add(pyci_summary *s, const pyci_record *r)
 	return 0;
 }
 
-/* Sort key: CPython versions numerically, then PyPy, then "unknown". */
-static int version_rank(const char *v, int *major, int *minor)
-{
-	int rank = 0;
-	if (strncmp(v, "pypy", 4) == 0) {
-		rank = 1;
-		v += 4;
-	}
-	if (sscanf(v, "%d.%d", major, minor) != 2) {
-		*major = *minor = 0;
-		return 2;
-	}
-	return rank;
-}
-
+/* CPython versions in order, then PyPy's, then "unknown". */
 static int version_cmp(const void *a, const void *b)
 {
-	const pyci_version_tally *x = a, *y = b;
-	int xa, xb, ya, yb;
-	int rx = version_rank(x->version, &xa, &xb), ry = version_rank(y->version, &ya, &yb);
+	const pyci_target *x = &((const pyci_version_tally *)a)->key;
+	const pyci_target *y = &((const pyci_version_tally *)b)->key;
+	int rx = x->impl == PYCI_IMPL_UNKNOWN ? 99 : (int)x->impl;
+	int ry = y->impl == PYCI_IMPL_UNKNOWN ? 99 : (int)y->impl;
 	if (rx != ry)
 		return rx - ry;
-	if (xa != ya)
-		return xa - ya;
-	return xb - yb;
+	if (x->major != y->major)
+		return x->major - y->major;
+	return x->minor - y->minor;
 }
 
 void pyci_summary_sort(pyci_summary *s)

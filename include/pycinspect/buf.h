@@ -27,6 +27,9 @@ int pyci_buf_reserve(pyci_buf *b, size_t n);
 int pyci_buf_append(pyci_buf *b, const void *data, size_t len);
 int pyci_buf_puts(pyci_buf *b, const char *s);
 int pyci_buf_putc(pyci_buf *b, char c);
+/* Append the decimal digits of v (no printf on hot paths). */
+int pyci_buf_put_u64(pyci_buf *b, uint64_t v);
+
 int pyci_buf_printf(pyci_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Empty the buffer, keeping its storage. */

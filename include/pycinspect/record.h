@@ -28,6 +28,7 @@ typedef struct pyci_tally {
 } pyci_tally;
 
 typedef struct pyci_version_tally {
+	pyci_target key;                /* impl PYCI_IMPL_UNKNOWN for unknown magic numbers */
 	char version[24];               /* "3.12", "pypy3.9", or "unknown" */
 	pyci_tally total;
 	pyci_tally status[PYCI_STATUS_COUNT];
