@@ -1,0 +1,68 @@
+"""The per-cache work runs on worker threads; the output must not depend on how many: the same
+bytes, in the walk's order, for --jobs 1 (no threads), 2, 3 and 8, and under a descriptor limit
+that makes the scan run on one thread.  Walk errors keep their place among the records."""
+import os
+import resource
+import subprocess
+
+from clitest import TempDirCase, main, module, run, write_file
+
+
+class Jobs(TempDirCase):
+    def tree(self):
+        """400 directories, with fresh, stale, orphaned and legacy caches, and a mount point."""
+        for d in range(400):
+            sub = "p%03d/q%d" % (d // 4, d % 4)
+            module(self.tmp, sub + "/a.py")
+            module(self.tmp, sub + "/b.py", fresh=(d % 3 != 0))
+            if d % 7 == 0:
+                gone = module(self.tmp, sub + "/gone.py")
+                os.unlink(os.path.join(self.tmp, sub, "gone.py"))
+                self.assertTrue(os.path.exists(gone))
+            if d % 11 == 0:
+                write_file(os.path.join(self.tmp, sub, "lone.pyc"), b"\x00" * 20)
+        os.makedirs(os.path.join(self.tmp, "p050", "mnt"))
+        p = subprocess.run(["mount", "-t", "tmpfs", "none", os.path.join(self.tmp, "p050", "mnt")],
+                           stderr=subprocess.PIPE)
+        if p.returncode != 0:
+            self.fail("cannot mount a tmpfs (needs root): %s" % p.stderr.decode().strip())
+        self.addCleanup(subprocess.run, ["umount", "-l", os.path.join(self.tmp, "p050", "mnt")])
+
+    def scan(self, jobs, limit=None):
+        def lower():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+        p = run(["scan", "--json", "--all", "-t", "3.12"] + (["--jobs", str(jobs)] if jobs else [])
+                + [self.tmp], preexec_fn=lower if limit else None)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return p.stdout
+
+    def test_same_output_for_any_number_of_threads(self):
+        self.tree()
+        one = self.scan(1)
+        lines = one.decode("utf-8").splitlines()
+        self.assertGreater(len(lines), 800)
+        self.assertIn('"type":"error"', one.decode())  # the mount point notice
+        for jobs in (2, 3, 8, None):
+            self.assertEqual(self.scan(jobs), one, "--jobs %s differs from --jobs 1" % jobs)
+        self.assertEqual(self.scan(None, limit=40), one, "a descriptor limit changes the output")
+
+    def test_error_keeps_its_place(self):
+        self.tree()
+        lines = self.scan(8).decode("utf-8").splitlines()
+        err = [i for i, l in enumerate(lines) if '"type":"error"' in l]
+        self.assertEqual(len(err), 1)
+        before, after = lines[err[0] - 1], lines[err[0] + 1]
+        # p050 holds no cache itself; its children sort mnt, q0, q1...: the notice for p050/mnt
+        # comes after everything under p049 and before p050/q0
+        self.assertIn("/p049/q3/", before)
+        self.assertIn("/p050/q0/", after)
+
+    def test_bad_jobs(self):
+        for bad in ("0", "-1", "x", "65", ""):
+            p = run(["scan", "--jobs", bad, self.tmp])
+            self.assertEqual(p.returncode, 2, bad)
+            self.assertIn(b"--jobs", p.stderr)
+
+
+if __name__ == "__main__":
+    main()
