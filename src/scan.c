@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -33,6 +34,9 @@
 #define MEMO_SLOTS 8
 #define MAX_THREADS 8
 #define BATCH_ITEMS 256         /* caches per job, about */
+#define OTHERS_NAMED 8          /* names kept of what else a __pycache__ holds */
+
+const char *const pyci_default_excludes[] = {".git", ".hg", ".svn", "node_modules", NULL};
 #define FILE_OPEN_FLAGS (O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
 
 /* ---- jobs --------------------------------------------------------------------------------- */
@@ -65,6 +69,9 @@ struct group {
 	pyci_walk_node *src_hold, *pc_hold; /* NULL: the descriptor is the job's to close */
 	pyci_buf path, pcpath;  /* display paths of the two directories */
 	pyci_buf names;         /* the items' names, each NUL-terminated */
+	size_t pc_entries;      /* entries of the __pycache__ listing */
+	pyci_buf pc_others;     /* names of its entries that are not items (at most OTHERS_NAMED) */
+	size_t pc_others_named;
 	struct item *items;
 	size_t n, cap;
 };
@@ -84,19 +91,36 @@ static void group_free(struct group *j)
 	pyci_buf_free(&j->path);
 	pyci_buf_free(&j->pcpath);
 	pyci_buf_free(&j->names);
+	pyci_buf_free(&j->pc_others);
 	free(j->items);
 	free(j);
 }
 
-/* Add the cache names of a listing to j.  0, or -1 (ENOMEM). */
-static int group_add_listing(struct group *j, const pyci_dir *dir, int in_pycache)
+struct scanner;
+static int excluded(struct scanner *sc, const pyci_dir *parent, const char *name, int dir);
+
+/*
+ * Add the cache names of a listing to j; `pc`: it is the __pycache__ listing, whose other
+ * entries are remembered for pycache_done.  0, or -1 (ENOMEM).
+ */
+static int group_add_listing(struct scanner *sc, struct group *j, const pyci_dir *dir,
+			     int in_pycache, int pc)
 {
+	if (pc)
+		j->pc_entries = dir->count;
 	for (size_t i = 0; i < dir->count; i++) {
 		const pyci_entry *e = &dir->entries[i];
 		pyci_cache_name cname;
 		if (e->type == DT_DIR ||
-		    pyci_cache_name_parse(e->name, e->len, in_pycache, &cname) != 0)
+		    pyci_cache_name_parse(e->name, e->len, in_pycache, &cname) != 0 ||
+		    excluded(sc, dir, e->name, 0)) {
+			if (pc && j->pc_others_named < OTHERS_NAMED) {
+				if (pyci_buf_append(&j->pc_others, e->name, e->len + 1) != 0)
+					return -1;
+				j->pc_others_named++;
+			}
 			continue;
+		}
 		if (j->n == j->cap) {
 			size_t cap = j->cap ? j->cap * 2 : 16;
 			struct item *p = realloc(j->items, cap * sizeof(*p));
@@ -386,7 +410,49 @@ struct scanner {
 	int stop_errno;
 	int root_is_pycache;
 	const char *root_parent;        /* display path of the root's parent when it is a __pycache__ */
+	size_t root_len;                /* strlen of the root's display path */
+	int named_file;                 /* the root is a single cache file */
+	pyci_buf rel;                   /* scratch: a path below the root, for excludes */
 };
+
+/* Whether `name` in `parent` is left out: a default-excluded directory or a user glob. */
+static int excluded(struct scanner *sc, const pyci_dir *parent, const char *name, int dir)
+{
+	const pyci_scan_options *o = sc->opt;
+	if (sc->named_file)
+		return 0; /* a file named by the caller is never left out */
+	if (dir && !o->no_default_excludes)
+		for (const char *const *d = pyci_default_excludes; *d; d++)
+			if (strcmp(name, *d) == 0)
+				return 1;
+	if (!o->excludes)
+		return 0;
+	for (const char *const *g = o->excludes; *g; g++) {
+		if (!strchr(*g, '/')) {
+			if (fnmatch(*g, name, 0) == 0)
+				return 1;
+			continue;
+		}
+		/* the path below the root: parent's display path without the root, then name */
+		pyci_buf *rel = &sc->rel;
+		const char *below = parent->path_len > sc->root_len ? parent->path + sc->root_len : "";
+		while (*below == '/')
+			below++;
+		pyci_buf_clear(rel);
+		if ((*below && (pyci_buf_puts(rel, below) || pyci_buf_putc(rel, '/'))) ||
+		    pyci_buf_puts(rel, name))
+			return 0;
+		if (fnmatch(*g, rel->data, FNM_PATHNAME) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* walk's skip: directories left out by excludes. */
+static int skip_dir(void *ctx, const pyci_dir *parent, const pyci_entry *e)
+{
+	return excluded(ctx, parent, e->name, 1);
+}
 
 static int join(pyci_buf *b, const char *dir, size_t dir_len, const char *name, size_t len)
 {
@@ -442,6 +508,15 @@ static void emit_group(struct scanner *sc, struct group *j)
 		rec.file = it->file;
 		rec.file_errno = it->file_errno;
 		if (sc->ops->record(sc->ops->ctx, &rec) != 0)
+			stop(sc, errno);
+	}
+	if (j->pcfd >= 0 && sc->ops->pycache_done && !sc->stopped) {
+		size_t caches = 0;
+		for (size_t i = 0; i < j->n; i++)
+			caches += j->items[i].in_pycache;
+		pyci_pycache_done d = {j->srcfd,     j->pcfd,	  "__pycache__",      j->pcpath.data,
+				       j->pc_entries, caches, j->pc_others.data, j->pc_others_named};
+		if (sc->ops->pycache_done(sc->ops->ctx, &d) != 0)
 			stop(sc, errno);
 	}
 	group_free(j);
@@ -536,9 +611,9 @@ static int make_group(struct scanner *sc, const pyci_dir *src, int srcfd, const 
 	j->pcfd = -1;
 	int rc = pyci_buf_puts(&j->path, srcpath);
 	if (rc == 0 && legacy)
-		rc = group_add_listing(j, legacy, legacy_in_pycache);
+		rc = group_add_listing(sc, j, legacy, legacy_in_pycache, legacy_in_pycache);
 	if (rc == 0 && pycache)
-		rc = group_add_listing(j, pycache, 1);
+		rc = group_add_listing(sc, j, pycache, 1, 1);
 	if (rc != 0) {
 		stop(sc, ENOMEM);
 		group_free(j);
@@ -783,6 +858,7 @@ int pyci_scan_path(const char *path, const pyci_scan_options *opt, const pyci_sc
 	if (!sc.pool)
 		goto out;
 	if (!S_ISDIR(st.st_mode)) {
+		sc.named_file = 1;
 		rc = scan_file(&sc, path);
 	} else {
 		int probe = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -796,7 +872,8 @@ int pyci_scan_path(const char *path, const pyci_scan_options *opt, const pyci_sc
 			sc.root_parent = root_parent.data;
 		}
 		pyci_walk_options wopt = {opt->cross_mounts, plan.walker_fds};
-		pyci_walk_ops wops = {visit, walk_error, drain, &sc};
+		sc.root_len = strlen(path);
+		pyci_walk_ops wops = {visit, walk_error, skip_dir, drain, &sc};
 		rc = pyci_walk(path, &wopt, &wops);
 	}
 out:;
@@ -811,6 +888,7 @@ out:;
 	}
 	pyci_buf_free(&sc.path);
 	pyci_buf_free(&sc.srcpath);
+	pyci_buf_free(&sc.rel);
 	pyci_buf_free(&root_parent);
 	errno = err;
 	return rc;

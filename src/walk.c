@@ -427,15 +427,22 @@ static int push(struct walker *w, struct pyci_walk_node *n)
 	return 0;
 }
 
-/* Push the subdirectories of parent listed in l, in reverse so they pop in name order. */
-static int push_children(struct walker *w, struct pyci_walk_node *parent, const struct listing *l,
+static int skipped(struct walker *w, const pyci_dir *parent, const pyci_entry *e)
+{
+	return w->ops->skip && w->ops->skip(w->ops->ctx, parent, e);
+}
+
+/* Push the subdirectories of `view` (node parent), in reverse so they pop in name order. */
+static int push_children(struct walker *w, struct pyci_walk_node *parent, const pyci_dir *view,
 			 int skip_pycache)
 {
-	for (size_t i = l->count; i > 0; i--) {
-		const pyci_entry *e = &l->entries[i - 1];
+	for (size_t i = view->count; i > 0; i--) {
+		const pyci_entry *e = &view->entries[i - 1];
 		if (e->type != DT_DIR)
 			continue;
 		if (skip_pycache && strcmp(e->name, "__pycache__") == 0)
+			continue;
+		if (skipped(w, view, e))
 			continue;
 		struct pyci_walk_node *c = node_new(w, parent, e->name, e->len);
 		if (!c)
@@ -448,11 +455,12 @@ static int push_children(struct walker *w, struct pyci_walk_node *parent, const 
 	return 0;
 }
 
-static const pyci_entry *find_pycache(const struct listing *l)
+static const pyci_entry *find_pycache(struct walker *w, const pyci_dir *dir)
 {
-	for (size_t i = 0; i < l->count; i++)
-		if (l->entries[i].type == DT_DIR && strcmp(l->entries[i].name, "__pycache__") == 0)
-			return &l->entries[i];
+	for (size_t i = 0; i < dir->count; i++)
+		if (dir->entries[i].type == DT_DIR &&
+		    strcmp(dir->entries[i].name, "__pycache__") == 0)
+			return skipped(w, dir, &dir->entries[i]) ? NULL : &dir->entries[i];
 	return NULL;
 }
 
@@ -479,7 +487,7 @@ static int visit_node(struct walker *w, struct pyci_walk_node *n)
 
 	struct pyci_walk_node *pc = NULL;
 	pyci_dir pcdir;
-	const pyci_entry *pce = find_pycache(&w->list);
+	const pyci_entry *pce = find_pycache(w, &dir);
 	if (pce) {
 		pc = node_new(w, n, pce->name, pce->len);
 		if (!pc)
@@ -522,10 +530,10 @@ static int visit_node(struct walker *w, struct pyci_walk_node *n)
 		}
 		goto out;
 	}
-	if (push_children(w, n, &w->list, 1) != 0)
+	if (push_children(w, n, &dir, 1) != 0)
 		goto fatal_pc;
 	if (pc) {
-		if (push_children(w, pc, &w->pc_list, 0) != 0)
+		if (push_children(w, pc, &pcdir, 0) != 0)
 			goto fatal_pc;
 		pc->pinned = 0;
 		node_release(w, pc);

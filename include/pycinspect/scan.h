@@ -28,7 +28,14 @@ typedef struct pyci_scan_options {
 	unsigned max_fds;               /* descriptor budget; 0: from RLIMIT_NOFILE */
 	unsigned threads;               /* worker threads; 0: one per online CPU (at most 8);
 					 * 1: everything on the calling thread */
+	const char *const *excludes;    /* NULL-terminated fnmatch(3) globs, or NULL: a directory or
+					 * cache whose name matches is left out; a glob with a '/'
+					 * is matched against the path below the root instead */
+	int no_default_excludes;        /* also walk .git, .hg, .svn and node_modules */
 } pyci_scan_options;
+
+/* The directories left out unless no_default_excludes (a root named by the caller never is). */
+extern const char *const pyci_default_excludes[];
 
 /* What lstat/fstat said of the cache file itself. */
 typedef struct pyci_file_info {
@@ -56,12 +63,26 @@ typedef struct pyci_record {
 	int file_errno;                 /* errno when the cache could not be opened or read */
 } pyci_record;
 
+/* A __pycache__ whose caches were just reported, as it was listed. */
+typedef struct pyci_pycache_done {
+	int parent_fd;          /* the directory holding it (its sources' directory) */
+	int fd;                 /* the __pycache__ directory itself */
+	const char *name;       /* its name in parent_fd: "__pycache__" */
+	const char *path;       /* its display path */
+	size_t entries;         /* entries it held when listed ("." and ".." aside) */
+	size_t caches;          /* of which reported as caches just before */
+	const char *others;     /* names of the other entries, each NUL-terminated (at most 8) */
+	size_t others_named;    /* how many names `others` holds */
+} pyci_pycache_done;
+
 /* Non-cache trouble on the way: directories that could not be entered, and mount points. */
 typedef struct pyci_scan_ops {
 	/* One cache judged.  Return 0 to go on; -1 (keep errno) stops the scan. */
 	int (*record)(void *ctx, const pyci_record *r);
 	/* A directory not walked (see pyci_walk_err); err is an errno. */
 	void (*error)(void *ctx, const char *path, pyci_walk_err kind, int err);
+	/* After the records of a __pycache__'s caches (NULL: not wanted).  -1 stops the scan. */
+	int (*pycache_done)(void *ctx, const pyci_pycache_done *d);
 	void *ctx;
 } pyci_scan_ops;
 

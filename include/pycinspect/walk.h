@@ -55,6 +55,8 @@ typedef struct pyci_walk_ops {
 	int (*visit)(void *ctx, const pyci_dir *dir, const pyci_dir *pycache);
 	/* A directory the walk could not enter; path is the display path, err an errno or 0. */
 	void (*error)(void *ctx, const char *path, pyci_walk_err kind, int err);
+	/* 1 to leave out the subdirectory e of parent (NULL: walk all).  Never asked of the root. */
+	int (*skip)(void *ctx, const pyci_dir *parent, const pyci_entry *e);
 	/* Called once after the last visit (NULL: nothing to do); must give back every hold. */
 	void (*done)(void *ctx);
 	void *ctx;

@@ -1,0 +1,227 @@
+/*
+ * engine.c - the options, PATH loop and reports shared by scan and clean (see engine.h).
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "pycinspect/json.h"
+
+static int parse_check_source(const char *s, pyci_check_source *out)
+{
+	if (strcmp(s, "default") == 0)
+		*out = PYCI_CHECK_DEFAULT;
+	else if (strcmp(s, "always") == 0)
+		*out = PYCI_CHECK_ALWAYS;
+	else if (strcmp(s, "never") == 0)
+		*out = PYCI_CHECK_NEVER;
+	else
+		return -1;
+	return 0;
+}
+
+int engine_option(struct engine_cli *e, int ch, const char *arg)
+{
+	switch (ch) {
+	case OPT_JSON:
+		e->json = 1;
+		return 1;
+	case 't':
+		if (pyci_targets_add_list(&e->targets, arg) != 0) {
+			cli_error("invalid target in '%s' (expected e.g. 3.12, cpython-312, pypy310)",
+				  arg);
+			return -1;
+		}
+		e->have_targets = 1;
+		return 1;
+	case OPT_CHECK_SOURCE:
+		if (parse_check_source(arg, &e->opt.check) != 0) {
+			cli_error("invalid --check-source '%s' (default, always or never)", arg);
+			return -1;
+		}
+		return 1;
+	case OPT_CROSS:
+		e->opt.cross_mounts = 1;
+		return 1;
+	case OPT_NO_DEFAULT_EXCLUDES:
+		e->opt.no_default_excludes = 1;
+		return 1;
+	case OPT_EXCLUDE: {
+		const char **p = realloc(e->excludes, (e->nexcludes + 2) * sizeof(*p));
+		if (!p) {
+			cli_error("out of memory");
+			return -1;
+		}
+		e->excludes = p;
+		p[e->nexcludes++] = arg;
+		p[e->nexcludes] = NULL;
+		e->opt.excludes = p;
+		return 1;
+	}
+	case 'j': {
+		char *end;
+		errno = 0;
+		unsigned long n = strtoul(arg, &end, 10);
+		if (errno || end == arg || *end || n < 1 || n > 64 || arg[0] == '-') {
+			cli_error("invalid --jobs '%s' (a number from 1 to 64)", arg);
+			return -1;
+		}
+		e->opt.threads = (unsigned)n;
+		return 1;
+	}
+	default:
+		return 0;
+	}
+}
+
+int engine_ready(struct engine_cli *e)
+{
+	e->from = "option";
+	if (!e->have_targets) {
+		e->from = "PATH";
+		e->have_targets = pyci_targets_from_path(&e->targets, getenv("PATH")) > 0;
+	}
+	e->opt.targets = e->have_targets ? &e->targets : NULL;
+	return 0;
+}
+
+int engine_run(struct engine_cli *e, char **paths, const pyci_scan_ops *ops,
+	       int (*refuse)(const char *path))
+{
+	int fatal = 0;
+	static char dot[] = ".";
+	char *dflt[] = {dot, NULL};
+	for (char **p = *paths ? paths : dflt; *p; p++) {
+		if (refuse && refuse(*p)) {
+			fatal = 1;
+			continue;
+		}
+		if (pyci_scan_path(*p, &e->opt, ops) == 0)
+			continue;
+		int err = errno;
+		if (e->write_failed)
+			return 1;
+		pyci_buf q = PYCI_BUF_INIT;
+		cli_quote_path(&q, *p, strlen(*p));
+		struct stat st;
+		if (err == ELOOP && lstat(*p, &st) == 0 && S_ISLNK(st.st_mode))
+			cli_error("'%s' is a symbolic link, not followed (write '%s/' for the "
+				  "directory it points to)",
+				  q.data, q.data);
+		else if (err == EINVAL)
+			cli_error("'%s' is not a directory or a .pyc/.pyo file", q.data);
+		else
+			cli_error("cannot scan '%s': %s", q.data, strerror(err));
+		pyci_buf_free(&q);
+		fatal = 1;
+		if (err == ENOMEM)
+			break;
+	}
+	return fatal;
+}
+
+static const char *walk_err_text(pyci_walk_err kind)
+{
+	switch (kind) {
+	case PYCI_WALK_ERR_OPEN:
+		return "cannot open directory";
+	case PYCI_WALK_ERR_READ:
+		return "cannot read directory";
+	case PYCI_WALK_ERR_CHANGED:
+		return "directory changed during the walk, skipped";
+	default:
+		return "mount point not crossed (use --cross-mounts)";
+	}
+}
+
+void engine_walk_error(void *ctx, const char *path, pyci_walk_err kind, int err)
+{
+	struct engine_cli *e = ctx;
+	pyci_buf q = PYCI_BUF_INIT;
+	/* keep stdout and stderr in order for a person watching both */
+	if (!e->json && !e->write_failed && cli_flush(&e->out) != 0)
+		e->write_failed = 1;
+	if (kind == PYCI_WALK_ERR_MOUNT)
+		e->sum.mounts++;
+	else
+		e->sum.errors++;
+	if (cli_quote_path(&q, path, strlen(path)) == 0) {
+		if (kind == PYCI_WALK_ERR_MOUNT || kind == PYCI_WALK_ERR_CHANGED)
+			cli_error("'%s': %s", q.data, walk_err_text(kind));
+		else
+			cli_error("%s '%s': %s", walk_err_text(kind), q.data, strerror(err));
+	}
+	pyci_buf_free(&q);
+	if (e->json) {
+		pyci_buf *b = &e->out;
+		const char *msg = walk_err_text(kind);
+		if (pyci_buf_puts(b, "{\"type\":\"error\",\"path\":") || pyci_json_string(b, path, strlen(path)) ||
+		    pyci_buf_puts(b, ",\"message\":") || pyci_json_string(b, msg, strlen(msg)) ||
+		    pyci_buf_printf(b, ",\"errno\":%d}\n", err))
+			e->write_failed = 1; /* out of memory: the record could not be made */
+	}
+}
+
+static int targets_list(pyci_buf *b, const pyci_targets *t, int json)
+{
+	for (size_t i = 0; i < t->count; i++) {
+		char name[24];
+		pyci_target_format(&t->items[i], name, sizeof(name));
+		if (pyci_buf_printf(b, json ? "%s\"%s\"" : "%s%s", i ? (json ? "," : ", ") : "",
+				    name) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int engine_summary_text(struct engine_cli *e)
+{
+	pyci_buf *b = &e->out;
+	const pyci_summary *s = &e->sum;
+	int rc = 0;
+	if (e->opt.targets) {
+		rc |= pyci_buf_puts(b, "targets: ");
+		rc |= targets_list(b, e->opt.targets, 0);
+		rc |= pyci_buf_printf(b, " (from %s)\n",
+				      strcmp(e->from, "PATH") ? "--target" : "PATH");
+	} else {
+		rc |= pyci_buf_puts(b, "targets: none found on PATH, so no cache is judged foreign "
+				       "(use --target)\n");
+	}
+	if (s->errors)
+		rc |= pyci_buf_printf(b, "errors: %llu (see stderr)\n",
+				      (unsigned long long)s->errors);
+	if (s->mounts)
+		rc |= pyci_buf_printf(b, "mount points not crossed: %llu\n",
+				      (unsigned long long)s->mounts);
+	return rc ? -1 : 0;
+}
+
+int engine_summary_json(struct engine_cli *e)
+{
+	static const char *const modes[] = {"default", "always", "never"};
+	pyci_buf *b = &e->out;
+	int rc = pyci_buf_puts(b, ",\"targets\":");
+	if (e->opt.targets) {
+		rc |= pyci_buf_putc(b, '[');
+		rc |= targets_list(b, e->opt.targets, 1);
+		rc |= pyci_buf_printf(b, "],\"targets_from\":\"%s\"", e->from);
+	} else {
+		rc |= pyci_buf_puts(b, "null,\"targets_from\":null");
+	}
+	rc |= pyci_buf_printf(b, ",\"check_source\":\"%s\",\"errors\":%llu,\"mounts_not_crossed\":%llu",
+			      modes[e->opt.check], (unsigned long long)e->sum.errors,
+			      (unsigned long long)e->sum.mounts);
+	return rc ? -1 : 0;
+}
+
+void engine_free(struct engine_cli *e)
+{
+	free(e->excludes);
+	pyci_summary_free(&e->sum);
+	pyci_buf_free(&e->out);
+}

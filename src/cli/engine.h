@@ -1,0 +1,84 @@
+/*
+ * engine.h - what `scan` and `clean` share on the command line: the options of the verdict
+ * engine, the loop over PATHs, walk errors, and the target lines of their summaries.  One place,
+ * so that `scan` and `clean --dry-run` judge the same files the same way.
+ */
+#ifndef PYCINSPECT_CLI_ENGINE_H
+#define PYCINSPECT_CLI_ENGINE_H
+
+#include <getopt.h>
+
+#include "pycinspect/buf.h"
+#include "pycinspect/record.h"
+#include "pycinspect/scan.h"
+#include "pycinspect/target.h"
+
+enum {
+	OPT_JSON = 300,
+	OPT_CHECK_SOURCE,
+	OPT_CROSS,
+	OPT_EXCLUDE,
+	OPT_NO_DEFAULT_EXCLUDES,
+};
+
+#define ENGINE_SHORTOPTS "t:j:"
+#define ENGINE_LONGOPTS                                                                     \
+	{"json", no_argument, NULL, OPT_JSON}, {"target", required_argument, NULL, 't'},    \
+		{"check-source", required_argument, NULL, OPT_CHECK_SOURCE},                \
+		{"cross-mounts", no_argument, NULL, OPT_CROSS},                             \
+		{"jobs", required_argument, NULL, 'j'},                                     \
+		{"exclude", required_argument, NULL, OPT_EXCLUDE},                          \
+		{"no-default-excludes", no_argument, NULL, OPT_NO_DEFAULT_EXCLUDES}
+
+#define ENGINE_USAGE                                                                              \
+	"      --json                JSON Lines on stdout (see docs/json.md)\n"                   \
+	"  -t, --target LIST         interpreters the tree is for, comma-separated, repeatable:\n" \
+	"                            3.12, cpython-312, pypy310, pypy3.10 (default: those on PATH)\n" \
+	"      --check-source MODE   hash-based caches: default, always or never, as CPython's\n"  \
+	"                            --check-hash-based-pycs (default also reports unchecked\n"    \
+	"                            caches whose source changed)\n"                               \
+	"      --exclude GLOB        leave out directories and caches whose name matches GLOB\n"   \
+	"                            (with a '/': the path below PATH), repeatable\n"              \
+	"      --no-default-excludes also walk .git, .hg, .svn and node_modules\n"                 \
+	"      --cross-mounts        descend into other mounted filesystems\n"                     \
+	"  -j, --jobs N              worker threads (default: one per CPU, at most 8; 1: none);\n" \
+	"                            the output is the same for any N\n"
+
+struct engine_cli {
+	pyci_scan_options opt;
+	pyci_targets targets;
+	int have_targets;
+	const char *from;               /* "option" or "PATH" */
+	const char **excludes;          /* NULL-terminated, for opt.excludes */
+	size_t nexcludes;
+	int json;
+	pyci_buf out;                   /* what goes to stdout, flushed by the commands */
+	pyci_summary sum;               /* errors and mounts are counted here too */
+	int write_failed;
+};
+
+/* Handle one option of the engine.  1 handled, 0 not an engine option, -1 bad value (said). */
+int engine_option(struct engine_cli *e, int ch, const char *arg);
+
+/* After the options: targets from PATH when none were given.  0, or -1 (out of memory). */
+int engine_ready(struct engine_cli *e);
+
+/*
+ * Run pyci_scan_path on each PATH (default "."), saying on stderr why a PATH cannot be
+ * scanned.  `refuse` (may be NULL) vetoes a PATH before it is touched, saying why.  Returns 1 if
+ * some PATH failed (exit 2), 0 otherwise; stops early when output failed or memory ran out.
+ */
+int engine_run(struct engine_cli *e, char **paths, const pyci_scan_ops *ops,
+	       int (*refuse)(const char *path));
+
+/* pyci_scan_ops.error: stderr, a {"type":"error"} line under --json, and the counts. */
+void engine_walk_error(void *ctx, const char *path, pyci_walk_err kind, int err);
+
+/* The summary's lines about targets, errors and mounts (text), or its fields (JSON, each
+ * starting with a comma). */
+int engine_summary_text(struct engine_cli *e);
+int engine_summary_json(struct engine_cli *e);
+
+void engine_free(struct engine_cli *e);
+
+#endif
