@@ -101,7 +101,7 @@ static int excluded(struct scanner *sc, const pyci_dir *parent, const char *name
 
 /*
  * Add the cache names of a listing to j; `pc`: it is the __pycache__ listing, whose other
- * entries are remembered for pycache_done.  0, or -1 (ENOMEM).
+ * entries are remembered for dir_done.  0, or -1 (ENOMEM).
  */
 static int group_add_listing(struct scanner *sc, struct group *j, const pyci_dir *dir,
 			     int in_pycache, int pc)
@@ -475,8 +475,12 @@ static void stop(struct scanner *sc, int err)
 /* Report the items of a finished group, then free it. */
 static void emit_group(struct scanner *sc, struct group *j)
 {
-	if (j->is_error && !sc->stopped && sc->ops->error)
-		sc->ops->error(sc->ops->ctx, j->path.data, j->err_kind, j->err);
+	if (j->is_error) {
+		if (!sc->stopped && sc->ops->error)
+			sc->ops->error(sc->ops->ctx, j->path.data, j->err_kind, j->err);
+		group_free(j);
+		return;
+	}
 	for (size_t i = 0; i < j->n && !sc->stopped; i++) {
 		struct item *it = &j->items[i];
 		const char *name = j->names.data + it->name_off;
@@ -510,13 +514,23 @@ static void emit_group(struct scanner *sc, struct group *j)
 		if (sc->ops->record(sc->ops->ctx, &rec) != 0)
 			stop(sc, errno);
 	}
-	if (j->pcfd >= 0 && sc->ops->pycache_done && !sc->stopped) {
+	if (sc->ops->dir_done && !sc->stopped) {
 		size_t caches = 0;
 		for (size_t i = 0; i < j->n; i++)
 			caches += j->items[i].in_pycache;
-		pyci_pycache_done d = {j->srcfd,     j->pcfd,	  "__pycache__",      j->pcpath.data,
-				       j->pc_entries, caches, j->pc_others.data, j->pc_others_named};
-		if (sc->ops->pycache_done(sc->ops->ctx, &d) != 0)
+		pyci_dir_done d = {
+			.fd = j->srcfd,
+			.path = j->path.data,
+			.has_pycache = j->pcfd >= 0,
+			.pycache_fd = j->pcfd,
+			.pycache_name = "__pycache__",
+			.pycache_path = j->pcpath.data,
+			.entries = j->pc_entries,
+			.caches = caches,
+			.others = j->pc_others.data,
+			.others_named = j->pc_others_named,
+		};
+		if (sc->ops->dir_done(sc->ops->ctx, &d) != 0)
 			stop(sc, errno);
 	}
 	group_free(j);

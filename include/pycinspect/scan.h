@@ -63,17 +63,22 @@ typedef struct pyci_record {
 	int file_errno;                 /* errno when the cache could not be opened or read */
 } pyci_record;
 
-/* A __pycache__ whose caches were just reported, as it was listed. */
-typedef struct pyci_pycache_done {
-	int parent_fd;          /* the directory holding it (its sources' directory) */
-	int fd;                 /* the __pycache__ directory itself */
-	const char *name;       /* its name in parent_fd: "__pycache__" */
+/*
+ * A directory whose caches were just reported: the directory of the legacy caches and of the
+ * sources, and its __pycache__ as it was listed.  Both descriptors are open during the call.
+ */
+typedef struct pyci_dir_done {
+	int fd;                 /* the directory (the sources' directory) */
 	const char *path;       /* its display path */
+	int has_pycache;        /* the fields below describe its __pycache__ */
+	int pycache_fd;
+	const char *pycache_name; /* "__pycache__", its name in fd */
+	const char *pycache_path;
 	size_t entries;         /* entries it held when listed ("." and ".." aside) */
 	size_t caches;          /* of which reported as caches just before */
 	const char *others;     /* names of the other entries, each NUL-terminated (at most 8) */
 	size_t others_named;    /* how many names `others` holds */
-} pyci_pycache_done;
+} pyci_dir_done;
 
 /* Non-cache trouble on the way: directories that could not be entered, and mount points. */
 typedef struct pyci_scan_ops {
@@ -81,8 +86,9 @@ typedef struct pyci_scan_ops {
 	int (*record)(void *ctx, const pyci_record *r);
 	/* A directory not walked (see pyci_walk_err); err is an errno. */
 	void (*error)(void *ctx, const char *path, pyci_walk_err kind, int err);
-	/* After the records of a __pycache__'s caches (NULL: not wanted).  -1 stops the scan. */
-	int (*pycache_done)(void *ctx, const pyci_pycache_done *d);
+	/* After the records of a directory and its __pycache__, when there were any (NULL: not
+	 * wanted).  -1 (keep errno) stops the scan. */
+	int (*dir_done)(void *ctx, const pyci_dir_done *d);
 	void *ctx;
 } pyci_scan_ops;
 

@@ -37,6 +37,7 @@ int cli_quote_path(pyci_buf *b, const char *path, size_t len);
 int cli_human_bytes(pyci_buf *b, unsigned long long bytes);
 
 int cmd_scan(int argc, char **argv);
+int cmd_clean(int argc, char **argv);
 int cmd_magic(int argc, char **argv);
 
 #endif

@@ -13,7 +13,10 @@
  *   src/scan.c           the engine: walk + read header + stat source + judge
  *   src/record.c         JSON of a record, summary tallies
  *   src/json.c, buf.c    JSON strings (lossless bytes), growable buffers
- *   src/cli/             argv, output, exit codes: main.c, cmd_scan.c, cmd_magic.c, output.c
+ *   src/clean.c          removal behind identity checks, through directory descriptors
+ *   src/pool.c           ordered pool of worker threads for the per-cache work
+ *   src/cli/             argv, output, exit codes: main.c, cmd_scan.c, cmd_clean.c,
+ *                        cmd_magic.c, engine.c (options scan and clean share), output.c
  */
 #include <signal.h>
 #include <stdio.h>
@@ -31,12 +34,14 @@ static void usage(FILE *f)
 	      "\n"
 	      "commands:\n"
 	      "  scan [PATH...]        report caches that are stale, orphaned, foreign or broken\n"
+	      "  clean SELECTOR... [PATH...]  remove the selected caches (--stale, --all, ...)\n"
 	      "  magic [NUMBER|VERSION...]  the magic-number table, both ways\n"
 	      "\n"
 	      "  pycinspect COMMAND --help   options of a command\n"
 	      "  pycinspect --version\n"
 	      "\n"
-	      "exit status: 0 ok, 1 findings (scan --check), 2 usage or fatal error\n",
+	      "exit status: 0 ok, 1 findings (scan --check) or removals not done (clean),\n"
+	      "2 usage or fatal error\n",
 	      f);
 }
 
@@ -53,6 +58,8 @@ int main(int argc, char **argv)
 	int rc;
 	if (strcmp(cmd, "scan") == 0) {
 		rc = cmd_scan(argc - 1, argv + 1);
+	} else if (strcmp(cmd, "clean") == 0) {
+		rc = cmd_clean(argc - 1, argv + 1);
 	} else if (strcmp(cmd, "magic") == 0) {
 		rc = cmd_magic(argc - 1, argv + 1);
 	} else if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
