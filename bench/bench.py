@@ -6,7 +6,9 @@
 Builds (once) a corpus from the standard-library trees of every interpreter in
 ${PYENV_ROOT:-~/.pyenv}/versions (copied with their caches, about 55,000 pycs on the development
 machine), then runs each command alternately several times on a warm cache and prints medians
-and ratios.  Only measured figures are printed; nothing is extrapolated.
+and ratios: scan against find, then clean --all against find -delete on fresh copies of a
+variant of the corpus whose caches are all stale (BENCH_CLEAN=0 skips that part).  Only
+measured figures are printed; nothing is extrapolated.
 """
 import os
 import shutil
@@ -46,6 +48,46 @@ def timed(cmd):
     return time.perf_counter() - t0
 
 
+def make_stale(corpus):
+    """A copy of the corpus whose every source is newer than its caches (built once)."""
+    stale = corpus.rstrip("/") + "-stale"
+    if not os.path.isdir(stale):
+        subprocess.run(["cp", "-a", corpus, stale + ".tmp"], check=True)
+        for d, _, files in os.walk(stale + ".tmp"):
+            for f in files:
+                if f.endswith(".py"):
+                    os.utime(os.path.join(d, f), ns=(1700000000 * 10**9, 1700000000 * 10**9))
+        os.rename(stale + ".tmp", stale)
+    return stale
+
+
+def bench_clean(corpus, runs):
+    """clean --all against find -delete, each on a fresh hard-link copy of the stale corpus
+    (cp -al: the copy is not timed; removing a link costs what removing a file costs)."""
+    stale = make_stale(corpus)
+    work = stale + "-run"
+    cmds = {
+        "find -name '*.pyc' -delete": lambda d: ["find", d, "-name", "*.pyc", "-delete"],
+        "pycinspect clean --all": lambda d: [BIN, "clean", "--all", d],
+    }
+    times = {name: [] for name in cmds}
+    for _ in range(runs):
+        for name, cmd in cmds.items():
+            subprocess.run(["rm", "-rf", work], check=True)
+            subprocess.run(["cp", "-al", stale, work], check=True)
+            subprocess.run(["sync"], check=False)
+            times[name].append(timed(cmd(work)))
+            left = sum(1 for _, _, fs in os.walk(work) for f in fs if f.endswith(".pyc"))
+            if left:
+                print(f"  warning: {name} left {left} pycs")
+    subprocess.run(["rm", "-rf", work], check=True)
+    base = statistics.median(times["find -name '*.pyc' -delete"])
+    print(f"clean, all caches stale ({stale}), {runs} alternating runs on fresh copies, medians")
+    for name, ts in times.items():
+        med = statistics.median(ts)
+        print(f"  {name:32s} {med * 1000:8.1f} ms   {med / base:5.2f}x find -delete")
+
+
 def main():
     corpus = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "bench", "corpus", "stdlib")
     build_corpus(corpus)
@@ -69,6 +111,8 @@ def main():
     for name, ts in times.items():
         med = statistics.median(ts)
         print(f"  {name:32s} {med * 1000:8.1f} ms   {med / base:5.2f}x find")
+    if os.environ.get("BENCH_CLEAN", "1") != "0":
+        bench_clean(corpus, int(os.environ.get("BENCH_CLEAN_RUNS", "5")))
 
 
 if __name__ == "__main__":
