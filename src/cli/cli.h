@@ -22,7 +22,8 @@ extern const char *pyci_progname;
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
- * Write b to stdout and empty it.  Returns 0, or -1 after printing why (closed pipe, full
+ * Write b to stdout, flushed through to the kernel, and empty it.  Returns 0, or -1 after
+ * printing why (closed pipe, full
  * disk): the caller stops, since nothing may happen without its record.
  */
 int cli_flush(pyci_buf *b);

@@ -41,6 +41,7 @@ struct clean_cli {
 	int writable_fd;        /* the last directory checked for write access, -1 none */
 	int writable_err;
 	pyci_summary removed;   /* what was (or would be) removed, per version */
+	size_t unremoved_in_pycache; /* selected caches of the current __pycache__ left in it */
 	unsigned long long dirs, failed, kept;
 };
 
@@ -134,13 +135,16 @@ static int on_record(void *ctx, const pyci_record *r)
 	int elig = pyci_clean_eligible(r, c->selected, &why);
 	if (elig == 0)
 		return 0;
+	int in_pycache = r->cname->kind != PYCI_NAME_LEGACY;
 	if (elig < 0) {
 		c->kept++;
+		c->unremoved_in_pycache += in_pycache;
 		return put_record(c, r, "kept", why);
 	}
 	int werr = c->dry_run ? 0 : writable(c, r->dirfd);
 	if (werr) {
 		c->failed++;
+		c->unremoved_in_pycache += in_pycache;
 		return put_record(c, r, "failed", strerror(werr));
 	}
 	if (c->npending == c->cap) {
@@ -173,7 +177,9 @@ static int put_dir(struct clean_cli *c, const pyci_dir_done *d, size_t removed,
 {
 	pyci_buf *b = &c->e.out;
 	const char *path = d->pycache_path;
-	size_t others = d->entries - d->caches, caches_left = d->caches - removed;
+	size_t others = d->entries - d->caches;
+	size_t unremoved = c->unremoved_in_pycache;           /* selected, but failed or kept */
+	size_t not_selected = d->caches - removed - unremoved;
 	if (c->e.json) {
 		int rc = pyci_buf_puts(b, "{\"type\":\"dir\",\"path\":") ||
 			 pyci_json_string(b, path, strlen(path)) ||
@@ -182,8 +188,10 @@ static int put_dir(struct clean_cli *c, const pyci_dir_done *d, size_t removed,
 		const char *n = d->others;
 		for (size_t i = 0; !rc && i < d->others_named; i++, n += strlen(n) + 1)
 			rc = (i && pyci_buf_putc(b, ',')) || pyci_json_string(b, n, strlen(n));
-		rc = rc || pyci_buf_printf(b, "],\"other_entries\":%zu,\"caches_left\":%zu", others,
-					   caches_left);
+		rc = rc || pyci_buf_printf(b,
+					   "],\"other_entries\":%zu,\"caches_left\":%zu,"
+					   "\"caches_not_removed\":%zu",
+					   others, not_selected, unremoved);
 		if (!rc && error)
 			rc = pyci_buf_puts(b, ",\"error\":") || pyci_json_string(b, error, strlen(error));
 		return rc || pyci_buf_puts(b, "}\n") ? -1 : 0;
@@ -201,9 +209,12 @@ static int put_dir(struct clean_cli *c, const pyci_dir_done *d, size_t removed,
 	/* kept because of what else it holds: say what */
 	int rc = pyci_buf_puts(b, "kept directory ") || quoted(b, path, strlen(path)) ||
 		 pyci_buf_puts(b, ": it still holds ");
-	if (!rc && caches_left)
-		rc = pyci_buf_printf(b, "%zu cache%s not selected%s", caches_left,
-				     caches_left == 1 ? "" : "s", others ? " and " : "");
+	if (!rc && not_selected)
+		rc = pyci_buf_printf(b, "%zu cache%s not selected%s", not_selected,
+				     not_selected == 1 ? "" : "s", unremoved || others ? ", " : "");
+	if (!rc && unremoved)
+		rc = pyci_buf_printf(b, "%zu that could not be removed%s", unremoved,
+				     others ? ", " : "");
 	if (!rc && others)
 		rc = pyci_buf_printf(b, "%zu other entr%s", others, others == 1 ? "y" : "ies");
 	const char *n = d->others;
@@ -246,6 +257,7 @@ static int on_dir_done(void *ctx, const pyci_dir_done *d)
 			continue;
 		}
 		int err = errno;
+		c->unremoved_in_pycache += p->in_pycache;
 		if (err == ESTALE) {
 			c->kept++;
 			put_record(c, &p->rec, "kept", "changed since it was judged");
@@ -275,6 +287,7 @@ static int on_dir_done(void *ctx, const pyci_dir_done *d)
 			}
 		}
 	}
+	c->unremoved_in_pycache = 0;
 	return flush_or_stop(c);
 }
 

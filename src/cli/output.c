@@ -38,10 +38,11 @@ int cli_flush(pyci_buf *b)
 {
 	if (output_failed)
 		return -1;
+	/* through to the kernel: clean removes nothing before its record is out */
 	if (b->len && fwrite(b->data, 1, b->len, stdout) != b->len)
 		return output_error(errno);
 	pyci_buf_clear(b);
-	if (ferror(stdout))
+	if (fflush(stdout) != 0 || ferror(stdout))
 		return output_error(errno);
 	return 0;
 }
