@@ -136,3 +136,98 @@ def main():
     sys.stdout.flush()
     print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed or result.testsRun == 0 else 0)
+
+
+# ---- helpers for the clean tests (test_clean*.py) ----------------------------------------------
+
+# Prefix that runs a command as nobody, without supplementary groups (the tests run as root).
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+def run_as_nobody(args, cwd=None, timeout=60, **kw):
+    """Like run(), but the binary runs as uid/gid 65534."""
+    kw.setdefault("stdout", subprocess.PIPE)
+    kw.setdefault("stderr", subprocess.PIPE)
+    return subprocess.run(NOBODY + [BIN] + list(args), cwd=cwd, timeout=timeout,
+                          env=kw.pop("env", env_c()), **kw)
+
+
+def _kind(mode):
+    import stat
+    for test, name in ((stat.S_ISREG, "reg"), (stat.S_ISDIR, "dir"), (stat.S_ISLNK, "lnk"),
+                       (stat.S_ISFIFO, "fifo"), (stat.S_ISSOCK, "sock"), (stat.S_ISCHR, "chr"),
+                       (stat.S_ISBLK, "blk")):
+        if test(mode):
+            return name
+    return "?"
+
+
+def snapshot(root):
+    """The state of the tree at root, without following a symlink or opening anything but
+    regular files: {relative path (bytes, b"" for root): (kind, mode bits, data, inode,
+    mtime_ns)}, data being the contents of a regular file, the target of a symlink, the rdev of
+    a device, else None.  Two snapshots compare equal only if nothing was added, removed,
+    replaced, written, chmod-ed or renamed."""
+    import stat
+    broot = os.fsencode(root)
+    out = {}
+    todo = [b""]
+    while todo:
+        rel = todo.pop()
+        full = os.path.join(broot, rel) if rel else broot
+        st = os.lstat(full)
+        kind = _kind(st.st_mode)
+        data = None
+        if kind == "reg":
+            with open(full, "rb") as f:
+                data = f.read()
+        elif kind == "lnk":
+            data = os.readlink(full)
+        elif kind in ("chr", "blk"):
+            data = st.st_rdev
+        out[rel] = (kind, stat.S_IMODE(st.st_mode), data, st.st_ino, st.st_mtime_ns)
+        if kind == "dir":
+            for name in os.listdir(full):
+                todo.append(os.path.join(rel, name) if rel else name)
+    return out
+
+
+def snapshot_diff(before, after, dir_mtimes=True):
+    """What changed between two snapshots: (removed paths, added paths, changed paths), each a
+    sorted list of bytes.  dir_mtimes=False: a directory whose only change is its mtime (an
+    entry removed from it) is not counted as changed."""
+    removed = sorted(set(before) - set(after))
+    added = sorted(set(after) - set(before))
+    changed = []
+    for p in sorted(set(before) & set(after)):
+        b, a = before[p], after[p]
+        if not dir_mtimes and b[0] == "dir" and a[0] == "dir":
+            b, a = b[:4], a[:4]
+        if b != a:
+            changed.append(p)
+    return removed, added, changed
+
+
+def parse_clean_jsonl(data):
+    """(records, summary) of `clean --json` output: records are the "pyc", "dir" and "error"
+    objects in order; checks the framing and that the summary comes last."""
+    text = data.decode("utf-8", "surrogateescape")
+    if text and not text.endswith("\n"):
+        raise AssertionError("JSON output does not end with a newline")
+    objs = [json.loads(line) for line in text.splitlines()]
+    if not objs or objs[-1].get("type") != "summary":
+        raise AssertionError("the last JSON line is not the summary: %r" % (objs[-1:] or None))
+    for o in objs[:-1]:
+        if o.get("type") not in ("pyc", "dir", "error"):
+            raise AssertionError("unexpected JSON object: %r" % o)
+    return objs[:-1], objs[-1]
+
+
+def last_actions(records):
+    """{(type, path): the action of the last record of that path} ("the last record of a path
+    is what happened", docs/clean.md)."""
+    out = {}
+    for r in records:
+        if r["type"] in ("pyc", "dir"):
+            out[(r["type"], r["path"])] = r["action"]
+    return out
