@@ -150,11 +150,13 @@ class CleanCase(TempDirCase):
         os.mkdir(self.target)
         make_tree(self.canary)
         self.canary_before = snapshot(self.canary)
+        self.mounts = []  # unmounted before the tree is removed
 
     def tearDown(self):
         try:
-            if os.path.isdir(self.canary):
-                self.assert_canary()
+            for m in reversed(self.mounts):
+                subprocess.run(["umount", "-l", m], stderr=subprocess.DEVNULL, check=False)
+            self.assert_canary()
         finally:
             super().tearDown()
 
@@ -829,7 +831,7 @@ class MountsAndExcludes(CleanCase):
         p = subprocess.run(["mount", "--bind", self.canary, mnt], stderr=subprocess.PIPE)
         if p.returncode != 0:
             self.fail("cannot mount (%s): this test needs root" % p.stderr.decode().strip())
-        self.addCleanup(subprocess.run, ["umount", "-l", mnt], check=False)
+        self.mounts.append(mnt)
         before = snapshot(self.canary)
         recs, summary, _ = self.clean_json(["--all", "--sourceless"] + T + [self.target])
         files, dirs = expected(SELECTORS["--all"] | {"sourceless"})
