@@ -70,6 +70,7 @@ struct group {
 	pyci_buf path, pcpath;  /* display paths of the two directories */
 	pyci_buf names;         /* the items' names, each NUL-terminated */
 	size_t pc_entries;      /* entries of the __pycache__ listing */
+	int partial;            /* the listing is one file named by the caller, not the directory */
 	pyci_buf pc_others;     /* names of its entries that are not items (at most OTHERS_NAMED) */
 	size_t pc_others_named;
 	struct item *items;
@@ -409,10 +410,10 @@ struct scanner {
 	int stopped;                    /* ops->record asked to stop, or memory ran out */
 	int stop_errno;
 	int root_is_pycache;
-	const char *root_parent;        /* display path of the root's parent when it is a __pycache__ */
 	size_t root_len;                /* strlen of the root's display path */
 	int named_file;                 /* the root is a single cache file */
 	pyci_buf rel;                   /* scratch: a path below the root, for excludes */
+	pyci_buf parent;                /* scratch: the display path of a __pycache__'s parent */
 };
 
 /* Whether `name` in `parent` is left out: a default-excluded directory or a user glob. */
@@ -521,7 +522,7 @@ static void emit_group(struct scanner *sc, struct group *j)
 		pyci_dir_done d = {
 			.fd = j->srcfd,
 			.path = j->path.data,
-			.has_pycache = j->pcfd >= 0,
+			.has_pycache = j->pcfd >= 0 && !j->partial,
 			.pycache_fd = j->pcfd,
 			.pycache_name = "__pycache__",
 			.pycache_path = j->pcpath.data,
@@ -623,6 +624,7 @@ static int make_group(struct scanner *sc, const pyci_dir *src, int srcfd, const 
 	}
 	j->srcfd = src ? -1 : srcfd;
 	j->pcfd = -1;
+	j->partial = sc->named_file;
 	int rc = pyci_buf_puts(&j->path, srcpath);
 	if (rc == 0 && legacy)
 		rc = group_add_listing(sc, j, legacy, legacy_in_pycache, legacy_in_pycache);
@@ -658,18 +660,36 @@ static int make_group(struct scanner *sc, const pyci_dir *src, int srcfd, const 
 
 static void walk_error(void *ctx, const char *path, pyci_walk_err kind, int err);
 
+static int parent_path(pyci_buf *out, const char *path);
+
+/* Whether a visited directory is itself a __pycache__: the root named so, or one nested in
+ * another __pycache__ (an ordinary directory's own __pycache__ comes with it, not alone). */
+static int visiting_pycache(const struct scanner *sc, const pyci_dir *dir)
+{
+	static const char tail[] = "/__pycache__";
+	size_t n = sizeof(tail) - 1;
+	if (dir->depth == 0)
+		return sc->root_is_pycache;
+	return dir->path_len >= n && memcmp(dir->path + dir->path_len - n, tail, n) == 0;
+}
+
 static int visit(void *ctx, const pyci_dir *dir, const pyci_dir *pycache)
 {
 	struct scanner *sc = ctx;
 	if (sc->stopped)
 		goto stopped;
-	if (dir->depth == 0 && sc->root_is_pycache) {
-		/* The user named a __pycache__ itself: its sources are one level up. */
+	if (visiting_pycache(sc, dir)) {
+		/* its caches' sources are one level up */
 		int up = openat(dir->fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (up < 0)
+		if (up < 0) {
 			walk_error(sc, dir->path, PYCI_WALK_ERR_OPEN, errno);
-		else if (make_group(sc, NULL, up, sc->root_parent, dir, 1, NULL) != 0)
+		} else if (parent_path(&sc->parent, dir->path) != 0) {
+			close(up);
+			stop(sc, ENOMEM);
 			goto stopped;
+		} else if (make_group(sc, NULL, up, sc->parent.data, dir, 1, NULL) != 0) {
+			goto stopped;
+		}
 		/* and a __pycache__ inside it has its sources here */
 		if (pycache && make_group(sc, dir, -1, dir->path, NULL, 0, pycache) != 0)
 			goto stopped;
@@ -853,7 +873,6 @@ static struct plan make_plan(const pyci_scan_options *opt)
 int pyci_scan_path(const char *path, const pyci_scan_options *opt, const pyci_scan_ops *ops)
 {
 	struct scanner sc = {0};
-	pyci_buf root_parent = PYCI_BUF_INIT;
 	sc.opt = opt;
 	sc.ops = ops;
 	int rc = -1;
@@ -880,11 +899,6 @@ int pyci_scan_path(const char *path, const pyci_scan_options *opt, const pyci_sc
 			goto out;
 		sc.root_is_pycache = is_pycache_dir(probe);
 		close(probe);
-		if (sc.root_is_pycache) {
-			if (parent_path(&root_parent, path) != 0)
-				goto out;
-			sc.root_parent = root_parent.data;
-		}
 		pyci_walk_options wopt = {opt->cross_mounts, plan.walker_fds};
 		sc.root_len = strlen(path);
 		pyci_walk_ops wops = {visit, walk_error, skip_dir, drain, &sc};
@@ -903,7 +917,7 @@ out:;
 	pyci_buf_free(&sc.path);
 	pyci_buf_free(&sc.srcpath);
 	pyci_buf_free(&sc.rel);
-	pyci_buf_free(&root_parent);
+	pyci_buf_free(&sc.parent);
 	errno = err;
 	return rc;
 }

@@ -141,7 +141,7 @@ static int on_record(void *ctx, const pyci_record *r)
 		c->unremoved_in_pycache += in_pycache;
 		return put_record(c, r, "kept", why);
 	}
-	int werr = c->dry_run ? 0 : writable(c, r->dirfd);
+	int werr = writable(c, r->dirfd); /* a dry run asks too: it is the real run */
 	if (werr) {
 		c->failed++;
 		c->unremoved_in_pycache += in_pycache;

@@ -95,11 +95,13 @@ int engine_run(struct engine_cli *e, char **paths, const pyci_scan_ops *ops,
 	int fatal = 0;
 	static char dot[] = ".";
 	char *dflt[] = {dot, NULL};
-	for (char **p = *paths ? paths : dflt; *p; p++) {
-		if (refuse && refuse(*p)) {
-			fatal = 1;
-			continue;
-		}
+	char **all = *paths ? paths : dflt;
+	/* every PATH is vetted before any is touched: one refused PATH stops the whole run */
+	for (char **p = all; refuse && *p; p++)
+		fatal |= refuse(*p);
+	if (fatal)
+		return 1;
+	for (char **p = all; *p; p++) {
 		if (pyci_scan_path(*p, &e->opt, ops) == 0)
 			continue;
 		int err = errno;

@@ -65,8 +65,9 @@ int engine_ready(struct engine_cli *e);
 
 /*
  * Run pyci_scan_path on each PATH (default "."), saying on stderr why a PATH cannot be
- * scanned.  `refuse` (may be NULL) vetoes a PATH before it is touched, saying why.  Returns 1 if
- * some PATH failed (exit 2), 0 otherwise; stops early when output failed or memory ran out.
+ * scanned.  `refuse` (may be NULL) vets every PATH before any is touched, saying why it
+ * refuses one; then nothing runs.  Returns 1 if some PATH failed or was refused (exit 2), 0
+ * otherwise; stops early when output failed or memory ran out.
  */
 int engine_run(struct engine_cli *e, char **paths, const pyci_scan_ops *ops,
 	       int (*refuse)(const char *path));
