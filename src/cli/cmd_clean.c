@@ -405,8 +405,8 @@ int cmd_clean(int argc, char **argv)
 
 	pyci_scan_ops ops = {on_record, engine_walk_error, on_dir_done, &c};
 	int fatal = engine_run(&c.e, argv + optind, &ops, refuse_root);
-	if (c.e.write_failed)
-		goto out;
+	if (c.e.write_failed || fatal < 0)
+		goto out; /* nothing ran: no summary to give */
 	rc = fatal ? EXIT_USAGE : (c.failed || c.kept || c.e.sum.errors) ? EXIT_FINDINGS : EXIT_OK;
 	if (summary(&c) != 0 || cli_flush(&c.e.out) != 0)
 		rc = EXIT_USAGE;

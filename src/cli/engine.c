@@ -100,7 +100,7 @@ int engine_run(struct engine_cli *e, char **paths, const pyci_scan_ops *ops,
 	for (char **p = all; refuse && *p; p++)
 		fatal |= refuse(*p);
 	if (fatal)
-		return 1;
+		return -1;
 	for (char **p = all; *p; p++) {
 		if (pyci_scan_path(*p, &e->opt, ops) == 0)
 			continue;

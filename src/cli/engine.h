@@ -66,8 +66,8 @@ int engine_ready(struct engine_cli *e);
 /*
  * Run pyci_scan_path on each PATH (default "."), saying on stderr why a PATH cannot be
  * scanned.  `refuse` (may be NULL) vets every PATH before any is touched, saying why it
- * refuses one; then nothing runs.  Returns 1 if some PATH failed or was refused (exit 2), 0
- * otherwise; stops early when output failed or memory ran out.
+ * refuses one; then nothing runs and it returns -1.  Otherwise returns 1 if some PATH failed
+ * (exit 2), 0 if none did; stops early when output failed or memory ran out.
  */
 int engine_run(struct engine_cli *e, char **paths, const pyci_scan_ops *ops,
 	       int (*refuse)(const char *path));
