@@ -353,7 +353,8 @@ static int list_dir(struct walker *w, int fd, struct listing *l)
 	}
 	for (size_t i = 0; i < l->count; i++)
 		l->entries[i].name = l->names + (uintptr_t)l->entries[i].name;
-	qsort(l->entries, l->count, sizeof(l->entries[0]), entry_cmp);
+	if (l->count > 1) /* entries is still NULL for an empty first listing */
+		qsort(l->entries, l->count, sizeof(l->entries[0]), entry_cmp);
 	return 0;
 }
 

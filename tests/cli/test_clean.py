@@ -583,17 +583,21 @@ class ExitCodes(CleanCase):
             elif os.path.isdir(real):
                 os.mkdir(os.path.join(root, d))
                 binds.append(d)
+        os.mkdir(os.path.join(root, "proc"))
         shutil.copy2(BIN, os.path.join(root, "pycinspect"))
         make_tree(os.path.join(root, "app"))
         os.symlink("/", os.path.join(root, "rootlink"))
         return root, binds
 
     def in_sandbox(self, root, binds, args):
+        # /proc too: LeakSanitizer needs it when an ASan build runs these tests
+        env = env_c()
         script = "set -e; r=$1; shift; for d in %s; do mount --bind -o ro /$d \"$r/$d\"; done; " \
+                 "mount -t proc proc \"$r/proc\"; " \
                  "exec chroot \"$r\" /pycinspect \"$@\"" % " ".join(binds)
         return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
                                script, "sh", root] + list(args), stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, timeout=30, env=env_c())
+                              stderr=subprocess.PIPE, timeout=30, env=env)
 
     def test_root_is_refused_before_anything_is_walked(self):
         root, binds = self.sandbox()

@@ -16,6 +16,16 @@ class CleanPaths(TempDirCase):
             self.assertNotIn(b"would remove '", p.stdout)
             self.assertEqual(p.stdout, b"")
 
+    def test_empty_root(self):
+        """The first directory listed is empty (an empty listing once reached qsort as NULL)."""
+        empty = os.path.join(self.tmp, "empty")
+        os.mkdir(empty)
+        for args in (["scan", "--json", empty], ["clean", "--all", "--json", empty]):
+            p = run(args)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(p.stderr, b"")
+            self.assertEqual(len(p.stdout.splitlines()), 1)  # the summary alone
+
     def test_nested_pycache_same_verdict_from_any_root(self):
         inner = os.path.join(self.tmp, "a", "__pycache__")
         module(self.tmp, "a/__pycache__/x.py", fresh=False)
