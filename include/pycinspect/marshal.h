@@ -1,0 +1,85 @@
+/*
+ * marshal.h - decode the marshalled code objects after a .pyc header, treating every byte as
+ * hostile.
+ *
+ * The decoder reads the body of a pyc (the bytes after its header) with the code-object layout
+ * of the version its magic names (reference section 6.3: 2.3-2.7, 3.0-3.7, 3.8-3.10, 3.11+; PyPy
+ * uses its language version's), and returns every code object, the top one first, in pre-order
+ * (a code object, then the code objects in its co_consts, depth first, in co_consts order).
+ *
+ * Safety: lengths are checked against the bytes that remain before anything is allocated;
+ * nesting is capped at PYCI_MARSHAL_MAX_DEPTH (CPython's 2000) with an explicit stack, not
+ * recursion; references must point at a slot already filled; memory is bounded by a constant
+ * times the input length.  A body that cannot be decoded gives an error and the offset (from
+ * the start of the body) where decoding stopped; whatever was decoded before stays available.
+ */
+#ifndef PYCINSPECT_MARSHAL_H
+#define PYCINSPECT_MARSHAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pycinspect/magic.h"
+
+#define PYCI_MARSHAL_MAX_DEPTH 2000
+
+/* A string as stored: bytes (UTF-8 for py3 str, latin-1 for py2 str), NUL-terminated copy. */
+typedef struct pyci_mstr {
+	const char *data; /* NULL when absent */
+	size_t len;
+} pyci_mstr;
+
+/* A constant kept with want_consts: strings, bytes and numbers of co_consts, as text. */
+typedef struct pyci_mconst {
+	char type;        /* 's' str, 'b' bytes, 'i' int, 'f' float, 'c' complex, 'N' None,
+			   * 'T' True, 'F' False, '.' Ellipsis */
+	pyci_mstr text;   /* the value: the string itself, or the number in decimal (floats as
+			   * repr() would print them, ints of any size) */
+} pyci_mconst;
+
+typedef struct pyci_mcode {
+	int depth;                /* 0 for the top-level code object */
+	size_t parent;            /* index of the enclosing code object; SIZE_MAX for the top */
+	pyci_mstr filename;       /* co_filename as compiled (often the build machine's path) */
+	pyci_mstr name;
+	pyci_mstr qualname;       /* stored (3.11+), else derived: parents' qualnames joined with
+				   * '.', "<locals>" after functions, as CPython 3 would name it */
+	int qualname_stored;
+	int32_t firstlineno;
+	/* -1 when the layout has no such field */
+	int32_t argcount, posonlyargcount, kwonlyargcount, nlocals, stacksize, flags;
+	size_t code_size;         /* bytes of co_code */
+	pyci_mstr *names, *varnames, *freevars, *cellvars;
+	size_t nnames, nvarnames, nfreevars, ncellvars;
+	pyci_mconst *consts;      /* with want_consts; NULL otherwise */
+	size_t nconsts;
+} pyci_mcode;
+
+typedef struct pyci_marshal {
+	pyci_mcode *codes;        /* pre-order, codes[0] is the top-level code object */
+	size_t ncodes;
+	int version;              /* marshal version the magic implies (0-6, reference 6.1) */
+	uint64_t type_counts[128]; /* objects read, by type code (FLAG_REF masked off) */
+	int error;                /* 0, or an errno-like code: EINVAL (bad data), E2BIG (too deep),
+				   * ENOMEM */
+	const char *error_msg;    /* static text, e.g. "bad marshal data (invalid reference)" */
+	size_t error_offset;      /* offset in the body where decoding stopped */
+	size_t consumed;          /* bytes of the body the top object took (trailing bytes after it
+				   * are not an error) */
+	void *priv_;              /* arena; freed by pyci_marshal_free */
+} pyci_marshal;
+
+/*
+ * Decode `len` bytes of body written by the interpreter of magic m.  want_consts: keep string
+ * and number constants.  Always fills *out (free it with pyci_marshal_free); returns 0 when the
+ * whole top object decoded, -1 when out->error is set (out->codes holds what was decoded).
+ */
+int pyci_marshal_decode(const uint8_t *body, size_t len, const pyci_magic_info *m, int want_consts,
+			pyci_marshal *out);
+
+void pyci_marshal_free(pyci_marshal *out);
+
+/* The name of a marshal type code ("code", "tuple", "short_ascii_interned", ...), or NULL. */
+const char *pyci_marshal_type_name(unsigned char type);
+
+#endif
