@@ -496,6 +496,7 @@ static void emit_group(struct scanner *sc, struct group *j)
 		rec.name = name;
 		rec.name_len = it->name_len;
 		rec.dirfd = it->in_pycache ? j->pcfd : j->srcfd;
+		rec.srcdirfd = j->srcfd;
 		if (it->have_source) {
 			if (join(&sc->srcpath, j->path.data, j->path.len, name, it->cname.stem_len) ||
 			    pyci_buf_puts(&sc->srcpath, ".py")) {

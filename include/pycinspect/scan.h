@@ -52,6 +52,7 @@ typedef struct pyci_record {
 	const char *name;               /* its name within dirfd */
 	size_t name_len;
 	int dirfd;                      /* the directory holding it, open during the callback */
+	int srcdirfd;                   /* the directory of its source, open during the callback */
 	const char *source_path;        /* display path of the source, or NULL (bad cache name) */
 	size_t source_path_len;
 	const pyci_cache_name *cname;
