@@ -6,12 +6,29 @@
  * of the version its magic names (reference section 6.3: 2.3-2.7, 3.0-3.7, 3.8-3.10, 3.11+; PyPy
  * uses its language version's), and returns every code object, the top one first, in pre-order
  * (a code object, then the code objects in its co_consts, depth first, in co_consts order).
+ * A code object reached twice (a reference to it) is listed once, where it is first reached.
+ * Layouts before 2.3 and the 3.11 alphas (magic 3450-3459) are not supported (ENOTSUP).
  *
  * Safety: lengths are checked against the bytes that remain before anything is allocated;
  * nesting is capped at PYCI_MARSHAL_MAX_DEPTH (CPython's 2000) with an explicit stack, not
  * recursion; references must point at a slot already filled; memory is bounded by a constant
- * times the input length.  A body that cannot be decoded gives an error and the offset (from
- * the start of the body) where decoding stopped; whatever was decoded before stays available.
+ * times the input length (64 bytes per input byte plus 1 MiB; past it, ENOMEM).  A body that
+ * cannot be decoded gives an error and the offset (from the start of the body) where decoding
+ * stopped; whatever was decoded before stays available: code objects whose end was not reached
+ * are listed with the fields read so far (the rest absent, or -1).
+ *
+ * Derived qualnames (before 3.11), CPython 3's compiler_set_qualname on the finished tree:
+ *   - depth 0 and 1: the name ("<module>", "f", "C");
+ *   - a function or class (not "<lambda>" or a comprehension) whose parent is a function and
+ *     is none of the parent's varnames, cellvars or freevars (after private-name mangling with
+ *     the nearest enclosing class) was declared global there: just its name;
+ *   - otherwise the parent's qualname, ".<locals>" if the parent is a function or lambda but
+ *     not a comprehension (<listcomp> <setcomp> <dictcomp> <genexpr>), ".", the name.
+ * A function is a code object with CO_OPTIMIZED (flags & 1); any other one below the top is a
+ * class body.  It equals co_qualname on every code object of 3.11's standard library.  Limits:
+ * a def/class declared global inside a class body gets "C.f" (CPython says "f"); a 2.x function
+ * with a bare exec or import * has no CO_OPTIMIZED and counts as a class.  2.x uses the same
+ * rule.  A code object gets one only when it and its parent were decoded to the end.
  */
 #ifndef PYCINSPECT_MARSHAL_H
 #define PYCINSPECT_MARSHAL_H
@@ -29,7 +46,13 @@ typedef struct pyci_mstr {
 	size_t len;
 } pyci_mstr;
 
-/* A constant kept with want_consts: strings, bytes and numbers of co_consts, as text. */
+/*
+ * A constant kept with want_consts: the str, bytes, int, float, complex, None, True, False and
+ * Ellipsis members of co_consts, in order, as text (members of nested tuples and frozensets are
+ * not kept; code objects are in codes[]).  py3 bytes are 'b'; py2 str and unicode are 's'.
+ * Ints of more than 1000 15-bit digits (about 4,516 decimal digits) are written in hex
+ * ("0x...", "-0x...").  None, True, False and Ellipsis carry their names as text.
+ */
 typedef struct pyci_mconst {
 	char type;        /* 's' str, 'b' bytes, 'i' int, 'f' float, 'c' complex, 'N' None,
 			   * 'T' True, 'F' False, '.' Ellipsis */
@@ -43,12 +66,18 @@ typedef struct pyci_mcode {
 	pyci_mstr filename;       /* co_filename as compiled (often the build machine's path) */
 	pyci_mstr name;
 	pyci_mstr qualname;       /* stored (3.11+), else derived: parents' qualnames joined with
-				   * '.', "<locals>" after functions, as CPython 3 would name it */
+				   * '.', "<locals>" after functions, as CPython 3 would name it
+				   * (the exact rule is at the top of this file) */
 	int qualname_stored;
 	int32_t firstlineno;
-	/* -1 when the layout has no such field */
+	/* -1 when the layout has no such field; 3.11+ has no nlocals field, it is given as
+	 * CPython computes co_nlocals: the number of varnames */
 	int32_t argcount, posonlyargcount, kwonlyargcount, nlocals, stacksize, flags;
 	size_t code_size;         /* bytes of co_code */
+	/* 3.11+: varnames, cellvars, freevars are localsplusnames split by their kinds: LOCAL
+	 * (0x20), CELL (0x40), FREE (0x80); an argument captured by a closure (0x60) is in both
+	 * varnames and cellvars, as CPython reports co_varnames and co_cellvars.  Arrays may be
+	 * shared between code objects. */
 	pyci_mstr *names, *varnames, *freevars, *cellvars;
 	size_t nnames, nvarnames, nfreevars, ncellvars;
 	pyci_mconst *consts;      /* with want_consts; NULL otherwise */
@@ -60,12 +89,15 @@ typedef struct pyci_marshal {
 	size_t ncodes;
 	int version;              /* marshal version the magic implies (0-6, reference 6.1) */
 	uint64_t type_counts[128]; /* objects read, by type code (FLAG_REF masked off) */
-	int error;                /* 0, or an errno-like code: EINVAL (bad data), E2BIG (too deep),
-				   * ENOMEM */
+	int error;                /* 0, or an errno-like code: EINVAL (bad or truncated data),
+				   * E2BIG (too deep), ENOMEM (out of memory, or past the bound),
+				   * ENOTSUP (a code layout not supported, see above) */
 	const char *error_msg;    /* static text, e.g. "bad marshal data (invalid reference)" */
-	size_t error_offset;      /* offset in the body where decoding stopped */
+	size_t error_offset;      /* offset in the body where decoding stopped: the type byte of
+				   * the object found bad, or where a missing object or field was
+				   * expected */
 	size_t consumed;          /* bytes of the body the top object took (trailing bytes after it
-				   * are not an error) */
+				   * are not an error); 0 on error */
 	void *priv_;              /* arena; freed by pyci_marshal_free */
 } pyci_marshal;
 
@@ -79,7 +111,8 @@ int pyci_marshal_decode(const uint8_t *body, size_t len, const pyci_magic_info *
 
 void pyci_marshal_free(pyci_marshal *out);
 
-/* The name of a marshal type code ("code", "tuple", "short_ascii_interned", ...), or NULL. */
+/* The name of a marshal type code ("code", "tuple", "short_ascii_interned", ...), or NULL.
+ * FLAG_REF (0x80) is ignored. */
 const char *pyci_marshal_type_name(unsigned char type);
 
 #endif

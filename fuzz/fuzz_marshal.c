@@ -1,0 +1,104 @@
+/*
+ * fuzz_marshal.c - libFuzzer harness for the marshal decoder (marshal.h).
+ *
+ * The input chooses its own Python: when it starts with a known magic number it is read as a
+ * whole .pyc (the body starts after that magic's header size), so the fixtures are good seeds;
+ * otherwise its first two bytes pick a row of pyci_magic_table() and the rest is the body.
+ * Every body is decoded twice, with and without constants, and the result is checked against
+ * the contract: 0 with a well-formed tree, or -1 with an error, a message and an offset inside
+ * the body.  Every string handed out is read to its NUL, so that a bad pointer meets ASan.
+ * Built with -DPYCI_FUZZ=ON (clang); see fuzz/make_corpus.sh for the seeds.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "pycinspect/header.h"
+#include "pycinspect/magic.h"
+#include "pycinspect/marshal.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static volatile size_t sink;
+
+static void touch(const pyci_mstr *s)
+{
+	if (!s->data)
+		return;
+	if (s->data[s->len] != '\0')
+		__builtin_trap();
+	for (size_t i = 0; i < s->len; i++)
+		sink += (unsigned char)s->data[i];
+}
+
+static void touch_all(const pyci_mstr *a, size_t n)
+{
+	if (n && !a)
+		__builtin_trap();
+	for (size_t i = 0; i < n; i++)
+		touch(&a[i]);
+}
+
+static void check(const pyci_marshal *out, int r, size_t len)
+{
+	if (r == 0) {
+		if (out->error || out->ncodes == 0 || out->consumed == 0 || out->consumed > len)
+			__builtin_trap();
+	} else {
+		if (r != -1 || !out->error || !out->error_msg || out->error_offset > len)
+			__builtin_trap();
+		if (out->error != EINVAL && out->error != E2BIG && out->error != ENOMEM &&
+		    out->error != ENOTSUP)
+			__builtin_trap();
+		sink += strlen(out->error_msg);
+	}
+	for (size_t i = 0; i < out->ncodes; i++) {
+		const pyci_mcode *c = &out->codes[i];
+		if (i == 0 ? c->parent != SIZE_MAX || c->depth != 0
+			   : c->parent >= i || c->depth != out->codes[c->parent].depth + 1)
+			__builtin_trap();
+		if (r == 0 && (!c->name.data || !c->qualname.data || !c->filename.data))
+			__builtin_trap();
+		touch(&c->filename);
+		touch(&c->name);
+		touch(&c->qualname);
+		touch_all(c->names, c->nnames);
+		touch_all(c->varnames, c->nvarnames);
+		touch_all(c->freevars, c->nfreevars);
+		touch_all(c->cellvars, c->ncellvars);
+		for (size_t k = 0; k < c->nconsts; k++)
+			touch(&c->consts[k].text);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	pyci_magic_info m;
+	const uint8_t *body;
+	size_t len;
+	if (size >= 4 && pyci_magic_lookup(data, &m) == 0) {
+		size_t h = pyci_magic_header_size(&m);
+		if (size < h)
+			return 0;
+		body = data + h;
+		len = size - h;
+	} else {
+		size_t count;
+		const pyci_magic_row *rows = pyci_magic_table(&count);
+		if (size < 2 || count == 0)
+			return 0;
+		const pyci_magic_row *row = &rows[(size_t)(data[0] | data[1] << 8) % count];
+		if (pyci_magic_lookup_word(row->word, &m) != 0)
+			__builtin_trap(); /* every row of the table is a known magic */
+		body = data + 2;
+		len = size - 2;
+	}
+	for (int want = 0; want < 2; want++) {
+		pyci_marshal out;
+		int r = pyci_marshal_decode(body, len, &m, want, &out);
+		check(&out, r, len);
+		pyci_marshal_free(&out);
+	}
+	return 0;
+}
