@@ -39,6 +39,7 @@ int cli_human_bytes(pyci_buf *b, unsigned long long bytes);
 
 int cmd_scan(int argc, char **argv);
 int cmd_clean(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
 int cmd_magic(int argc, char **argv);
 
 #endif

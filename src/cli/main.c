@@ -14,9 +14,11 @@
  *   src/record.c         JSON of a record, summary tallies
  *   src/json.c, buf.c    JSON strings (lossless bytes), growable buffers
  *   src/clean.c          removal behind identity checks, through directory descriptors
+ *   src/dump.c           forensic JSON of one cache (hashes, header, source, code objects)
+ *   src/marshal.c        the marshal decoder, hostile input in mind
  *   src/pool.c           ordered pool of worker threads for the per-cache work
  *   src/cli/             argv, output, exit codes: main.c, cmd_scan.c, cmd_clean.c,
- *                        cmd_magic.c, engine.c (options scan and clean share), output.c
+ *                        cmd_dump.c, cmd_magic.c, engine.c (options scan and clean share), output.c
  */
 #include <signal.h>
 #include <stdio.h>
@@ -35,6 +37,7 @@ static void usage(FILE *f)
 	      "commands:\n"
 	      "  scan [PATH...]        report caches that are stale, orphaned, foreign or broken\n"
 	      "  clean SELECTOR... [PATH...]  remove the selected caches (--stale, --all, ...)\n"
+	      "  dump [PATH...]        forensic JSON of each cache: hashes, header, source, code\n"
 	      "  magic [NUMBER|VERSION...]  the magic-number table, both ways\n"
 	      "\n"
 	      "  pycinspect COMMAND --help   options of a command\n"
@@ -60,6 +63,8 @@ int main(int argc, char **argv)
 		rc = cmd_scan(argc - 1, argv + 1);
 	} else if (strcmp(cmd, "clean") == 0) {
 		rc = cmd_clean(argc - 1, argv + 1);
+	} else if (strcmp(cmd, "dump") == 0) {
+		rc = cmd_dump(argc - 1, argv + 1);
 	} else if (strcmp(cmd, "magic") == 0) {
 		rc = cmd_magic(argc - 1, argv + 1);
 	} else if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||

@@ -12,7 +12,8 @@ constants (floats, complex, big ints, bytes, unicode).  Then
   - the interpreter itself runs marshal.loads(body) on each file and prints the code-object
     tree, one line per code object, in pre-order over co_consts (a code object reached twice is
     printed once, where it is first reached);
-  - tests/tools/marshal_tree --full --consts prints the same from the C decoder;
+  - `pycinspect dump --consts` prints the same tree from the C decoder (code.tree of each
+    object, turned into the same lines below, in dump_lines());
 
 and the two must be equal line by line.  A line is: depth, co_filename, co_name, qualname,
 co_firstlineno, argcount, posonlyargcount, kwonlyargcount, nlocals, stacksize, flags,
@@ -23,8 +24,8 @@ on 3.11+; before, the interpreter side derives it with the rule the C side imple
 also checked against the real co_qualname of every code object, which shows the rule is
 CPython's (3.12+ add scopes the rule does not need to know: inlined comprehensions, PEP 695).
 
-One interpreter process and one marshal_tree process per version, all versions in parallel.
-Environment: PYCI_MARSHAL_TREE (required): the driver; PYENV_ROOT as pyenv uses it.
+One interpreter process and one pycinspect process per version, all versions in parallel.
+Environment: PYCI_BIN (required): the pycinspect binary; PYENV_ROOT as pyenv uses it.
 Options: --only 3.13,2.7,pypy3.9 (restrict), --per-version N (default 300), -v.
 Output: one line per failed file, then exactly "N passed, M failed".  Exit 0 iff M == 0.
 Fails when fewer than two interpreters are found.  Standard library only.
@@ -487,7 +488,49 @@ def parse_output(text, paths):
     return res
 
 
-def check(it, tree_bin, tmp, per_version, verbose):
+def dump_esc(s):
+    """The escaping of esc() in the child, applied to a JSON string from pycinspect (whose
+    non-UTF-8 bytes come back as lone surrogates U+DC80..U+DCFF, docs/json.md)."""
+    out = []
+    for c in s.encode("utf-8", "surrogateescape"):
+        if c < 0x20 or c > 0x7e or c in (0x5c, 0x2c, 0x3a):
+            out.append("\\x%02x" % c)
+        else:
+            out.append(chr(c))
+    return "".join(out)
+
+
+def dump_lines(text):
+    """{path: [lines]} from `pycinspect dump --consts` JSON Lines, in the child's format."""
+    res = {}
+    for l in text.split("\n"):  # not splitlines(): strings may hold U+2028 and friends
+        if not l:
+            continue
+        o = json.loads(l)
+        if o.get("type") != "dump":
+            continue
+        path = o["path"].encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        code = o.get("code")
+        if code is None or code.get("error") is not None:
+            why = "no body" if code is None else "%s at %s" % (code["error"], code["error_offset"])
+            res[path] = ["ERROR\t%s\t%s" % (path, why)]
+            continue
+        lines = []
+        for c in code["tree"]:
+            num = lambda v: str(-1 if v is None else v)
+            f = [str(c["depth"]), dump_esc(c["filename"]), dump_esc(c["name"]),
+                 dump_esc(c["qualname"]), num(c["firstlineno"]), num(c["argcount"]),
+                 num(c["posonlyargcount"]), num(c["kwonlyargcount"]), num(c["nlocals"]),
+                 num(c["stacksize"]), num(c["flags"]), num(c["code_size"])]
+            for k in ("names", "varnames", "freevars", "cellvars"):
+                f.append(",".join(dump_esc(x) for x in c[k]))
+            f.append(",".join("%s:%s" % (k["type"], dump_esc(k["value"])) for k in c["consts"]))
+            lines.append("\t".join(f))
+        res[path] = lines
+    return res
+
+
+def check(it, pyci, tmp, per_version, verbose):
     """Returns (passed, [failure lines], [notes])."""
     notes, failures = [], []
     work = os.path.join(tmp, it.label)
@@ -530,7 +573,7 @@ def check(it, tree_bin, tmp, per_version, verbose):
     with open(lf, "w") as f:
         json.dump(paths, f)
     want = run([it.path, "-E", "-s", "-c", WALK, lf], env=child_env())
-    got = run([tree_bin, "--full", "--consts", "--"] + paths)
+    got = run([pyci, "dump", "--consts", "--no-default-excludes", "--"] + paths)
     if want.returncode != 0:
         failures.append("%s: the interpreter's walker failed: %s" % (
             it.label, want.stderr.decode("utf-8", "replace").strip()[-500:]))
@@ -545,7 +588,10 @@ def check(it, tree_bin, tmp, per_version, verbose):
         notes.append("%s: the qualname rule differs from co_qualname on %d code objects (%s)"
                      % (it.label, len(rule), "PEP 695/709 scopes; not used for this version"))
     w = parse_output(wtext, set(paths))
-    g = parse_output(got.stdout.decode("utf-8", "replace"), set(paths))
+    if got.returncode not in (0, 1) or got.stderr:
+        failures.append("%s: pycinspect dump exited %d: %s" % (
+            it.label, got.returncode, got.stderr.decode("utf-8", "replace").strip()[-500:]))
+    g = dump_lines(got.stdout.decode("utf-8"))
     passed = 0
     for p in paths:
         a, b = w.get(p), g.get(p)
@@ -561,7 +607,7 @@ def check(it, tree_bin, tmp, per_version, verbose):
             x = a[i] if i < len(a) else "<missing>"
             y = b[i] if i < len(b) else "<missing>"
             if x != y:
-                failures.append("%s %s: line %d\n    interpreter: %s\n    marshal.c:   %s" % (
+                failures.append("%s %s: line %d\n    interpreter: %s\n    dump:        %s" % (
                     it.label, p, i + 1, x, y))
                 break
     return passed, failures, notes
@@ -573,9 +619,9 @@ def main():
     ap.add_argument("--per-version", type=int, default=300)
     ap.add_argument("-v", action="store_true")
     args = ap.parse_args()
-    tree_bin = os.environ.get("PYCI_MARSHAL_TREE")
-    if not tree_bin or not os.access(tree_bin, os.X_OK):
-        print("PYCI_MARSHAL_TREE must name the marshal_tree driver")
+    pyci = os.environ.get("PYCI_BIN")
+    if not pyci or not os.access(pyci, os.X_OK):
+        print("PYCI_BIN must name the pycinspect binary")
         print("0 passed, 1 failed")
         return 1
 
@@ -597,7 +643,7 @@ def main():
     passed, failed = 0, 0
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(interps))) as ex:
-            futs = [ex.submit(check, it, tree_bin, tmp, args.per_version, args.v)
+            futs = [ex.submit(check, it, pyci, tmp, args.per_version, args.v)
                     for it in interps]
             for it, fut in zip(interps, futs):
                 try:

@@ -1,0 +1,155 @@
+/*
+ * cmd_dump.c - `pycinspect dump`: forensic JSON of every cache under the given paths.
+ *
+ * One object per cache (pyci_dump_json), as JSON Lines, or with --pretty one indented document
+ * per cache.  The engine's options apply (targets for the verdict, excludes, threads).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <string.h>
+
+#include "cli.h"
+#include "engine.h"
+#include "pycinspect/dump.h"
+
+struct dump_cli {
+	struct engine_cli e; /* first: the engine's callbacks take this struct as theirs */
+	pyci_dump_options dopt;
+	int pretty;
+	pyci_buf one;        /* the current object, compact */
+	unsigned long long problems;
+};
+
+static const char dump_usage[] =
+	"usage: pycinspect dump [--pretty] [--consts] [OPTIONS] [PATH...]\n"
+	"\n"
+	"Everything that can be known about each .pyc/.pyo under PATH (files or trees, default .)\n"
+	"without running Python, as JSON: file metadata, SHA-256 and XXH3-128, the header field by\n"
+	"field, the source and the SipHash its header would need, the verdict, and every code\n"
+	"object (docs/dump.md).\n"
+	"\n"
+	"options:\n"
+	"      --pretty              one indented JSON document per cache\n"
+	"      --consts              include string and number constants of every code object\n"
+	ENGINE_USAGE
+	"  -h, --help                this help\n"
+	"\n"
+	"exit status: 0 every cache read and decoded, 1 some could not be (each one says why in\n"
+	"its object), 2 usage or fatal error\n";
+
+/* Re-indent compact JSON (strings are copied untouched). */
+static int pretty(pyci_buf *out, const char *s, size_t len)
+{
+	int depth = 0, in_str = 0, rc = 0;
+	for (size_t i = 0; i < len && !rc; i++) {
+		char c = s[i];
+		if (in_str) {
+			rc = pyci_buf_putc(out, c);
+			if (c == '\\' && i + 1 < len)
+				rc = rc || pyci_buf_putc(out, s[++i]);
+			else if (c == '"')
+				in_str = 0;
+			continue;
+		}
+		switch (c) {
+		case '"':
+			in_str = 1;
+			rc = pyci_buf_putc(out, c);
+			break;
+		case '{':
+		case '[':
+			/* keep empty containers on one line */
+			if (i + 1 < len && (s[i + 1] == '}' || s[i + 1] == ']')) {
+				rc = pyci_buf_putc(out, c) || pyci_buf_putc(out, s[++i]);
+				break;
+			}
+			depth++;
+			rc = pyci_buf_putc(out, c) || pyci_buf_printf(out, "\n%*s", 2 * depth, "");
+			break;
+		case '}':
+		case ']':
+			depth--;
+			rc = pyci_buf_printf(out, "\n%*s", 2 * depth, "") || pyci_buf_putc(out, c);
+			break;
+		case ',':
+			rc = pyci_buf_printf(out, ",\n%*s", 2 * depth, "");
+			break;
+		case ':':
+			rc = pyci_buf_puts(out, ": ");
+			break;
+		default:
+			rc = pyci_buf_putc(out, c);
+		}
+	}
+	return rc;
+}
+
+static int on_record(void *ctx, const pyci_record *r)
+{
+	struct dump_cli *c = ctx;
+	pyci_buf_clear(&c->one);
+	int rc = pyci_dump_json(&c->one, r, &c->dopt);
+	if (rc < 0)
+		return -1;
+	c->problems += rc;
+	if (c->pretty ? pretty(&c->e.out, c->one.data, c->one.len) : pyci_buf_append(&c->e.out, c->one.data, c->one.len))
+		return -1;
+	if (pyci_buf_putc(&c->e.out, '\n') != 0)
+		return -1;
+	if (c->e.out.len >= 64 * 1024 && cli_flush(&c->e.out) != 0) {
+		c->e.write_failed = 1;
+		errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_dump(int argc, char **argv)
+{
+	enum { OPT_PRETTY = 256, OPT_CONSTS };
+	static const struct option longopts[] = {
+		{"pretty", no_argument, NULL, OPT_PRETTY},
+		{"consts", no_argument, NULL, OPT_CONSTS},
+		{"help", no_argument, NULL, 'h'},
+		ENGINE_LONGOPTS,
+		{NULL, 0, NULL, 0},
+	};
+	struct dump_cli c = {0};
+	int rc = EXIT_USAGE;
+	c.e.json = 1; /* walk errors as {"type":"error"} lines */
+	optind = 1;
+	int ch;
+	while ((ch = getopt_long(argc, argv, "+h" ENGINE_SHORTOPTS, longopts, NULL)) != -1) {
+		int mine = engine_option(&c.e, ch, optarg);
+		if (mine < 0)
+			goto out;
+		if (mine)
+			continue;
+		switch (ch) {
+		case OPT_PRETTY:
+			c.pretty = 1;
+			break;
+		case OPT_CONSTS:
+			c.dopt.consts = 1;
+			break;
+		case 'h':
+			fputs(dump_usage, stdout);
+			rc = EXIT_OK;
+			goto out;
+		default:
+			fputs("try 'pycinspect dump --help'\n", stderr);
+			goto out;
+		}
+	}
+	if (engine_ready(&c.e) != 0)
+		goto out;
+	pyci_scan_ops ops = {on_record, engine_walk_error, NULL, &c};
+	int fatal = engine_run(&c.e, argv + optind, &ops, NULL);
+	if (c.e.write_failed || cli_flush(&c.e.out) != 0)
+		goto out;
+	rc = fatal ? EXIT_USAGE : (c.problems || c.e.sum.errors) ? EXIT_FINDINGS : EXIT_OK;
+out:
+	pyci_buf_free(&c.one);
+	engine_free(&c.e);
+	return rc;
+}

@@ -1,0 +1,499 @@
+/*
+ * dump.c - the forensic JSON object of one cache (see dump.h, fields in docs/dump.md).
+ *
+ * The file is read once, in chunks: every chunk feeds SHA-256 and XXH3-128 of the whole file,
+ * the part after the header feeds XXH3-128 of the body, and the body is kept (up to
+ * PYCI_DUMP_MAX_BODY) for the marshal decoder.  Nothing here trusts the file: the header was
+ * decoded by header.c, the body goes to marshal.c, which bounds everything it does.
+ */
+#define _GNU_SOURCE
+#include "pycinspect/dump.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <xxhash.h>
+
+#include "pycinspect/json.h"
+#include "pycinspect/marshal.h"
+#include "pycinspect/record.h"
+#include "pycinspect/srchash.h"
+#include "pycinspect/verdict.h"
+
+#define CHUNK (1u << 20)
+
+/* What reading the file gave. */
+struct file_facts {
+	int err;                        /* errno of open/read, 0 */
+	struct stat st;
+	int have_st;
+	unsigned char sha256[32];
+	XXH128_hash_t xxh, body_xxh;
+	int hashed;
+	pyci_buf body;                  /* the bytes after the header, when not too large */
+	int body_too_large;
+};
+
+static int put(pyci_buf *b, const char *s)
+{
+	return pyci_buf_puts(b, s);
+}
+
+static int put_key(pyci_buf *b, const char *key)
+{
+	return put(b, ",\"") || put(b, key) || put(b, "\":");
+}
+
+static int put_strn(pyci_buf *b, const char *key, const char *s, size_t len)
+{
+	if (put_key(b, key))
+		return -1;
+	return s ? pyci_json_string(b, s, len) : put(b, "null");
+}
+
+static int put_str(pyci_buf *b, const char *key, const char *s)
+{
+	return put_strn(b, key, s, s ? strlen(s) : 0);
+}
+
+static int put_i64(pyci_buf *b, const char *key, long long v)
+{
+	return put_key(b, key) || pyci_buf_printf(b, "%lld", v);
+}
+
+static int put_bool(pyci_buf *b, const char *key, int v)
+{
+	return put_key(b, key) || put(b, v ? "true" : "false");
+}
+
+static int put_hex(pyci_buf *b, const char *key, const unsigned char *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	if (put_key(b, key) || pyci_buf_putc(b, '"'))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (pyci_buf_putc(b, hex[p[i] >> 4]) || pyci_buf_putc(b, hex[p[i] & 15]))
+			return -1;
+	return pyci_buf_putc(b, '"');
+}
+
+static int put_xxh128(pyci_buf *b, const char *key, XXH128_hash_t h)
+{
+	XXH128_canonical_t c; /* big-endian, as xxhsum -H128 prints it */
+	XXH128_canonicalFromHash(&c, h);
+	return put_hex(b, key, c.digest, sizeof(c.digest));
+}
+
+/* UTC ISO-8601 with nanoseconds when nsec >= 0: 2023-11-14T22:13:20.123456789Z */
+static int put_utc(pyci_buf *b, const char *key, int64_t sec, long nsec)
+{
+	time_t t = (time_t)sec;
+	struct tm tm;
+	char text[64];
+	if (!gmtime_r(&t, &tm))
+		return put_key(b, key) || put(b, "null");
+	size_t n = strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (nsec >= 0)
+		snprintf(text + n, sizeof(text) - n, ".%09ldZ", nsec);
+	else
+		snprintf(text + n, sizeof(text) - n, "Z");
+	return put_str(b, key, text);
+}
+
+/* Read the cache through r->dirfd, hashing as we go. */
+static void read_file(const pyci_record *r, size_t header_size, struct file_facts *f)
+{
+	memset(f, 0, sizeof(*f));
+	if (!r->have_file || !S_ISREG(r->file.mode)) {
+		f->err = EINVAL; /* never opened: not a regular file */
+		return;
+	}
+	int fd = openat(r->dirfd, r->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		f->err = errno;
+		return;
+	}
+	unsigned char *chunk = NULL;
+	EVP_MD_CTX *md = NULL;
+	XXH3_state_t *whole = NULL, *body = NULL;
+	if (fstat(fd, &f->st) != 0) {
+		f->err = errno;
+		goto out;
+	}
+	f->have_st = 1;
+	if (!S_ISREG(f->st.st_mode)) {
+		f->err = EINVAL;
+		goto out;
+	}
+	chunk = malloc(CHUNK);
+	md = EVP_MD_CTX_new();
+	whole = XXH3_createState();
+	body = XXH3_createState();
+	if (!chunk || !md || !whole || !body) {
+		f->err = ENOMEM;
+		goto out;
+	}
+	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 || XXH3_128bits_reset(whole) ||
+	    XXH3_128bits_reset(body)) {
+		f->err = EIO;
+		goto out;
+	}
+	uint64_t off = 0;
+	for (;;) {
+		ssize_t n = read(fd, chunk, CHUNK);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			f->err = errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (EVP_DigestUpdate(md, chunk, (size_t)n) != 1 ||
+		    XXH3_128bits_update(whole, chunk, (size_t)n)) {
+			f->err = EIO;
+			goto out;
+		}
+		/* the part of this chunk past the header */
+		uint64_t start = off < header_size ? header_size - off : 0;
+		if (start < (uint64_t)n) {
+			const unsigned char *p = chunk + start;
+			size_t len = (size_t)n - (size_t)start;
+			if (XXH3_128bits_update(body, p, len)) {
+				f->err = EIO;
+				goto out;
+			}
+			if (!f->body_too_large && f->body.len + len > PYCI_DUMP_MAX_BODY) {
+				f->body_too_large = 1;
+				pyci_buf_free(&f->body);
+			}
+			if (!f->body_too_large && pyci_buf_append(&f->body, p, len) != 0) {
+				f->err = ENOMEM;
+				goto out;
+			}
+		}
+		off += (uint64_t)n;
+	}
+	unsigned int mdlen = 0;
+	if (EVP_DigestFinal_ex(md, f->sha256, &mdlen) != 1 || mdlen != 32) {
+		f->err = EIO;
+		goto out;
+	}
+	f->xxh = XXH3_128bits_digest(whole);
+	f->body_xxh = XXH3_128bits_digest(body);
+	f->hashed = 1;
+out:
+	free(chunk);
+	EVP_MD_CTX_free(md);
+	XXH3_freeState(whole);
+	XXH3_freeState(body);
+	close(fd);
+}
+
+static int put_file(pyci_buf *b, const pyci_record *r, const struct file_facts *f)
+{
+	if (put_key(b, "file"))
+		return -1;
+	if (!f->have_st && !r->have_file)
+		return put(b, "null");
+	if (f->have_st) {
+		const struct stat *st = &f->st;
+		return pyci_buf_printf(b, "{\"mode\":\"%04o\",\"uid\":%lu,\"gid\":%lu,\"inode\":%llu,"
+				       "\"device\":%llu,\"links\":%lu,\"mtime_ns\":%lld",
+				       (unsigned)(st->st_mode & 07777), (unsigned long)st->st_uid,
+				       (unsigned long)st->st_gid, (unsigned long long)st->st_ino,
+				       (unsigned long long)st->st_dev, (unsigned long)st->st_nlink,
+				       (long long)st->st_mtim.tv_sec * 1000000000LL +
+					       st->st_mtim.tv_nsec) ||
+		       put_utc(b, "mtime", st->st_mtim.tv_sec, st->st_mtim.tv_nsec) ||
+		       pyci_buf_putc(b, '}');
+	}
+	/* not opened (not a regular file): what lstat said */
+	return pyci_buf_printf(b, "{\"mode\":\"%04o\",\"type\":\"%s\",\"inode\":%llu,\"mtime_ns\":%lld",
+			       (unsigned)(r->file.mode & 07777),
+			       S_ISLNK(r->file.mode)    ? "symlink"
+			       : S_ISFIFO(r->file.mode) ? "fifo"
+			       : S_ISSOCK(r->file.mode) ? "socket"
+			       : S_ISCHR(r->file.mode)  ? "char-device"
+			       : S_ISBLK(r->file.mode)  ? "block-device"
+			       : S_ISDIR(r->file.mode)  ? "directory"
+							: "regular",
+			       (unsigned long long)r->file.ino,
+			       (long long)r->file.mtime_sec * 1000000000LL + r->file.mtime_nsec) ||
+	       put_utc(b, "mtime", r->file.mtime_sec, r->file.mtime_nsec) || pyci_buf_putc(b, '}');
+}
+
+static int put_header(pyci_buf *b, const pyci_record *r)
+{
+	const pyci_header *h = r->header;
+	const pyci_magic_info *m = &h->magic;
+	int known_magic = h->status != PYCI_HDR_EMPTY && h->status != PYCI_HDR_SHORT_MAGIC;
+	char version[24];
+	int have_version = pyci_record_version(r, version, sizeof(version)) == 0;
+	if (put_key(b, "header") || put(b, "{\"status\":") ||
+	    pyci_json_string(b, pyci_header_status_name(h->status),
+			     strlen(pyci_header_status_name(h->status))))
+		return -1;
+	if (!known_magic)
+		return put(b, ",\"magic_bytes\":null}");
+	unsigned char raw[4] = {(unsigned char)m->word, (unsigned char)(m->word >> 8),
+				(unsigned char)(m->word >> 16), (unsigned char)(m->word >> 24)};
+	if (put_hex(b, "magic_bytes", raw, 4) || put_i64(b, "magic", m->number) ||
+	    put_str(b, "version", have_version ? version : NULL) ||
+	    put_str(b, "label", have_version && m->label[0] ? m->label : NULL) ||
+	    put_str(b, "release",
+		    !have_version			 ? NULL
+		    : m->match == PYCI_MAGIC_RANGE	 ? "unknown"
+		    : m->final				 ? "final"
+							 : "pre-release") ||
+	    put_str(b, "implementation", have_version ? pyci_impl_name(m->impl) : NULL))
+		return -1;
+	if (h->size == 0)
+		return pyci_buf_putc(b, '}');
+	if (put_i64(b, "size", (long long)h->size))
+		return -1;
+	if (h->size == 16 && h->status != PYCI_HDR_TRUNCATED) {
+		if (put_i64(b, "flags", h->flags) || put(b, ",\"flags_decoded\":{") ||
+		    pyci_buf_printf(b, "\"hash_based\":%s,\"check_source\":%s,\"unknown_bits\":%u}",
+				    (h->flags & 1) ? "true" : "false",
+				    (h->flags & 3) == 3 ? "true" : "false", h->flags & ~3u))
+			return -1;
+	}
+	const char *mode = h->status == PYCI_HDR_TRUNCATED || h->status == PYCI_HDR_BAD_FLAGS
+				   ? NULL
+				   : pyci_mode_name(h->mode);
+	if (put_str(b, "mode", mode))
+		return -1;
+	if (h->has_mtime && (put_i64(b, "mtime", h->mtime) || put_utc(b, "mtime_utc", h->mtime, -1)))
+		return -1;
+	if (h->has_source_size && put_i64(b, "source_size", h->source_size))
+		return -1;
+	if (h->has_hash && put_hex(b, "source_hash", h->hash, 8))
+		return -1;
+	return pyci_buf_putc(b, '}');
+}
+
+/* The SipHash the header of this magic would need for the source (3.7+ layouts only). */
+static int source_siphash(const pyci_record *r, uint8_t out[8])
+{
+	const pyci_header *h = r->header;
+	if (h->size != 16 || !r->source || r->source->err || !r->source->regular)
+		return -1;
+	char name[4096];
+	if (r->cname->stem_len + 4 > sizeof(name))
+		return -1;
+	memcpy(name, r->name, r->cname->stem_len);
+	memcpy(name + r->cname->stem_len, ".py", 4);
+	int fd = openat(r->srcdirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	int rc = -1;
+	pyci_hasher *hs = NULL;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (hs = pyci_hasher_new()) != NULL) {
+		int c, d;
+		pyci_srchash_rounds(&h->magic, &c, &d);
+		rc = pyci_srchash_fd(hs, h->magic.word, c, d, fd, out, NULL);
+	}
+	pyci_hasher_free(hs);
+	close(fd);
+	return rc;
+}
+
+static int put_source(pyci_buf *b, const pyci_record *r)
+{
+	if (put_key(b, "source"))
+		return -1;
+	if (!r->source_path)
+		return put(b, "null");
+	const pyci_source_info *s = r->source;
+	int exists = s && s->err == 0;
+	if (put(b, "{\"path\":") || pyci_json_string(b, r->source_path, r->source_path_len) ||
+	    put_bool(b, "exists", exists))
+		return -1;
+	if (exists) {
+		if (put_bool(b, "regular", s->regular) ||
+		    put_i64(b, "mtime_ns", (long long)s->mtime_sec * 1000000000LL + s->mtime_nsec) ||
+		    put_utc(b, "mtime", s->mtime_sec, s->mtime_nsec) ||
+		    put_i64(b, "size", (long long)s->size))
+			return -1;
+		uint8_t sip[8];
+		if (source_siphash(r, sip) == 0 ? put_hex(b, "siphash", sip, 8)
+						 : put_str(b, "siphash", NULL))
+			return -1;
+	}
+	return pyci_buf_putc(b, '}');
+}
+
+static int put_verdict(pyci_buf *b, const pyci_record *r)
+{
+	const pyci_verdict *v = r->verdict;
+	if (put(b, ",\"verdict\":{\"status\":\"") || put(b, pyci_status_name(v->status)) ||
+	    put(b, "\"") || put_bool(b, "foreign", v->foreign) || put(b, ",\"reasons\":["))
+		return -1;
+	int first = 1;
+	for (int i = 0; i < PYCI_R_COUNT; i++) {
+		if (!(v->reasons & PYCI_REASON_BIT(i)))
+			continue;
+		const char *t = pyci_reason_text((pyci_reason)i);
+		if ((!first && pyci_buf_putc(b, ',')) || pyci_json_string(b, t, strlen(t)))
+			return -1;
+		first = 0;
+	}
+	return put(b, "]}");
+}
+
+/*
+ * Same-second hint: the header matches the source (mtime as CPython compares it, and size), yet
+ * the source was written after the cache: an edit within the second the cache was written in,
+ * which CPython cannot see.
+ */
+static int same_second(const pyci_record *r)
+{
+	const pyci_header *h = r->header;
+	const pyci_source_info *s = r->source;
+	if (!s || s->err || !h->has_mtime || !r->have_file)
+		return 0;
+	int64_t t = pyci_python_mtime(s->mtime_sec, s->mtime_nsec);
+	if (h->mtime != (uint32_t)t || (h->has_source_size && h->source_size != (uint32_t)s->size))
+		return 0;
+	return s->mtime_sec > r->file.mtime_sec ||
+	       (s->mtime_sec == r->file.mtime_sec && s->mtime_nsec > r->file.mtime_nsec);
+}
+
+static int put_mstr(pyci_buf *b, const pyci_mstr *s)
+{
+	return s->data ? pyci_json_string(b, s->data, s->len) : put(b, "null");
+}
+
+static int put_mstr_array(pyci_buf *b, const char *key, const pyci_mstr *a, size_t n)
+{
+	if (put_key(b, key) || pyci_buf_putc(b, '['))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if ((i && pyci_buf_putc(b, ',')) || put_mstr(b, &a[i]))
+			return -1;
+	return pyci_buf_putc(b, ']');
+}
+
+static int put_field(pyci_buf *b, const char *key, int32_t v)
+{
+	return v < 0 ? put_key(b, key) || put(b, "null") : put_i64(b, key, v);
+}
+
+static int put_code_object(pyci_buf *b, const pyci_mcode *c, int consts)
+{
+	if (pyci_buf_printf(b, "{\"depth\":%d", c->depth) || put_key(b, "filename") ||
+	    put_mstr(b, &c->filename) || put_key(b, "name") || put_mstr(b, &c->name) ||
+	    put_key(b, "qualname") || put_mstr(b, &c->qualname) ||
+	    put_bool(b, "qualname_stored", c->qualname_stored) ||
+	    put_i64(b, "firstlineno", c->firstlineno) || put_field(b, "argcount", c->argcount) ||
+	    put_field(b, "posonlyargcount", c->posonlyargcount) ||
+	    put_field(b, "kwonlyargcount", c->kwonlyargcount) || put_field(b, "nlocals", c->nlocals) ||
+	    put_field(b, "stacksize", c->stacksize) || put_field(b, "flags", c->flags) ||
+	    put_i64(b, "code_size", (long long)c->code_size) ||
+	    put_mstr_array(b, "names", c->names, c->nnames) ||
+	    put_mstr_array(b, "varnames", c->varnames, c->nvarnames) ||
+	    put_mstr_array(b, "freevars", c->freevars, c->nfreevars) ||
+	    put_mstr_array(b, "cellvars", c->cellvars, c->ncellvars))
+		return -1;
+	if (consts) {
+		if (put(b, ",\"consts\":["))
+			return -1;
+		for (size_t i = 0; i < c->nconsts; i++) {
+			const pyci_mconst *k = &c->consts[i];
+			char type[2] = {k->type, 0};
+			if ((i && pyci_buf_putc(b, ',')) || put(b, "{\"type\":") ||
+			    pyci_json_string(b, type, 1) || put_key(b, "value") ||
+			    put_mstr(b, &k->text) || pyci_buf_putc(b, '}'))
+				return -1;
+		}
+		if (pyci_buf_putc(b, ']'))
+			return -1;
+	}
+	return pyci_buf_putc(b, '}');
+}
+
+static int put_code(pyci_buf *b, const pyci_record *r, const struct file_facts *f,
+		    const pyci_dump_options *opt, int *problem)
+{
+	const pyci_header *h = r->header;
+	if (put_key(b, "code"))
+		return -1;
+	if (h->size == 0 || h->status == PYCI_HDR_TRUNCATED || h->status == PYCI_HDR_BAD_MAGIC ||
+	    !f->hashed)
+		return put(b, "null");
+	if (f->body_too_large) {
+		*problem = 1;
+		return put(b, "{\"error\":\"body too large to decode\",\"error_offset\":0}");
+	}
+	pyci_marshal m;
+	int rc = pyci_marshal_decode((const uint8_t *)f->body.data, f->body.len, &h->magic,
+				     opt && opt->consts, &m);
+	int out = pyci_buf_printf(b, "{\"marshal_version\":%d,\"objects\":{", m.version);
+	int first = 1;
+	for (int t = 0; !out && t < 128; t++) {
+		if (!m.type_counts[t])
+			continue;
+		const char *name = pyci_marshal_type_name((unsigned char)t);
+		char fallback[8];
+		if (!name) {
+			snprintf(fallback, sizeof(fallback), "0x%02x", t);
+			name = fallback;
+		}
+		out = (!first && pyci_buf_putc(b, ',')) || pyci_json_string(b, name, strlen(name)) ||
+		      pyci_buf_printf(b, ":%llu", (unsigned long long)m.type_counts[t]);
+		first = 0;
+	}
+	out = out || put(b, "},\"tree\":[");
+	for (size_t i = 0; !out && i < m.ncodes; i++)
+		out = (i && pyci_buf_putc(b, ',')) || put_code_object(b, &m.codes[i], opt && opt->consts);
+	out = out || put(b, "]");
+	if (rc != 0)
+		*problem = 1;
+	if (!out) {
+		if (rc != 0)
+			out = put_str(b, "error", m.error_msg ? m.error_msg : "bad marshal data") ||
+			      put_i64(b, "error_offset", (long long)m.error_offset);
+		else
+			out = put(b, ",\"error\":null,\"error_offset\":null") ||
+			      put_i64(b, "trailing_bytes", (long long)(f->body.len - m.consumed));
+	}
+	pyci_marshal_free(&m);
+	return out || pyci_buf_putc(b, '}') ? -1 : 0;
+}
+
+int pyci_dump_json(pyci_buf *b, const pyci_record *r, const pyci_dump_options *opt)
+{
+	struct file_facts f;
+	int problem = 0;
+	read_file(r, r->header->size, &f);
+	if (f.err)
+		problem = 1;
+	int rc = put(b, "{\"type\":\"dump\",\"path\":") || pyci_json_string(b, r->path, r->path_len) ||
+		 put_key(b, "size") ||
+		 (r->have_file ? pyci_buf_put_u64(b, r->file.size) : put(b, "null")) ||
+		 put_file(b, r, &f);
+	if (!rc && f.hashed)
+		rc = put_hex(b, "sha256", f.sha256, 32) || put_xxh128(b, "xxh3_128", f.xxh) ||
+		     put_xxh128(b, "body_xxh3_128", f.body_xxh);
+	else if (!rc)
+		rc = put(b, ",\"sha256\":null,\"xxh3_128\":null,\"body_xxh3_128\":null") ||
+		     put_str(b, "read_error", f.err ? strerror(f.err) : NULL);
+	rc = rc || put_header(b, r) || put_source(b, r) || put_verdict(b, r) ||
+	     put_bool(b, "same_second_hint", same_second(r)) || put_code(b, r, &f, opt, &problem) ||
+	     pyci_buf_putc(b, '}');
+	pyci_buf_free(&f.body);
+	if (rc) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return problem;
+}
