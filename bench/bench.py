@@ -1,16 +1,32 @@
 #!/usr/bin/env python3
-"""Benchmark pycinspect against the tools users run today, on the same warm tree.
+"""Benchmark pycinspect against the tools users run today, on the same warm trees.
 
-    bench/run.sh [CORPUS_DIR]
+    bench/run.sh [--dir DIR] [--parts LIST] [--runs N] [--sizes LIST] [STDLIB_CORPUS]
 
-Builds (once) a corpus from the standard-library trees of every interpreter in
-${PYENV_ROOT:-~/.pyenv}/versions (copied with their caches, about 55,000 pycs on the development
-machine), then runs each command alternately several times on a warm cache and prints medians
-and ratios: scan against find, then clean --all against find -delete on fresh copies of a
-variant of the corpus whose caches are all stale (BENCH_CLEAN=0 skips that part).  Only
-measured figures are printed; nothing is extrapolated.
+Parts (all by default; BENCH_PARTS or --parts selects, comma-separated):
+  scan       the standard-library corpus: the lib/ trees of every interpreter in
+             ${PYENV_ROOT:-~/.pyenv}/versions copied with their caches (about 55,000 pycs on the
+             development machine).  `pycinspect scan` against `find -name '*.pyc'`,
+             `fdfind -u -e pyc`, bench/header_script.py (run with Debian's python3) and pyclean's
+             dry run when the real pyclean (PyPI's, not Debian's py3clean) is installed.
+  clean      `pycinspect clean --all` against `find -name '*.pyc' -delete`, each on a fresh
+             `cp -al` copy of a variant of that corpus whose caches are all stale.
+  hash       `pycinspect scan --check-source=always` on a copy of one standard library compiled
+             with `compileall --invalidation-mode checked-hash`, in bytes of source hashed per
+             second, against `xxhsum -H3` and `cat` reading the same sources.
+  synthetic  trees made by bench/gen_synthetic.py (deterministic, seed BENCH_SEED) of 10k, 100k
+             and 1M caches: scan against find and fdfind, and the time per cache at each size.
+  memory     peak RSS of `pycinspect scan` on the synthetic trees (`/usr/bin/time -v`).
+
+Each command is run once to warm the cache, then the commands are run in turn, BENCH_RUNS times
+(default 7), and the medians are printed with their ratios, each next to the issue's target.
+Corpora are built under BENCH_DIR (default /var/tmp/pycinspect-bench) and reused when present.
+Only measured figures are printed; nothing is extrapolated.
 """
+import argparse
+import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -18,21 +34,69 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+import gen_synthetic  # noqa: E402
+
 BIN = os.environ.get("PYCI_BIN", os.path.join(ROOT, "build", "pycinspect"))
-RUNS = int(os.environ.get("BENCH_RUNS", "7"))
+ALL_PARTS = ["scan", "clean", "hash", "synthetic", "memory"]
+DEBIAN_PYTHON = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else sys.executable
+HEADER_SCRIPT = os.path.join(ROOT, "bench", "header_script.py")
+SYNTH_TARGETS = ",".join(gen_synthetic.TARGETS)
+# Variables that change what an interpreter writes; removed when caches are compiled here.
+PY_WRITE_VARS = ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX", "PYTHONOPTIMIZE",
+                 "SOURCE_DATE_EPOCH")
+
+TARGET_ROWS = []  # (what, measured, target, met) for the summary at the end
 
 
-def build_corpus(corpus):
-    if os.path.isdir(corpus):
-        return
-    pyenv = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
-    versions = os.path.join(pyenv, "versions")
-    os.makedirs(corpus + ".tmp", exist_ok=True)
-    for v in sorted(os.listdir(versions)):
-        lib = os.path.join(versions, v, "lib")
-        if os.path.isdir(lib):
-            shutil.copytree(lib, os.path.join(corpus + ".tmp", v), symlinks=True)
-    os.rename(corpus + ".tmp", corpus)
+def target(what, measured, goal, met):
+    """Print a measured figure next to the issue's target and keep it for the summary."""
+    verdict = "n/a" if met is None else ("met" if met else "NOT met")
+    TARGET_ROWS.append((what, measured, goal, verdict))
+    print(f"  target: {what:34s} {measured:>14s}   {goal:>18s}   {verdict}")
+
+
+def note(text):
+    print(f"  note: {text}")
+
+
+# -- running and timing ----------------------------------------------------------------------
+
+def timed(cmd):
+    t0 = time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return time.perf_counter() - t0
+
+
+def alternate(cmds, runs):
+    """Warm every command once, then run them in turn `runs` times; name -> median seconds."""
+    for name, cmd in cmds.items():
+        rc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+        if rc != 0:
+            print(f"  warning: {name} exited with status {rc}")
+    times = {name: [] for name in cmds}
+    for _ in range(runs):
+        for name, cmd in cmds.items():
+            times[name].append(timed(cmd))
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def print_medians(meds, base, base_label):
+    for name, med in meds.items():
+        print(f"  {name:36s} {med * 1000:9.1f} ms   {med / meds[base]:5.2f}x {base_label}")
+
+
+def json_summary(cmd):
+    """The summary object (last JSON line) of a `pycinspect scan --json` run."""
+    last = b""
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as p:
+        for line in p.stdout:
+            last = line
+    try:
+        obj = json.loads(last)
+    except ValueError:
+        return None
+    return obj if obj.get("type") == "summary" else None
 
 
 def count_pycs(corpus):
@@ -42,11 +106,105 @@ def count_pycs(corpus):
     return n
 
 
-def timed(cmd):
-    t0 = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    return time.perf_counter() - t0
+def fdfind_cmd(d):
+    exe = shutil.which("fdfind")
+    return [exe, "-u", "-e", "pyc", ".", d] if exe else None
 
+
+def py_env():
+    env = dict(os.environ)
+    for v in PY_WRITE_VARS:
+        env.pop(v, None)
+    return env
+
+
+def pyenv_versions():
+    pyenv = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    versions = os.path.join(pyenv, "versions")
+    return versions, (sorted(os.listdir(versions)) if os.path.isdir(versions) else [])
+
+
+# -- scan: the standard-library corpus ----------------------------------------------------------
+
+def build_corpus(corpus):
+    if os.path.isdir(corpus):
+        return
+    versions, names = pyenv_versions()
+    if not names:
+        sys.exit(f"no interpreters in {versions}: cannot build the standard-library corpus")
+    print(f"  building the standard-library corpus in {corpus} ...")
+    os.makedirs(corpus + ".tmp", exist_ok=True)
+    for v in names:
+        lib = os.path.join(versions, v, "lib")
+        if os.path.isdir(lib):
+            shutil.copytree(lib, os.path.join(corpus + ".tmp", v), symlinks=True)
+    os.rename(corpus + ".tmp", corpus)
+
+
+def pyclean_cmd(d):
+    """The real pyclean (PyPI, bittner) with its dry run, or (None, why not)."""
+    exe = os.environ.get("PYCLEAN") or shutil.which("pyclean")
+    if exe:
+        try:
+            helptext = subprocess.run([exe, "--help"], capture_output=True, text=True,
+                                      timeout=30).stdout
+        except (OSError, subprocess.SubprocessError):
+            helptext = ""
+        if "--dry-run" in helptext:
+            return [exe, "--dry-run", d], None
+        why = f"{exe} has no --dry-run (Debian's pyclean/py3clean, another tool)"
+    else:
+        why = "no pyclean on PATH (set PYCLEAN=/path/to/pyclean to use one)"
+    in_debian = ""
+    if shutil.which("apt-cache"):
+        found = subprocess.run(["apt-cache", "search", "--names-only", "pyclean"],
+                               capture_output=True, text=True).stdout.strip()
+        in_debian = ("; Debian has: " + found.replace("\n", ", ")) if found else \
+            "; not packaged in Debian (apt-cache search pyclean finds nothing)"
+    return None, why + in_debian
+
+
+def part_scan(cfg):
+    corpus = cfg.corpus
+    build_corpus(corpus)
+    n = count_pycs(corpus)
+    print(f"\n== scan: standard-library corpus {corpus} ({n} pycs), {cfg.runs} alternating runs,"
+          " warm cache, medians")
+    cmds = {
+        "find -name '*.pyc'": ["find", corpus, "-name", "*.pyc"],
+        "pycinspect scan": [BIN, "scan", corpus],
+        "pycinspect scan --all --json": [BIN, "scan", "--all", "--json", corpus],
+    }
+    fd = fdfind_cmd(corpus)
+    if fd:
+        cmds["fdfind -u -e pyc"] = fd
+    cmds["header_script.py (Debian python3)"] = [DEBIAN_PYTHON, HEADER_SCRIPT, corpus]
+    pyclean, why = pyclean_cmd(corpus)
+    if pyclean:
+        cmds["pyclean --dry-run"] = pyclean
+    meds = alternate(cmds, cfg.runs)
+    print_medians(meds, "find -name '*.pyc'", "find")
+    scan = meds["pycinspect scan"]
+    r = scan / meds["find -name '*.pyc'"]
+    target("scan / find (stdlib)", f"{r:.2f}x", "<= 0.80x", r <= 0.80)
+    if fd:
+        r = scan / meds["fdfind -u -e pyc"]
+        target("scan / fdfind (stdlib)", f"{r:.2f}x", "<= 1.20x", r <= 1.20)
+    else:
+        note("fdfind not installed (Debian package fd-find): that comparison is skipped")
+        target("scan / fdfind (stdlib)", "not measured", "<= 1.20x", None)
+    r = meds["header_script.py (Debian python3)"] / scan
+    target("header script / scan (stdlib)", f"{r:.1f}x faster", ">= 6x faster", r >= 6)
+    if pyclean:
+        r = meds["pyclean --dry-run"] / scan
+        target("pyclean --dry-run / scan", f"{r:.1f}x faster", ">= 20x faster", r >= 20)
+    else:
+        note(f"pyclean (PyPI's, by bittner) is not available here: {why}. Not compared: "
+             "Debian's py3clean has no dry run, and nothing stands in for pyclean.")
+        target("pyclean --dry-run / scan", "not available", ">= 20x faster", None)
+
+
+# -- clean --------------------------------------------------------------------------------------
 
 def make_stale(corpus):
     """A copy of the corpus whose every source is newer than its caches (built once)."""
@@ -61,10 +219,12 @@ def make_stale(corpus):
     return stale
 
 
-def bench_clean(corpus, runs):
+def part_clean(cfg):
     """clean --all against find -delete, each on a fresh hard-link copy of the stale corpus
     (cp -al: the copy is not timed; removing a link costs what removing a file costs)."""
-    stale = make_stale(corpus)
+    build_corpus(cfg.corpus)
+    stale = make_stale(cfg.corpus)
+    runs = cfg.clean_runs
     work = stale + "-run"
     cmds = {
         "find -name '*.pyc' -delete": lambda d: ["find", d, "-name", "*.pyc", "-delete"],
@@ -82,37 +242,239 @@ def bench_clean(corpus, runs):
                 print(f"  warning: {name} left {left} pycs")
     subprocess.run(["rm", "-rf", work], check=True)
     base = statistics.median(times["find -name '*.pyc' -delete"])
-    print(f"clean, all caches stale ({stale}), {runs} alternating runs on fresh copies, medians")
+    print(f"\n== clean: all caches stale ({stale}), {runs} alternating runs on fresh copies,"
+          " medians")
     for name, ts in times.items():
         med = statistics.median(ts)
-        print(f"  {name:32s} {med * 1000:8.1f} ms   {med / base:5.2f}x find -delete")
+        print(f"  {name:36s} {med * 1000:9.1f} ms   {med / base:5.2f}x find -delete")
+    r = statistics.median(times["pycinspect clean --all"]) / base
+    target("clean --all / find -delete (issue 3)", f"{r:.2f}x", "<= 1.00x", r <= 1.0)
+
+
+# -- hash: checked-hash caches, sources hashed ---------------------------------------------------
+
+def hash_interpreter():
+    """(python, X.Y, lib dir) of the newest CPython 3.7+ in pyenv, or BENCH_HASH_PYTHON."""
+    forced = os.environ.get("BENCH_HASH_PYTHON")
+    cands = []
+    if forced:
+        out = subprocess.run([forced, "-c", "import sys, sysconfig; print('%d.%d' % "
+                              "sys.version_info[:2]); print(sysconfig.get_paths()['stdlib'])"],
+                             capture_output=True, text=True, check=True).stdout.split("\n")
+        return forced, out[0], out[1]
+    versions, names = pyenv_versions()
+    for v in names:
+        m = re.match(r"^(\d+)\.(\d+)\.\d+$", v)
+        if not m or (int(m[1]), int(m[2])) < (3, 7):
+            continue
+        xy = f"{m[1]}.{m[2]}"
+        py = os.path.join(versions, v, "bin", "python")
+        lib = os.path.join(versions, v, "lib", "python" + xy)
+        if os.access(py, os.X_OK) and os.path.isdir(lib):
+            cands.append(((int(m[1]), int(m[2])), py, xy, lib))
+    if not cands:
+        return None
+    _, py, xy, lib = max(cands)
+    return py, xy, lib
+
+
+def build_hash_tree(tree, python, lib):
+    if os.path.isdir(tree):
+        return
+    print(f"  copying {lib} and compiling it in checked-hash mode ...")
+    tmp = tree + ".tmp"
+    if os.path.exists(tmp):
+        shutil.rmtree(tmp)
+    shutil.copytree(lib, tmp, symlinks=True,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", "site-packages"))
+    # Some test files do not compile on purpose: the exit status is not checked.
+    subprocess.run([python, "-m", "compileall", "-qq", "-j", "0",
+                    "--invalidation-mode", "checked-hash", tmp],
+                   env=py_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.rename(tmp, tree)
+
+
+def part_hash(cfg):
+    found = hash_interpreter()
+    if not found:
+        print("\n== hash: skipped (no CPython 3.7+ in pyenv; set BENCH_HASH_PYTHON)")
+        return
+    python, xy, lib = found
+    tree = os.path.join(cfg.dir, f"hash-checked-{xy}")
+    build_hash_tree(tree, python, lib)
+    tag = ".cpython-%s." % xy.replace(".", "")
+    sources = []
+    for d, _, files in os.walk(tree):
+        if os.path.basename(d) != "__pycache__":
+            continue
+        for f in files:
+            if f.endswith(".pyc") and tag in f:
+                src = os.path.join(os.path.dirname(d), f.split(".", 1)[0] + ".py")
+                if os.path.isfile(src):
+                    sources.append(src)
+    total = sum(os.path.getsize(s) for s in sources)
+    listfile = tree + ".sources"
+    with open(listfile, "wb") as f:
+        f.write(b"".join(os.fsencode(s) + b"\0" for s in sources))
+    summ = json_summary([BIN, "scan", "--json", "--check-source=always", tree])
+    print(f"\n== hash: {tree}: {len(sources)} checked-hash caches of {xy}, "
+          f"{total / 2**20:.1f} MiB of source, {cfg.runs} alternating runs, warm cache, medians")
+    if summ:
+        fresh = summ["by_status"]["fresh"]["count"]
+        modes = "all fresh" if fresh == summ["caches"] else f"{fresh} fresh (expected all)"
+        print(f"  scan --check-source=always judges {summ['caches']} caches: {modes}")
+    cmds = {"pycinspect scan --check-source=always": [BIN, "scan", "--check-source=always", tree],
+            "pycinspect scan --check-source=never": [BIN, "scan", "--check-source=never", tree]}
+    xxh = shutil.which("xxhsum")
+    if xxh:
+        cmds["xargs xxhsum -H3 (same sources)"] = ["xargs", "-0", "-a", listfile, xxh, "-H3"]
+    cmds["xargs cat (same sources)"] = ["xargs", "-0", "-a", listfile, "cat"]
+    meds = alternate(cmds, cfg.runs)
+    base = "pycinspect scan --check-source=always"
+    for name, med in meds.items():
+        print(f"  {name:40s} {med * 1000:9.1f} ms   {total / med / 2**20:8.1f} MiB/s of source")
+    ref = "xargs xxhsum -H3 (same sources)" if xxh else "xargs cat (same sources)"
+    if not xxh:
+        note("xxhsum not installed (Debian package xxhash): compared with cat instead")
+    r = meds[ref] / meds[base]
+    target(f"hashing speed / {ref.split()[1]} reading", f"{r * 100:.0f}%", ">= 80%", r >= 0.80)
+
+
+# -- synthetic trees: time per cache, memory ------------------------------------------------------
+
+def synth_dir(cfg, size):
+    return os.path.join(cfg.dir, f"synthetic-{gen_synthetic.count_label(size)}-s{cfg.seed}")
+
+
+def ensure_synthetic(cfg, size):
+    m = gen_synthetic.ensure(synth_dir(cfg, size), size, cfg.seed)
+    subprocess.run(["sync"], check=False)
+    return m
+
+
+def part_synthetic(cfg):
+    per_cache = {}
+    for size in cfg.sizes:
+        d = synth_dir(cfg, size)
+        print(f"\n== synthetic {gen_synthetic.count_label(size)}: {d}")
+        m = ensure_synthetic(cfg, size)
+        summ = json_summary([BIN, "scan", "--json", "--target", SYNTH_TARGETS, d])
+        got = {k: v["count"] for k, v in summ["by_status"].items() if v["count"]} if summ else None
+        ok = got == m["expected_status"]
+        print(f"  {m['caches']} caches, {m['sources']} sources, {m['directories']} directories;"
+              f" verdicts (--target {SYNTH_TARGETS}) {'as generated' if ok else 'DIFFER'}:"
+              f" {json.dumps(got)}")
+        if not ok:
+            print(f"  warning: the generator expected {json.dumps(m['expected_status'])}")
+        cmds = {"find -name '*.pyc'": ["find", d, "-name", "*.pyc"],
+                "pycinspect scan": [BIN, "scan", "--target", SYNTH_TARGETS, d]}
+        fd = fdfind_cmd(d)
+        if fd:
+            cmds["fdfind -u -e pyc"] = fd
+        print(f"  {cfg.runs} alternating runs, warm cache, medians")
+        meds = alternate(cmds, cfg.runs)
+        print_medians(meds, "find -name '*.pyc'", "find")
+        per_cache[size] = meds["pycinspect scan"] / m["caches"]
+        print(f"  pycinspect scan: {per_cache[size] * 1e9:.0f} ns per cache")
+    if len(per_cache) == 1:
+        note("one size only: no spread of the time per cache (BENCH_SIZES=10k,100k,1M)")
+    if len(per_cache) > 1:
+        print("\n== time per cache (pycinspect scan, synthetic trees)")
+        for size, t in per_cache.items():
+            print(f"  {gen_synthetic.count_label(size):>6s} {t * 1e9:8.0f} ns per cache")
+        lo, hi = min(per_cache.values()), max(per_cache.values())
+        spread = hi / lo - 1
+        labels = "-".join(gen_synthetic.count_label(s) for s in (min(cfg.sizes), max(cfg.sizes)))
+        target(f"time per cache spread {labels}", f"{spread * 100:.0f}%", "<= 25%", spread <= 0.25)
+
+
+def max_rss_kib(cmd):
+    """Peak RSS in KiB of cmd: /usr/bin/time -v when it is there, else wait4's rusage."""
+    if os.access("/usr/bin/time", os.X_OK):
+        p = subprocess.run(["/usr/bin/time", "-v"] + cmd, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True)
+        m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
+        if m:
+            return int(m[1])
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, _, ru = os.wait4(p.pid, 0)
+    p.returncode = 0
+    return ru.ru_maxrss
+
+
+def part_memory(cfg):
+    if not os.access("/usr/bin/time", os.X_OK):
+        note("/usr/bin/time not installed (Debian package time): peak RSS from wait4 instead")
+    print(f"\n== memory: peak RSS of pycinspect scan --target {SYNTH_TARGETS} (largest of "
+          f"{cfg.memory_runs} runs)")
+    rss = {}
+    for size in cfg.sizes:
+        d = synth_dir(cfg, size)
+        m = ensure_synthetic(cfg, size)
+        rss[size] = max(max_rss_kib([BIN, "scan", "--target", SYNTH_TARGETS, d])
+                        for _ in range(cfg.memory_runs))
+        print(f"  {gen_synthetic.count_label(size):>6s} caches {rss[size] / 1024:8.1f} MiB"
+              f"   ({m['caches']} caches)")
+    top = max(cfg.sizes)
+    mib = rss[top] / 1024
+    what = f"peak RSS at {gen_synthetic.count_label(top)}"
+    if top < 1000000:
+        what += " (target is for 1M)"
+    target(what, f"{mib:.1f} MiB", "< 16 MiB", mib < 16 if top >= 1000000 else None)
+
+
+# -- main -----------------------------------------------------------------------------------------
+
+def parse_args():
+    ap = argparse.ArgumentParser(description="pycinspect benchmark (see bench/bench.py)")
+    ap.add_argument("corpus", nargs="?", default=os.environ.get("BENCH_CORPUS"),
+                    help="the standard-library corpus (default: BENCH_DIR/stdlib)")
+    ap.add_argument("--dir", default=os.environ.get("BENCH_DIR", "/var/tmp/pycinspect-bench"),
+                    help="where corpora are built and reused (BENCH_DIR)")
+    ap.add_argument("--parts", default=os.environ.get("BENCH_PARTS", ",".join(ALL_PARTS)),
+                    help="comma-separated: " + ",".join(ALL_PARTS) + " (BENCH_PARTS)")
+    ap.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "7")),
+                    help="alternating runs per comparison (BENCH_RUNS, default 7)")
+    ap.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", "10k,100k,1M"),
+                    help="synthetic tree sizes in caches (BENCH_SIZES)")
+    ap.add_argument("--seed", type=int, default=int(os.environ.get("BENCH_SEED", "1")),
+                    help="seed of the synthetic trees (BENCH_SEED)")
+    cfg = ap.parse_args()
+    cfg.dir = os.path.abspath(cfg.dir)
+    cfg.corpus = os.path.abspath(cfg.corpus or os.path.join(cfg.dir, "stdlib"))
+    cfg.parts = [p.strip() for p in cfg.parts.split(",") if p.strip()]
+    if os.environ.get("BENCH_CLEAN") == "0" and "clean" in cfg.parts:
+        cfg.parts.remove("clean")
+    bad = [p for p in cfg.parts if p not in ALL_PARTS]
+    if bad:
+        ap.error(f"unknown part(s) {','.join(bad)}; parts: {','.join(ALL_PARTS)}")
+    cfg.sizes = sorted({gen_synthetic.parse_count(s) for s in cfg.sizes.split(",") if s.strip()})
+    cfg.clean_runs = int(os.environ.get("BENCH_CLEAN_RUNS", str(min(cfg.runs, 5))))
+    cfg.memory_runs = int(os.environ.get("BENCH_MEMORY_RUNS", "3"))
+    if cfg.runs < 1 or cfg.clean_runs < 1 or cfg.memory_runs < 1:
+        ap.error("runs must be at least 1")
+    return cfg
 
 
 def main():
-    corpus = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "bench", "corpus", "stdlib")
-    build_corpus(corpus)
-    n = count_pycs(corpus)
-    cmds = {
-        "find -name '*.pyc'": ["find", corpus, "-name", "*.pyc"],
-        "pycinspect scan": [BIN, "scan", corpus],
-        "pycinspect scan --all --json": [BIN, "scan", "--all", "--json", corpus],
-    }
-    if shutil.which("fdfind"):
-        cmds["fdfind -u -e pyc"] = ["fdfind", "-u", "-e", "pyc", ".", corpus]
-    for cmd in cmds.values():  # warm the caches
-        timed(cmd)
-    times = {name: [] for name in cmds}
-    for _ in range(RUNS):
-        for name, cmd in cmds.items():
-            times[name].append(timed(cmd))
-    base = statistics.median(times["find -name '*.pyc'"])
-    print(f"corpus: {corpus} ({n} pycs), {RUNS} alternating runs, warm cache, medians")
-    print(f"machine: {os.cpu_count()} cores, {os.uname().sysname} {os.uname().release}")
-    for name, ts in times.items():
-        med = statistics.median(ts)
-        print(f"  {name:32s} {med * 1000:8.1f} ms   {med / base:5.2f}x find")
-    if os.environ.get("BENCH_CLEAN", "1") != "0":
-        bench_clean(corpus, int(os.environ.get("BENCH_CLEAN_RUNS", "5")))
+    cfg = parse_args()
+    os.makedirs(cfg.dir, exist_ok=True)
+    t0 = time.perf_counter()
+    version = subprocess.run([BIN, "--version"], capture_output=True, text=True).stdout.strip()
+    u = os.uname()
+    print(f"pycinspect: {BIN} ({version})")
+    print(f"machine: {os.cpu_count()} cores, {u.sysname} {u.release}; load average at start "
+          + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    print(f"parts: {','.join(cfg.parts)}; runs: {cfg.runs}; corpora in {cfg.dir}")
+    for part in ALL_PARTS:  # in this order, whatever the order given
+        if part in cfg.parts:
+            globals()["part_" + part](cfg)
+    if TARGET_ROWS:
+        print("\n== the issue's targets, as measured in this run")
+        for what, measured, goal, verdict in TARGET_ROWS:
+            print(f"  {what:42s} {measured:>14s}   {goal:>18s}   {verdict}")
+    print(f"\ntotal time {time.perf_counter() - t0:.0f} s; load average at end "
+          + " ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 
 if __name__ == "__main__":
