@@ -29,6 +29,11 @@
 
 #define CHUNK (1u << 20)
 
+/* Bound of the JSON of one code tree: bytes per body byte, plus a fixed allowance (the
+ * standard libraries of 2.7-3.13 print at most about 4 bytes per body byte). */
+#define TREE_JSON_PER_BYTE 64u
+#define TREE_JSON_FIXED ((size_t)1 << 20)
+
 /* What reading the file gave. */
 struct file_facts {
 	int err;                        /* errno of open/read, 0 */
@@ -91,6 +96,24 @@ static int put_xxh128(pyci_buf *b, const char *key, XXH128_hash_t h)
 	return put_hex(b, key, c.digest, sizeof(c.digest));
 }
 
+/* "key": sec * 10^9 + nsec (0 <= nsec < 10^9) in decimal, exactly: past 2262 the product does
+ * not fit in 64 bits, and a file system may hold times up to 2446. */
+static int put_ns(pyci_buf *b, const char *key, int64_t sec, long nsec)
+{
+	if (put_key(b, key))
+		return -1;
+	if (sec >= 0)
+		return sec ? pyci_buf_printf(b, "%lld%09ld", (long long)sec, nsec)
+			   : pyci_buf_printf(b, "%ld", nsec);
+	/* -(|sec| * 10^9 - nsec) = -((|sec| - 1) * 10^9 + (10^9 - nsec)) */
+	unsigned long long mag = (unsigned long long)0 - (unsigned long long)sec;
+	if (nsec == 0)
+		return pyci_buf_printf(b, "-%llu000000000", mag);
+	long rest = 1000000000L - nsec;
+	return mag > 1 ? pyci_buf_printf(b, "-%llu%09ld", mag - 1, rest)
+		       : pyci_buf_printf(b, "-%ld", rest);
+}
+
 /* UTC ISO-8601 with nanoseconds when nsec >= 0: 2023-11-14T22:13:20.123456789Z */
 static int put_utc(pyci_buf *b, const char *key, int64_t sec, long nsec)
 {
@@ -112,7 +135,8 @@ static void read_file(const pyci_record *r, size_t header_size, struct file_fact
 {
 	memset(f, 0, sizeof(*f));
 	if (!r->have_file || !S_ISREG(r->file.mode)) {
-		f->err = EINVAL; /* never opened: not a regular file */
+		/* never opened: the scan could not open it (its errno), or not a regular file */
+		f->err = !r->have_file && r->file_errno ? r->file_errno : EINVAL;
 		return;
 	}
 	int fd = openat(r->dirfd, r->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
@@ -206,17 +230,16 @@ static int put_file(pyci_buf *b, const pyci_record *r, const struct file_facts *
 	if (f->have_st) {
 		const struct stat *st = &f->st;
 		return pyci_buf_printf(b, "{\"mode\":\"%04o\",\"uid\":%lu,\"gid\":%lu,\"inode\":%llu,"
-				       "\"device\":%llu,\"links\":%lu,\"mtime_ns\":%lld",
+				       "\"device\":%llu,\"links\":%lu",
 				       (unsigned)(st->st_mode & 07777), (unsigned long)st->st_uid,
 				       (unsigned long)st->st_gid, (unsigned long long)st->st_ino,
-				       (unsigned long long)st->st_dev, (unsigned long)st->st_nlink,
-				       (long long)st->st_mtim.tv_sec * 1000000000LL +
-					       st->st_mtim.tv_nsec) ||
+				       (unsigned long long)st->st_dev, (unsigned long)st->st_nlink) ||
+		       put_ns(b, "mtime_ns", st->st_mtim.tv_sec, st->st_mtim.tv_nsec) ||
 		       put_utc(b, "mtime", st->st_mtim.tv_sec, st->st_mtim.tv_nsec) ||
 		       pyci_buf_putc(b, '}');
 	}
 	/* not opened (not a regular file): what lstat said */
-	return pyci_buf_printf(b, "{\"mode\":\"%04o\",\"type\":\"%s\",\"inode\":%llu,\"mtime_ns\":%lld",
+	return pyci_buf_printf(b, "{\"mode\":\"%04o\",\"type\":\"%s\",\"inode\":%llu",
 			       (unsigned)(r->file.mode & 07777),
 			       S_ISLNK(r->file.mode)    ? "symlink"
 			       : S_ISFIFO(r->file.mode) ? "fifo"
@@ -225,8 +248,8 @@ static int put_file(pyci_buf *b, const pyci_record *r, const struct file_facts *
 			       : S_ISBLK(r->file.mode)  ? "block-device"
 			       : S_ISDIR(r->file.mode)  ? "directory"
 							: "regular",
-			       (unsigned long long)r->file.ino,
-			       (long long)r->file.mtime_sec * 1000000000LL + r->file.mtime_nsec) ||
+			       (unsigned long long)r->file.ino) ||
+	       put_ns(b, "mtime_ns", r->file.mtime_sec, r->file.mtime_nsec) ||
 	       put_utc(b, "mtime", r->file.mtime_sec, r->file.mtime_nsec) || pyci_buf_putc(b, '}');
 }
 
@@ -320,7 +343,7 @@ static int put_source(pyci_buf *b, const pyci_record *r)
 		return -1;
 	if (exists) {
 		if (put_bool(b, "regular", s->regular) ||
-		    put_i64(b, "mtime_ns", (long long)s->mtime_sec * 1000000000LL + s->mtime_nsec) ||
+		    put_ns(b, "mtime_ns", s->mtime_sec, s->mtime_nsec) ||
 		    put_utc(b, "mtime", s->mtime_sec, s->mtime_nsec) ||
 		    put_i64(b, "size", (long long)s->size))
 			return -1;
@@ -351,9 +374,9 @@ static int put_verdict(pyci_buf *b, const pyci_record *r)
 }
 
 /*
- * Same-second hint: the header matches the source (mtime as CPython compares it, and size), yet
- * the source was written after the cache: an edit within the second the cache was written in,
- * which CPython cannot see.
+ * Same-second hint: the header matches the source (mtime as the interpreter of its magic
+ * compares it: tv_sec before 3.3, int(st_mtime) after; and size), yet the source was written
+ * after the cache: an edit within the second the cache was written in, which CPython cannot see.
  */
 static int same_second(const pyci_record *r)
 {
@@ -361,8 +384,8 @@ static int same_second(const pyci_record *r)
 	const pyci_source_info *s = r->source;
 	if (!s || s->err || !h->has_mtime || !r->have_file)
 		return 0;
-	int64_t t = pyci_python_mtime(s->mtime_sec, s->mtime_nsec);
-	if (h->mtime != (uint32_t)t || (h->has_source_size && h->source_size != (uint32_t)s->size))
+	pyci_rules rules = pyci_rules_for(h->magic.impl, h->magic.major, h->magic.minor);
+	if (pyci_timestamp_check(rules, h, s->mtime_sec, s->mtime_nsec, s->size) != 0)
 		return 0;
 	return s->mtime_sec > r->file.mtime_sec ||
 	       (s->mtime_sec == r->file.mtime_sec && s->mtime_nsec > r->file.mtime_nsec);
@@ -428,8 +451,10 @@ static int put_code(pyci_buf *b, const pyci_record *r, const struct file_facts *
 	if (put_key(b, "code"))
 		return -1;
 	if (h->size == 0 || h->status == PYCI_HDR_TRUNCATED || h->status == PYCI_HDR_BAD_MAGIC ||
-	    !f->hashed)
+	    !f->hashed) {
+		*problem = 1; /* nothing to decode: the header (or the read) already says why */
 		return put(b, "null");
+	}
 	if (f->body_too_large) {
 		*problem = 1;
 		return put(b, "{\"error\":\"body too large to decode\",\"error_offset\":0}");
@@ -453,15 +478,35 @@ static int put_code(pyci_buf *b, const pyci_record *r, const struct file_facts *
 		first = 0;
 	}
 	out = out || put(b, "},\"tree\":[");
-	for (size_t i = 0; !out && i < m.ncodes; i++)
+	/* the tree's JSON is bounded like the decoder's memory: names, constants and strings
+	 * shared by reference would otherwise be printed once per code object, gigabytes from a
+	 * file of a few hundred kilobytes.  Past the bound, the code objects already listed stay. */
+	size_t tree_start = b->len, listed = 0;
+	size_t bound = f->body.len > (SIZE_MAX - TREE_JSON_FIXED) / TREE_JSON_PER_BYTE
+			       ? SIZE_MAX
+			       : f->body.len * TREE_JSON_PER_BYTE + TREE_JSON_FIXED;
+	for (size_t i = 0; !out && i < m.ncodes; i++) {
+		size_t before = b->len;
 		out = (i && pyci_buf_putc(b, ',')) || put_code_object(b, &m.codes[i], opt && opt->consts);
+		if (!out && b->len - tree_start > bound) {
+			b->len = before;
+			b->data[before] = '\0';
+			break;
+		}
+		listed++;
+	}
 	out = out || put(b, "]");
-	if (rc != 0)
+	if (rc != 0 || listed < m.ncodes)
 		*problem = 1;
 	if (!out) {
 		if (rc != 0)
 			out = put_str(b, "error", m.error_msg ? m.error_msg : "bad marshal data") ||
 			      put_i64(b, "error_offset", (long long)m.error_offset);
+		else if (listed < m.ncodes)
+			out = put_key(b, "error") ||
+			      pyci_buf_printf(b, "\"code tree too large to print: %zu of %zu code "
+						 "objects listed\"", listed, m.ncodes) ||
+			      put_i64(b, "error_offset", (long long)m.consumed);
 		else
 			out = put(b, ",\"error\":null,\"error_offset\":null") ||
 			      put_i64(b, "trailing_bytes", (long long)(f->body.len - m.consumed));

@@ -37,11 +37,17 @@ static const char dump_usage[] =
 	"exit status: 0 every cache read and decoded, 1 some could not be (each one says why in\n"
 	"its object), 2 usage or fatal error\n";
 
-/* Re-indent compact JSON (strings are copied untouched). */
+#define FLUSH_AT (64 * 1024)
+
+/* Re-indent compact JSON (strings are copied untouched) into out, written out every FLUSH_AT
+ * bytes: the indented text of a large object is several times its size and is never held whole.
+ * Returns 0, -1 out of memory, -2 when the output could not be written. */
 static int pretty(pyci_buf *out, const char *s, size_t len)
 {
 	int depth = 0, in_str = 0, rc = 0;
 	for (size_t i = 0; i < len && !rc; i++) {
+		if (out->len >= FLUSH_AT && cli_flush(out) != 0)
+			return -2;
 		char c = s[i];
 		if (in_str) {
 			rc = pyci_buf_putc(out, c);
@@ -81,7 +87,7 @@ static int pretty(pyci_buf *out, const char *s, size_t len)
 			rc = pyci_buf_putc(out, c);
 		}
 	}
-	return rc;
+	return rc ? -1 : 0;
 }
 
 static int on_record(void *ctx, const pyci_record *r)
@@ -92,11 +98,16 @@ static int on_record(void *ctx, const pyci_record *r)
 	if (rc < 0)
 		return -1;
 	c->problems += rc;
-	if (c->pretty ? pretty(&c->e.out, c->one.data, c->one.len) : pyci_buf_append(&c->e.out, c->one.data, c->one.len))
+	int p = c->pretty ? pretty(&c->e.out, c->one.data, c->one.len)
+			  : pyci_buf_append(&c->e.out, c->one.data, c->one.len);
+	if (p == -2) {
+		c->e.write_failed = 1;
+		errno = EIO;
 		return -1;
-	if (pyci_buf_putc(&c->e.out, '\n') != 0)
+	}
+	if (p != 0 || pyci_buf_putc(&c->e.out, '\n') != 0)
 		return -1;
-	if (c->e.out.len >= 64 * 1024 && cli_flush(&c->e.out) != 0) {
+	if (c->e.out.len >= FLUSH_AT && cli_flush(&c->e.out) != 0) {
 		c->e.write_failed = 1;
 		errno = EIO;
 		return -1;
