@@ -91,8 +91,13 @@ int pyci_buf_printf(pyci_buf *b, const char *fmt, ...)
 	if (pyci_buf_reserve(b, (size_t)n) != 0)
 		return -1;
 	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	int m = vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
+	if (m != n) { /* the same format and arguments gave another length: append nothing */
+		b->data[b->len] = '\0';
+		errno = EINVAL;
+		return -1;
+	}
 	b->len += (size_t)n;
 	return 0;
 }

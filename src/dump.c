@@ -106,7 +106,7 @@ static int put_ns(pyci_buf *b, const char *key, int64_t sec, long nsec)
 		return sec ? pyci_buf_printf(b, "%lld%09ld", (long long)sec, nsec)
 			   : pyci_buf_printf(b, "%ld", nsec);
 	/* -(|sec| * 10^9 - nsec) = -((|sec| - 1) * 10^9 + (10^9 - nsec)) */
-	unsigned long long mag = (unsigned long long)0 - (unsigned long long)sec;
+	unsigned long long mag = (unsigned long long)-(sec + 1) + 1; /* INT64_MIN too */
 	if (nsec == 0)
 		return pyci_buf_printf(b, "-%llu000000000", mag);
 	long rest = 1000000000L - nsec;
@@ -124,9 +124,9 @@ static int put_utc(pyci_buf *b, const char *key, int64_t sec, long nsec)
 		return put_key(b, key) || put(b, "null");
 	size_t n = strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &tm);
 	if (nsec >= 0)
-		snprintf(text + n, sizeof(text) - n, ".%09ldZ", nsec);
+		(void)snprintf(text + n, sizeof(text) - n, ".%09ldZ", nsec); /* fits: 64 bytes */
 	else
-		snprintf(text + n, sizeof(text) - n, "Z");
+		(void)snprintf(text + n, sizeof(text) - n, "Z");
 	return put_str(b, key, text);
 }
 
@@ -470,7 +470,7 @@ static int put_code(pyci_buf *b, const pyci_record *r, const struct file_facts *
 		const char *name = pyci_marshal_type_name((unsigned char)t);
 		char fallback[8];
 		if (!name) {
-			snprintf(fallback, sizeof(fallback), "0x%02x", t);
+			(void)snprintf(fallback, sizeof(fallback), "0x%02x", t); /* fits */
 			name = fallback;
 		}
 		out = (!first && pyci_buf_putc(b, ',')) || pyci_json_string(b, name, strlen(name)) ||

@@ -594,12 +594,14 @@ static int parse_float_text(const uint8_t *s, size_t n, double *out)
 	const char *rest = buf + i;
 	/* inf, infinity, nan: case-insensitive */
 	{
-		char low[10];
 		size_t rl = n - i;
 		if (rl <= 8) {
+			char low[10];
 			for (size_t k = 0; k < rl; k++) {
 				char c = rest[k];
-				low[k] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+				if (c >= 'A' && c <= 'Z')
+					c = (char)(c - 'A' + 'a');
+				low[k] = c;
 			}
 			low[rl] = '\0';
 			if (!strcmp(low, "inf") || !strcmp(low, "infinity")) {
@@ -649,6 +651,8 @@ static void split_e(const char *tmp, char *digs, int *nd, int *exp10)
 	for (; *p && *p != 'e'; p++)
 		if (*p >= '0' && *p <= '9' && n < 17)
 			digs[n++] = *p;
+	if (n == 0) /* not from printf, but never leave digs unset */
+		digs[n++] = '0';
 	*nd = n;
 	*exp10 = *p == 'e' ? (int)strtol(p + 1, NULL, 10) : 0;
 }
@@ -672,7 +676,7 @@ static void step_digits(char *digs, int *nd, int *exp10, int up)
 			digs[i--] = '9';
 		if (i >= 0)
 			digs[i]--;
-		if (digs[0] == '0' && *nd > 1) { /* 100 -> 099: drop the leading zero */
+		if (*nd > 1 && digs[0] == '0') { /* 100 -> 099: drop the leading zero */
 			memmove(digs, digs + 1, (size_t)*nd - 1);
 			(*nd)--;
 			(*exp10)--;
@@ -688,7 +692,7 @@ static double digits_value(const char *digs, int nd, int exp10)
 	tmp[k++] = '.';
 	for (int i = 1; i < nd; i++)
 		tmp[k++] = digs[i];
-	snprintf(tmp + k, sizeof(tmp) - (size_t)k, "e%d", exp10);
+	(void)snprintf(tmp + k, sizeof(tmp) - (size_t)k, "e%d", exp10); /* fits: 48 bytes */
 	return strtod(tmp, NULL);
 }
 
@@ -701,7 +705,7 @@ static void shortest_digits(double x, char *digs, int *nd, int *decpt)
 	char tmp[48];
 	int exp10 = 0;
 	for (int prec = 0; prec <= 16; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*e", prec, x);
+		(void)snprintf(tmp, sizeof(tmp), "%.*e", prec, x); /* fits: 48 bytes */
 		split_e(tmp, digs, nd, &exp10);
 		double r = strtod(tmp, NULL);
 		if (r == x || prec == 16)
@@ -1152,7 +1156,7 @@ static int code_advance(dec *d, size_t fi)
 			return 1;
 		if (!IS_INT_STEP(s))
 			return 0;
-		int32_t v;
+		int32_t v = 0;
 		if (rd_i32(d, &v) != 0)
 			return -1;
 		switch (s) {
@@ -1286,7 +1290,7 @@ static int read_long(dec *d, size_t start, mval *v)
 	if ((uint64_t)an * 2 > remaining(d))
 		return fail(d, EINVAL, "bad marshal data (size larger than the remaining data)", start);
 	const uint8_t *dg = d->p + d->pos;
-	for (uint32_t i = 0; i < an; i++) {
+	for (size_t i = 0; i < an; i++) {
 		unsigned md = (unsigned)dg[2 * i] | (unsigned)dg[2 * i + 1] << 8;
 		if (md >= 0x8000)
 			return fail(d, EINVAL, "bad marshal data (digit out of range in long)", start);
@@ -1296,7 +1300,7 @@ static int read_long(dec *d, size_t start, mval *v)
 	d->pos += (size_t)an * 2;
 	if (an <= 4) {
 		uint64_t u = 0;
-		for (uint32_t i = an; i-- > 0;)
+		for (size_t i = an; i-- > 0;)
 			u = u << 15 | ((uint64_t)dg[2 * i] | (uint64_t)dg[2 * i + 1] << 8);
 		v->kind = V_INT;
 		v->u.i = n < 0 ? -(int64_t)u : (int64_t)u;

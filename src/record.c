@@ -84,10 +84,10 @@ int pyci_record_json(pyci_buf *b, const pyci_record *r, const char *extra)
 	if (put_key(b, "magic") != 0 ||
 	    (have_magic ? pyci_buf_put_u64(b, h->magic.number) : pyci_buf_puts(b, "null")) != 0)
 		return -1;
-	char range_label[48];
+	char range_label[48]; /* version is at most 23 bytes: this cannot truncate */
 	const char *label = have_version && h->magic.label[0] ? h->magic.label : NULL;
 	if (have_version && h->magic.match == PYCI_MAGIC_RANGE) {
-		snprintf(range_label, sizeof(range_label), "%s-range, unknown", version);
+		(void)snprintf(range_label, sizeof(range_label), "%s-range, unknown", version);
 		label = range_label;
 	}
 	if (put_str(b, "magic_label", label, label ? strlen(label) : 0) != 0 ||

@@ -263,6 +263,7 @@ static int hash_source(void *ctx, uint32_t k0, int c, int d, uint8_t out[8])
 	}
 	struct stat st;
 	int rc = -1;
+	/* NOLINTNEXTLINE(bugprone-branch-clone): two failures save errno alike, on purpose */
 	if (fstat(fd, &st) != 0) {
 		m->hash_err = errno;
 	} else if (!S_ISREG(st.st_mode)) {
@@ -578,7 +579,7 @@ static void submit(struct scanner *sc, struct group *j)
 	}
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 8;
-		struct group **g = realloc(b->groups, cap * sizeof(*g));
+		struct group **g = realloc(b->groups, cap * sizeof(struct group *));
 		if (!g) {
 			stop(sc, ENOMEM);
 			group_free(j);

@@ -15,7 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
-#define READ_BUF_SIZE (256 * 1024)
+#define READ_BUF_SIZE ((size_t)256 * 1024)
 
 struct pyci_hasher {
 	EVP_MAC *mac;

@@ -39,7 +39,7 @@ static int parse_dotted(const char *s, size_t len, int *major, int *minor)
 {
 	size_t i = 0;
 	int a = 0, b = 0;
-	if (i >= len || s[i] < '0' || s[i] > '9')
+	if (len == 0 || s[0] < '0' || s[0] > '9')
 		return -1;
 	while (i < len && s[i] >= '0' && s[i] <= '9' && a < 100)
 		a = a * 10 + (s[i++] - '0');
@@ -206,5 +206,7 @@ int pyci_targets_contains(const pyci_targets *t, pyci_impl impl, int major, int 
 
 void pyci_target_format(const pyci_target *t, char *buf, size_t n)
 {
-	snprintf(buf, n, "%s%d.%d", t->impl == PYCI_IMPL_PYPY ? "pypy" : "", t->major, t->minor);
+	/* truncation is the contract (target.h): the caller sizes buf */
+	(void)snprintf(buf, n, "%s%d.%d", t->impl == PYCI_IMPL_PYPY ? "pypy" : "", t->major,
+		       t->minor);
 }

@@ -21,7 +21,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define DENTS_BUF_SIZE (64 * 1024)
+#define DENTS_BUF_SIZE ((size_t)64 * 1024)
 #define DIR_OPEN_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
 
 struct pyci_walk_node {
@@ -302,8 +302,8 @@ static int listing_add(struct listing *l, const char *name, size_t len, unsigned
 		l->cap = cap;
 	}
 	memcpy(l->names + l->names_len, name, len + 1);
-	/* store the offset now; names may move on realloc, pointers are fixed after listing */
-	l->entries[l->count].name = (const char *)(uintptr_t)l->names_len;
+	/* names may move on realloc: list_dir points at them once the listing is complete */
+	l->entries[l->count].name = NULL;
 	l->entries[l->count].len = len;
 	l->entries[l->count].type = type;
 	l->count++;
@@ -351,8 +351,12 @@ static int list_dir(struct walker *w, int fd, struct listing *l)
 				return -1;
 		}
 	}
-	for (size_t i = 0; i < l->count; i++)
-		l->entries[i].name = l->names + (uintptr_t)l->entries[i].name;
+	/* names were appended in entry order, each NUL-terminated */
+	size_t off = 0;
+	for (size_t i = 0; i < l->count; i++) {
+		l->entries[i].name = l->names + off;
+		off += l->entries[i].len + 1;
+	}
 	if (l->count > 1) /* entries is still NULL for an empty first listing */
 		qsort(l->entries, l->count, sizeof(l->entries[0]), entry_cmp);
 	return 0;
@@ -414,16 +418,24 @@ static pyci_walk_err open_error_kind(int err)
 
 /* ---- the walk ----------------------------------------------------------------------------- */
 
+/* Make room for one more node on the stack, so that pushing it cannot fail. */
+static int stack_reserve(struct walker *w)
+{
+	if (w->stack_len < w->stack_cap)
+		return 0;
+	size_t cap = w->stack_cap ? w->stack_cap * 2 : 64;
+	struct pyci_walk_node **s = realloc(w->stack, cap * sizeof(struct pyci_walk_node *));
+	if (!s)
+		return -1;
+	w->stack = s;
+	w->stack_cap = cap;
+	return 0;
+}
+
 static int push(struct walker *w, struct pyci_walk_node *n)
 {
-	if (w->stack_len == w->stack_cap) {
-		size_t cap = w->stack_cap ? w->stack_cap * 2 : 64;
-		struct pyci_walk_node **s = realloc(w->stack, cap * sizeof(*s));
-		if (!s)
-			return -1;
-		w->stack = s;
-		w->stack_cap = cap;
-	}
+	if (stack_reserve(w) != 0)
+		return -1;
 	w->stack[w->stack_len++] = n;
 	return 0;
 }
@@ -445,13 +457,13 @@ static int push_children(struct walker *w, struct pyci_walk_node *parent, const 
 			continue;
 		if (skipped(w, view, e))
 			continue;
+		/* room first, so that a node once made is always pushed: nothing to undo */
+		if (stack_reserve(w) != 0)
+			return -1;
 		struct pyci_walk_node *c = node_new(w, parent, e->name, e->len);
 		if (!c)
 			return -1;
-		if (push(w, c) != 0) {
-			node_release(w, c);
-			return -1;
-		}
+		w->stack[w->stack_len++] = c;
 	}
 	return 0;
 }
@@ -561,10 +573,10 @@ pyci_walk_node *pyci_walk_hold(const pyci_dir *dir)
 	return n;
 }
 
-void pyci_walk_unhold(pyci_walk_node *n)
+void pyci_walk_unhold(pyci_walk_node *node)
 {
-	n->holds--;
-	node_release(n->w, n);
+	node->holds--;
+	node_release(node->w, node);
 }
 
 static unsigned default_max_fds(void)

@@ -2,7 +2,10 @@
 # Install what pycinspect needs to build and test on Debian/Ubuntu, skipping what is there.
 # Run as root (or through sudo).  Safe to run again.
 set -eu
-pkgs="gcc make cmake pkg-config libssl-dev libxxhash-dev libcmocka-dev python3 xxhash pypy3"
+# clang, clang-tidy, cppcheck: tools/lint.sh and tools/fuzz.sh.  libclang-rt-dev holds libFuzzer
+# and clang's sanitizer runtimes: clang only recommends it, and recommends are not installed here.
+pkgs="gcc make cmake pkg-config libssl-dev libxxhash-dev libcmocka-dev python3 xxhash pypy3
+clang libclang-rt-dev clang-tidy cppcheck"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

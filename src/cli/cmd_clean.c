@@ -387,11 +387,11 @@ int cmd_clean(int argc, char **argv)
 			c.dry_run = 1;
 			break;
 		case 'h':
-			fputs(clean_usage, stdout);
+			(void)fputs(clean_usage, stdout); /* checked at exit: cli_close_stdout */
 			rc = EXIT_OK;
 			goto out;
 		default:
-			fputs("try 'pycinspect clean --help'\n", stderr);
+			(void)fputs("try 'pycinspect clean --help'\n", stderr);
 			goto out;
 		}
 	}

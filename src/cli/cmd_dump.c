@@ -37,7 +37,7 @@ static const char dump_usage[] =
 	"exit status: 0 every cache read and decoded, 1 some could not be (each one says why in\n"
 	"its object), 2 usage or fatal error\n";
 
-#define FLUSH_AT (64 * 1024)
+#define FLUSH_AT ((size_t)64 * 1024)
 
 /* Re-indent compact JSON (strings are copied untouched) into out, written out every FLUSH_AT
  * bytes: the indented text of a large object is several times its size and is never held whole.
@@ -144,11 +144,11 @@ int cmd_dump(int argc, char **argv)
 			c.dopt.consts = 1;
 			break;
 		case 'h':
-			fputs(dump_usage, stdout);
+			(void)fputs(dump_usage, stdout);
 			rc = EXIT_OK;
 			goto out;
 		default:
-			fputs("try 'pycinspect dump --help'\n", stderr);
+			(void)fputs("try 'pycinspect dump --help'\n", stderr);
 			goto out;
 		}
 	}

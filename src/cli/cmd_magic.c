@@ -41,13 +41,14 @@ static int emit(pyci_buf *b, const pyci_magic_info *m, int json)
 	char version[24];
 	pyci_target t = {m->impl, m->major, m->minor};
 	pyci_target_format(&t, version, sizeof(version));
+	/* cannot truncate: versions fit in 24 bytes, the table's labels are under 24 */
 	char label[64];
 	if (m->match == PYCI_MAGIC_RANGE)
-		snprintf(label, sizeof(label), "%s-range, unknown", version);
+		(void)snprintf(label, sizeof(label), "%s-range, unknown", version);
 	else if (m->match == PYCI_MAGIC_UNICODE)
-		snprintf(label, sizeof(label), "%s -U", m->label);
+		(void)snprintf(label, sizeof(label), "%s -U", m->label);
 	else
-		snprintf(label, sizeof(label), "%s", m->label);
+		(void)snprintf(label, sizeof(label), "%s", m->label);
 	size_t hsize = pyci_magic_header_size(m);
 	const char *hash = NULL;
 	if (hsize == 16) {
@@ -101,8 +102,11 @@ static int parse_number(const char *s, uint32_t *word)
 			all_hex &= hexval((unsigned char)s[i]) >= 0;
 		if (all_hex) {
 			uint32_t w = 0;
-			for (int i = 0; i < 4; i++)
-				w |= (uint32_t)(hexval(s[2 * i]) * 16 + hexval(s[2 * i + 1])) << (8 * i);
+			for (size_t i = 0; i < 4; i++) {
+				int byte = hexval((unsigned char)s[2 * i]) * 16 +
+					   hexval((unsigned char)s[2 * i + 1]);
+				w |= (uint32_t)byte << (8 * i);
+			}
 			/* 10066178 is both bytes and 1.0's word in decimal, as the table prints it:
 			 * take the reading that names a known magic, bytes first */
 			pyci_magic_info m;
@@ -139,10 +143,10 @@ int cmd_magic(int argc, char **argv)
 		if (ch == 'j') {
 			json = 1;
 		} else if (ch == 'h') {
-			fputs(magic_usage, stdout);
+			(void)fputs(magic_usage, stdout); /* checked at exit: cli_close_stdout */
 			return EXIT_OK;
 		} else {
-			fputs("try 'pycinspect magic --help'\n", stderr);
+			(void)fputs("try 'pycinspect magic --help'\n", stderr);
 			return EXIT_USAGE;
 		}
 	}

@@ -13,7 +13,7 @@
 #include "cli.h"
 #include "engine.h"
 
-#define FLUSH_AT (64 * 1024)
+#define FLUSH_AT ((size_t)64 * 1024)
 
 struct scan_cli {
 	struct engine_cli e; /* first: the engine's callbacks take this struct as theirs */
@@ -162,11 +162,11 @@ int cmd_scan(int argc, char **argv)
 			c.check = 1;
 			break;
 		case 'h':
-			fputs(scan_usage, stdout);
+			(void)fputs(scan_usage, stdout); /* checked at exit: cli_close_stdout */
 			rc = EXIT_OK;
 			goto out;
 		default:
-			fputs("try 'pycinspect scan --help'\n", stderr);
+			(void)fputs("try 'pycinspect scan --help'\n", stderr);
 			goto out;
 		}
 	}

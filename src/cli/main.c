@@ -28,30 +28,33 @@
 
 const char *pyci_progname = "pycinspect";
 
+/* (void): on stdout a failure is caught at exit by cli_close_stdout; on stderr it cannot be
+ * helped. */
 static void usage(FILE *f)
 {
-	fputs("usage: pycinspect COMMAND [OPTIONS] [ARGS...]\n"
-	      "\n"
-	      "Find Python bytecode caches (.pyc) and judge each one as CPython would.\n"
-	      "\n"
-	      "commands:\n"
-	      "  scan [PATH...]        report caches that are stale, orphaned, foreign or broken\n"
-	      "  clean SELECTOR... [PATH...]  remove the selected caches (--stale, --all, ...)\n"
-	      "  dump [PATH...]        forensic JSON of each cache: hashes, header, source, code\n"
-	      "  magic [NUMBER|VERSION...]  the magic-number table, both ways\n"
-	      "\n"
-	      "  pycinspect COMMAND --help   options of a command\n"
-	      "  pycinspect --version\n"
-	      "\n"
-	      "exit status: 0 ok, 1 findings (scan --check) or removals not done (clean),\n"
-	      "2 usage or fatal error\n",
-	      f);
+	(void)fputs("usage: pycinspect COMMAND [OPTIONS] [ARGS...]\n"
+	            "\n"
+	            "Find Python bytecode caches (.pyc) and judge each one as CPython would.\n"
+	            "\n"
+	            "commands:\n"
+	            "  scan [PATH...]        report caches that are stale, orphaned, foreign or broken\n"
+	            "  clean SELECTOR... [PATH...]  remove the selected caches (--stale, --all, ...)\n"
+	            "  dump [PATH...]        forensic JSON of each cache: hashes, header, source, code\n"
+	            "  magic [NUMBER|VERSION...]  the magic-number table, both ways\n"
+	            "\n"
+	            "  pycinspect COMMAND --help   options of a command\n"
+	            "  pycinspect --version\n"
+	            "\n"
+	            "exit status: 0 ok, 1 findings (scan --check) or removals not done (clean),\n"
+	            "2 usage or fatal error\n",
+	            f);
 }
 
 int main(int argc, char **argv)
 {
-	/* A closed pipe must be an error we report, not a silent death. */
-	signal(SIGPIPE, SIG_IGN);
+	/* A closed pipe must be an error we report, not a silent death.  (signal() fails only
+	 * for an invalid signal number or action.) */
+	(void)signal(SIGPIPE, SIG_IGN);
 
 	if (argc < 2) {
 		usage(stderr);

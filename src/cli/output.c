@@ -12,15 +12,17 @@
 
 #include "pycinspect/json.h"
 
+/* The (void) casts: a failed flush of stdout stays in its error flag, which cli_close_stdout
+ * reports at exit; nothing useful can be done about a failed write to stderr. */
 void cli_error(const char *fmt, ...)
 {
 	va_list ap;
-	fflush(stdout);
-	fprintf(stderr, "%s: ", pyci_progname);
+	(void)fflush(stdout);
+	(void)fprintf(stderr, "%s: ", pyci_progname);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	(void)vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	(void)fputc('\n', stderr);
 }
 
 /* Set once a write error has been reported, so that it is said once, with its first cause. */
@@ -29,7 +31,7 @@ static int output_failed;
 static int output_error(int err)
 {
 	if (!output_failed)
-		fprintf(stderr, "%s: cannot write output: %s\n", pyci_progname, strerror(err));
+		(void)fprintf(stderr, "%s: cannot write output: %s\n", pyci_progname, strerror(err));
 	output_failed = 1;
 	return -1;
 }
@@ -70,13 +72,13 @@ static int needs_quoting(const char *s, size_t len)
 	return !pyci_utf8_valid(s, len);
 }
 
-int cli_quote_path(pyci_buf *b, const char *s, size_t len)
+int cli_quote_path(pyci_buf *b, const char *path, size_t len)
 {
-	if (!needs_quoting(s, len))
-		return pyci_buf_append(b, s, len);
+	if (!needs_quoting(path, len))
+		return pyci_buf_append(b, path, len);
 	if (pyci_buf_puts(b, "$'") != 0)
 		return -1;
-	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *p = (const unsigned char *)path;
 	for (size_t i = 0; i < len;) {
 		size_t n = pyci_utf8_seq(p + i, len - i);
 		unsigned char c = p[i];
@@ -99,7 +101,7 @@ int cli_quote_path(pyci_buf *b, const char *s, size_t len)
 		} else if (c == '\'' || c == '\\') {
 			rc = pyci_buf_putc(b, '\\') || pyci_buf_putc(b, (char)c);
 		} else {
-			rc = pyci_buf_append(b, s + i, n);
+			rc = pyci_buf_append(b, path + i, n);
 		}
 		if (rc != 0)
 			return -1;

@@ -7,6 +7,7 @@ are no skips: a missing prerequisite is a failure.
 """
 import json
 import os
+import signal
 import struct
 import subprocess
 import sys
@@ -35,12 +36,27 @@ def env_c():
     return env
 
 
+# In the sanitizer build (tools/test.sh) every report aborts the binary.  A test that reads only
+# stdout could pass over an abort that comes after the output (LeakSanitizer runs at exit).
+SANITIZER_REPORTS = (b"ERROR: AddressSanitizer", b"ERROR: LeakSanitizer", b"runtime error: ")
+
+
+def not_aborted(p, args):
+    """p, unless pycinspect died of SIGABRT or printed a sanitizer report: then fail."""
+    err = p.stderr if isinstance(p.stderr, bytes) else b""
+    if p.returncode == -signal.SIGABRT or any(m in err for m in SANITIZER_REPORTS):
+        raise AssertionError("pycinspect %r aborted (exit %d): %s" % (
+            list(args), p.returncode, err.decode("utf-8", "replace")[-4000:]))
+    return p
+
+
 def run(args, cwd=None, timeout=60, **kw):
-    """Run pycinspect with args (str or bytes each); returns CompletedProcess with bytes."""
+    """Run pycinspect with args (str or bytes each); returns CompletedProcess with bytes.
+    Fails on an abort or a sanitizer report, whatever the test expects."""
     kw.setdefault("stdout", subprocess.PIPE)
     kw.setdefault("stderr", subprocess.PIPE)
-    return subprocess.run([BIN] + list(args), cwd=cwd, timeout=timeout, env=kw.pop("env", env_c()),
-                          **kw)
+    return not_aborted(subprocess.run([BIN] + list(args), cwd=cwd, timeout=timeout,
+                                      env=kw.pop("env", env_c()), **kw), args)
 
 
 def parse_jsonl(data):
@@ -148,8 +164,8 @@ def run_as_nobody(args, cwd=None, timeout=60, **kw):
     """Like run(), but the binary runs as uid/gid 65534."""
     kw.setdefault("stdout", subprocess.PIPE)
     kw.setdefault("stderr", subprocess.PIPE)
-    return subprocess.run(NOBODY + [BIN] + list(args), cwd=cwd, timeout=timeout,
-                          env=kw.pop("env", env_c()), **kw)
+    return not_aborted(subprocess.run(NOBODY + [BIN] + list(args), cwd=cwd, timeout=timeout,
+                                      env=kw.pop("env", env_c()), **kw), args)
 
 
 def _kind(mode):
