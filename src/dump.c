@@ -26,6 +26,7 @@
 #include "pycinspect/record.h"
 #include "pycinspect/srchash.h"
 #include "pycinspect/verdict.h"
+#include "readopen.h"
 
 #define CHUNK (1u << 20)
 
@@ -139,7 +140,9 @@ static void read_file(const pyci_record *r, size_t header_size, struct file_fact
 		f->err = !r->have_file && r->file_errno ? r->file_errno : EINVAL;
 		return;
 	}
-	int fd = openat(r->dirfd, r->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	int noatime = 1;
+	int fd = pyci_openat_read(r->dirfd, r->name,
+				  O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, &noatime);
 	if (fd < 0) {
 		f->err = errno;
 		return;
@@ -314,7 +317,9 @@ static int source_siphash(const pyci_record *r, uint8_t out[8])
 		return -1;
 	memcpy(name, r->name, r->cname->stem_len);
 	memcpy(name + r->cname->stem_len, ".py", 4);
-	int fd = openat(r->srcdirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	int noatime = 1;
+	int fd = pyci_openat_read(r->srcdirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
+				  &noatime);
 	if (fd < 0)
 		return -1;
 	struct stat st;

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "pool.h"
+#include "readopen.h"
 #include "pycinspect/buf.h"
 #include "pycinspect/srchash.h"
 
@@ -182,13 +183,16 @@ struct worker {
 	struct source_memo memo[MEMO_SLOTS];
 	unsigned memo_next;
 	int srcfd;
+	int noatime;            /* readopen.h: cleared after the first EPERM */
 };
 
 static void *worker_new(void *arg)
 {
 	struct worker *w = calloc(1, sizeof(*w));
-	if (w)
+	if (w) {
 		w->opt = arg;
+		w->noatime = 1;
+	}
 	return w;
 }
 
@@ -256,7 +260,8 @@ static int hash_source(void *ctx, uint32_t k0, int c, int d, uint8_t out[8])
 	m->c = c;
 	m->d = d;
 	m->hash_err = 0;
-	int fd = openat(w->srcfd, m->name.data, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	int fd = pyci_openat_read(w->srcfd, m->name.data, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+				  &w->noatime);
 	if (fd < 0) {
 		m->hash_err = errno;
 		return -1;
@@ -291,10 +296,10 @@ static void file_info_from_stat(pyci_file_info *f, const struct stat *st)
 }
 
 /* Read up to PYCI_PEEK_SIZE bytes of a regular file.  Fills it->file; returns bytes or -1. */
-static ssize_t read_cache(int dirfd, const char *name, uint8_t *buf, struct item *it,
-			  int *regular)
+static ssize_t read_cache(struct worker *w, int dirfd, const char *name, uint8_t *buf,
+			  struct item *it, int *regular)
 {
-	int fd = openat(dirfd, name, FILE_OPEN_FLAGS);
+	int fd = pyci_openat_read(dirfd, name, FILE_OPEN_FLAGS, &w->noatime);
 	if (fd < 0)
 		return -1;
 	struct stat st;
@@ -338,7 +343,7 @@ static void judge_item(struct worker *w, const struct group *j, struct item *it)
 	int regular = it->type == DT_REG;
 
 	if (regular) {
-		got = read_cache(dirfd, name, buf, it, &regular);
+		got = read_cache(w, dirfd, name, buf, it, &regular);
 		if (got < 0) {
 			it->file_errno = errno;
 			got = 0;

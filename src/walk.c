@@ -21,6 +21,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "readopen.h"
+
 #define DENTS_BUF_SIZE ((size_t)64 * 1024)
 #define DIR_OPEN_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
 
@@ -61,6 +63,7 @@ struct walker {
 	const char *root_path;
 	uint64_t root_dev, root_mnt;
 	int have_openat2;         /* cleared when the kernel lacks it */
+	int noatime;              /* readopen.h: directories are read without touching atime */
 };
 
 /* ---- identity --------------------------------------------------------------------------- */
@@ -155,17 +158,23 @@ static int open_dir_at(struct walker *w, int pfd, const char *name, int *checked
 	*checked = 0;
 	if (!w->cross_mounts && w->have_openat2) {
 		struct open_how how = {
-			.flags = DIR_OPEN_FLAGS,
+			.flags = DIR_OPEN_FLAGS | (w->noatime ? O_NOATIME : 0),
 			.resolve = RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 		};
 		long fd = syscall(SYS_openat2, pfd, name, &how, sizeof(how));
+		if (fd < 0 && errno == EPERM && w->noatime) {
+			/* not the directory's owner: O_NOATIME is refused, not openat2 */
+			w->noatime = 0;
+			how.flags = DIR_OPEN_FLAGS;
+			fd = syscall(SYS_openat2, pfd, name, &how, sizeof(how));
+		}
 		if (fd >= 0 || (errno != ENOSYS && errno != EPERM)) {
 			*checked = 1;
 			return (int)fd;
 		}
 		w->have_openat2 = 0; /* old kernel, or a seccomp filter that does not know it */
 	}
-	return openat(pfd, name, DIR_OPEN_FLAGS);
+	return pyci_openat_read(pfd, name, DIR_OPEN_FLAGS, &w->noatime);
 }
 
 /*
@@ -614,8 +623,9 @@ int pyci_walk(const char *root, const pyci_walk_options *opt, const pyci_walk_op
 		w.max_fds = 3; /* root, a directory and its __pycache__ */
 	w.root_path = root;
 	w.have_openat2 = 1;
+	w.noatime = 1;
 
-	int fd = open(root, DIR_OPEN_FLAGS);
+	int fd = pyci_openat_read(AT_FDCWD, root, DIR_OPEN_FLAGS, &w.noatime);
 	if (fd < 0)
 		return -1;
 	struct pyci_walk_node *rootn = node_new(&w, NULL, "", 0);
