@@ -906,7 +906,7 @@ int pyci_scan_path(const char *path, const pyci_scan_options *opt, const pyci_sc
 			goto out;
 		sc.root_is_pycache = is_pycache_dir(probe);
 		close(probe);
-		pyci_walk_options wopt = {opt->cross_mounts, plan.walker_fds};
+		pyci_walk_options wopt = {opt->cross_mounts, plan.walker_fds, opt->defer_close};
 		sc.root_len = strlen(path);
 		pyci_walk_ops wops = {visit, walk_error, skip_dir, drain, &sc};
 		rc = pyci_walk(path, &wopt, &wops);

@@ -21,6 +21,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "closer.h"
 #include "readopen.h"
 
 #define DENTS_BUF_SIZE ((size_t)64 * 1024)
@@ -64,6 +65,7 @@ struct walker {
 	uint64_t root_dev, root_mnt;
 	int have_openat2;         /* cleared when the kernel lacks it */
 	int noatime;              /* readopen.h: directories are read without touching atime */
+	struct closer *closer;    /* defer_close: closes on a helper thread; NULL: inline */
 };
 
 /* ---- identity --------------------------------------------------------------------------- */
@@ -111,7 +113,7 @@ static void node_close(struct walker *w, struct pyci_walk_node *n)
 	if (n->fd < 0)
 		return;
 	lru_unlink(w, n);
-	close(n->fd);
+	closer_close(w->closer, n->fd);
 	n->fd = -1;
 	w->open_fds--;
 }
@@ -603,6 +605,7 @@ static unsigned default_max_fds(void)
 
 static void walker_free(struct walker *w)
 {
+	closer_free(w->closer);
 	free(w->stack);
 	free(w->dents);
 	free(w->list.names);
@@ -621,6 +624,12 @@ int pyci_walk(const char *root, const pyci_walk_options *opt, const pyci_walk_op
 	w.max_fds = opt && opt->max_fds ? opt->max_fds : default_max_fds();
 	if (w.max_fds < 3)
 		w.max_fds = 3; /* root, a directory and its __pycache__ */
+	if (opt && opt->defer_close && w.max_fds >= 16) {
+		/* a quarter of the budget may wait for the closer, at most 64 */
+		unsigned q = w.max_fds / 4 > 64 ? 64 : w.max_fds / 4;
+		if ((w.closer = closer_new(q)) != NULL)
+			w.max_fds -= q;
+	}
 	w.root_path = root;
 	w.have_openat2 = 1;
 	w.noatime = 1;

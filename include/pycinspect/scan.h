@@ -32,6 +32,8 @@ typedef struct pyci_scan_options {
 					 * cache whose name matches is left out; a glob with a '/'
 					 * is matched against the path below the root instead */
 	int no_default_excludes;        /* also walk .git, .hg, .svn and node_modules */
+	int defer_close;                /* pyci_walk_options.defer_close: for callers that remove
+					 * directories during the scan (clean) */
 } pyci_scan_options;
 
 /* The directories left out unless no_default_excludes (a root named by the caller never is). */

@@ -65,6 +65,8 @@ typedef struct pyci_walk_ops {
 typedef struct pyci_walk_options {
 	int cross_mounts;       /* descend into other mounts */
 	unsigned max_fds;       /* descriptor budget; 0 = derived from RLIMIT_NOFILE */
+	int defer_close;        /* close directories on a helper thread (within the budget): the
+				 * last close of a removed directory can wait for the device */
 } pyci_walk_options;
 
 /*

@@ -403,6 +403,8 @@ int cmd_clean(int argc, char **argv)
 	if (engine_ready(&c.e) != 0)
 		goto out;
 
+	/* the last close of each removed __pycache__ may wait for the device: not on this thread */
+	c.e.opt.defer_close = 1;
 	pyci_scan_ops ops = {on_record, engine_walk_error, on_dir_done, &c};
 	int fatal = engine_run(&c.e, argv + optind, &ops, refuse_root);
 	if (c.e.write_failed || fatal < 0)
