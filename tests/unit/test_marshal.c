@@ -79,11 +79,12 @@ static void sized(bb *b, unsigned type, const char *s, size_t n)
 	put(b, s, n);
 }
 
-/* a str as the version writes names: py2 's', py3 short ASCII 'z' */
-static void name_str(bb *b, int py2, const char *s)
+/* Strings as each version writes names: kind 's' (py2), 'u' (3.0-3.3, before marshal
+ * version 4), or 0 for the short ASCII 'z' of 3.4+. */
+static void name_str(bb *b, int kind, const char *s)
 {
-	if (py2) {
-		sized(b, 's', s, strlen(s));
+	if (kind) {
+		sized(b, (unsigned)kind, s, strlen(s));
 	} else {
 		u8(b, 'z');
 		u8(b, (unsigned)strlen(s));
@@ -96,18 +97,19 @@ static void bytes_obj(bb *b, const char *s, size_t n)
 	sized(b, 's', s, n);
 }
 
-static void str_tuple(bb *b, int py2, const char *const *v, size_t n)
+static void str_tuple(bb *b, int kind, const char *const *v, size_t n)
 {
 	u8(b, '(');
 	i32(b, (uint32_t)n);
 	for (size_t i = 0; i < n; i++)
-		name_str(b, py2, v[i]);
+		name_str(b, kind, v[i]);
 }
 
 enum { LAY27 = 27, LAY30 = 30, LAY38 = 38, LAY311 = 311 };
 
 typedef struct spec {
 	int layout;
+	int old_strings;         /* LAY30 before 3.4: names as 'u', not 'z' */
 	unsigned ref;            /* 0x80 for FLAG_REF on the 'c' */
 	int32_t flags, firstlineno, argcount;
 	const char *name, *qualname, *filename;
@@ -129,7 +131,7 @@ typedef struct spec {
 
 static void put_code(bb *b, const spec *s)
 {
-	int py2 = s->layout == LAY27;
+	int py2 = s->layout == LAY27 ? 's' : s->old_strings ? 'u' : 0; /* name_str's kind */
 	u8(b, 'c' | s->ref);
 	i32(b, (uint32_t)s->argcount);
 	if (s->layout >= LAY38)
@@ -267,21 +269,30 @@ static void test_layouts_each(void **state)
 		uint32_t magic;
 		int layout;
 		int32_t posonly, kwonly, nlocals;
+		int old_strings;
 	} rows[] = {
-		{62211, LAY27, -1, -1, 2}, {3379, LAY30, -1, 0, 2}, {3401, LAY30, -1, 0, 2},
-		{3410, LAY38, 0, 0, 2},    {3425, LAY38, 0, 0, 2},  {3439, LAY38, 0, 0, 2},
-		{3495, LAY311, 0, 0, 2},   {3571, LAY311, 0, 0, 2}, {3627, LAY311, 0, 0, 2},
-		{3666, LAY311, 0, 0, 2},
+		/* every release line from 2.3 to 3.15, by the final release's magic (2.3-2.6 and
+		 * 3.0-3.5 have no interpreter on the machine to check them against) */
+		{62011, LAY27, -1, -1, 2, 0}, {62061, LAY27, -1, -1, 2, 0}, {62131, LAY27, -1, -1, 2, 0},
+		{62161, LAY27, -1, -1, 2, 0}, {3131, LAY30, -1, 0, 2, 1}, {3151, LAY30, -1, 0, 2, 1},
+		{3180, LAY30, -1, 0, 2, 1}, {3230, LAY30, -1, 0, 2, 1}, {3310, LAY30, -1, 0, 2, 0},
+		{3350, LAY30, -1, 0, 2, 0},
+		{62211, LAY27, -1, -1, 2, 0}, {3379, LAY30, -1, 0, 2, 0}, {3401, LAY30, -1, 0, 2, 0},
+		{3410, LAY38, 0, 0, 2, 0},    {3425, LAY38, 0, 0, 2, 0},  {3439, LAY38, 0, 0, 2, 0},
+		{3495, LAY311, 0, 0, 2, 0},   {3571, LAY311, 0, 0, 2, 0}, {3627, LAY311, 0, 0, 2, 0},
+		{3666, LAY311, 0, 0, 2, 0},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		spec s = {.layout = rows[i].layout, .name = "f", .flags = 3, .firstlineno = 7,
+		spec s = {.layout = rows[i].layout, .old_strings = rows[i].old_strings, .name = "f",
+			  .flags = 3, .firstlineno = 7,
 			  .argcount = 2, .varnames = vn, .nvarnames = 2, .lpnames = vn,
 			  .lpkinds = "\x26\x26", .nlp = 2};
 		bb b = {0};
 		put_code(&b, &s);
 		pyci_magic_info m = magic_of(rows[i].magic);
 		pyci_marshal out;
-		assert_int_equal(pyci_marshal_decode(b.d, b.n, &m, 0, &out), 0);
+		if (pyci_marshal_decode(b.d, b.n, &m, 0, &out) != 0)
+			fail_msg("magic %u: %s at %zu", rows[i].magic, out.error_msg, out.error_offset);
 		assert_int_equal(out.consumed, b.n);
 		assert_int_equal(out.ncodes, 1);
 		const pyci_mcode *c = &out.codes[0];
