@@ -264,6 +264,16 @@ class Generator:
         with_caches = rng.random() >= P_NO_CACHES
         pycache = os.path.join(path, "__pycache__")
         made_pycache = False
+
+        def in_pycache(fname, data, mtime):
+            """Write a cache into __pycache__, making it on first use."""
+            nonlocal made_pycache
+            if not made_pycache:
+                os.mkdir(pycache)
+                self.dirs += 1
+                made_pycache = True
+            self._write(os.path.join(pycache, fname), data, mtime)
+
         for name in names:
             idx = rng.randrange(24) if name == "__init__" else rng.randrange(24, len(self.pool))
             text = self.pool[idx]
@@ -286,12 +296,7 @@ class Generator:
                 if fname in taken:
                     continue
                 taken.add(fname)
-                if not made_pycache:
-                    os.mkdir(pycache)
-                    self.dirs += 1
-                    made_pycache = True
-                self._write(os.path.join(pycache, fname),
-                            self._cache_bytes(tag, kind, text, idx, sec), mtime_ns + 10**9)
+                in_pycache(fname, self._cache_bytes(tag, kind, text, idx, sec), mtime_ns + 10**9)
                 self._add(kind)
             if not self._full() and rng.random() < P_LEGACY27:
                 self._write(os.path.join(path, name + ".pyc"),
@@ -303,12 +308,8 @@ class Generator:
                 fname = "old_%s_%d.%s.pyc" % (name.strip("_"), rng.randrange(1000), tag)
                 if fname not in taken:
                     taken.add(fname)
-                    if not made_pycache:
-                        os.mkdir(pycache)
-                        self.dirs += 1
-                        made_pycache = True
-                    self._write(os.path.join(pycache, fname),
-                                self._cache_bytes(tag, "fresh", text, idx, sec), mtime_ns + 10**9)
+                    in_pycache(fname, self._cache_bytes(tag, "fresh", text, idx, sec),
+                               mtime_ns + 10**9)
                     self._add("orphaned")
         # subpackages: fewer the deeper
         if depth < 5:
