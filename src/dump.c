@@ -52,37 +52,20 @@ static int put(pyci_buf *b, const char *s)
 	return pyci_buf_puts(b, s);
 }
 
-static int put_key(pyci_buf *b, const char *key)
-{
-	return put(b, ",\"") || put(b, key) || put(b, "\":");
-}
-
-static int put_strn(pyci_buf *b, const char *key, const char *s, size_t len)
-{
-	if (put_key(b, key))
-		return -1;
-	return s ? pyci_json_string(b, s, len) : put(b, "null");
-}
-
 static int put_str(pyci_buf *b, const char *key, const char *s)
 {
-	return put_strn(b, key, s, s ? strlen(s) : 0);
+	return pyci_json_field_str(b, key, s, s ? strlen(s) : 0);
 }
 
 static int put_i64(pyci_buf *b, const char *key, long long v)
 {
-	return put_key(b, key) || pyci_buf_printf(b, "%lld", v);
-}
-
-static int put_bool(pyci_buf *b, const char *key, int v)
-{
-	return put_key(b, key) || put(b, v ? "true" : "false");
+	return pyci_json_next_key(b, key) || pyci_buf_printf(b, "%lld", v);
 }
 
 static int put_hex(pyci_buf *b, const char *key, const unsigned char *p, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	if (put_key(b, key) || pyci_buf_putc(b, '"'))
+	if (pyci_json_next_key(b, key) || pyci_buf_putc(b, '"'))
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		if (pyci_buf_putc(b, hex[p[i] >> 4]) || pyci_buf_putc(b, hex[p[i] & 15]))
@@ -101,7 +84,7 @@ static int put_xxh128(pyci_buf *b, const char *key, XXH128_hash_t h)
  * not fit in 64 bits, and a file system may hold times up to 2446. */
 static int put_ns(pyci_buf *b, const char *key, int64_t sec, long nsec)
 {
-	if (put_key(b, key))
+	if (pyci_json_next_key(b, key))
 		return -1;
 	if (sec >= 0)
 		return sec ? pyci_buf_printf(b, "%lld%09ld", (long long)sec, nsec)
@@ -122,7 +105,7 @@ static int put_utc(pyci_buf *b, const char *key, int64_t sec, long nsec)
 	struct tm tm;
 	char text[64];
 	if (!gmtime_r(&t, &tm))
-		return put_key(b, key) || put(b, "null");
+		return pyci_json_next_key(b, key) || put(b, "null");
 	size_t n = strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &tm);
 	if (nsec >= 0)
 		(void)snprintf(text + n, sizeof(text) - n, ".%09ldZ", nsec); /* fits: 64 bytes */
@@ -226,7 +209,7 @@ out:
 
 static int put_file(pyci_buf *b, const pyci_record *r, const struct file_facts *f)
 {
-	if (put_key(b, "file"))
+	if (pyci_json_next_key(b, "file"))
 		return -1;
 	if (!f->have_st && !r->have_file)
 		return put(b, "null");
@@ -263,7 +246,7 @@ static int put_header(pyci_buf *b, const pyci_record *r)
 	int known_magic = h->status != PYCI_HDR_EMPTY && h->status != PYCI_HDR_SHORT_MAGIC;
 	char version[24];
 	int have_version = pyci_record_version(r, version, sizeof(version)) == 0;
-	if (put_key(b, "header") || put(b, "{\"status\":") ||
+	if (pyci_json_next_key(b, "header") || put(b, "{\"status\":") ||
 	    pyci_json_string(b, pyci_header_status_name(h->status),
 			     strlen(pyci_header_status_name(h->status))))
 		return -1;
@@ -337,17 +320,17 @@ static int source_siphash(const pyci_record *r, uint8_t out[8])
 
 static int put_source(pyci_buf *b, const pyci_record *r)
 {
-	if (put_key(b, "source"))
+	if (pyci_json_next_key(b, "source"))
 		return -1;
 	if (!r->source_path)
 		return put(b, "null");
 	const pyci_source_info *s = r->source;
 	int exists = s && s->err == 0;
 	if (put(b, "{\"path\":") || pyci_json_string(b, r->source_path, r->source_path_len) ||
-	    put_bool(b, "exists", exists))
+	    pyci_json_field_bool(b, "exists", exists))
 		return -1;
 	if (exists) {
-		if (put_bool(b, "regular", s->regular) ||
+		if (pyci_json_field_bool(b, "regular", s->regular) ||
 		    put_ns(b, "mtime_ns", s->mtime_sec, s->mtime_nsec) ||
 		    put_utc(b, "mtime", s->mtime_sec, s->mtime_nsec) ||
 		    put_i64(b, "size", (long long)s->size))
@@ -364,7 +347,7 @@ static int put_verdict(pyci_buf *b, const pyci_record *r)
 {
 	const pyci_verdict *v = r->verdict;
 	if (put(b, ",\"verdict\":{\"status\":\"") || put(b, pyci_status_name(v->status)) ||
-	    put(b, "\"") || put_bool(b, "foreign", v->foreign) || put(b, ",\"reasons\":["))
+	    put(b, "\"") || pyci_json_field_bool(b, "foreign", v->foreign) || put(b, ",\"reasons\":["))
 		return -1;
 	int first = 1;
 	for (int i = 0; i < PYCI_R_COUNT; i++) {
@@ -403,7 +386,7 @@ static int put_mstr(pyci_buf *b, const pyci_mstr *s)
 
 static int put_mstr_array(pyci_buf *b, const char *key, const pyci_mstr *a, size_t n)
 {
-	if (put_key(b, key) || pyci_buf_putc(b, '['))
+	if (pyci_json_next_key(b, key) || pyci_buf_putc(b, '['))
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		if ((i && pyci_buf_putc(b, ',')) || put_mstr(b, &a[i]))
@@ -413,15 +396,15 @@ static int put_mstr_array(pyci_buf *b, const char *key, const pyci_mstr *a, size
 
 static int put_field(pyci_buf *b, const char *key, int32_t v)
 {
-	return v < 0 ? put_key(b, key) || put(b, "null") : put_i64(b, key, v);
+	return v < 0 ? pyci_json_next_key(b, key) || put(b, "null") : put_i64(b, key, v);
 }
 
 static int put_code_object(pyci_buf *b, const pyci_mcode *c, int consts)
 {
-	if (pyci_buf_printf(b, "{\"depth\":%d", c->depth) || put_key(b, "filename") ||
-	    put_mstr(b, &c->filename) || put_key(b, "name") || put_mstr(b, &c->name) ||
-	    put_key(b, "qualname") || put_mstr(b, &c->qualname) ||
-	    put_bool(b, "qualname_stored", c->qualname_stored) ||
+	if (pyci_buf_printf(b, "{\"depth\":%d", c->depth) || pyci_json_next_key(b, "filename") ||
+	    put_mstr(b, &c->filename) || pyci_json_next_key(b, "name") || put_mstr(b, &c->name) ||
+	    pyci_json_next_key(b, "qualname") || put_mstr(b, &c->qualname) ||
+	    pyci_json_field_bool(b, "qualname_stored", c->qualname_stored) ||
 	    put_i64(b, "firstlineno", c->firstlineno) || put_field(b, "argcount", c->argcount) ||
 	    put_field(b, "posonlyargcount", c->posonlyargcount) ||
 	    put_field(b, "kwonlyargcount", c->kwonlyargcount) || put_field(b, "nlocals", c->nlocals) ||
@@ -439,7 +422,7 @@ static int put_code_object(pyci_buf *b, const pyci_mcode *c, int consts)
 			const pyci_mconst *k = &c->consts[i];
 			char type[2] = {k->type, 0};
 			if ((i && pyci_buf_putc(b, ',')) || put(b, "{\"type\":") ||
-			    pyci_json_string(b, type, 1) || put_key(b, "value") ||
+			    pyci_json_string(b, type, 1) || pyci_json_next_key(b, "value") ||
 			    put_mstr(b, &k->text) || pyci_buf_putc(b, '}'))
 				return -1;
 		}
@@ -453,7 +436,7 @@ static int put_code(pyci_buf *b, const pyci_record *r, const struct file_facts *
 		    const pyci_dump_options *opt, int *problem)
 {
 	const pyci_header *h = r->header;
-	if (put_key(b, "code"))
+	if (pyci_json_next_key(b, "code"))
 		return -1;
 	if (h->size == 0 || h->status == PYCI_HDR_TRUNCATED || h->status == PYCI_HDR_BAD_MAGIC ||
 	    !f->hashed) {
@@ -508,7 +491,7 @@ static int put_code(pyci_buf *b, const pyci_record *r, const struct file_facts *
 			out = put_str(b, "error", m.error_msg ? m.error_msg : "bad marshal data") ||
 			      put_i64(b, "error_offset", (long long)m.error_offset);
 		else if (listed < m.ncodes)
-			out = put_key(b, "error") ||
+			out = pyci_json_next_key(b, "error") ||
 			      pyci_buf_printf(b, "\"code tree too large to print: %zu of %zu code "
 						 "objects listed\"", listed, m.ncodes) ||
 			      put_i64(b, "error_offset", (long long)m.consumed);
@@ -528,7 +511,7 @@ int pyci_dump_json(pyci_buf *b, const pyci_record *r, const pyci_dump_options *o
 	if (f.err)
 		problem = 1;
 	int rc = put(b, "{\"type\":\"dump\",\"path\":") || pyci_json_string(b, r->path, r->path_len) ||
-		 put_key(b, "size") ||
+		 pyci_json_next_key(b, "size") ||
 		 (r->have_file ? pyci_buf_put_u64(b, r->file.size) : put(b, "null")) ||
 		 put_file(b, r, &f);
 	if (!rc && f.hashed)
@@ -538,7 +521,7 @@ int pyci_dump_json(pyci_buf *b, const pyci_record *r, const pyci_dump_options *o
 		rc = put(b, ",\"sha256\":null,\"xxh3_128\":null,\"body_xxh3_128\":null") ||
 		     put_str(b, "read_error", f.err ? strerror(f.err) : NULL);
 	rc = rc || put_header(b, r) || put_source(b, r) || put_verdict(b, r) ||
-	     put_bool(b, "same_second_hint", same_second(r)) || put_code(b, r, &f, opt, &problem) ||
+	     pyci_json_field_bool(b, "same_second_hint", same_second(r)) || put_code(b, r, &f, opt, &problem) ||
 	     pyci_buf_putc(b, '}');
 	pyci_buf_free(&f.body);
 	if (rc) {

@@ -108,3 +108,20 @@ int pyci_json_key(pyci_buf *b, const char *key)
 {
 	return pyci_buf_printf(b, "\"%s\":", key);
 }
+
+int pyci_json_next_key(pyci_buf *b, const char *key)
+{
+	return pyci_buf_puts(b, ",\"") || pyci_buf_puts(b, key) || pyci_buf_puts(b, "\":") ? -1 : 0;
+}
+
+int pyci_json_field_str(pyci_buf *b, const char *key, const char *s, size_t len)
+{
+	if (pyci_json_next_key(b, key) != 0)
+		return -1;
+	return s ? pyci_json_string(b, s, len) : pyci_buf_puts(b, "null");
+}
+
+int pyci_json_field_bool(pyci_buf *b, const char *key, int v)
+{
+	return pyci_json_next_key(b, key) || pyci_buf_puts(b, v ? "true" : "false") ? -1 : 0;
+}

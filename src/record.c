@@ -33,25 +33,6 @@ int pyci_record_version(const pyci_record *r, char *buf, size_t n)
 	return 0;
 }
 
-static int put_key(pyci_buf *b, const char *key)
-{
-	return pyci_buf_puts(b, ",\"") || pyci_buf_puts(b, key) || pyci_buf_puts(b, "\":");
-}
-
-static int put_bool(pyci_buf *b, const char *key, int v)
-{
-	return put_key(b, key) || pyci_buf_puts(b, v ? "true" : "false");
-}
-
-static int put_str(pyci_buf *b, const char *key, const char *s, size_t len)
-{
-	if (put_key(b, key) != 0)
-		return -1;
-	if (!s)
-		return pyci_buf_puts(b, "null");
-	return pyci_json_string(b, s, len);
-}
-
 static const char *layout_name(pyci_name_kind k)
 {
 	return k == PYCI_NAME_LEGACY ? "legacy" : "pycache";
@@ -76,12 +57,12 @@ int pyci_record_json(pyci_buf *b, const pyci_record *r, const char *extra)
 	    pyci_json_string(b, r->path, r->path_len) != 0 ||
 	    pyci_buf_puts(b, ",\"status\":\"") != 0 ||
 	    pyci_buf_puts(b, pyci_status_name(v->status)) != 0 || pyci_buf_putc(b, '"') != 0 ||
-	    put_str(b, "version", have_version ? version : NULL, strlen(version)) != 0)
+	    pyci_json_field_str(b, "version", have_version ? version : NULL, strlen(version)) != 0)
 		return -1;
 	const char *impl = have_version ? pyci_impl_name(h->magic.impl) : NULL;
-	if (put_str(b, "implementation", impl, impl ? strlen(impl) : 0) != 0)
+	if (pyci_json_field_str(b, "implementation", impl, impl ? strlen(impl) : 0) != 0)
 		return -1;
-	if (put_key(b, "magic") != 0 ||
+	if (pyci_json_next_key(b, "magic") != 0 ||
 	    (have_magic ? pyci_buf_put_u64(b, h->magic.number) : pyci_buf_puts(b, "null")) != 0)
 		return -1;
 	char range_label[48]; /* version is at most 23 bytes: this cannot truncate */
@@ -90,10 +71,10 @@ int pyci_record_json(pyci_buf *b, const pyci_record *r, const char *extra)
 		(void)snprintf(range_label, sizeof(range_label), "%s-range, unknown", version);
 		label = range_label;
 	}
-	if (put_str(b, "magic_label", label, label ? strlen(label) : 0) != 0 ||
-	    put_str(b, "mode", mode, mode ? strlen(mode) : 0) != 0 ||
-	    put_str(b, "source", r->source_path, r->source_path_len) != 0 ||
-	    put_bool(b, "foreign", v->foreign) != 0 || pyci_buf_puts(b, ",\"reasons\":[") != 0)
+	if (pyci_json_field_str(b, "magic_label", label, label ? strlen(label) : 0) != 0 ||
+	    pyci_json_field_str(b, "mode", mode, mode ? strlen(mode) : 0) != 0 ||
+	    pyci_json_field_str(b, "source", r->source_path, r->source_path_len) != 0 ||
+	    pyci_json_field_bool(b, "foreign", v->foreign) != 0 || pyci_buf_puts(b, ",\"reasons\":[") != 0)
 		return -1;
 	int first = 1;
 	for (int i = 0; i < PYCI_R_COUNT; i++) {
@@ -108,13 +89,13 @@ int pyci_record_json(pyci_buf *b, const pyci_record *r, const char *extra)
 	}
 	if (pyci_buf_putc(b, ']') != 0)
 		return -1;
-	if (put_key(b, "size") != 0 ||
+	if (pyci_json_next_key(b, "size") != 0 ||
 	    (r->have_file ? pyci_buf_put_u64(b, r->file.size) : pyci_buf_puts(b, "null")) != 0)
 		return -1;
-	if (put_key(b, "layout") != 0 || pyci_buf_putc(b, '"') != 0 ||
+	if (pyci_json_next_key(b, "layout") != 0 || pyci_buf_putc(b, '"') != 0 ||
 	    pyci_buf_puts(b, layout_name(cn->kind)) != 0 || pyci_buf_putc(b, '"') != 0 ||
-	    put_str(b, "tag", cn->tag_len ? r->name + cn->tag_off : NULL, cn->tag_len) != 0 ||
-	    put_str(b, "optimization", cn->opt_len ? r->name + cn->opt_off : NULL, cn->opt_len) != 0)
+	    pyci_json_field_str(b, "tag", cn->tag_len ? r->name + cn->tag_off : NULL, cn->tag_len) != 0 ||
+	    pyci_json_field_str(b, "optimization", cn->opt_len ? r->name + cn->opt_off : NULL, cn->opt_len) != 0)
 		return -1;
 	if (extra && pyci_buf_puts(b, extra) != 0)
 		return -1;

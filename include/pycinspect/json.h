@@ -20,6 +20,13 @@ int pyci_json_string(pyci_buf *b, const char *s, size_t len);
 /* Append "key": (with the quotes and colon; key must be plain ASCII). */
 int pyci_json_key(pyci_buf *b, const char *key);
 
+/* The fields after an object's first one, each with its leading comma: ,"key": then, for
+ * _str, the JSON string of s[0 .. len) or null when s is NULL, and for _bool, true or false.
+ * 0, or -1 (ENOMEM). */
+int pyci_json_next_key(pyci_buf *b, const char *key);
+int pyci_json_field_str(pyci_buf *b, const char *key, const char *s, size_t len);
+int pyci_json_field_bool(pyci_buf *b, const char *key, int v);
+
 /* 1 if s[0 .. len) is valid UTF-8 (no overlongs, no surrogates), else 0. */
 int pyci_utf8_valid(const char *s, size_t len);
 

@@ -250,6 +250,22 @@ static void test_appends(void **state)
 	pyci_buf_free(&b);
 }
 
+static void test_fields(void **state)
+{
+	(void)state;
+	pyci_buf b = PYCI_BUF_INIT;
+	assert_int_equal(pyci_buf_puts(&b, "{\"a\":1"), 0);
+	assert_int_equal(pyci_json_field_str(&b, "s", "x\xff", 2), 0);
+	assert_int_equal(pyci_json_field_str(&b, "none", NULL, 0), 0);
+	assert_int_equal(pyci_json_field_bool(&b, "t", 1), 0);
+	assert_int_equal(pyci_json_field_bool(&b, "f", 0), 0);
+	assert_int_equal(pyci_json_next_key(&b, "n"), 0);
+	assert_int_equal(pyci_buf_puts(&b, "2}"), 0);
+	assert_string_equal(b.data,
+			    "{\"a\":1,\"s\":\"x\\udcff\",\"none\":null,\"t\":true,\"f\":false,\"n\":2}");
+	pyci_buf_free(&b);
+}
+
 static void test_long_string(void **state)
 {
 	(void)state;
@@ -362,6 +378,7 @@ int main(void)
 		cmocka_unit_test(test_utf8_valid),
 		cmocka_unit_test(test_utf8_seq),
 		cmocka_unit_test(test_key),
+		cmocka_unit_test(test_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
