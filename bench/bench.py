@@ -253,15 +253,14 @@ def part_clean(cfg):
             if left:
                 print(f"  warning: {name} left {left} pycs")
     subprocess.run(["rm", "-rf", work], check=True)
-    base = statistics.median(times["find -name '*.pyc' -delete"])
+    meds = {name: statistics.median(ts) for name, ts in times.items()}
+    base = "find -name '*.pyc' -delete"
     print(f"\n== clean: all caches stale ({stale}), {runs} alternating runs on fresh copies,"
           " medians")
-    for name, ts in times.items():
-        med = statistics.median(ts)
-        print(f"  {name:36s} {med * 1000:9.1f} ms   {med / base:5.2f}x find -delete")
-    r = statistics.median(times["pycinspect clean --all"]) / base
+    print_medians(meds, base, "find -delete")
+    r = meds["pycinspect clean --all"] / meds[base]
     target("clean --all / find -delete (issue 3)", f"{r:.2f}x", "<= 1.00x", r <= 1.0)
-    r = statistics.median(times["pycinspect clean --all"]) / statistics.median(times[same])
+    r = meds["pycinspect clean --all"] / meds[same]
     print(f"  (against the find that leaves the same tree: {r:.2f}x)")
 
 
