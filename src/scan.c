@@ -1,16 +1,21 @@
 /*
  * scan.c - the scan engine: walk, read each cache's header, stat its source, judge, report.
  *
- * The walk (walk.c) runs on the calling thread.  Each directory it visits becomes one job: the
- * names of its caches and of its __pycache__'s, with duplicated descriptors of both directories.
- * Jobs run on a pool of worker threads (pool.c), which do the per-cache work: one openat +
- * fstat + pread of PYCI_PEEK_SIZE bytes + close for regular files (nothing but an fstatat for
- * anything else: FIFOs and devices are never opened), one stat per source, remembered for the
- * caches that share it (the .opt-N siblings and other tags sort next to each other), and a
- * source hash only for hash-based caches.  Finished jobs come back in the order they were
- * submitted and are reported on the calling thread, so the output is the same for any number of
- * threads, and ops->record runs while the cache's directory is open.
+ * Each directory visited makes one or two groups: the names of its caches and of its
+ * __pycache__'s, with the descriptors of both directories.  A group's per-cache work is one
+ * openat + fstat + pread of PYCI_PEEK_SIZE bytes + close for regular files (nothing but an
+ * fstatat for anything else: FIFOs and devices are never opened), one stat per source,
+ * remembered for the caches that share it (the .opt-N siblings and other tags sort next to each
+ * other), and a source hash only for hash-based caches.  Groups are reported on the calling
+ * thread in the walk's order, while their directories are open (ops->record may act through
+ * them: clean), so the output is the same for any number of threads.
  *
+ * Two ways to get there.  With threads and enough descriptors, pwalk.c walks: each directory is
+ * listed, grouped and judged on a worker, and the calling thread reports; subtrees deeper than
+ * MAX_PAR_DEPTH are handed to walk.c on the calling thread.  Otherwise (one thread, a tight
+ * RLIMIT_NOFILE, a single file named) walk.c walks on the calling thread and the groups go to
+ * an ordered pool (pool.c), inline when it has no threads.
+
  * Sources are looked up the way CPython does, following symlinks; caches and directories never
  * are followed.
  */
@@ -28,6 +33,7 @@
 #include <unistd.h>
 
 #include "pool.h"
+#include "pwalk.h"
 #include "readopen.h"
 #include "pycinspect/buf.h"
 #include "pycinspect/srchash.h"
@@ -67,7 +73,8 @@ struct group {
 	pyci_walk_err err_kind;
 	int err;
 	int srcfd, pcfd;
-	pyci_walk_node *src_hold, *pc_hold; /* NULL: the descriptor is the job's to close */
+	pyci_walk_node *src_hold, *pc_hold; /* NULL: the descriptor is the job's to close... */
+	int src_borrowed, pc_borrowed;      /* ...unless pwalk keeps it open until emitted */
 	pyci_buf path, pcpath;  /* display paths of the two directories */
 	pyci_buf names;         /* the items' names, each NUL-terminated */
 	size_t pc_entries;      /* entries of the __pycache__ listing */
@@ -84,11 +91,11 @@ static void group_free(struct group *j)
 		return;
 	if (j->src_hold)
 		pyci_walk_unhold(j->src_hold);
-	else if (j->srcfd >= 0)
+	else if (j->srcfd >= 0 && !j->src_borrowed)
 		close(j->srcfd);
 	if (j->pc_hold)
 		pyci_walk_unhold(j->pc_hold);
-	else if (j->pcfd >= 0)
+	else if (j->pcfd >= 0 && !j->pc_borrowed)
 		close(j->pcfd);
 	pyci_buf_free(&j->path);
 	pyci_buf_free(&j->pcpath);
@@ -99,14 +106,28 @@ static void group_free(struct group *j)
 }
 
 struct scanner;
-static int excluded(struct scanner *sc, const pyci_dir *parent, const char *name, int dir);
+
+/* Buffers of one thread for building the jobs of a directory. */
+struct scratch {
+	pyci_buf rel;           /* a path below the root, for excludes */
+	pyci_buf parent;        /* the display path of a __pycache__'s parent */
+};
+
+static void scratch_free(struct scratch *s)
+{
+	pyci_buf_free(&s->rel);
+	pyci_buf_free(&s->parent);
+}
+
+static int excluded(const struct scanner *sc, struct scratch *x, const pyci_dir *parent,
+		    const char *name, int dir);
 
 /*
  * Add the cache names of a listing to j; `pc`: it is the __pycache__ listing, whose other
  * entries are remembered for dir_done.  0, or -1 (ENOMEM).
  */
-static int group_add_listing(struct scanner *sc, struct group *j, const pyci_dir *dir,
-			     int in_pycache, int pc)
+static int group_add_listing(const struct scanner *sc, struct scratch *x, struct group *j,
+			     const pyci_dir *dir, int in_pycache, int pc)
 {
 	if (pc)
 		j->pc_entries = dir->count;
@@ -115,7 +136,7 @@ static int group_add_listing(struct scanner *sc, struct group *j, const pyci_dir
 		pyci_cache_name cname;
 		if (e->type == DT_DIR ||
 		    pyci_cache_name_parse(e->name, e->len, in_pycache, &cname) != 0 ||
-		    excluded(sc, dir, e->name, 0)) {
+		    excluded(sc, x, dir, e->name, 0)) {
 			if (pc && j->pc_others_named < OTHERS_NAMED) {
 				if (pyci_buf_append(&j->pc_others, e->name, e->len + 1) != 0)
 					return -1;
@@ -164,6 +185,25 @@ static void job_free(struct job *b)
 	free(b);
 }
 
+/* Append group j to job b.  0, or -1 (ENOMEM; j freed). */
+static int job_add(struct job *b, struct group *j)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 8;
+		struct group **g = realloc(b->groups, cap * sizeof(struct group *));
+		if (!g) {
+			group_free(j);
+			errno = ENOMEM;
+			return -1;
+		}
+		b->groups = g;
+		b->cap = cap;
+	}
+	b->groups[b->n++] = j;
+	b->items += j->n;
+	return 0;
+}
+
 /* ---- a worker: what it knows of the sources of the job it runs ----------------------------- */
 
 struct source_memo {
@@ -179,6 +219,8 @@ struct source_memo {
 
 struct worker {
 	const pyci_scan_options *opt;
+	const struct scanner *sc;
+	struct scratch x;       /* for building groups (parallel walk) */
 	pyci_hasher *hasher;    /* created on the first hash-based cache */
 	struct source_memo memo[MEMO_SLOTS];
 	unsigned memo_next;
@@ -186,11 +228,15 @@ struct worker {
 	int noatime;            /* readopen.h: cleared after the first EPERM */
 };
 
+static const pyci_scan_options *scanner_options(const struct scanner *sc);
+
+/* arg: the scanner. */
 static void *worker_new(void *arg)
 {
 	struct worker *w = calloc(1, sizeof(*w));
 	if (w) {
-		w->opt = arg;
+		w->sc = arg;
+		w->opt = scanner_options(arg);
 		w->noatime = 1;
 	}
 	return w;
@@ -202,6 +248,7 @@ static void worker_free(void *ctx)
 	if (!w)
 		return;
 	pyci_hasher_free(w->hasher);
+	scratch_free(&w->x);
 	for (unsigned i = 0; i < MEMO_SLOTS; i++)
 		pyci_buf_free(&w->memo[i].name);
 	free(w);
@@ -418,12 +465,18 @@ struct scanner {
 	int root_is_pycache;
 	size_t root_len;                /* strlen of the root's display path */
 	int named_file;                 /* the root is a single cache file */
-	pyci_buf rel;                   /* scratch: a path below the root, for excludes */
-	pyci_buf parent;                /* scratch: the display path of a __pycache__'s parent */
+	struct scratch scratch;         /* the calling thread's */
+	int parallel;                   /* directories are walked by pwalk */
 };
 
+static const pyci_scan_options *scanner_options(const struct scanner *sc)
+{
+	return sc->opt;
+}
+
 /* Whether `name` in `parent` is left out: a default-excluded directory or a user glob. */
-static int excluded(struct scanner *sc, const pyci_dir *parent, const char *name, int dir)
+static int excluded(const struct scanner *sc, struct scratch *x, const pyci_dir *parent,
+		    const char *name, int dir)
 {
 	const pyci_scan_options *o = sc->opt;
 	if (sc->named_file)
@@ -441,7 +494,7 @@ static int excluded(struct scanner *sc, const pyci_dir *parent, const char *name
 			continue;
 		}
 		/* the path below the root: parent's display path without the root, then name */
-		pyci_buf *rel = &sc->rel;
+		pyci_buf *rel = &x->rel;
 		const char *below = parent->path_len > sc->root_len ? parent->path + sc->root_len : "";
 		while (*below == '/')
 			below++;
@@ -458,7 +511,8 @@ static int excluded(struct scanner *sc, const pyci_dir *parent, const char *name
 /* walk's skip: directories left out by excludes. */
 static int skip_dir(void *ctx, const pyci_dir *parent, const pyci_entry *e)
 {
-	return excluded(ctx, parent, e->name, 1);
+	struct scanner *sc = ctx;
+	return excluded(sc, &sc->scratch, parent, e->name, 1);
 }
 
 static int join(pyci_buf *b, const char *dir, size_t dir_len, const char *name, size_t len)
@@ -582,19 +636,10 @@ static void submit(struct scanner *sc, struct group *j)
 		group_free(j);
 		return;
 	}
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 8;
-		struct group **g = realloc(b->groups, cap * sizeof(struct group *));
-		if (!g) {
-			stop(sc, ENOMEM);
-			group_free(j);
-			return;
-		}
-		b->groups = g;
-		b->cap = cap;
+	if (job_add(b, j) != 0) {
+		stop(sc, ENOMEM);
+		return;
 	}
-	b->groups[b->n++] = j;
-	b->items += j->n;
 	if (b->n >= sc->batch_groups || b->items >= BATCH_ITEMS)
 		flush(sc);
 }
@@ -604,68 +649,100 @@ static int dup_fd(int fd)
 	return fcntl(fd, F_DUPFD_CLOEXEC, 0);
 }
 
-/* The descriptor of d for a job: held open by the walker, or (not the walker's) duplicated. */
-static int group_fd(const pyci_dir *d, pyci_walk_node **hold)
+/*
+ * The descriptor of d for a job: held open by the walker, borrowed (pwalk keeps it open until
+ * the job is emitted), or (a directory not the walker's) duplicated.
+ */
+static int group_fd(const pyci_dir *d, int borrow, pyci_walk_node **hold, int *borrowed)
 {
 	if (d->node) {
 		*hold = pyci_walk_hold(d);
 		return d->fd;
 	}
+	if (borrow) {
+		*borrowed = 1;
+		return d->fd;
+	}
 	return dup_fd(d->fd);
 }
 
+/* What the groups of one directory are made with: the scanner, a thread's scratch buffers,
+ * whether descriptors are borrowed, and the job they are added to. */
+struct collect {
+	const struct scanner *sc;
+	struct scratch *x;
+	int borrow;
+	struct job *out;
+};
+
 /*
- * A job for the caches of `legacy` (read as __pycache__ entries when legacy_in_pycache) and of
- * `pycache`, whose sources are in `src` (or, when src is NULL, in srcfd, which the job owns from
- * here on, even on failure); srcpath is the display path of the source directory.
+ * A group for the caches of `legacy` (read as __pycache__ entries when legacy_in_pycache) and
+ * of `pycache`, whose sources are in `src` (or, when src is NULL, in srcfd, which the group owns
+ * from here on, even on failure), added to c->out unless it has no caches; srcpath is the display
+ * path of the source directory.  0, or -1 with errno.
  */
-static int make_group(struct scanner *sc, const pyci_dir *src, int srcfd, const char *srcpath,
-		    const pyci_dir *legacy, int legacy_in_pycache, const pyci_dir *pycache)
+static int make_group(const struct collect *c, const pyci_dir *src, int srcfd, const char *srcpath,
+		      const pyci_dir *legacy, int legacy_in_pycache, const pyci_dir *pycache)
 {
 	struct group *j = calloc(1, sizeof(*j));
 	if (!j) {
 		if (!src)
 			close(srcfd);
-		stop(sc, ENOMEM);
+		errno = ENOMEM;
 		return -1;
 	}
 	j->srcfd = src ? -1 : srcfd;
 	j->pcfd = -1;
-	j->partial = sc->named_file;
+	j->partial = c->sc->named_file;
 	int rc = pyci_buf_puts(&j->path, srcpath);
 	if (rc == 0 && legacy)
-		rc = group_add_listing(sc, j, legacy, legacy_in_pycache, legacy_in_pycache);
+		rc = group_add_listing(c->sc, c->x, j, legacy, legacy_in_pycache, legacy_in_pycache);
 	if (rc == 0 && pycache)
-		rc = group_add_listing(sc, j, pycache, 1, 1);
+		rc = group_add_listing(c->sc, c->x, j, pycache, 1, 1);
 	if (rc != 0) {
-		stop(sc, ENOMEM);
 		group_free(j);
+		errno = ENOMEM;
 		return -1;
 	}
 	if (j->n == 0) {
 		group_free(j);
 		return 0;
 	}
-	if (src && (j->srcfd = group_fd(src, &j->src_hold)) < 0) {
-		stop(sc, errno);
+	if (src && (j->srcfd = group_fd(src, c->borrow, &j->src_hold, &j->src_borrowed)) < 0) {
+		int e = errno;
 		group_free(j);
+		errno = e;
 		return -1;
 	}
 	/* the directory the __pycache__ items are read from */
 	const pyci_dir *pc = legacy_in_pycache ? legacy : pycache;
 	if (pc) {
-		if ((j->pcfd = group_fd(pc, &j->pc_hold)) < 0 ||
+		if ((j->pcfd = group_fd(pc, c->borrow, &j->pc_hold, &j->pc_borrowed)) < 0 ||
 		    pyci_buf_puts(&j->pcpath, pc->path) != 0) {
-			stop(sc, j->pcfd < 0 ? errno : ENOMEM);
+			int e = j->pcfd < 0 ? errno : ENOMEM;
 			group_free(j);
+			errno = e;
 			return -1;
 		}
 	}
-	submit(sc, j);
-	return sc->stopped ? -1 : 0;
+	return job_add(c->out, j);
 }
 
-static void walk_error(void *ctx, const char *path, pyci_walk_err kind, int err);
+/* A group that reports a directory not walked, in its place in the order.  0, or -1. */
+static int error_group(struct job *out, const char *path, pyci_walk_err kind, int err)
+{
+	struct group *j = calloc(1, sizeof(*j));
+	if (!j || pyci_buf_puts(&j->path, path) != 0) {
+		free(j);
+		errno = ENOMEM;
+		return -1;
+	}
+	j->is_error = 1;
+	j->err_kind = kind;
+	j->err = err;
+	j->srcfd = j->pcfd = -1;
+	return job_add(out, j);
+}
 
 static int parent_path(pyci_buf *out, const char *path);
 
@@ -680,34 +757,54 @@ static int visiting_pycache(const struct scanner *sc, const pyci_dir *dir)
 	return dir->path_len >= n && memcmp(dir->path + dir->path_len - n, tail, n) == 0;
 }
 
+/* The groups of a visited directory and its __pycache__, added to c->out.  0, or -1 (errno). */
+static int collect(const struct collect *c, const pyci_dir *dir, const pyci_dir *pycache)
+{
+	if (!visiting_pycache(c->sc, dir))
+		return make_group(c, dir, -1, dir->path, dir, 0, pycache);
+	/* its caches' sources are one level up */
+	int up = openat(dir->fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (up < 0) {
+		if (error_group(c->out, dir->path, PYCI_WALK_ERR_OPEN, errno) != 0)
+			return -1;
+	} else if (parent_path(&c->x->parent, dir->path) != 0) {
+		close(up);
+		errno = ENOMEM;
+		return -1;
+	} else if (make_group(c, NULL, up, c->x->parent.data, dir, 1, NULL) != 0) {
+		return -1;
+	}
+	/* and a __pycache__ inside it has its sources here */
+	return pycache ? make_group(c, dir, -1, dir->path, NULL, 0, pycache) : 0;
+}
+
+/* Hand the groups collected in `groups` to the pool, in order (or free them once stopped). */
+static void submit_all(struct scanner *sc, struct job *groups)
+{
+	for (size_t i = 0; i < groups->n; i++) {
+		if (sc->stopped)
+			group_free(groups->groups[i]);
+		else
+			submit(sc, groups->groups[i]);
+	}
+	free(groups->groups);
+	*groups = (struct job){0};
+}
+
+/* walk's visit (one thread): the directory's groups go to the pool in order. */
 static int visit(void *ctx, const pyci_dir *dir, const pyci_dir *pycache)
 {
 	struct scanner *sc = ctx;
-	if (sc->stopped)
-		goto stopped;
-	if (visiting_pycache(sc, dir)) {
-		/* its caches' sources are one level up */
-		int up = openat(dir->fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (up < 0) {
-			walk_error(sc, dir->path, PYCI_WALK_ERR_OPEN, errno);
-		} else if (parent_path(&sc->parent, dir->path) != 0) {
-			close(up);
-			stop(sc, ENOMEM);
-			goto stopped;
-		} else if (make_group(sc, NULL, up, sc->parent.data, dir, 1, NULL) != 0) {
-			goto stopped;
-		}
-		/* and a __pycache__ inside it has its sources here */
-		if (pycache && make_group(sc, dir, -1, dir->path, NULL, 0, pycache) != 0)
-			goto stopped;
-		return 0;
+	struct job groups = {0};
+	struct collect c = {sc, &sc->scratch, 0, &groups};
+	if (!sc->stopped && collect(&c, dir, pycache) != 0)
+		stop(sc, errno);
+	submit_all(sc, &groups);
+	if (sc->stopped) {
+		errno = sc->stop_errno;
+		return -1;
 	}
-	if (make_group(sc, dir, -1, dir->path, dir, 0, pycache) != 0)
-		goto stopped;
 	return 0;
-stopped:
-	errno = sc->stop_errno;
-	return -1;
 }
 
 /* ops->done: report every job still in flight; their holds go back before the walk ends. */
@@ -789,6 +886,8 @@ static int scan_file(struct scanner *sc, const char *path)
 	if (pyci_buf_append(&shown, path, dirpart) != 0)
 		goto out;
 	pyci_dir one = {dfd, shown.data ? shown.data : "", dirpart, &e, 1, 0, NULL};
+	struct job groups = {0};
+	struct collect c = {sc, &sc->scratch, 0, &groups};
 	if (in_pycache) {
 		int up = openat(dfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (up < 0 || parent_path(&srcdir, dir.data) != 0) {
@@ -797,10 +896,13 @@ static int scan_file(struct scanner *sc, const char *path)
 			pyci_buf_free(&shown);
 			goto out;
 		}
-		rc = make_group(sc, NULL, up, srcdir.data, &one, 1, NULL);
+		rc = make_group(&c, NULL, up, srcdir.data, &one, 1, NULL);
 	} else {
-		rc = make_group(sc, &one, -1, one.path, &one, 0, NULL);
+		rc = make_group(&c, &one, -1, one.path, &one, 0, NULL);
 	}
+	if (rc != 0)
+		stop(sc, errno);
+	submit_all(sc, &groups);
 	pyci_buf_free(&shown);
 out:;
 	int err = errno;
@@ -816,17 +918,113 @@ out:;
 static void walk_error(void *ctx, const char *path, pyci_walk_err kind, int err)
 {
 	struct scanner *sc = ctx;
-	struct group *j = calloc(1, sizeof(*j));
-	if (!j || pyci_buf_puts(&j->path, path) != 0) {
-		free(j);
+	struct job groups = {0};
+	if (error_group(&groups, path, kind, err) != 0)
 		stop(sc, ENOMEM);
-		return;
+	submit_all(sc, &groups);
+}
+
+/* ---- the parallel walk: a directory's groups are made and judged on a worker -------------- */
+
+/*
+ * Descriptors of the parallel walk (pwalk.h): a directory and its __pycache__ for each of the
+ * WINDOW + 1 directories being visited or waiting to be emitted (and the ".." of a nested
+ * __pycache__'s group), the same for each level above the emission point, PWALK_CLOSER_CAP
+ * waiting for the closer (clean), DEEP_FDS for walk.c below MAX_PAR_DEPTH, and for every
+ * thread a cache, a source being hashed, a directory and its __pycache__ being opened.
+ */
+#define WINDOW 64
+#define MAX_PAR_DEPTH 40
+#define DEEP_FDS 64
+#define PARALLEL_FDS                                                                     \
+	(3 * (WINDOW + 1) + 2 * (MAX_PAR_DEPTH + 1) + PWALK_CLOSER_CAP + DEEP_FDS +     \
+	 4 * (MAX_THREADS + 1))
+
+/* pwalk's visit. */
+static void *pvisit(void *wctx, const pyci_dir *dir, const pyci_dir *pycache, int *err)
+{
+	struct worker *w = wctx;
+	struct job *b = calloc(1, sizeof(*b));
+	if (!b) {
+		*err = ENOMEM;
+		return NULL;
 	}
-	j->is_error = 1;
-	j->err_kind = kind;
-	j->err = err;
-	j->srcfd = j->pcfd = -1;
-	submit(sc, j);
+	struct collect c = {w->sc, &w->x, 1, b};
+	if (collect(&c, dir, pycache) != 0) {
+		*err = errno ? errno : ENOMEM;
+		job_free(b);
+		return NULL;
+	}
+	if (b->n == 0) {
+		job_free(b);
+		return NULL;
+	}
+	run_job(w, b);
+	return b;
+}
+
+static int pskip(void *wctx, const pyci_dir *parent, const pyci_entry *e)
+{
+	struct worker *w = wctx;
+	return excluded(w->sc, &w->x, parent, e->name, 1);
+}
+
+static int pemit(void *ctx, void *result)
+{
+	struct scanner *sc = ctx;
+	emit(sc, result);
+	if (sc->stopped) {
+		errno = sc->stop_errno;
+		return -1;
+	}
+	return 0;
+}
+
+static void pdiscard(void *result)
+{
+	job_free(result);
+}
+
+/* A subtree deeper than MAX_PAR_DEPTH: walk.c on this thread, jobs run inline. */
+static int pdeep(void *ctx, int parentfd, const char *name, const char *display, int depth)
+{
+	struct scanner *sc = ctx;
+	pyci_walk_options wopt = {sc->opt->cross_mounts, DEEP_FDS, sc->opt->defer_close};
+	pyci_walk_ops wops = {visit, walk_error, skip_dir, drain, sc};
+	if (pyci_walk_at(parentfd, name, display, depth, &wopt, &wops) != 0) {
+		stop(sc, errno);
+		return -1;
+	}
+	if (sc->stopped) {
+		errno = sc->stop_errno;
+		return -1;
+	}
+	return 0;
+}
+
+/* Walk the directory `path` with pwalk and `threads` workers. */
+static int scan_parallel(struct scanner *sc, const char *path, unsigned threads)
+{
+	void **wctx = calloc((size_t)threads + 1, sizeof(*wctx));
+	int rc = -1;
+	if (!wctx) {
+		errno = ENOMEM;
+		return -1;
+	}
+	for (unsigned i = 0; i <= threads; i++)
+		if (!(wctx[i] = worker_new(sc)))
+			goto out;
+	pwalk_options popt = {sc->opt->cross_mounts, threads, WINDOW, MAX_PAR_DEPTH,
+			      sc->opt->defer_close, wctx};
+	pwalk_ops pops = {pvisit, pskip, pemit, walk_error, pdiscard, pdeep, sc};
+	rc = pwalk(path, &popt, &pops);
+out:;
+	int e = errno;
+	for (unsigned i = 0; i <= threads; i++)
+		worker_free(wctx[i]);
+	free(wctx);
+	errno = rc ? e : 0;
+	return rc;
 }
 
 /*
@@ -839,11 +1037,13 @@ static void walk_error(void *ctx, const char *path, pyci_walk_err kind, int err)
 struct plan {
 	unsigned threads, walker_fds;
 	size_t jobs, groups;
+	int parallel;           /* directories walked by pwalk, threads workers */
 };
+
 
 static struct plan make_plan(const pyci_scan_options *opt)
 {
-	struct plan p = {0, 6, 1, 1};
+	struct plan p = {0, 6, 1, 1, 0};
 	long avail = opt->max_fds;
 	if (!avail) {
 		struct rlimit rl;
@@ -873,6 +1073,7 @@ static struct plan make_plan(const pyci_scan_options *opt)
 			j = w / 4 / (long)p.groups - 1;
 		}
 		p.jobs = j < 2 ? 2 : j > 16 ? 16 : (size_t)j;
+		p.parallel = avail >= PARALLEL_FDS;
 	}
 	return p;
 }
@@ -893,8 +1094,12 @@ int pyci_scan_path(const char *path, const pyci_scan_options *opt, const pyci_sc
 		errno = ELOOP;
 		goto out;
 	}
-	sc.pool = pool_new(S_ISDIR(st.st_mode) ? plan.threads : 0, plan.jobs, run_job,
-			   worker_new, worker_free, (void *)opt);
+	sc.parallel = S_ISDIR(st.st_mode) && plan.parallel;
+	if (sc.parallel) /* the pool only runs the subtrees too deep for pwalk, inline */
+		plan = (struct plan){plan.threads, 6, 1, 1, 1};
+	sc.batch_groups = plan.groups;
+	sc.pool = pool_new(S_ISDIR(st.st_mode) && !sc.parallel ? plan.threads : 0, plan.jobs,
+			   run_job, worker_new, worker_free, &sc);
 	if (!sc.pool)
 		goto out;
 	if (!S_ISDIR(st.st_mode)) {
@@ -906,10 +1111,15 @@ int pyci_scan_path(const char *path, const pyci_scan_options *opt, const pyci_sc
 			goto out;
 		sc.root_is_pycache = is_pycache_dir(probe);
 		close(probe);
-		pyci_walk_options wopt = {opt->cross_mounts, plan.walker_fds, opt->defer_close};
 		sc.root_len = strlen(path);
-		pyci_walk_ops wops = {visit, walk_error, skip_dir, drain, &sc};
-		rc = pyci_walk(path, &wopt, &wops);
+		if (sc.parallel) {
+			rc = scan_parallel(&sc, path, plan.threads - 1);
+		} else {
+			pyci_walk_options wopt = {opt->cross_mounts, plan.walker_fds,
+						  opt->defer_close};
+			pyci_walk_ops wops = {visit, walk_error, skip_dir, drain, &sc};
+			rc = pyci_walk(path, &wopt, &wops);
+		}
 	}
 out:;
 	int err = errno;
@@ -923,8 +1133,7 @@ out:;
 	}
 	pyci_buf_free(&sc.path);
 	pyci_buf_free(&sc.srcpath);
-	pyci_buf_free(&sc.rel);
-	pyci_buf_free(&sc.parent);
+	scratch_free(&sc.scratch);
 	errno = err;
 	return rc;
 }

@@ -22,10 +22,9 @@
 #include <unistd.h>
 
 #include "closer.h"
+#include "dirio.h"
 #include "readopen.h"
 
-#define DENTS_BUF_SIZE ((size_t)64 * 1024)
-#define DIR_OPEN_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
 
 struct pyci_walk_node {
 	struct pyci_walk_node *parent;
@@ -42,45 +41,20 @@ struct pyci_walk_node {
 	struct pyci_walk_node *lru_prev, *lru_next;
 };
 
-/* One directory's names: an arena of NUL-terminated names and an entry array pointing into it. */
-struct listing {
-	char *names;
-	size_t names_len, names_cap;
-	pyci_entry *entries;
-	size_t count, cap;
-};
-
 struct walker {
 	const pyci_walk_ops *ops;
-	int cross_mounts;
 	unsigned max_fds, open_fds;
 	struct pyci_walk_node *lru_head, *lru_tail; /* most recently used first */
 	struct pyci_walk_node **stack;
 	size_t stack_len, stack_cap;
-	char *dents;
-	struct listing list, pc_list;
+	dirio_listing list, pc_list;
 	char *path, *pc_path;     /* display paths of the directory and its __pycache__ */
 	size_t path_cap, pc_path_cap;
 	const char *root_path;
 	uint64_t root_dev, root_mnt;
-	int have_openat2;         /* cleared when the kernel lacks it */
-	int noatime;              /* readopen.h: directories are read without touching atime */
+	dirio_opener opener;      /* cross_mounts, and what the kernel allows */
 	struct closer *closer;    /* defer_close: closes on a helper thread; NULL: inline */
 };
-
-/* ---- identity --------------------------------------------------------------------------- */
-
-static int fd_identity(int fd, uint64_t *dev, uint64_t *ino, uint64_t *mnt)
-{
-	struct statx sx;
-	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_INO | STATX_TYPE | STATX_MNT_ID,
-		  &sx) != 0)
-		return -1;
-	*dev = ((uint64_t)sx.stx_dev_major << 32) | sx.stx_dev_minor;
-	*ino = sx.stx_ino;
-	*mnt = (sx.stx_mask & STATX_MNT_ID) ? sx.stx_mnt_id : 0;
-	return 0;
-}
 
 /* ---- descriptor cache ------------------------------------------------------------------- */
 
@@ -129,7 +103,7 @@ static void lru_make_room(struct walker *w)
 	while (w->open_fds >= w->max_fds && n) {
 		struct pyci_walk_node *prev = n->lru_prev;
 		if (!n->pinned && !n->holds) {
-			if (!n->have_id && fd_identity(n->fd, &n->dev, &n->ino, &n->mnt) == 0)
+			if (!n->have_id && dirio_identity(n->fd, &n->dev, &n->ino, &n->mnt) == 0)
 				n->have_id = 1;
 			node_close(w, n);
 		}
@@ -151,35 +125,6 @@ static void node_adopt_fd(struct walker *w, struct pyci_walk_node *n, int fd)
 }
 
 /*
- * openat(pfd, name) for a directory, refusing symlinks.  When mounts are not to be crossed,
- * openat2's RESOLVE_NO_XDEV refuses them in the same call (EXDEV), bind mounts included, so no
- * statx is needed per directory; *checked tells whether that happened.
- */
-static int open_dir_at(struct walker *w, int pfd, const char *name, int *checked)
-{
-	*checked = 0;
-	if (!w->cross_mounts && w->have_openat2) {
-		struct open_how how = {
-			.flags = DIR_OPEN_FLAGS | (w->noatime ? O_NOATIME : 0),
-			.resolve = RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-		};
-		long fd = syscall(SYS_openat2, pfd, name, &how, sizeof(how));
-		if (fd < 0 && errno == EPERM && w->noatime) {
-			/* not the directory's owner: O_NOATIME is refused, not openat2 */
-			w->noatime = 0;
-			how.flags = DIR_OPEN_FLAGS;
-			fd = syscall(SYS_openat2, pfd, name, &how, sizeof(how));
-		}
-		if (fd >= 0 || (errno != ENOSYS && errno != EPERM)) {
-			*checked = 1;
-			return (int)fd;
-		}
-		w->have_openat2 = 0; /* old kernel, or a seccomp filter that does not know it */
-	}
-	return pyci_openat_read(pfd, name, DIR_OPEN_FLAGS, &w->noatime);
-}
-
-/*
  * Open u's directory relative to its parent's open descriptor.  The first open applies the
  * mount rule; a reopen must find the identity the node had.  Returns the descriptor, or -1 with
  * errno (EXDEV: a mount not to cross; ESTALE: the directory was replaced).
@@ -193,7 +138,7 @@ static int open_one(struct walker *w, struct pyci_walk_node *u)
 	p->pinned = was_pinned;
 	lru_touch(w, p);
 	int mount_checked;
-	int fd = open_dir_at(w, p->fd, u->name, &mount_checked);
+	int fd = dirio_open_at(&w->opener, p->fd, u->name, &mount_checked);
 	if (fd < 0)
 		return -1;
 	if (mount_checked && !u->have_id) {
@@ -201,14 +146,14 @@ static int open_one(struct walker *w, struct pyci_walk_node *u)
 		return fd;
 	}
 	uint64_t dev, ino, mnt;
-	if (fd_identity(fd, &dev, &ino, &mnt) != 0) {
+	if (dirio_identity(fd, &dev, &ino, &mnt) != 0) {
 		int e = errno;
 		close(fd);
 		errno = e;
 		return -1;
 	}
 	if (!u->have_id) {
-		if (!w->cross_mounts &&
+		if (!w->opener.cross_mounts &&
 		    (dev != w->root_dev || (mnt && w->root_mnt && mnt != w->root_mnt))) {
 			close(fd);
 			errno = EXDEV;
@@ -291,87 +236,6 @@ static void node_release(struct walker *w, struct pyci_walk_node *n)
 }
 
 /* ---- listing ------------------------------------------------------------------------------ */
-
-static int listing_add(struct listing *l, const char *name, size_t len, unsigned char type)
-{
-	if (l->names_len + len + 1 > l->names_cap) {
-		size_t cap = l->names_cap ? l->names_cap : 4096;
-		while (cap < l->names_len + len + 1)
-			cap *= 2;
-		char *p = realloc(l->names, cap);
-		if (!p)
-			return -1;
-		l->names = p;
-		l->names_cap = cap;
-	}
-	if (l->count == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 256;
-		pyci_entry *p = realloc(l->entries, cap * sizeof(*p));
-		if (!p)
-			return -1;
-		l->entries = p;
-		l->cap = cap;
-	}
-	memcpy(l->names + l->names_len, name, len + 1);
-	/* names may move on realloc: list_dir points at them once the listing is complete */
-	l->entries[l->count].name = NULL;
-	l->entries[l->count].len = len;
-	l->entries[l->count].type = type;
-	l->count++;
-	l->names_len += len + 1;
-	return 0;
-}
-
-static int entry_cmp(const void *a, const void *b)
-{
-	const pyci_entry *x = a, *y = b;
-	size_t n = x->len < y->len ? x->len : y->len;
-	int c = memcmp(x->name, y->name, n);
-	if (c)
-		return c;
-	return (x->len > y->len) - (x->len < y->len);
-}
-
-/* List fd (from its current offset) into l, sorted.  Returns 0, or -1 with errno. */
-static int list_dir(struct walker *w, int fd, struct listing *l)
-{
-	l->count = 0;
-	l->names_len = 0;
-	for (;;) {
-		ssize_t n = getdents64(fd, w->dents, DENTS_BUF_SIZE);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (n == 0)
-			break;
-		for (ssize_t off = 0; off < n;) {
-			struct dirent64 *d = (struct dirent64 *)(void *)(w->dents + off);
-			off += d->d_reclen;
-			const char *name = d->d_name;
-			if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
-				continue;
-			unsigned char type = d->d_type;
-			if (type == DT_UNKNOWN) {
-				struct stat st;
-				if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-					type = IFTODT(st.st_mode);
-			}
-			if (listing_add(l, name, strlen(name), type) != 0)
-				return -1;
-		}
-	}
-	/* names were appended in entry order, each NUL-terminated */
-	size_t off = 0;
-	for (size_t i = 0; i < l->count; i++) {
-		l->entries[i].name = l->names + off;
-		off += l->entries[i].len + 1;
-	}
-	if (l->count > 1) /* entries is still NULL for an empty first listing */
-		qsort(l->entries, l->count, sizeof(l->entries[0]), entry_cmp);
-	return 0;
-}
 
 /* ---- paths -------------------------------------------------------------------------------- */
 
@@ -498,7 +362,7 @@ static int visit_node(struct walker *w, struct pyci_walk_node *n)
 	}
 	n->pinned = 1;
 	int rc = 0;
-	if (list_dir(w, fd, &w->list) != 0) {
+	if (dirio_list(fd, &w->list) != 0) {
 		if (errno == ENOMEM)
 			goto fatal;
 		report(w, n, PYCI_WALK_ERR_READ, errno);
@@ -523,7 +387,7 @@ static int visit_node(struct walker *w, struct pyci_walk_node *n)
 			pc = NULL;
 		} else {
 			pc->pinned = 1;
-			if (list_dir(w, pfd, &w->pc_list) != 0) {
+			if (dirio_list(pfd, &w->pc_list) != 0) {
 				int e = errno;
 				if (e == ENOMEM)
 					goto fatal_pc;
@@ -554,7 +418,8 @@ static int visit_node(struct walker *w, struct pyci_walk_node *n)
 		}
 		goto out;
 	}
-	if (push_children(w, n, &dir, 1) != 0)
+	/* n holds a reference of its own while visited: releasing pc above never frees it */
+	if (push_children(w, n, &dir, 1) != 0) // NOLINT(clang-analyzer-unix.Malloc)
 		goto fatal_pc;
 	if (pc) {
 		if (push_children(w, pc, &pcdir, 0) != 0)
@@ -607,77 +472,132 @@ static void walker_free(struct walker *w)
 {
 	closer_free(w->closer);
 	free(w->stack);
-	free(w->dents);
-	free(w->list.names);
-	free(w->list.entries);
-	free(w->pc_list.names);
-	free(w->pc_list.entries);
+	dirio_listing_free(&w->list);
+	dirio_listing_free(&w->pc_list);
 	free(w->path);
 	free(w->pc_path);
+}
+
+static void walker_init(struct walker *w, const char *display, const pyci_walk_options *opt,
+			const pyci_walk_ops *ops)
+{
+	w->ops = ops;
+	dirio_opener_init(&w->opener, opt && opt->cross_mounts);
+	w->max_fds = opt && opt->max_fds ? opt->max_fds : default_max_fds();
+	if (w->max_fds < 3)
+		w->max_fds = 3; /* root, a directory and its __pycache__ */
+	if (opt && opt->defer_close && w->max_fds >= 16) {
+		/* a quarter of the budget may wait for the closer, at most 64 */
+		unsigned q = w->max_fds / 4 > 64 ? 64 : w->max_fds / 4;
+		if ((w->closer = closer_new(q)) != NULL)
+			w->max_fds -= q;
+	}
+	w->root_path = display;
+}
+
+/* Walk from the open root directory fd (taken over, identity already in *rootn), depth first. */
+static int walk_from(struct walker *w, struct pyci_walk_node *rootn, int fd)
+{
+	rootn->have_id = 1;
+	w->root_dev = rootn->dev;
+	w->root_mnt = rootn->mnt;
+	rootn->pinned = 1;
+	node_adopt_fd(w, rootn, fd);
+
+	int rc = 0;
+	if (push(w, rootn) != 0) {
+		node_release(w, rootn);
+		walker_free(w);
+		errno = ENOMEM;
+		return -1;
+	}
+	while (w->stack_len > 0) {
+		struct pyci_walk_node *n = w->stack[--w->stack_len];
+		if (rc == 0 && visit_node(w, n) != 0)
+			rc = -1;
+		node_release(w, n);
+	}
+	int e = errno;
+	if (w->ops->done)
+		w->ops->done(w->ops->ctx); /* gives every hold back */
+	walker_free(w);
+	errno = e;
+	return rc;
+}
+
+/* A root node of the given depth for fd, with fd's identity; NULL (fd closed, errno) on failure. */
+static struct pyci_walk_node *root_node(struct walker *w, int fd, int depth)
+{
+	struct pyci_walk_node *rootn = node_new(w, NULL, "", 0);
+	if (!rootn) {
+		close(fd);
+		errno = ENOMEM;
+		return NULL;
+	}
+	rootn->depth = depth;
+	if (dirio_identity(fd, &rootn->dev, &rootn->ino, &rootn->mnt) != 0) {
+		int e = errno;
+		close(fd);
+		free(rootn->name);
+		free(rootn);
+		errno = e;
+		return NULL;
+	}
+	return rootn;
 }
 
 int pyci_walk(const char *root, const pyci_walk_options *opt, const pyci_walk_ops *ops)
 {
 	struct walker w = {0};
-	w.ops = ops;
-	w.cross_mounts = opt && opt->cross_mounts;
-	w.max_fds = opt && opt->max_fds ? opt->max_fds : default_max_fds();
-	if (w.max_fds < 3)
-		w.max_fds = 3; /* root, a directory and its __pycache__ */
-	if (opt && opt->defer_close && w.max_fds >= 16) {
-		/* a quarter of the budget may wait for the closer, at most 64 */
-		unsigned q = w.max_fds / 4 > 64 ? 64 : w.max_fds / 4;
-		if ((w.closer = closer_new(q)) != NULL)
-			w.max_fds -= q;
-	}
-	w.root_path = root;
-	w.have_openat2 = 1;
-	w.noatime = 1;
-
-	int fd = pyci_openat_read(AT_FDCWD, root, DIR_OPEN_FLAGS, &w.noatime);
-	if (fd < 0)
-		return -1;
-	struct pyci_walk_node *rootn = node_new(&w, NULL, "", 0);
-	w.dents = malloc(DENTS_BUF_SIZE);
-	if (!rootn || !w.dents) {
-		close(fd);
-		free(rootn);
-		walker_free(&w);
-		errno = ENOMEM;
-		return -1;
-	}
-	if (fd_identity(fd, &rootn->dev, &rootn->ino, &rootn->mnt) != 0) {
+	walker_init(&w, root, opt, ops);
+	int fd = pyci_openat_read(AT_FDCWD, root, DIRIO_OPEN_FLAGS, &w.opener.noatime);
+	struct pyci_walk_node *rootn = fd < 0 ? NULL : root_node(&w, fd, 0);
+	if (!rootn) {
 		int e = errno;
-		close(fd);
-		free(rootn->name);
-		free(rootn);
 		walker_free(&w);
 		errno = e;
 		return -1;
 	}
-	rootn->have_id = 1;
-	w.root_dev = rootn->dev;
-	w.root_mnt = rootn->mnt;
-	rootn->pinned = 1;
-	node_adopt_fd(&w, rootn, fd);
+	return walk_from(&w, rootn, fd);
+}
 
-	int rc = 0;
-	if (push(&w, rootn) != 0) {
-		node_release(&w, rootn);
+int pyci_walk_at(int parentfd, const char *name, const char *display, int depth,
+		 const pyci_walk_options *opt, const pyci_walk_ops *ops)
+{
+	struct walker w = {0};
+	walker_init(&w, display, opt, ops);
+	int checked;
+	uint64_t pdev = 0, pino, pmnt = 0;
+	int fd = dirio_open_at(&w.opener, parentfd, name, &checked);
+	if (fd >= 0 && !checked && !w.opener.cross_mounts &&
+	    dirio_identity(parentfd, &pdev, &pino, &pmnt) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		fd = -1;
+	}
+	struct pyci_walk_node *rootn = fd < 0 ? NULL : root_node(&w, fd, depth);
+	if (rootn && !checked && !w.opener.cross_mounts &&
+	    (rootn->dev != pdev || (rootn->mnt && pmnt && rootn->mnt != pmnt))) {
+		close(fd);
+		free(rootn->name);
+		free(rootn);
+		rootn = NULL;
+		errno = EXDEV;
+	}
+	if (!rootn) {
+		int e = errno;
+		if (e == ENOMEM) {
+			walker_free(&w);
+			errno = e;
+			return -1;
+		}
+		if (ops->error)
+			ops->error(ops->ctx, display, open_error_kind(e), e);
+		if (ops->done)
+			ops->done(ops->ctx);
 		walker_free(&w);
-		errno = ENOMEM;
-		return -1;
+		return 0;
 	}
-	while (w.stack_len > 0) {
-		struct pyci_walk_node *n = w.stack[--w.stack_len];
-		if (rc == 0 && visit_node(&w, n) != 0)
-			rc = -1;
-		node_release(&w, n);
-	}
-	int e = errno;
-	if (ops->done)
-		ops->done(ops->ctx); /* gives every hold back */
-	walker_free(&w);
-	errno = e;
-	return rc;
+	return walk_from(&w, rootn, fd);
 }

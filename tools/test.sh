@@ -10,7 +10,9 @@
 #      exit statuses, and tests/cli/clitest.py's run() fails on any SIGABRT or sanitizer report
 #      even where a test reads only stdout.  (No log_path: the runtime would create its directory
 #      inside the chroot of test_clean's sandbox tests.)
-#   4. the libFuzzer harnesses in fuzz/ (clang, ASan + UBSan), PYCI_FUZZ_SECONDS each (default
+#   4. the whole suite again under ThreadSanitizer (clang): directories are walked and judged on
+#      worker threads (src/pwalk.c, src/pool.c, src/closer.c); a data race aborts the run.
+#   5. the libFuzzer harnesses in fuzz/ (clang, ASan + UBSan), PYCI_FUZZ_SECONDS each (default
 #      60), seeded with fixtures/ (tools/fuzz.sh).
 # Needs what tools/install-deps.sh installs.  About 10 minutes on 2 cores, fuzzing included.
 set -eu
@@ -29,6 +31,11 @@ cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
 	ctest --test-dir build-asan --output-on-failure -j"$jobs"
+
+cmake -S . -B build-tsan -DCMAKE_C_COMPILER=clang -DPYCI_TESTS=ON -DPYCI_WERROR=ON -DPYCI_TSAN=ON \
+	-DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-tsan -j"$jobs"
+TSAN_OPTIONS=halt_on_error=1:abort_on_error=1 ctest --test-dir build-tsan --output-on-failure -j"$jobs"
 
 tools/fuzz.sh
 

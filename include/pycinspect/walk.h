@@ -87,4 +87,14 @@ void pyci_walk_unhold(pyci_walk_node *node);
  */
 int pyci_walk(const char *root, const pyci_walk_options *opt, const pyci_walk_ops *ops);
 
+/*
+ * Walk the subdirectory `name` of the open directory parentfd as part of a larger walk: it is
+ * opened like any directory of a walk (no symlink, no other mount unless opt->cross_mounts;
+ * parentfd is taken to be on the walk's own mount), `display` is its display path and `depth`
+ * its depth.  When it cannot be opened, ops->error says so and ops->done is called, as for any
+ * directory the walk cannot enter: returns 0.  Otherwise as pyci_walk().
+ */
+int pyci_walk_at(int parentfd, const char *name, const char *display, int depth,
+		 const pyci_walk_options *opt, const pyci_walk_ops *ops);
+
 #endif

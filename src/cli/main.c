@@ -10,13 +10,16 @@
  *   src/verdict.c        CPython's freshness rules per version -> status + reasons
  *   src/target.c         target interpreters (--target, PATH)
  *   src/walk.c           descriptor-relative tree walk, bounded descriptors, no symlinks
+ *   src/pwalk.c          the same walk with directories on worker threads, output in order
+ *   src/dirio.c          opening (mount rule, no symlinks) and listing directories, for both
  *   src/scan.c           the engine: walk + read header + stat source + judge
  *   src/record.c         JSON of a record, summary tallies
  *   src/json.c, buf.c    JSON strings (lossless bytes), growable buffers
  *   src/clean.c          removal behind identity checks, through directory descriptors
  *   src/dump.c           forensic JSON of one cache (hashes, header, source, code objects)
  *   src/marshal.c        the marshal decoder, hostile input in mind
- *   src/pool.c           ordered pool of worker threads for the per-cache work
+ *   src/pool.c           ordered pool of worker threads (one-thread walks, named files)
+ *   src/closer.c         closes directories on a helper thread (clean)
  *   src/cli/             argv, output, exit codes: main.c, cmd_scan.c, cmd_clean.c,
  *                        cmd_dump.c, cmd_magic.c, engine.c (options scan and clean share), output.c
  */

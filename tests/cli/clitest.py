@@ -38,7 +38,8 @@ def env_c():
 
 # In the sanitizer build (tools/test.sh) every report aborts the binary.  A test that reads only
 # stdout could pass over an abort that comes after the output (LeakSanitizer runs at exit).
-SANITIZER_REPORTS = (b"ERROR: AddressSanitizer", b"ERROR: LeakSanitizer", b"runtime error: ")
+SANITIZER_REPORTS = (b"ERROR: AddressSanitizer", b"ERROR: LeakSanitizer", b"runtime error: ",
+                     b"WARNING: ThreadSanitizer")
 
 
 def not_aborted(p, args):

@@ -249,17 +249,19 @@ _asan = []
 
 
 def asan_instrumented():
-    """True when the binary carries AddressSanitizer (nm, ldd, or the runtime preloaded)."""
+    """True when the binary carries AddressSanitizer or ThreadSanitizer, whose shadow memory
+    cannot live under an address-space limit (nm, ldd, or the runtime preloaded)."""
     if not _asan:
         found = "libasan" in os.environ.get("LD_PRELOAD", "")
         for cmd in (["ldd", BIN], ["nm", "-D", BIN], ["nm", BIN]):
             if found or not shutil.which(cmd[0]):
                 continue
             p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=30)
-            found = b"libasan" in p.stdout or b"__asan_init" in p.stdout
+            found = any(m in p.stdout for m in (b"libasan", b"__asan_init", b"__tsan_init"))
         if not found:  # no nm: the dynamic symbol names are in the file
             with open(BIN, "rb") as f:
-                found = b"__asan_init" in f.read()
+                data = f.read()
+            found = b"__asan_init" in data or b"__tsan_init" in data
         _asan.append(found)
     return _asan[0]
 

@@ -1,6 +1,10 @@
-"""The per-cache work runs on worker threads; the output must not depend on how many: the same
-bytes, in the walk's order, for --jobs 1 (no threads), 2, 3 and 8, and under a descriptor limit
-that makes the scan run on one thread.  Walk errors keep their place among the records."""
+"""Directories are walked and judged on worker threads (src/pwalk.c); the output must not depend
+on how many: the same bytes, in the walk's order, for --jobs 1 (one thread, src/walk.c), 2, 3
+and 8, and under a descriptor limit that makes the scan run on one thread.  The trees have what
+changes the order or the walker: a mount point, a __pycache__ with subdirectories and one nested
+in another, a default-excluded directory, and branches deeper than the parallel walk goes (past
+its depth limit a subtree is handed to walk.c).  Walk errors keep their place among the
+records."""
 import os
 import resource
 import subprocess
@@ -21,6 +25,18 @@ class Jobs(TempDirCase):
                 self.assertTrue(os.path.exists(gone))
             if d % 11 == 0:
                 write_file(os.path.join(self.tmp, sub, "lone.pyc"), b"\x00" * 20)
+        # a __pycache__ holding a package of its own, and a __pycache__ inside a __pycache__
+        pc = os.path.join(self.tmp, "p010", "q1", "__pycache__")
+        module(pc, "extra/m.py", fresh=False)
+        module(pc, "n.py")
+        module(os.path.join(self.tmp, "node_modules", "x"), "skipped.py", fresh=False)
+        # 60 levels, past the parallel walk's 40, each with a sibling and a cache
+        deep = os.path.join(self.tmp, "p020", "deep")
+        for level in range(60):
+            module(deep, "side/s%d.py" % level, fresh=(level % 2 == 0))
+            if level % 5 == 0:
+                module(deep, "m%d.py" % level, fresh=(level % 3 != 0))
+            deep = os.path.join(deep, "d%d" % level)
         os.makedirs(os.path.join(self.tmp, "p050", "mnt"))
         p = subprocess.run(["mount", "-t", "tmpfs", "none", os.path.join(self.tmp, "p050", "mnt")],
                            stderr=subprocess.PIPE)
@@ -45,6 +61,22 @@ class Jobs(TempDirCase):
         for jobs in (2, 3, 8, None):
             self.assertEqual(self.scan(jobs), one, "--jobs %s differs from --jobs 1" % jobs)
         self.assertEqual(self.scan(None, limit=40), one, "a descriptor limit changes the output")
+
+    def test_deep_and_wide_under_a_limit_the_threads_still_fit(self):
+        # 300 levels, each with a leaf beside the way down: every level above the emission point
+        # holds its descriptor, so this fails (EMFILE errors, missing caches) if the parallel
+        # walk's descriptors grew with depth past what the plan counted
+        d = self.tmp
+        for level in range(300):
+            module(d, "leaf%d/m.py" % level, fresh=(level % 4 != 0))
+            d = os.path.join(d, "down")
+        module(d, "bottom.py")
+        one = self.scan(1)
+        self.assertEqual(one.count(b'"type":"pyc"'), 301)
+        self.assertNotIn(b'"type":"error"', one)
+        for limit in (420, 64, 1024):
+            self.assertEqual(self.scan(None, limit=limit), one, "limit %d" % limit)
+            self.assertEqual(self.scan(8, limit=limit), one, "limit %d, 8 jobs" % limit)
 
     def test_error_keeps_its_place(self):
         self.tree()
