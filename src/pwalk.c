@@ -57,7 +57,7 @@ struct pw_node {
 	struct pw_node *all_prev, *all_next;
 };
 
-struct pw {
+struct pwalk {
 	const pwalk_options *opt;
 	const pwalk_ops *ops;
 	pthread_mutex_t lock;
@@ -66,6 +66,8 @@ struct pw {
 	size_t ready_len, ready_cap;
 	unsigned inflight;              /* nodes running, or done and not yet emitted */
 	struct pw_node *awaited;        /* the node the calling thread waits for */
+	unsigned long events;           /* nodes published or emitted, wakes, stops: a thread
+					 * that let go of the lock sleeps only if none came */
 	int stopping;
 	int fatal;                      /* errno of a visit that failed fatally, 0 if none */
 	struct pw_node *all;            /* every live node */
@@ -75,7 +77,7 @@ struct pw {
 
 /* What a thread needs to run tasks: its visitor context and its own listing buffers. */
 struct pw_thread {
-	struct pw *pw;
+	struct pwalk *pw;
 	void *wctx;
 	dirio_opener opener;
 	dirio_listing list, pc_list;
@@ -128,7 +130,7 @@ static struct pw_node *node_new(const struct pw_node *parent, const char *name, 
 	return n;
 }
 
-static void node_free_unlinked(struct pw *pw, struct pw_node *n)
+static void node_free_unlinked(struct pwalk *pw, struct pw_node *n)
 {
 	if (n->result && pw->ops->discard)
 		pw->ops->discard(n->result);
@@ -141,7 +143,7 @@ static void node_free_unlinked(struct pw *pw, struct pw_node *n)
 }
 
 /* Under the lock: put n on the list of live nodes and take a reference on its parent. */
-static void node_link(struct pw *pw, struct pw_node *n, struct pw_node *parent)
+static void node_link(struct pwalk *pw, struct pw_node *n, struct pw_node *parent)
 {
 	n->parent = parent;
 	if (parent)
@@ -154,7 +156,7 @@ static void node_link(struct pw *pw, struct pw_node *n, struct pw_node *parent)
 }
 
 /* Under the lock: drop a reference; free nodes nobody needs, up the tree. */
-static void node_unref(struct pw *pw, struct pw_node *n)
+static void node_unref(struct pwalk *pw, struct pw_node *n)
 {
 	while (n && --n->refs == 0) {
 		struct pw_node *parent = n->parent;
@@ -266,13 +268,13 @@ static int before(const struct pw_node *a, const struct pw_node *b)
 	return a->keylen < b->keylen;
 }
 
-static void heap_set(struct pw *pw, size_t i, struct pw_node *n)
+static void heap_set(struct pwalk *pw, size_t i, struct pw_node *n)
 {
 	pw->ready[i] = n;
 	n->slot = i;
 }
 
-static void sift_up(struct pw *pw, size_t i)
+static void sift_up(struct pwalk *pw, size_t i)
 {
 	struct pw_node *n = pw->ready[i];
 	while (i > 0 && before(n, pw->ready[(i - 1) / 2])) {
@@ -282,7 +284,7 @@ static void sift_up(struct pw *pw, size_t i)
 	heap_set(pw, i, n);
 }
 
-static void sift_down(struct pw *pw, size_t i)
+static void sift_down(struct pwalk *pw, size_t i)
 {
 	struct pw_node *n = pw->ready[i];
 	for (;;) {
@@ -300,7 +302,7 @@ static void sift_down(struct pw *pw, size_t i)
 }
 
 /* Take n (in the heap) out of it. */
-static void heap_remove(struct pw *pw, struct pw_node *n)
+static void heap_remove(struct pwalk *pw, struct pw_node *n)
 {
 	size_t i = n->slot;
 	struct pw_node *last = pw->ready[--pw->ready_len];
@@ -312,7 +314,7 @@ static void heap_remove(struct pw *pw, struct pw_node *n)
 }
 
 /* Under the lock: make a finished task's node and children known, and wake who waits. */
-static void publish(struct pw *pw, struct pw_node *x)
+static void publish(struct pwalk *pw, struct pw_node *x)
 {
 	if (x->pc)
 		node_link(pw, x->pc, x);
@@ -332,6 +334,7 @@ static void publish(struct pw *pw, struct pw_node *x)
 		sift_up(pw, pw->ready_len - 1);
 	}
 	x->state = PW_DONE;
+	pw->events++;
 	if (pw->awaited == x)
 		pthread_cond_signal(&pw->done);
 	if (x->nkids > 1)
@@ -340,7 +343,7 @@ static void publish(struct pw *pw, struct pw_node *x)
 		pthread_cond_signal(&pw->work);
 }
 
-static void free_kids(struct pw *pw, struct pw_node *x)
+static void free_kids(struct pwalk *pw, struct pw_node *x)
 {
 	for (size_t i = 0; i < x->nkids; i++)
 		node_free_unlinked(pw, x->kids[i]);
@@ -354,7 +357,7 @@ static void free_kids(struct pw *pw, struct pw_node *x)
 }
 
 /* Make room in the ready heap for n more entries (under the lock).  0, or -1. */
-static int ready_reserve(struct pw *pw, size_t n)
+static int ready_reserve(struct pwalk *pw, size_t n)
 {
 	if (pw->ready_len + n <= pw->ready_cap)
 		return 0;
@@ -372,7 +375,7 @@ static int ready_reserve(struct pw *pw, size_t n)
 /* Run the task of node x (state PW_RUNNING) on thread t. */
 static void run_task(struct pw_thread *t, struct pw_node *x)
 {
-	struct pw *pw = t->pw;
+	struct pwalk *pw = t->pw;
 	const pwalk_ops *ops = pw->ops;
 	if (x->fd < 0) {
 		/* the parent's descriptor stays open while x is pending */
@@ -429,7 +432,7 @@ static void run_task(struct pw_thread *t, struct pw_node *x)
 		break;
 	}
 	int verr = 0;
-	x->result = ops->visit(t->wctx, &dir, have_pc ? &pcdir : NULL, &verr);
+	x->result = ops->visit(t->wctx, pw, &dir, have_pc ? &pcdir : NULL, &verr);
 	if (verr) {
 		errno = verr;
 		goto fatal;
@@ -460,6 +463,7 @@ fatal:;
 	if (!pw->fatal)
 		pw->fatal = e ? e : ENOMEM;
 	pw->stopping = 1;
+	pw->events++;
 	x->state = PW_DONE;
 	pthread_cond_broadcast(&pw->done);
 	pthread_cond_broadcast(&pw->work);
@@ -469,7 +473,7 @@ fatal:;
 /* ---- workers ------------------------------------------------------------------------------ */
 
 /* Under the lock: the first task in walk order not yet started, taken, or NULL. */
-static struct pw_node *ready_pop(struct pw *pw)
+static struct pw_node *ready_pop(struct pwalk *pw)
 {
 	if (pw->ready_len == 0)
 		return NULL;
@@ -478,18 +482,45 @@ static struct pw_node *ready_pop(struct pw *pw)
 	return n;
 }
 
+/*
+ * Under the lock, with nothing to take: ask ops->help (without the lock), then sleep on cv
+ * unless help was found or a wake came meanwhile.
+ */
+static void idle(struct pw_thread *t, pthread_cond_t *cv)
+{
+	struct pwalk *pw = t->pw;
+	unsigned long events = pw->events;
+	if (pw->ops->help) {
+		pthread_mutex_unlock(&pw->lock);
+		int helped = pw->ops->help(t->wctx);
+		pthread_mutex_lock(&pw->lock);
+		if (helped)
+			return;
+	}
+	if (events == pw->events)
+		pthread_cond_wait(cv, &pw->lock);
+}
+
+void pwalk_wake(struct pwalk *pw)
+{
+	pthread_mutex_lock(&pw->lock);
+	pw->events++;
+	pthread_cond_broadcast(&pw->work);
+	pthread_cond_broadcast(&pw->done);
+	pthread_mutex_unlock(&pw->lock);
+}
+
 static void *worker(void *arg)
 {
 	struct pw_thread *t = arg;
-	struct pw *pw = t->pw;
+	struct pwalk *pw = t->pw;
 	pthread_mutex_lock(&pw->lock);
-	for (;;) {
+	while (!pw->stopping) {
 		struct pw_node *x = NULL;
-		while (!pw->stopping &&
-		       (pw->inflight >= pw->opt->window || !(x = ready_pop(pw))))
-			pthread_cond_wait(&pw->work, &pw->lock);
-		if (pw->stopping)
-			break;
+		if (pw->inflight >= pw->opt->window || !(x = ready_pop(pw))) {
+			idle(t, &pw->work);
+			continue;
+		}
 		x->state = PW_RUNNING;
 		pw->inflight++;
 		pthread_mutex_unlock(&pw->lock);
@@ -531,7 +562,7 @@ static int estack_push_kids(struct estack *s, const struct pw_node *x)
  */
 static int await(struct pw_thread *t, struct pw_node *x)
 {
-	struct pw *pw = t->pw;
+	struct pwalk *pw = t->pw;
 	pthread_mutex_lock(&pw->lock);
 	int deep = x->state == PW_DEEP;
 	while (!deep && x->state != PW_DONE) {
@@ -544,7 +575,7 @@ static int await(struct pw_thread *t, struct pw_node *x)
 		}
 		if (!y) {
 			pw->awaited = x;
-			pthread_cond_wait(&pw->done, &pw->lock);
+			idle(t, &pw->done);
 			pw->awaited = NULL;
 			continue;
 		}
@@ -561,7 +592,7 @@ static int await(struct pw_thread *t, struct pw_node *x)
 /* Emit x (done, or deep); -1 (errno) when the walk is to stop. */
 static int emit_node(struct pw_thread *t, struct pw_node *x, int deep)
 {
-	struct pw *pw = t->pw;
+	struct pwalk *pw = t->pw;
 	const pwalk_ops *ops = pw->ops;
 	int rc = 0;
 	if (deep) {
@@ -598,6 +629,7 @@ static int emit_node(struct pw_thread *t, struct pw_node *x, int deep)
 		x->pc = NULL;
 	}
 	pw->inflight--;
+	pw->events++;
 	pthread_cond_signal(&pw->work);
 	pthread_mutex_unlock(&pw->lock);
 	close_fd(t, pcfd);
@@ -608,7 +640,7 @@ static int emit_node(struct pw_thread *t, struct pw_node *x, int deep)
 
 int pwalk(const char *root, const pwalk_options *opt, const pwalk_ops *ops)
 {
-	struct pw pw = {0};
+	struct pwalk pw = {0};
 	pw.opt = opt;
 	pw.ops = ops;
 	unsigned nthreads = opt->threads;
@@ -705,6 +737,7 @@ int pwalk(const char *root, const pwalk_options *opt, const pwalk_ops *ops)
 stop:
 	pthread_mutex_lock(&pw.lock);
 	pw.stopping = 1;
+	pw.events++;
 	pthread_cond_broadcast(&pw.work);
 	pthread_mutex_unlock(&pw.lock);
 	for (unsigned i = 0; i < started; i++)

@@ -21,11 +21,19 @@
 
 #include "pycinspect/walk.h"
 
+/* A walk in progress, for pwalk_wake. */
+struct pwalk;
+
 typedef struct pwalk_ops {
 	/* On a worker (or the calling thread), with that thread's context: the directory and its
 	 * __pycache__ (NULL if none), open and listed.  Returns the result for emit (NULL: none);
 	 * on a fatal error returns NULL and sets *err (errno), which stops the walk. */
-	void *(*visit)(void *wctx, const pyci_dir *dir, const pyci_dir *pycache, int *err);
+	void *(*visit)(void *wctx, struct pwalk *walk, const pyci_dir *dir, const pyci_dir *pycache,
+		       int *err);
+	/* On a thread that has no directory to take (NULL: none): join work a visit offered to
+	 * share, and return 1 if there was some, 0 if not (the thread then sleeps until a
+	 * directory is ready or pwalk_wake). */
+	int (*help)(void *wctx);
 	/* On a worker: 1 to leave out subdirectory e of parent (NULL: walk all). */
 	int (*skip)(void *wctx, const pyci_dir *parent, const pyci_entry *e);
 	/* On the calling thread, in walk order, while the directories visited are open.  -1 (keep
@@ -59,5 +67,9 @@ typedef struct pwalk_options {
  * threads ran out before the walk began, a visit failed fatally, or emit/deep stopped it.
  */
 int pwalk(const char *root, const pwalk_options *opt, const pwalk_ops *ops);
+
+/* From a visit that offers work to share: wake the threads that sleep, so that they ask
+ * ops->help.  Any thread, any time during the walk. */
+void pwalk_wake(struct pwalk *pw);
 
 #endif

@@ -26,6 +26,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -83,6 +85,11 @@ struct group {
 	size_t pc_others_named;
 	struct item *items;
 	size_t n, cap;
+	/* when shared between threads (run_group_shared): items[runs[r]..runs[r+1]) are the
+	 * caches of one source, taken a run at a time */
+	size_t *runs, nruns;
+	atomic_size_t next_run;
+	unsigned helpers;       /* threads helping, under the board's lock */
 };
 
 static void group_free(struct group *j)
@@ -102,6 +109,7 @@ static void group_free(struct group *j)
 	pyci_buf_free(&j->names);
 	pyci_buf_free(&j->pc_others);
 	free(j->items);
+	free(j->runs);
 	free(j);
 }
 
@@ -217,9 +225,12 @@ struct source_memo {
 	uint8_t hash[8];
 };
 
+struct board;
+
 struct worker {
 	const pyci_scan_options *opt;
 	const struct scanner *sc;
+	struct board *board;    /* parallel walk: groups offered for help */
 	struct scratch x;       /* for building groups (parallel walk) */
 	pyci_hasher *hasher;    /* created on the first hash-based cache */
 	struct source_memo memo[MEMO_SLOTS];
@@ -449,6 +460,108 @@ static void run_group(struct worker *w, struct group *j)
 	w->srcfd = j->srcfd;
 	for (size_t i = 0; i < j->n; i++)
 		judge_item(w, j, &j->items[i]);
+}
+
+/* ---- sharing a big directory between threads (parallel walk) ------------------------------ */
+
+/*
+ * A directory is one task of the parallel walk, and a single directory can hold most of a tree's
+ * work (a stdlib's top level: hundreds of caches and megabytes of source to hash).  Its worker
+ * offers such a group on the board and takes its caches a run at a time (the caches of one
+ * source, so that they still share one stat of it); threads with nothing else to do (pwalk's
+ * help) take runs too.  The worker returns once every run is judged and no helper holds it.
+ */
+#define SHARE_MIN_RUNS 8        /* fewer sources: one thread judges the group */
+#define BOARD_SLOTS 16
+
+struct board {
+	pthread_mutex_t lock;
+	pthread_cond_t idle;    /* a group's helpers went down to 0 */
+	struct group *g[BOARD_SLOTS];
+};
+
+static int same_source(const struct group *j, const struct item *a, const struct item *b)
+{
+	return a->cname.stem_len == b->cname.stem_len &&
+	       memcmp(j->names.data + a->name_off, j->names.data + b->name_off,
+		      a->cname.stem_len) == 0;
+}
+
+/* Judge the runs of j not yet taken, one at a time, each with a fresh memo. */
+static void judge_runs(struct worker *w, struct group *j)
+{
+	size_t r;
+	while ((r = atomic_fetch_add(&j->next_run, 1)) < j->nruns) {
+		for (unsigned i = 0; i < MEMO_SLOTS; i++)
+			w->memo[i].used = 0;
+		w->srcfd = j->srcfd;
+		for (size_t i = j->runs[r]; i < j->runs[r + 1]; i++)
+			judge_item(w, j, &j->items[i]);
+	}
+}
+
+/* run_group for the parallel walk: a group of many sources is offered to idle threads. */
+static void run_group_shared(struct worker *w, struct pwalk *walk, struct group *j)
+{
+	struct board *bd = w->board;
+	size_t nruns = 0;
+	if (j->is_error)
+		return;
+	for (size_t i = 0; i < j->n; i++)
+		nruns += i == 0 || !same_source(j, &j->items[i - 1], &j->items[i]);
+	if (nruns < SHARE_MIN_RUNS || !bd || !(j->runs = malloc((nruns + 1) * sizeof(size_t)))) {
+		run_group(w, j);
+		return;
+	}
+	for (size_t i = 0, r = 0; i < j->n; i++)
+		if (i == 0 || !same_source(j, &j->items[i - 1], &j->items[i]))
+			j->runs[r++] = i;
+	j->runs[nruns] = j->n;
+	j->nruns = nruns;
+	atomic_init(&j->next_run, 0);
+	int posted = 0;
+	pthread_mutex_lock(&bd->lock);
+	for (unsigned k = 0; k < BOARD_SLOTS && !posted; k++)
+		if (!bd->g[k]) {
+			bd->g[k] = j;
+			posted = 1;
+		}
+	pthread_mutex_unlock(&bd->lock);
+	if (posted)
+		pwalk_wake(walk);
+	judge_runs(w, j);
+	if (posted) {
+		pthread_mutex_lock(&bd->lock);
+		for (unsigned k = 0; k < BOARD_SLOTS; k++)
+			if (bd->g[k] == j)
+				bd->g[k] = NULL;
+		while (j->helpers)
+			pthread_cond_wait(&bd->idle, &bd->lock);
+		pthread_mutex_unlock(&bd->lock);
+	}
+}
+
+/* pwalk's help: judge runs of a group on the board. */
+static int help(void *wctx)
+{
+	struct worker *w = wctx;
+	struct board *bd = w->board;
+	struct group *j = NULL;
+	pthread_mutex_lock(&bd->lock);
+	for (unsigned k = 0; k < BOARD_SLOTS && !j; k++)
+		if (bd->g[k] && atomic_load(&bd->g[k]->next_run) < bd->g[k]->nruns) {
+			j = bd->g[k];
+			j->helpers++;
+		}
+	pthread_mutex_unlock(&bd->lock);
+	if (!j)
+		return 0;
+	judge_runs(w, j);
+	pthread_mutex_lock(&bd->lock);
+	if (--j->helpers == 0)
+		pthread_cond_broadcast(&bd->idle);
+	pthread_mutex_unlock(&bd->lock);
+	return 1;
 }
 
 /* ---- the scanner: walk, make jobs, report them in order ------------------------------------ */
@@ -941,7 +1054,8 @@ static void walk_error(void *ctx, const char *path, pyci_walk_err kind, int err)
 	 4 * (MAX_THREADS + 1))
 
 /* pwalk's visit. */
-static void *pvisit(void *wctx, const pyci_dir *dir, const pyci_dir *pycache, int *err)
+static void *pvisit(void *wctx, struct pwalk *walk, const pyci_dir *dir,
+		    const pyci_dir *pycache, int *err)
 {
 	struct worker *w = wctx;
 	struct job *b = calloc(1, sizeof(*b));
@@ -959,7 +1073,8 @@ static void *pvisit(void *wctx, const pyci_dir *dir, const pyci_dir *pycache, in
 		job_free(b);
 		return NULL;
 	}
-	run_job(w, b);
+	for (size_t i = 0; i < b->n; i++)
+		run_group_shared(w, walk, b->groups[i]);
 	return b;
 }
 
@@ -1006,23 +1121,36 @@ static int pdeep(void *ctx, int parentfd, const char *name, const char *display,
 static int scan_parallel(struct scanner *sc, const char *path, unsigned threads)
 {
 	void **wctx = calloc((size_t)threads + 1, sizeof(*wctx));
-	int rc = -1;
+	struct board bd = {0};
+	int rc = -1, locks = 0;
 	if (!wctx) {
 		errno = ENOMEM;
 		return -1;
 	}
-	for (unsigned i = 0; i <= threads; i++)
+	if ((errno = pthread_mutex_init(&bd.lock, NULL)) != 0)
+		goto out;
+	locks = 1;
+	if ((errno = pthread_cond_init(&bd.idle, NULL)) != 0)
+		goto out;
+	locks = 2;
+	for (unsigned i = 0; i <= threads; i++) {
 		if (!(wctx[i] = worker_new(sc)))
 			goto out;
+		((struct worker *)wctx[i])->board = &bd;
+	}
 	pwalk_options popt = {sc->opt->cross_mounts, threads, WINDOW, MAX_PAR_DEPTH,
 			      sc->opt->defer_close, wctx};
-	pwalk_ops pops = {pvisit, pskip, pemit, walk_error, pdiscard, pdeep, sc};
+	pwalk_ops pops = {pvisit, help, pskip, pemit, walk_error, pdiscard, pdeep, sc};
 	rc = pwalk(path, &popt, &pops);
 out:;
 	int e = errno;
 	for (unsigned i = 0; i <= threads; i++)
 		worker_free(wctx[i]);
 	free(wctx);
+	if (locks >= 2)
+		pthread_cond_destroy(&bd.idle);
+	if (locks >= 1)
+		pthread_mutex_destroy(&bd.lock);
 	errno = rc ? e : 0;
 	return rc;
 }

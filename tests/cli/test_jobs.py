@@ -78,6 +78,30 @@ class Jobs(TempDirCase):
             self.assertEqual(self.scan(None, limit=limit), one, "limit %d" % limit)
             self.assertEqual(self.scan(8, limit=limit), one, "limit %d, 8 jobs" % limit)
 
+    def test_big_directories_shared_between_threads(self):
+        # one directory's caches are judged by several threads when it has many sources (a run
+        # of the caches of one source at a time); hash-based caches make the runs long
+        import py_compile
+        for d in ("big", "big/__pycache__/../sub"):
+            base = os.path.normpath(os.path.join(self.tmp, d))
+            for i in range(120):
+                src = os.path.join(base, "m%03d.py" % i)
+                write_file(src, b"x = %d\n" % i * (1 + i % 50))
+                for opt in (0, 1):
+                    mode = (py_compile.PycInvalidationMode.CHECKED_HASH if i % 3 else
+                            py_compile.PycInvalidationMode.TIMESTAMP)
+                    py_compile.compile(src, optimize=opt, invalidation_mode=mode, doraise=True)
+                if i % 5 == 0:
+                    write_file(src, b"y = 2\n")  # stale by hash or by size
+        args = ["scan", "--json", "--all", "--check-source=always", self.tmp]
+        one = run(args[:1] + ["--jobs", "1"] + args[1:])
+        self.assertEqual(one.returncode, 0, one.stderr)
+        self.assertEqual(one.stdout.count(b'"type":"pyc"'), 480)
+        self.assertIn(b'"status":"stale"', one.stdout)
+        for jobs in ("2", "3", "8"):
+            p = run(args[:1] + ["--jobs", jobs] + args[1:])
+            self.assertEqual(p.stdout, one.stdout, "--jobs %s differs from --jobs 1" % jobs)
+
     def test_error_keeps_its_place(self):
         self.tree()
         lines = self.scan(8).decode("utf-8").splitlines()
