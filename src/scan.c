@@ -1226,8 +1226,9 @@ int pyci_scan_path(const char *path, const pyci_scan_options *opt, const pyci_sc
 	if (sc.parallel) /* the pool only runs the subtrees too deep for pwalk, inline */
 		plan = (struct plan){plan.threads, 6, 1, 1, 1};
 	sc.batch_groups = plan.groups;
-	sc.pool = pool_new(S_ISDIR(st.st_mode) && !sc.parallel ? plan.threads : 0, plan.jobs,
-			   run_job, worker_new, worker_free, &sc);
+	/* threads in all: the walking thread and plan.threads - 1 workers */
+	sc.pool = pool_new(S_ISDIR(st.st_mode) && !sc.parallel && plan.threads ? plan.threads - 1 : 0,
+			   plan.jobs, run_job, worker_new, worker_free, &sc);
 	if (!sc.pool)
 		goto out;
 	if (!S_ISDIR(st.st_mode)) {

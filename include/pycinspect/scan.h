@@ -7,8 +7,9 @@
  * ops->record with the verdict while the cache's directory is still open, so that a caller can
  * act on it through the descriptor (clean).  Entries that are not regular files are never opened.
  *
- * The per-cache work runs on worker threads; ops->record and ops->error are always called on
- * the calling thread, one at a time, in the walk's order, whatever the number of threads.
+ * Directories are walked and their caches judged on worker threads; ops->record and ops->error
+ * are always called on the calling thread, one at a time, in the walk's order, whatever the
+ * number of threads.
  */
 #ifndef PYCINSPECT_SCAN_H
 #define PYCINSPECT_SCAN_H
@@ -26,8 +27,9 @@ typedef struct pyci_scan_options {
 	const pyci_targets *targets;    /* NULL: no cache is foreign */
 	int cross_mounts;
 	unsigned max_fds;               /* descriptor budget; 0: from RLIMIT_NOFILE */
-	unsigned threads;               /* worker threads; 0: one per online CPU (at most 8);
-					 * 1: everything on the calling thread */
+	unsigned threads;               /* threads in all, the calling one included; 0: one per
+					 * online CPU (at most 8); 1: everything on the calling
+					 * thread */
 	const char *const *excludes;    /* NULL-terminated fnmatch(3) globs, or NULL: a directory or
 					 * cache whose name matches is left out; a glob with a '/'
 					 * is matched against the path below the root instead */

@@ -41,7 +41,8 @@ enum {
 	"                            (with a '/': the path below PATH), repeatable\n"              \
 	"      --no-default-excludes also walk .git, .hg, .svn and node_modules\n"                 \
 	"      --cross-mounts        descend into other mounted filesystems\n"                     \
-	"  -j, --jobs N              worker threads (default: one per CPU, at most 8; 1: none);\n" \
+	"  -j, --jobs N              threads that walk and judge (default: one per CPU, at most\n" \
+	"                            8; 1: everything on one thread);\n"                       \
 	"                            the output is the same for any N\n"
 
 struct engine_cli {
