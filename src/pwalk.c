@@ -8,8 +8,10 @@
  * its parent's descriptor, lists it and its __pycache__ (a node of its own, opened by the same
  * task, parent of the __pycache__'s subdirectories), visits them and makes nodes for the
  * subdirectories.  The calling thread emits: it keeps its own stack in walk order, waits for the
- * node on top to be done (running it itself if no worker has started it) and hands its result
- * to ops->emit.
+ * node on top to be done and hands its result to ops->emit.  While it waits it works like any
+ * worker: it runs that node if no worker has started it, else the next task in walk order.  A
+ * thread with no task to take asks ops->help for work a visit offered to share (one directory
+ * can hold most of a tree's work) before it sleeps.
  *
  * One mutex guards the ready heap, the counters and every node's state, descriptor and
  * references; the system calls and the visits run outside it.  A node lives while it is to be
