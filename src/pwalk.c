@@ -339,10 +339,12 @@ static void publish(struct pwalk *pw, struct pw_node *x)
 	pw->events++;
 	if (pw->awaited == x)
 		pthread_cond_signal(&pw->done);
-	if (x->nkids > 1)
-		pthread_cond_broadcast(&pw->work);
-	else if (x->nkids)
-		pthread_cond_signal(&pw->work);
+	if (pw->inflight < pw->opt->window) { /* else emit_node wakes them */
+		if (x->nkids > 1)
+			pthread_cond_broadcast(&pw->work);
+		else if (x->nkids)
+			pthread_cond_signal(&pw->work);
+	}
 }
 
 static void free_kids(struct pwalk *pw, struct pw_node *x)
@@ -632,7 +634,11 @@ static int emit_node(struct pw_thread *t, struct pw_node *x, int deep)
 	}
 	pw->inflight--;
 	pw->events++;
-	pthread_cond_signal(&pw->work);
+	/* workers held back by a full window wake when half of it is free, not one by one: when
+	 * emitting is the slower side (clean), waking them for every directory costs more than
+	 * the directory */
+	if (pw->inflight == pw->opt->window / 2)
+		pthread_cond_broadcast(&pw->work);
 	pthread_mutex_unlock(&pw->lock);
 	close_fd(t, pcfd);
 	close_fd(t, cfd);

@@ -50,7 +50,7 @@ typedef struct pwalk_ops {
 } pwalk_ops;
 
 /* Descriptors that may wait for the closer with defer_close, besides those counted above. */
-#define PWALK_CLOSER_CAP 16
+#define PWALK_CLOSER_CAP 64
 
 typedef struct pwalk_options {
 	int cross_mounts;
