@@ -88,6 +88,22 @@ struct pw_thread {
 
 /* ---- nodes -------------------------------------------------------------------------------- */
 
+/* Room in the node array *v (of *cap) for `need` entries in all.  0, or -1 (ENOMEM). */
+static int reserve_nodes(struct pw_node ***v, size_t *cap, size_t need)
+{
+	if (need <= *cap)
+		return 0;
+	size_t c = *cap ? *cap : 16;
+	while (c < need)
+		c *= 2;
+	struct pw_node **r = realloc(*v, c * sizeof(struct pw_node *));
+	if (!r)
+		return -1;
+	*v = r;
+	*cap = c;
+	return 0;
+}
+
 /*
  * A node for `name` below parent (not yet linked or counted), the index-th subdirectory of `up`
  * in walk order (up is parent, or for a __pycache__'s subdirectory, the __pycache__'s parent);
@@ -241,14 +257,8 @@ static int make_kids(struct pw_thread *t, const struct pw_node *parent, const st
 		if (e->type != DT_DIR || (skip_pycache && strcmp(e->name, "__pycache__") == 0) ||
 		    skipped(t, view, e))
 			continue;
-		if (*n == *cap) {
-			size_t c = *cap ? *cap * 2 : 8;
-			struct pw_node **k = realloc(*kids, c * sizeof(struct pw_node *));
-			if (!k)
-				return -1;
-			*kids = k;
-			*cap = c;
-		}
+		if (reserve_nodes(kids, cap, *n + 1) != 0)
+			return -1;
 		struct pw_node *k = node_new(parent, e->name, e->len, up, *n);
 		if (!k)
 			return -1;
@@ -363,17 +373,7 @@ static void free_kids(struct pwalk *pw, struct pw_node *x)
 /* Make room in the ready heap for n more entries (under the lock).  0, or -1. */
 static int ready_reserve(struct pwalk *pw, size_t n)
 {
-	if (pw->ready_len + n <= pw->ready_cap)
-		return 0;
-	size_t cap = pw->ready_cap ? pw->ready_cap : 64;
-	while (cap < pw->ready_len + n)
-		cap *= 2;
-	struct pw_node **r = realloc(pw->ready, cap * sizeof(struct pw_node *));
-	if (!r)
-		return -1;
-	pw->ready = r;
-	pw->ready_cap = cap;
-	return 0;
+	return reserve_nodes(&pw->ready, &pw->ready_cap, pw->ready_len + n);
 }
 
 /* Run the task of node x (state PW_RUNNING) on thread t. */
@@ -476,6 +476,17 @@ fatal:;
 
 /* ---- workers ------------------------------------------------------------------------------ */
 
+/* Under the lock: run task x (just taken) on thread t, letting go of the lock meanwhile. */
+static void run_locked(struct pw_thread *t, struct pw_node *x)
+{
+	struct pwalk *pw = t->pw;
+	x->state = PW_RUNNING;
+	pw->inflight++;
+	pthread_mutex_unlock(&pw->lock);
+	run_task(t, x);
+	pthread_mutex_lock(&pw->lock);
+}
+
 /* Under the lock: the first task in walk order not yet started, taken, or NULL. */
 static struct pw_node *ready_pop(struct pwalk *pw)
 {
@@ -521,15 +532,10 @@ static void *worker(void *arg)
 	pthread_mutex_lock(&pw->lock);
 	while (!pw->stopping) {
 		struct pw_node *x = NULL;
-		if (pw->inflight >= pw->opt->window || !(x = ready_pop(pw))) {
+		if (pw->inflight >= pw->opt->window || !(x = ready_pop(pw)))
 			idle(t, &pw->work);
-			continue;
-		}
-		x->state = PW_RUNNING;
-		pw->inflight++;
-		pthread_mutex_unlock(&pw->lock);
-		run_task(t, x);
-		pthread_mutex_lock(&pw->lock);
+		else
+			run_locked(t, x);
 	}
 	pthread_mutex_unlock(&pw->lock);
 	return NULL;
@@ -544,16 +550,8 @@ struct estack {
 
 static int estack_push_kids(struct estack *s, const struct pw_node *x)
 {
-	if (s->len + x->nkids > s->cap) {
-		size_t cap = s->cap ? s->cap : 64;
-		while (cap < s->len + x->nkids)
-			cap *= 2;
-		struct pw_node **v = realloc(s->v, cap * sizeof(struct pw_node *));
-		if (!v)
-			return -1;
-		s->v = v;
-		s->cap = cap;
-	}
+	if (reserve_nodes(&s->v, &s->cap, s->len + x->nkids) != 0)
+		return -1;
 	for (size_t i = x->nkids; i > 0; i--)
 		s->v[s->len++] = x->kids[i - 1];
 	return 0;
@@ -577,17 +575,13 @@ static int await(struct pw_thread *t, struct pw_node *x)
 		} else if (!pw->stopping && pw->inflight < pw->opt->window) {
 			y = ready_pop(pw);
 		}
-		if (!y) {
+		if (y) {
+			run_locked(t, y);
+		} else {
 			pw->awaited = x;
 			idle(t, &pw->done);
 			pw->awaited = NULL;
-			continue;
 		}
-		y->state = PW_RUNNING;
-		pw->inflight++;
-		pthread_mutex_unlock(&pw->lock);
-		run_task(t, y);
-		pthread_mutex_lock(&pw->lock);
 	}
 	pthread_mutex_unlock(&pw->lock);
 	return deep;
@@ -702,12 +696,10 @@ int pwalk(const char *root, const pwalk_options *opt, const pwalk_ops *ops)
 
 	/* the root is run here, then every node in walk order */
 	pw.inflight = 1;
-	es.v = malloc(64 * sizeof(struct pw_node *));
-	if (!es.v) {
+	if (reserve_nodes(&es.v, &es.cap, 1) != 0) {
 		err = ENOMEM;
 		goto stop;
 	}
-	es.cap = 64;
 	es.v[es.len++] = first;
 	run_task(self, first);
 	rc = 0;
