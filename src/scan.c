@@ -63,6 +63,9 @@ struct item {
 	int have_file;
 	pyci_file_info file;
 	int file_errno;
+	int have_prepared;      /* ops->prepare ran: its output and return value */
+	pyci_buf prepared;
+	int prepared_rc;
 };
 
 /*
@@ -108,6 +111,8 @@ static void group_free(struct group *j)
 	pyci_buf_free(&j->pcpath);
 	pyci_buf_free(&j->names);
 	pyci_buf_free(&j->pc_others);
+	for (size_t i = 0; i < j->n; i++)
+		pyci_buf_free(&j->items[i].prepared);
 	free(j->items);
 	free(j->runs);
 	free(j);
@@ -230,6 +235,8 @@ struct board;
 struct worker {
 	const pyci_scan_options *opt;
 	const struct scanner *sc;
+	atomic_size_t *prepared_bytes; /* the scanner's: prepared output not yet reported */
+	pyci_buf path, srcpath; /* a record's paths, for ops->prepare */
 	struct board *board;    /* parallel walk: groups offered for help */
 	struct scratch x;       /* for building groups (parallel walk) */
 	pyci_hasher *hasher;    /* created on the first hash-based cache */
@@ -240,6 +247,7 @@ struct worker {
 };
 
 static const pyci_scan_options *scanner_options(const struct scanner *sc);
+static atomic_size_t *scanner_prepared_bytes(struct scanner *sc);
 
 /* arg: the scanner. */
 static void *worker_new(void *arg)
@@ -248,6 +256,7 @@ static void *worker_new(void *arg)
 	if (w) {
 		w->sc = arg;
 		w->opt = scanner_options(arg);
+		w->prepared_bytes = scanner_prepared_bytes(arg);
 		w->noatime = 1;
 	}
 	return w;
@@ -260,6 +269,8 @@ static void worker_free(void *ctx)
 		return;
 	pyci_hasher_free(w->hasher);
 	scratch_free(&w->x);
+	pyci_buf_free(&w->path);
+	pyci_buf_free(&w->srcpath);
 	for (unsigned i = 0; i < MEMO_SLOTS; i++)
 		pyci_buf_free(&w->memo[i].name);
 	free(w);
@@ -391,7 +402,9 @@ out:;
 	return got;
 }
 
-/* Read, stat and judge one cache of job j. */
+static void prepare_item(struct worker *w, const struct group *j, struct item *it);
+
+/* Read, stat and judge one cache of job j, then do ops->prepare's work for it. */
 static void judge_item(struct worker *w, const struct group *j, struct item *it)
 {
 	const char *name = j->names.data + it->name_off;
@@ -439,6 +452,7 @@ static void judge_item(struct worker *w, const struct group *j, struct item *it)
 		it->have_source = 1;
 		it->source = *in.source;
 	}
+	prepare_item(w, j, it);
 }
 
 static void run_group(struct worker *w, struct group *j);
@@ -580,11 +594,17 @@ struct scanner {
 	int named_file;                 /* the root is a single cache file */
 	struct scratch scratch;         /* the calling thread's */
 	int parallel;                   /* directories are walked by pwalk */
+	atomic_size_t prepared_bytes;   /* ops->prepare output not yet reported */
 };
 
 static const pyci_scan_options *scanner_options(const struct scanner *sc)
 {
 	return sc->opt;
+}
+
+static atomic_size_t *scanner_prepared_bytes(struct scanner *sc)
+{
+	return &sc->prepared_bytes;
 }
 
 /* Whether `name` in `parent` is left out: a default-excluded directory or a user glob. */
@@ -646,6 +666,60 @@ static void stop(struct scanner *sc, int err)
 	}
 }
 
+/*
+ * The record of item it of group j, its paths built in path and srcpath (which must outlive
+ * the record's use).  0, or -1 (ENOMEM).
+ */
+static int fill_record(const struct group *j, const struct item *it, pyci_buf *path,
+		       pyci_buf *srcpath, pyci_record *rec)
+{
+	const char *name = j->names.data + it->name_off;
+	const pyci_buf *dir = it->in_pycache ? &j->pcpath : &j->path;
+	*rec = (pyci_record){0};
+	if (join(path, dir->data, dir->len, name, it->name_len) != 0)
+		return -1;
+	rec->path = path->data;
+	rec->path_len = path->len;
+	rec->name = name;
+	rec->name_len = it->name_len;
+	rec->dirfd = it->in_pycache ? j->pcfd : j->srcfd;
+	rec->srcdirfd = j->srcfd;
+	if (it->have_source) {
+		if (join(srcpath, j->path.data, j->path.len, name, it->cname.stem_len) ||
+		    pyci_buf_puts(srcpath, ".py"))
+			return -1;
+		rec->source_path = srcpath->data;
+		rec->source_path_len = srcpath->len;
+		rec->source = &it->source;
+	}
+	rec->cname = &it->cname;
+	rec->header = &it->header;
+	rec->verdict = &it->verdict;
+	rec->have_file = it->have_file;
+	rec->file = it->file;
+	rec->file_errno = it->file_errno;
+	return 0;
+}
+
+/* ops->prepare for a judged item, on the thread that judged it, within the budget. */
+static void prepare_item(struct worker *w, const struct group *j, struct item *it)
+{
+	const pyci_scan_ops *ops = w->sc->ops;
+	pyci_record rec;
+	size_t budget = w->opt->prepared_budget ? w->opt->prepared_budget : PYCI_PREPARED_BUDGET;
+	if (!ops->prepare || atomic_load(w->prepared_bytes) >= budget ||
+	    fill_record(j, it, &w->path, &w->srcpath, &rec) != 0)
+		return;
+	int rc = ops->prepare(ops->ctx, &rec, &it->prepared);
+	if (rc < 0) {
+		pyci_buf_free(&it->prepared);
+		return;
+	}
+	it->have_prepared = 1;
+	it->prepared_rc = rc;
+	atomic_fetch_add(w->prepared_bytes, it->prepared.len);
+}
+
 /* Report the items of a finished group, then free it. */
 static void emit_group(struct scanner *sc, struct group *j)
 {
@@ -657,37 +731,21 @@ static void emit_group(struct scanner *sc, struct group *j)
 	}
 	for (size_t i = 0; i < j->n && !sc->stopped; i++) {
 		struct item *it = &j->items[i];
-		const char *name = j->names.data + it->name_off;
-		const pyci_buf *dir = it->in_pycache ? &j->pcpath : &j->path;
-		pyci_record rec = {0};
-		if (join(&sc->path, dir->data, dir->len, name, it->name_len) != 0) {
+		pyci_record rec;
+		if (fill_record(j, it, &sc->path, &sc->srcpath, &rec) != 0) {
 			stop(sc, ENOMEM);
 			break;
 		}
-		rec.path = sc->path.data;
-		rec.path_len = sc->path.len;
-		rec.name = name;
-		rec.name_len = it->name_len;
-		rec.dirfd = it->in_pycache ? j->pcfd : j->srcfd;
-		rec.srcdirfd = j->srcfd;
-		if (it->have_source) {
-			if (join(&sc->srcpath, j->path.data, j->path.len, name, it->cname.stem_len) ||
-			    pyci_buf_puts(&sc->srcpath, ".py")) {
-				stop(sc, ENOMEM);
-				break;
-			}
-			rec.source_path = sc->srcpath.data;
-			rec.source_path_len = sc->srcpath.len;
-			rec.source = &it->source;
+		if (it->have_prepared) {
+			rec.prepared = &it->prepared;
+			rec.prepared_rc = it->prepared_rc;
 		}
-		rec.cname = &it->cname;
-		rec.header = &it->header;
-		rec.verdict = &it->verdict;
-		rec.have_file = it->have_file;
-		rec.file = it->file;
-		rec.file_errno = it->file_errno;
 		if (sc->ops->record(sc->ops->ctx, &rec) != 0)
 			stop(sc, errno);
+		if (it->have_prepared) {
+			atomic_fetch_sub(&sc->prepared_bytes, it->prepared.len);
+			it->have_prepared = 0;
+		}
 	}
 	if (sc->ops->dir_done && !sc->stopped) {
 		size_t caches = 0;

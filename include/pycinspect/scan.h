@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pycinspect/buf.h"
 #include "pycinspect/cachename.h"
 #include "pycinspect/header.h"
 #include "pycinspect/verdict.h"
@@ -36,6 +37,8 @@ typedef struct pyci_scan_options {
 	int no_default_excludes;        /* also walk .git, .hg, .svn and node_modules */
 	int defer_close;                /* pyci_walk_options.defer_close: for callers that remove
 					 * directories during the scan (clean) */
+	size_t prepared_budget;         /* bytes of ops->prepare output that may wait to be
+					 * reported; 0: PYCI_PREPARED_BUDGET */
 } pyci_scan_options;
 
 /* The directories left out unless no_default_excludes (a root named by the caller never is). */
@@ -66,6 +69,9 @@ typedef struct pyci_record {
 	int have_file;                  /* file fields valid */
 	pyci_file_info file;
 	int file_errno;                 /* errno when the cache could not be opened or read */
+	const pyci_buf *prepared;       /* what ops->prepare wrote for it, or NULL (not asked, it
+					 * failed, or the engine left the work to ops->record) */
+	int prepared_rc;                /* what ops->prepare returned, when prepared */
 } pyci_record;
 
 /*
@@ -95,7 +101,20 @@ typedef struct pyci_scan_ops {
 	 * wanted).  -1 (keep errno) stops the scan. */
 	int (*dir_done)(void *ctx, const pyci_dir_done *d);
 	void *ctx;
+	/*
+	 * Optional (NULL: none): per-cache work done ahead of ops->record, on the threads that
+	 * judge, so that it runs on every core.  Called with the record as ops->record will see
+	 * it (its directories open, prepared NULL) and an empty buffer of its own; returns a
+	 * value >= 0, which ops->record gets with the buffer as r->prepared_rc and r->prepared, or
+	 * -1 to leave the work to ops->record.  Called from several threads at once with the same
+	 * ctx.  While more than the budget (pyci_scan_options.prepared_budget) of prepared output
+	 * waits to be reported, the engine does not call it and ops->record gets prepared NULL:
+	 * memory stays bounded.
+	 */
+	int (*prepare)(void *ctx, const pyci_record *r, pyci_buf *out);
 } pyci_scan_ops;
+
+#define PYCI_PREPARED_BUDGET ((size_t)64 << 20)
 
 /*
  * Scan `path`: a directory (walked, see walk.h) or a single cache file.  A path that is a

@@ -2,7 +2,9 @@
  * cmd_dump.c - `pycinspect dump`: forensic JSON of every cache under the given paths.
  *
  * One object per cache (pyci_dump_json), as JSON Lines, or with --pretty one indented document
- * per cache.  The engine's options apply (targets for the verdict, excludes, threads).
+ * per cache.  The engine's options apply (targets for the verdict, excludes, threads).  The
+ * objects are built by the engine's prepare hook on the threads that judge (hashing and
+ * decoding are most of the work); on_record only writes them, in order.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -90,16 +92,29 @@ static int pretty(pyci_buf *out, const char *s, size_t len)
 	return rc ? -1 : 0;
 }
 
+/* The scan engine's prepare: the object, built on the thread that judged the cache (reads
+ * only c->dopt, so any number of threads at once). */
+static int prepare(void *ctx, const pyci_record *r, pyci_buf *out)
+{
+	const struct dump_cli *c = ctx;
+	return pyci_dump_json(out, r, &c->dopt);
+}
+
 static int on_record(void *ctx, const pyci_record *r)
 {
 	struct dump_cli *c = ctx;
-	pyci_buf_clear(&c->one);
-	int rc = pyci_dump_json(&c->one, r, &c->dopt);
+	const pyci_buf *one = r->prepared;
+	int rc = r->prepared_rc;
+	if (!one) { /* not prepared (over the engine's budget, or out of memory there): here */
+		pyci_buf_clear(&c->one);
+		rc = pyci_dump_json(&c->one, r, &c->dopt);
+		one = &c->one;
+	}
 	if (rc < 0)
 		return -1;
 	c->problems += rc;
-	int p = c->pretty ? pretty(&c->e.out, c->one.data, c->one.len)
-			  : pyci_buf_append(&c->e.out, c->one.data, c->one.len);
+	int p = c->pretty ? pretty(&c->e.out, one->data, one->len)
+			  : pyci_buf_append(&c->e.out, one->data, one->len);
 	if (p == -2) {
 		c->e.write_failed = 1;
 		errno = EIO;
@@ -154,7 +169,7 @@ int cmd_dump(int argc, char **argv)
 	}
 	if (engine_ready(&c.e) != 0)
 		goto out;
-	pyci_scan_ops ops = {on_record, engine_walk_error, NULL, &c};
+	pyci_scan_ops ops = {on_record, engine_walk_error, NULL, &c, prepare};
 	int fatal = engine_run(&c.e, argv + optind, &ops, NULL);
 	if (c.e.write_failed || cli_flush(&c.e.out) != 0)
 		goto out;

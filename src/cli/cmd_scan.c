@@ -173,7 +173,7 @@ int cmd_scan(int argc, char **argv)
 	if (engine_ready(&c.e) != 0)
 		goto out;
 
-	pyci_scan_ops ops = {on_record, engine_walk_error, NULL, &c};
+	pyci_scan_ops ops = {on_record, engine_walk_error, NULL, &c, NULL};
 	int fatal = engine_run(&c.e, argv + optind, &ops, NULL);
 	rc = fatal ? EXIT_USAGE : EXIT_OK;
 	if (!c.e.write_failed) {
