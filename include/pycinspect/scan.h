@@ -9,7 +9,8 @@
  *
  * Directories are walked and their caches judged on worker threads; ops->record and ops->error
  * are always called on the calling thread, one at a time, in the walk's order, whatever the
- * number of threads.
+ * number of threads.  Heavy per-cache work of the caller's own (dump's objects) can run on the
+ * worker threads too, through ops->prepare.
  */
 #ifndef PYCINSPECT_SCAN_H
 #define PYCINSPECT_SCAN_H
