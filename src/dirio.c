@@ -59,6 +59,20 @@ int dirio_open_at(dirio_opener *o, int pfd, const char *name, int *checked)
 	return pyci_openat_read(pfd, name, DIRIO_OPEN_FLAGS, &o->noatime);
 }
 
+int dirio_same_mount(uint64_t dev, uint64_t mnt, uint64_t root_dev, uint64_t root_mnt)
+{
+	return dev == root_dev && !(mnt && root_mnt && mnt != root_mnt);
+}
+
+pyci_walk_err dirio_error_kind(int err)
+{
+	if (err == EXDEV)
+		return PYCI_WALK_ERR_MOUNT;
+	if (err == ESTALE || err == ELOOP || err == ENOTDIR)
+		return PYCI_WALK_ERR_CHANGED;
+	return PYCI_WALK_ERR_OPEN;
+}
+
 static int listing_add(dirio_listing *l, const char *name, size_t len, unsigned char type)
 {
 	if (l->names_len + len + 1 > l->names_cap) {

@@ -37,6 +37,16 @@ int dirio_identity(int fd, uint64_t *dev, uint64_t *ino, uint64_t *mnt);
  */
 int dirio_open_at(dirio_opener *o, int pfd, const char *name, int *checked);
 
+/*
+ * Whether a directory of identity (dev, mnt) is on the walk's own filesystem and mount, whose
+ * root has (root_dev, root_mnt).  A mount id of 0 (kernel without one) is not compared.
+ */
+int dirio_same_mount(uint64_t dev, uint64_t mnt, uint64_t root_dev, uint64_t root_mnt);
+
+/* How a walk reports a directory it could not open, from the open's errno: EXDEV is a mount
+ * not crossed, ESTALE/ELOOP/ENOTDIR a directory replaced during the walk. */
+pyci_walk_err dirio_error_kind(int err);
+
 /* One directory's names: an arena of NUL-terminated names and an entry array pointing into it. */
 typedef struct dirio_listing {
 	char *names;

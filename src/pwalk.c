@@ -211,15 +211,6 @@ static void close_fd(struct pw_thread *t, int fd)
 
 /* ---- a task: open, list, visit, make the children ----------------------------------------- */
 
-static pyci_walk_err open_error_kind(int err)
-{
-	if (err == EXDEV)
-		return PYCI_WALK_ERR_MOUNT;
-	if (err == ESTALE || err == ELOOP || err == ENOTDIR)
-		return PYCI_WALK_ERR_CHANGED;
-	return PYCI_WALK_ERR_OPEN;
-}
-
 /* Open n from the open descriptor pfd, with the mount rule.  The descriptor, or -1 (errno). */
 static int open_node(struct pw_thread *t, int pfd, const struct pw_node *n)
 {
@@ -231,7 +222,7 @@ static int open_node(struct pw_thread *t, int pfd, const struct pw_node *n)
 	int e = 0;
 	if (dirio_identity(fd, &dev, &ino, &mnt) != 0)
 		e = errno;
-	else if (dev != t->pw->root_dev || (mnt && t->pw->root_mnt && mnt != t->pw->root_mnt))
+	else if (!dirio_same_mount(dev, mnt, t->pw->root_dev, t->pw->root_mnt))
 		e = EXDEV;
 	if (e) {
 		close(fd);
@@ -392,7 +383,7 @@ static void run_task(struct pw_thread *t, struct pw_node *x)
 		close_fd(t, cfd);
 		if (fd < 0) {
 			x->err = e;
-			x->kind = open_error_kind(e);
+			x->kind = dirio_error_kind(e);
 			goto done;
 		}
 		x->fd = fd;
@@ -417,7 +408,7 @@ static void run_task(struct pw_thread *t, struct pw_node *x)
 		int pfd = open_node(t, x->fd, x->pc);
 		if (pfd < 0) {
 			x->pc->err = errno;
-			x->pc->kind = open_error_kind(errno);
+			x->pc->kind = dirio_error_kind(errno);
 		} else if (dirio_list(pfd, &t->pc_list) != 0) {
 			if (errno == ENOMEM) {
 				close(pfd);

@@ -217,6 +217,23 @@ static int job_add(struct job *b, struct group *j)
 	return 0;
 }
 
+/* The scanner: the calling thread's state for one pyci_scan_path (see the section below). */
+struct scanner {
+	const pyci_scan_options *opt;
+	const pyci_scan_ops *ops;
+	struct pool *pool;
+	struct job *open;               /* groups not yet handed to the pool */
+	size_t batch_groups;            /* hand a job over at this many groups... */
+	pyci_buf path, srcpath;
+	int stopped;                    /* ops->record asked to stop, or memory ran out */
+	int stop_errno;
+	int root_is_pycache;
+	size_t root_len;                /* strlen of the root's display path */
+	int named_file;                 /* the root is a single cache file */
+	struct scratch scratch;         /* the calling thread's */
+	atomic_size_t prepared_bytes;   /* ops->prepare output not yet reported */
+};
+
 /* ---- a worker: what it knows of the sources of the job it runs ----------------------------- */
 
 struct source_memo {
@@ -246,17 +263,16 @@ struct worker {
 	int noatime;            /* readopen.h: cleared after the first EPERM */
 };
 
-static const pyci_scan_options *scanner_options(const struct scanner *sc);
-static atomic_size_t *scanner_prepared_bytes(struct scanner *sc);
 
 /* arg: the scanner. */
 static void *worker_new(void *arg)
 {
 	struct worker *w = calloc(1, sizeof(*w));
 	if (w) {
-		w->sc = arg;
-		w->opt = scanner_options(arg);
-		w->prepared_bytes = scanner_prepared_bytes(arg);
+		struct scanner *sc = arg;
+		w->sc = sc;
+		w->opt = sc->opt;
+		w->prepared_bytes = &sc->prepared_bytes;
 		w->noatime = 1;
 	}
 	return w;
@@ -580,32 +596,6 @@ static int help(void *wctx)
 
 /* ---- the scanner: walk, make jobs, report them in order ------------------------------------ */
 
-struct scanner {
-	const pyci_scan_options *opt;
-	const pyci_scan_ops *ops;
-	struct pool *pool;
-	struct job *open;               /* groups not yet handed to the pool */
-	size_t batch_groups;            /* hand a job over at this many groups... */
-	pyci_buf path, srcpath;
-	int stopped;                    /* ops->record asked to stop, or memory ran out */
-	int stop_errno;
-	int root_is_pycache;
-	size_t root_len;                /* strlen of the root's display path */
-	int named_file;                 /* the root is a single cache file */
-	struct scratch scratch;         /* the calling thread's */
-	int parallel;                   /* directories are walked by pwalk */
-	atomic_size_t prepared_bytes;   /* ops->prepare output not yet reported */
-};
-
-static const pyci_scan_options *scanner_options(const struct scanner *sc)
-{
-	return sc->opt;
-}
-
-static atomic_size_t *scanner_prepared_bytes(struct scanner *sc)
-{
-	return &sc->prepared_bytes;
-}
 
 /* Whether `name` in `parent` is left out: a default-excluded directory or a user glob. */
 static int excluded(const struct scanner *sc, struct scratch *x, const pyci_dir *parent,
@@ -1280,12 +1270,12 @@ int pyci_scan_path(const char *path, const pyci_scan_options *opt, const pyci_sc
 		errno = ELOOP;
 		goto out;
 	}
-	sc.parallel = S_ISDIR(st.st_mode) && plan.parallel;
-	if (sc.parallel) /* the pool only runs the subtrees too deep for pwalk, inline */
+	int parallel = S_ISDIR(st.st_mode) && plan.parallel;
+	if (parallel) /* the pool only runs the subtrees too deep for pwalk, inline */
 		plan = (struct plan){plan.threads, 6, 1, 1, 1};
 	sc.batch_groups = plan.groups;
 	/* threads in all: the walking thread and plan.threads - 1 workers */
-	sc.pool = pool_new(S_ISDIR(st.st_mode) && !sc.parallel && plan.threads ? plan.threads - 1 : 0,
+	sc.pool = pool_new(S_ISDIR(st.st_mode) && !parallel && plan.threads ? plan.threads - 1 : 0,
 			   plan.jobs, run_job, worker_new, worker_free, &sc);
 	if (!sc.pool)
 		goto out;
@@ -1299,7 +1289,7 @@ int pyci_scan_path(const char *path, const pyci_scan_options *opt, const pyci_sc
 		sc.root_is_pycache = is_pycache_dir(probe);
 		close(probe);
 		sc.root_len = strlen(path);
-		if (sc.parallel) {
+		if (parallel) {
 			rc = scan_parallel(&sc, path, plan.threads - 1);
 		} else {
 			pyci_walk_options wopt = {opt->cross_mounts, plan.walker_fds,

@@ -153,8 +153,7 @@ static int open_one(struct walker *w, struct pyci_walk_node *u)
 		return -1;
 	}
 	if (!u->have_id) {
-		if (!w->opener.cross_mounts &&
-		    (dev != w->root_dev || (mnt && w->root_mnt && mnt != w->root_mnt))) {
+		if (!w->opener.cross_mounts && !dirio_same_mount(dev, mnt, w->root_dev, w->root_mnt)) {
 			close(fd);
 			errno = EXDEV;
 			return -1;
@@ -282,15 +281,6 @@ static void report(struct walker *w, struct pyci_walk_node *n, pyci_walk_err kin
 	w->ops->error(w->ops->ctx, w->pc_path, kind, err);
 }
 
-static pyci_walk_err open_error_kind(int err)
-{
-	if (err == EXDEV)
-		return PYCI_WALK_ERR_MOUNT;
-	if (err == ESTALE || err == ELOOP || err == ENOTDIR)
-		return PYCI_WALK_ERR_CHANGED;
-	return PYCI_WALK_ERR_OPEN;
-}
-
 /* ---- the walk ----------------------------------------------------------------------------- */
 
 /* Make room for one more node on the stack, so that pushing it cannot fail. */
@@ -357,7 +347,7 @@ static int visit_node(struct walker *w, struct pyci_walk_node *n)
 {
 	int fd = node_open(w, n);
 	if (fd < 0) {
-		report(w, n, open_error_kind(errno), errno);
+		report(w, n, dirio_error_kind(errno), errno);
 		return 0;
 	}
 	n->pinned = 1;
@@ -382,7 +372,7 @@ static int visit_node(struct walker *w, struct pyci_walk_node *n)
 			goto fatal;
 		int pfd = node_open(w, pc);
 		if (pfd < 0) {
-			report(w, pc, open_error_kind(errno), errno);
+			report(w, pc, dirio_error_kind(errno), errno);
 			node_release(w, pc);
 			pc = NULL;
 		} else {
@@ -578,7 +568,7 @@ int pyci_walk_at(int parentfd, const char *name, const char *display, int depth,
 	}
 	struct pyci_walk_node *rootn = fd < 0 ? NULL : root_node(&w, fd, depth);
 	if (rootn && !checked && !w.opener.cross_mounts &&
-	    (rootn->dev != pdev || (rootn->mnt && pmnt && rootn->mnt != pmnt))) {
+	    !dirio_same_mount(rootn->dev, rootn->mnt, pdev, pmnt)) {
 		close(fd);
 		free(rootn->name);
 		free(rootn);
@@ -593,7 +583,7 @@ int pyci_walk_at(int parentfd, const char *name, const char *display, int depth,
 			return -1;
 		}
 		if (ops->error)
-			ops->error(ops->ctx, display, open_error_kind(e), e);
+			ops->error(ops->ctx, display, dirio_error_kind(e), e);
 		if (ops->done)
 			ops->done(ops->ctx);
 		walker_free(&w);
