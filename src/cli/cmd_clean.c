@@ -357,7 +357,7 @@ int cmd_clean(int argc, char **argv)
 
 	optind = 1;
 	int ch;
-	while ((ch = getopt_long(argc, argv, "+nh" ENGINE_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "nh" ENGINE_SHORTOPTS, longopts)) != -1) {
 		int mine = engine_option(&c.e, ch, optarg);
 		if (mine < 0)
 			goto out;

@@ -145,7 +145,7 @@ int cmd_dump(int argc, char **argv)
 	c.e.json = 1; /* walk errors as {"type":"error"} lines */
 	optind = 1;
 	int ch;
-	while ((ch = getopt_long(argc, argv, "+h" ENGINE_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "h" ENGINE_SHORTOPTS, longopts)) != -1) {
 		int mine = engine_option(&c.e, ch, optarg);
 		if (mine < 0)
 			goto out;

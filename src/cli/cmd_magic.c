@@ -139,7 +139,7 @@ int cmd_magic(int argc, char **argv)
 	};
 	int json = 0, ch;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "h", longopts)) != -1) {
 		if (ch == 'j') {
 			json = 1;
 		} else if (ch == 'h') {

@@ -64,6 +64,12 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	const char *cmd = argv[1];
+	/* the command's argv[0], which getopt_long's messages start with: "pycinspect scan" */
+	char name[32];
+	if (strlen(cmd) < sizeof(name) - sizeof("pycinspect ")) {
+		(void)snprintf(name, sizeof(name), "pycinspect %s", cmd);
+		argv[1] = name;
+	}
 	int rc;
 	if (strcmp(cmd, "scan") == 0) {
 		rc = cmd_scan(argc - 1, argv + 1);
