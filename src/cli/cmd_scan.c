@@ -2,7 +2,7 @@
  * cmd_scan.c - `pycinspect scan`: judge every cache under the given paths and report.
  *
  * Text for people (one line per cache that is not fresh, then a summary) or JSON Lines for
- * machines (one "pyc" object per cache, "error" objects, one "summary").  With --check the exit
+ * machines (one "pyc" object per cache, fresh ones too, "error" objects, one "summary").  With --check the exit
  * status says whether anything needs attention.  The engine options live in engine.c.
  */
 #include <errno.h>
@@ -27,7 +27,7 @@ static const char scan_usage[] =
 	"Statuses: fresh, stale, orphaned, sourceless, invalid, foreign.\n"
 	"\n"
 	"options:\n"
-	"  -a, --all                 list fresh caches too\n"
+	"  -a, --all                 list fresh caches too (--json always lists every cache)\n"
 	"      --check               exit 1 if any cache is not fresh or a directory was unreadable\n"
 	ENGINE_USAGE
 	"  -h, --help                this help\n"
@@ -64,8 +64,8 @@ static int on_record(void *ctx, const pyci_record *r)
 	}
 	if (pyci_summary_add(&e->sum, r) != 0)
 		return -1;
-	if (r->verdict->status == PYCI_FRESH && !c->all)
-		return 0;
+	if (r->verdict->status == PYCI_FRESH && !c->all && !e->json)
+		return 0; /* text is for people: what needs attention; JSON has every cache */
 	int rc = e->json ? (pyci_record_json(&e->out, r, NULL) || pyci_buf_putc(&e->out, '\n'))
 			 : emit_line_text(&e->out, r);
 	if (rc != 0)

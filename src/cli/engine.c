@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "pycinspect/json.h"
+#include "pycinspect/magic.h"
 
 static int parse_check_source(const char *s, pyci_check_source *out)
 {
@@ -24,20 +25,45 @@ static int parse_check_source(const char *s, pyci_check_source *out)
 	return 0;
 }
 
+/* Whether the magic table has a row for t's implementation and version. */
+static int known_version(const pyci_target *t)
+{
+	size_t n;
+	const pyci_magic_row *rows = pyci_magic_table(&n);
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].impl == t->impl && rows[i].major == t->major && rows[i].minor == t->minor)
+			return 1;
+	return 0;
+}
+
 int engine_option(struct engine_cli *e, int ch, const char *arg)
 {
 	switch (ch) {
 	case OPT_JSON:
 		e->json = 1;
 		return 1;
-	case 't':
+	case 't': {
+		size_t had = e->targets.count;
 		if (pyci_targets_add_list(&e->targets, arg) != 0) {
 			cli_error("invalid target in '%s' (expected e.g. 3.12, cpython-312, pypy310)",
 				  arg);
 			return -1;
 		}
+		/* a typo (3.21 for 3.12) would make every cache foreign, and clean --all remove it */
+		for (size_t i = had; i < e->targets.count; i++) {
+			const pyci_target *t = &e->targets.items[i];
+			if (known_version(t))
+				continue;
+			char name[24];
+			pyci_target_format(t, name, sizeof(name));
+			cli_error("unknown interpreter version '%s' in --target '%s' (no magic number "
+				  "is known for it; 'pycinspect magic' lists them)",
+				  name, arg);
+			return -1;
+		}
 		e->have_targets = 1;
 		return 1;
+	}
 	case OPT_CHECK_SOURCE:
 		if (parse_check_source(arg, &e->opt.check) != 0) {
 			cli_error("invalid --check-source '%s' (default, always or never)", arg);
@@ -89,6 +115,36 @@ int engine_ready(struct engine_cli *e)
 	return 0;
 }
 
+/* A PATH that could not be scanned at all: stderr, an "error" line under --json (so that a
+ * reader of the JSON alone sees it), and the summary's error count. */
+static void root_error(struct engine_cli *e, const char *path, int err)
+{
+	struct stat st;
+	int link = err == ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
+	const char *what = link		  ? "symbolic link, not followed"
+			   : err == EINVAL ? "not a directory or a .pyc/.pyo file"
+					   : "cannot scan";
+	e->sum.errors++;
+	pyci_buf q = PYCI_BUF_INIT;
+	if (cli_quote_path(&q, path, strlen(path)) == 0) {
+		if (link)
+			cli_error("'%s' is a symbolic link, not followed (write '%s/' for the "
+				  "directory it points to)",
+				  q.data, q.data);
+		else if (err == EINVAL)
+			cli_error("'%s' is %s", q.data, what);
+		else
+			cli_error("%s '%s': %s", what, q.data, strerror(err));
+	}
+	pyci_buf_free(&q);
+	if (e->json && (pyci_buf_puts(&e->out, "{\"type\":\"error\",\"path\":") ||
+			pyci_json_string(&e->out, path, strlen(path)) ||
+			pyci_buf_puts(&e->out, ",\"message\":") ||
+			pyci_json_string(&e->out, what, strlen(what)) ||
+			pyci_buf_printf(&e->out, ",\"errno\":%d}\n", err)))
+		e->write_failed = 1; /* out of memory: the record could not be made */
+}
+
 int engine_run(struct engine_cli *e, char **paths, const pyci_scan_ops *ops,
 	       int (*refuse)(const char *path))
 {
@@ -107,18 +163,7 @@ int engine_run(struct engine_cli *e, char **paths, const pyci_scan_ops *ops,
 		int err = errno;
 		if (e->write_failed)
 			return 1;
-		pyci_buf q = PYCI_BUF_INIT;
-		cli_quote_path(&q, *p, strlen(*p));
-		struct stat st;
-		if (err == ELOOP && lstat(*p, &st) == 0 && S_ISLNK(st.st_mode))
-			cli_error("'%s' is a symbolic link, not followed (write '%s/' for the "
-				  "directory it points to)",
-				  q.data, q.data);
-		else if (err == EINVAL)
-			cli_error("'%s' is not a directory or a .pyc/.pyo file", q.data);
-		else
-			cli_error("cannot scan '%s': %s", q.data, strerror(err));
-		pyci_buf_free(&q);
+		root_error(e, *p, err);
 		fatal = 1;
 		if (err == ENOMEM)
 			break;

@@ -90,9 +90,10 @@ class TextOutput(clitest.TempDirCase):
             "magic_label": "3.12b1", "mode": "timestamp", "source": self.root + "/a.py",
             "foreign": False, "reasons": [], "size": 80, "layout": "pycache",
             "tag": "cpython-312", "optimization": None})
-        # without --all the fresh record is left out, but still counted
+        # JSON lists every cache with or without --all (docs/json.md); only text leaves fresh
+        # ones out
         pycs2, _, summary2, _ = scan_json(T + [self.root])
-        self.assertEqual(pycs2, pycs[1:])
+        self.assertEqual(pycs2, pycs)
         self.assertEqual(summary2, summary)
 
 
@@ -148,6 +149,18 @@ class ExitCodes(clitest.TempDirCase):
                                  r"invalid target in '%s'" % re.escape(bad))
             self.assertEqual(p.stdout, b"")
 
+    def test_unknown_target_version(self):
+        # a typo would make every cache foreign (and clean --all remove it): refused
+        for bad, name in (("3.21", "3.21"), ("3.12,3.99", "3.99"), ("cpython-399", "3.99"),
+                          ("pypy3.99", "pypy3.99")):
+            p = self.usage_error(["scan", "--target", bad, self.fresh],
+                                 r"unknown interpreter version '%s' in --target '%s'"
+                                 % (re.escape(name), re.escape(bad)))
+            self.assertEqual(p.stdout, b"")
+        for good in ("3.12", "2.7", "pypy3.10", "3.16"):
+            p = run(["scan", "--target", good, self.fresh])
+            self.assertEqual(p.returncode, 0, (good, p.stderr))
+
     def test_bad_check_source(self):
         p = self.usage_error(["scan", "--check-source", "sometimes", self.fresh],
                              r"invalid --check-source 'sometimes'")
@@ -161,11 +174,21 @@ class ExitCodes(clitest.TempDirCase):
         # the other paths are still scanned, and --check does not hide the error
         p = run(["scan", "--json", "--all", "--check"] + T + [missing, self.fresh])
         self.assertEqual(p.returncode, 2)
-        pycs, _, summary = clitest.parse_jsonl(p.stdout)
+        pycs, errors, summary = clitest.parse_jsonl(p.stdout)
         self.assertEqual(len(pycs), 2)
+        # a reader of the JSON alone sees the PATH that was not scanned
+        self.assertEqual(errors, [{"type": "error", "path": missing, "message": "cannot scan",
+                                   "errno": 2}])
+        self.assertEqual(summary["errors"], 1)
+        p = run(["scan"] + T + [missing, self.fresh])
+        self.assertIn(b"errors: 1 (see stderr)\n", p.stdout)
 
     def test_path_that_is_not_a_cache(self):
         src = os.path.join(self.fresh, "a.py")
+        p = run(["scan", "--json"] + T + [src])
+        self.assertEqual(p.returncode, 2)
+        _, errors, summary = clitest.parse_jsonl(p.stdout)
+        self.assertEqual([e["message"] for e in errors], ["not a directory or a .pyc/.pyo file"])
         self.usage_error(["scan"] + T + [src], r"'%s' is not a directory or a \.pyc/\.pyo file"
                          % re.escape(src))
 
@@ -730,9 +753,9 @@ class SummaryCounts(clitest.TempDirCase):
                          {"count": 2, "bytes": 2, "invalid": {"count": 2, "bytes": 2}})
         self.assertEqual(summary["by_version"]["3.12"]["count"], 5)
         self.assertEqual(summary["by_version"]["pypy3.10"]["foreign"]["count"], 1)
-        # without --all the fresh cache is not listed, but the summary is the same
+        # without --all, JSON still lists every cache, fresh ones too
         pycs2, _, summary2, _ = scan_json(T + [r])
-        self.assertEqual(pycs2, [o for o in pycs if o["status"] != "fresh"])
+        self.assertEqual(pycs2, pycs)
         self.assertEqual(summary2, summary)
         # text: the same numbers
         p = run(["scan"] + T + [r])
