@@ -259,6 +259,25 @@ class Selectors(CleanCase):
                                                "keep/__pycache__"])
         self.assert_canary()
 
+    def test_foreign_with_targets_from_path_warns_first(self):
+        make_tree(self.target)
+        bindir = os.path.join(self.tmp, "bin")
+        os.mkdir(bindir)
+        write_file(os.path.join(bindir, "python3.11"), b"#!/bin/sh\n", mode=0o755)
+        env = env_c()
+        env["PATH"] = bindir
+        for sel in (["--all"], ["--foreign"], ["--stale", "--foreign"]):
+            p = self.clean(sel + ["-n", self.target], env=env)
+            self.assertIn(b"warning: the targets were found on PATH (3.11); the caches of every "
+                          b"other interpreter are foreign", p.stderr, sel)
+            # the 3.12 caches are foreign here, and would go
+            self.assertIn(b"would remove '%s/pkg/__pycache__/fresh.cpython-312.pyc'"
+                          % self.target.encode(), p.stdout)
+        # named targets, or no foreign selector: nothing to warn about
+        for args in (["--all", "-t", "3.11"], ["--stale", "--orphaned", "--invalid"]):
+            p = self.clean(args + ["-n", self.target], env=env)
+            self.assertNotIn(b"warning", p.stderr, args)
+
     def test_no_selector_or_bad_usage_exits_2_and_removes_nothing(self):
         make_tree(self.target)
         before = snapshot(self.target)
