@@ -38,7 +38,8 @@
 /* What reading the file gave. */
 struct file_facts {
 	int err;                        /* errno of open/read, 0 */
-	struct stat st;
+	int not_regular;                /* never opened: not a regular file (err is then 0) */
+	struct stat st;                 /* fstat of the open file, or else lstat of its name */
 	int have_st;
 	unsigned char sha256[32];
 	XXH128_hash_t xxh, body_xxh;
@@ -114,20 +115,45 @@ static int put_utc(pyci_buf *b, const char *key, int64_t sec, long nsec)
 	return put_str(b, key, text);
 }
 
+/*
+ * The metadata of a cache that is not opened (not a regular file, or the open failed): lstat of
+ * its name, which opens nothing, so a FIFO or a device is never touched.  Kept only when it is
+ * still the file the scan judged (same device and inode), or when the scan could not stat it.
+ */
+static void lstat_file(const pyci_record *r, struct file_facts *f)
+{
+	struct stat st;
+	if (fstatat(r->dirfd, r->name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return;
+	if (r->have_file && ((uint64_t)st.st_dev != r->file.dev || (uint64_t)st.st_ino != r->file.ino))
+		return; /* replaced since it was judged: what the scan saw stays (put_file) */
+	f->st = st;
+	f->have_st = 1;
+}
+
 /* Read the cache through r->dirfd, hashing as we go. */
 static void read_file(const pyci_record *r, size_t header_size, struct file_facts *f)
 {
 	memset(f, 0, sizeof(*f));
 	if (!r->have_file || !S_ISREG(r->file.mode)) {
-		/* never opened: the scan could not open it (its errno), or not a regular file */
-		f->err = !r->have_file && r->file_errno ? r->file_errno : EINVAL;
+		/* never opened: the scan could not open it (its errno), or not a regular file (the
+		 * listing or its lstat said so), as the verdict's reason says */
+		if (r->file_errno)
+			f->err = r->file_errno;
+		else
+			f->not_regular = 1;
+		lstat_file(r, f);
 		return;
 	}
 	int noatime = 1;
 	int fd = pyci_openat_read(r->dirfd, r->name,
 				  O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, &noatime);
 	if (fd < 0) {
-		f->err = errno;
+		if (errno == ELOOP) /* O_NOFOLLOW: replaced by a symlink since it was judged */
+			f->not_regular = 1;
+		else
+			f->err = errno;
+		lstat_file(r, f);
 		return;
 	}
 	unsigned char *chunk = NULL;
@@ -138,8 +164,8 @@ static void read_file(const pyci_record *r, size_t header_size, struct file_fact
 		goto out;
 	}
 	f->have_st = 1;
-	if (!S_ISREG(f->st.st_mode)) {
-		f->err = EINVAL;
+	if (!S_ISREG(f->st.st_mode)) { /* replaced since it was judged; O_NONBLOCK: not waited on */
+		f->not_regular = 1;
 		goto out;
 	}
 	chunk = malloc(CHUNK);
@@ -207,34 +233,43 @@ out:
 	close(fd);
 }
 
+static const char *file_type(mode_t mode)
+{
+	return S_ISREG(mode)    ? "regular"
+	       : S_ISLNK(mode)  ? "symlink"
+	       : S_ISFIFO(mode) ? "fifo"
+	       : S_ISSOCK(mode) ? "socket"
+	       : S_ISCHR(mode)  ? "char-device"
+	       : S_ISBLK(mode)  ? "block-device"
+	       : S_ISDIR(mode)  ? "directory"
+				: "unknown";
+}
+
+/* The same fields for every kind of file: from fstat of the open file or lstat of its name;
+ * failing both (vanished or replaced since the scan), from the scan's stat, which has no owner
+ * or link count (null). */
 static int put_file(pyci_buf *b, const pyci_record *r, const struct file_facts *f)
 {
 	if (pyci_json_next_key(b, "file"))
 		return -1;
-	if (!f->have_st && !r->have_file)
-		return put(b, "null");
 	if (f->have_st) {
 		const struct stat *st = &f->st;
-		return pyci_buf_printf(b, "{\"mode\":\"%04o\",\"uid\":%lu,\"gid\":%lu,\"inode\":%llu,"
-				       "\"device\":%llu,\"links\":%lu",
-				       (unsigned)(st->st_mode & 07777), (unsigned long)st->st_uid,
-				       (unsigned long)st->st_gid, (unsigned long long)st->st_ino,
-				       (unsigned long long)st->st_dev, (unsigned long)st->st_nlink) ||
+		return pyci_buf_printf(b, "{\"mode\":\"%04o\",\"type\":\"%s\",\"uid\":%lu,\"gid\":%lu,"
+				       "\"inode\":%llu,\"device\":%llu,\"links\":%lu",
+				       (unsigned)(st->st_mode & 07777), file_type(st->st_mode),
+				       (unsigned long)st->st_uid, (unsigned long)st->st_gid,
+				       (unsigned long long)st->st_ino, (unsigned long long)st->st_dev,
+				       (unsigned long)st->st_nlink) ||
 		       put_ns(b, "mtime_ns", st->st_mtim.tv_sec, st->st_mtim.tv_nsec) ||
 		       put_utc(b, "mtime", st->st_mtim.tv_sec, st->st_mtim.tv_nsec) ||
 		       pyci_buf_putc(b, '}');
 	}
-	/* not opened (not a regular file): what lstat said */
-	return pyci_buf_printf(b, "{\"mode\":\"%04o\",\"type\":\"%s\",\"inode\":%llu",
-			       (unsigned)(r->file.mode & 07777),
-			       S_ISLNK(r->file.mode)    ? "symlink"
-			       : S_ISFIFO(r->file.mode) ? "fifo"
-			       : S_ISSOCK(r->file.mode) ? "socket"
-			       : S_ISCHR(r->file.mode)  ? "char-device"
-			       : S_ISBLK(r->file.mode)  ? "block-device"
-			       : S_ISDIR(r->file.mode)  ? "directory"
-							: "regular",
-			       (unsigned long long)r->file.ino) ||
+	if (!r->have_file)
+		return put(b, "null");
+	return pyci_buf_printf(b, "{\"mode\":\"%04o\",\"type\":\"%s\",\"uid\":null,\"gid\":null,"
+			       "\"inode\":%llu,\"device\":%llu,\"links\":null",
+			       (unsigned)(r->file.mode & 07777), file_type((mode_t)r->file.mode),
+			       (unsigned long long)r->file.ino, (unsigned long long)r->file.dev) ||
 	       put_ns(b, "mtime_ns", r->file.mtime_sec, r->file.mtime_nsec) ||
 	       put_utc(b, "mtime", r->file.mtime_sec, r->file.mtime_nsec) || pyci_buf_putc(b, '}');
 }
@@ -244,6 +279,10 @@ static int put_header(pyci_buf *b, const pyci_record *r)
 	const pyci_header *h = r->header;
 	const pyci_magic_info *m = &h->magic;
 	int known_magic = h->status != PYCI_HDR_EMPTY && h->status != PYCI_HDR_SHORT_MAGIC;
+	/* the scan never read it (not a regular file, or it could not be opened or read): its
+	 * header is unknown, not empty */
+	if (!r->have_file || !S_ISREG(r->file.mode) || r->file_errno)
+		return pyci_json_next_key(b, "header") || put(b, "null");
 	char version[24];
 	int have_version = pyci_record_version(r, version, sizeof(version)) == 0;
 	if (pyci_json_next_key(b, "header") || put(b, "{\"status\":") ||
@@ -508,18 +547,23 @@ int pyci_dump_json(pyci_buf *b, const pyci_record *r, const pyci_dump_options *o
 	struct file_facts f;
 	int problem = 0;
 	read_file(r, r->header->size, &f);
-	if (f.err)
+	if (f.err || f.not_regular)
 		problem = 1;
+	/* the same words as the verdict's reason for what was never opened */
+	const char *read_error = f.not_regular ? "not a regular file" : f.err ? strerror(f.err) : NULL;
 	int rc = put(b, "{\"type\":\"dump\",\"path\":") || pyci_json_string(b, r->path, r->path_len) ||
-		 pyci_json_next_key(b, "size") ||
-		 (r->have_file ? pyci_buf_put_u64(b, r->file.size) : put(b, "null")) ||
-		 put_file(b, r, &f);
+		 pyci_json_next_key(b, "size");
+	if (!rc && r->have_file)
+		rc = pyci_buf_put_u64(b, r->file.size);
+	else if (!rc)
+		rc = f.have_st ? pyci_buf_put_u64(b, (uint64_t)f.st.st_size) : put(b, "null");
+	rc = rc || put_file(b, r, &f);
 	if (!rc && f.hashed)
 		rc = put_hex(b, "sha256", f.sha256, 32) || put_xxh128(b, "xxh3_128", f.xxh) ||
 		     put_xxh128(b, "body_xxh3_128", f.body_xxh);
 	else if (!rc)
 		rc = put(b, ",\"sha256\":null,\"xxh3_128\":null,\"body_xxh3_128\":null") ||
-		     put_str(b, "read_error", f.err ? strerror(f.err) : NULL);
+		     put_str(b, "read_error", read_error);
 	rc = rc || put_header(b, r) || put_source(b, r) || put_verdict(b, r) ||
 	     pyci_json_field_bool(b, "same_second_hint", same_second(r)) || put_code(b, r, &f, opt, &problem) ||
 	     pyci_buf_putc(b, '}');

@@ -191,10 +191,17 @@ def decode_header(data, version):
     return h
 
 
+FILE_TYPES = ((stat.S_ISREG, "regular"), (stat.S_ISLNK, "symlink"), (stat.S_ISFIFO, "fifo"),
+              (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "char-device"),
+              (stat.S_ISBLK, "block-device"), (stat.S_ISDIR, "directory"))
+
+
 def lstat_fields(path):
+    """dump's `file` object, the same fields for every kind of file (docs/dump.md)."""
     st = os.lstat(path)
-    return {"mode": "%04o" % stat.S_IMODE(st.st_mode), "uid": st.st_uid, "gid": st.st_gid,
-            "inode": st.st_ino, "device": st.st_dev, "links": st.st_nlink,
+    kind = next(name for test, name in FILE_TYPES if test(st.st_mode))
+    return {"mode": "%04o" % stat.S_IMODE(st.st_mode), "type": kind, "uid": st.st_uid,
+            "gid": st.st_gid, "inode": st.st_ino, "device": st.st_dev, "links": st.st_nlink,
             "mtime_ns": st.st_mtime_ns,
             "mtime": utc(st.st_mtime_ns // 10**9, st.st_mtime_ns % 10**9)}
 
@@ -1191,6 +1198,11 @@ class ExitCodes(clitest.TempDirCase):
         self.assertEqual(o["read_error"], os.strerror(13))
         self.assertEqual((o["sha256"], o["xxh3_128"], o["body_xxh3_128"]), (None, None, None))
         self.assertEqual(o["verdict"]["status"], "invalid")
+        # never read, so its header is unknown (not "empty"); lstat still gives its metadata
+        self.assertIsNone(o["header"])
+        self.assertIsNone(o["code"])
+        self.assertEqual(o["file"], lstat_fields(locked))
+        self.assertEqual(o["size"], os.lstat(locked).st_size)
         others = [x for x in dumps.values() if x["path"] != locked]
         self.assertEqual(len(others), len(all_caches(fresh_tree())) - 2)  # pkg's one too
         self.assertTrue(all(x["code"]["error"] is None for x in others))
@@ -1263,19 +1275,30 @@ class ExitCodes(clitest.TempDirCase):
                     if path not in by:
                         continue
                     o = by[path]
-                    st = os.lstat(path)
+                    # what lstat says, the same fields as for a regular file
+                    self.assertEqual(o["file"], lstat_fields(path))
                     self.assertEqual(o["file"]["type"], kind)
-                    self.assertEqual(o["file"]["inode"], st.st_ino)
-                    self.assertEqual(o["file"]["mode"], "%04o" % stat.S_IMODE(st.st_mode))
-                    self.assertEqual(o["file"]["mtime_ns"], st.st_mtime_ns)
+                    self.assertEqual(o["size"], os.lstat(path).st_size)
                     self.assertEqual((o["sha256"], o["xxh3_128"], o["body_xxh3_128"]),
                                      (None, None, None))
-                    self.assertTrue(o["read_error"])
+                    # as scan says it, and never read: no header, not an "empty" one
+                    self.assertEqual(o["read_error"], "not a regular file")
+                    self.assertIsNone(o["header"])
                     self.assertIsNone(o["code"])
                     self.assertEqual(o["verdict"], {"status": "invalid", "foreign": False,
                                                     "reasons": ["not a regular file"]})
                 if good in by:
                     self.assertIsNone(by[good]["code"]["error"])
+                    self.assertEqual(by[good]["file"], lstat_fields(good))
+        # the same verdict from scan, and --pretty (the trial's command) says the same
+        pycs, _, _, _ = clitest.scan_json(["--target", "3.12", fifo], expect_rc=0, timeout=20)
+        self.assertEqual([(r["status"], r["reasons"]) for r in pycs],
+                         [("invalid", ["not a regular file"])])
+        p = run(["dump", "--pretty", "--target", "3.12", fifo], timeout=20)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        (o,) = parse_pretty(p.stdout)
+        self.assertEqual((o["read_error"], o["header"], o["file"]["type"]),
+                         ("not a regular file", None, "fifo"))
         self.assertTrue(stat.S_ISFIFO(os.lstat(fifo).st_mode))
 
 
