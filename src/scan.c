@@ -597,38 +597,43 @@ static int help(void *wctx)
 /* ---- the scanner: walk, make jobs, report them in order ------------------------------------ */
 
 
-/* Whether `name` in `parent` is left out: a default-excluded directory or a user glob. */
-static int excluded(const struct scanner *sc, struct scratch *x, const pyci_dir *parent,
-		    const char *name, int dir)
+int pyci_scan_excluded(const pyci_scan_options *o, const char *parent_below, const char *name,
+		       int dir, pyci_buf *scratch)
 {
-	const pyci_scan_options *o = sc->opt;
-	if (sc->named_file)
-		return 0; /* a file named by the caller is never left out */
 	if (dir && !o->no_default_excludes)
 		for (const char *const *d = pyci_default_excludes; *d; d++)
 			if (strcmp(name, *d) == 0)
 				return 1;
 	if (!o->excludes)
 		return 0;
+	while (*parent_below == '/')
+		parent_below++;
 	for (const char *const *g = o->excludes; *g; g++) {
 		if (!strchr(*g, '/')) {
 			if (fnmatch(*g, name, 0) == 0)
 				return 1;
 			continue;
 		}
-		/* the path below the root: parent's display path without the root, then name */
-		pyci_buf *rel = &x->rel;
-		const char *below = parent->path_len > sc->root_len ? parent->path + sc->root_len : "";
-		while (*below == '/')
-			below++;
-		pyci_buf_clear(rel);
-		if ((*below && (pyci_buf_puts(rel, below) || pyci_buf_putc(rel, '/'))) ||
-		    pyci_buf_puts(rel, name))
+		/* the path below the root: the parent's, then name */
+		pyci_buf_clear(scratch);
+		if ((*parent_below && (pyci_buf_puts(scratch, parent_below) ||
+				       pyci_buf_putc(scratch, '/'))) ||
+		    pyci_buf_puts(scratch, name))
 			return 0;
-		if (fnmatch(*g, rel->data, FNM_PATHNAME) == 0)
+		if (fnmatch(*g, scratch->data, FNM_PATHNAME) == 0)
 			return 1;
 	}
 	return 0;
+}
+
+/* Whether `name` in `parent` is left out (pyci_scan_excluded); never in a root that is a file. */
+static int excluded(const struct scanner *sc, struct scratch *x, const pyci_dir *parent,
+		    const char *name, int dir)
+{
+	if (sc->named_file)
+		return 0; /* a file named by the caller is never left out */
+	const char *below = parent->path_len > sc->root_len ? parent->path + sc->root_len : "";
+	return pyci_scan_excluded(sc->opt, below, name, dir, &x->rel);
 }
 
 /* walk's skip: directories left out by excludes. */

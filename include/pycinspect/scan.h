@@ -45,6 +45,17 @@ typedef struct pyci_scan_options {
 /* The directories left out unless no_default_excludes (a root named by the caller never is). */
 extern const char *const pyci_default_excludes[];
 
+/*
+ * Whether a walk with options o leaves out the entry `name` whose parent is `parent_below`
+ * below the root ("" for the root itself; '/'-separated, leading '/' ignored): a directory in
+ * pyci_default_excludes (unless o->no_default_excludes), or a match of one of o->excludes
+ * (a glob without '/' against name, one with '/' against parent_below/name).  dir: the entry
+ * is a directory, else a cache file.  scratch: the caller's buffer for the joined path.
+ * 1 left out, 0 not (also when memory for the joined path ran out).
+ */
+int pyci_scan_excluded(const pyci_scan_options *o, const char *parent_below, const char *name,
+		       int dir, pyci_buf *scratch);
+
 /* What lstat/fstat said of the cache file itself. */
 typedef struct pyci_file_info {
 	uint64_t dev, ino;

@@ -431,6 +431,7 @@ int cmd_clean(int argc, char **argv)
 
 	/* the last close of each removed __pycache__ may wait for the device: not on this thread */
 	c.e.opt.defer_close = 1;
+	c.e.refuse_overlap = 1; /* the dry run could not foresee a second pass over the same files */
 	pyci_scan_ops ops = {on_record, engine_walk_error, on_dir_done, &c, NULL};
 	int fatal = engine_run(&c.e, argv + optind, &ops, refuse_root);
 	if (c.e.write_failed || fatal < 0)

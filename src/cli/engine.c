@@ -155,6 +155,8 @@ int engine_run(struct engine_cli *e, char **paths, const pyci_scan_ops *ops,
 	/* every PATH is vetted before any is touched: one refused PATH stops the whole run */
 	for (char **p = all; refuse && *p; p++)
 		fatal |= refuse(*p);
+	if (roots_overlap(all, &e->opt, e->refuse_overlap) && e->refuse_overlap)
+		fatal = 1;
 	if (fatal)
 		return -1;
 	for (char **p = all; *p; p++) {

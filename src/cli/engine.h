@@ -56,6 +56,8 @@ struct engine_cli {
 	pyci_buf out;                   /* what goes to stdout, flushed by the commands */
 	pyci_summary sum;               /* errors and mounts are counted here too */
 	int write_failed;
+	int refuse_overlap;             /* PATHs that name the same files: refused (clean), not
+					 * only warned about (roots.c) */
 };
 
 /* Handle one option of the engine.  1 handled, 0 not an engine option, -1 bad value (said). */
@@ -67,11 +69,20 @@ int engine_ready(struct engine_cli *e);
 /*
  * Run pyci_scan_path on each PATH (default "."), saying on stderr why a PATH cannot be
  * scanned.  `refuse` (may be NULL) vets every PATH before any is touched, saying why it
- * refuses one; then nothing runs and it returns -1.  Otherwise returns 1 if some PATH failed
+ * refuses one, and so does roots_overlap under e->refuse_overlap; then nothing runs and it
+ * returns -1.  Otherwise returns 1 if some PATH failed
  * (exit 2), 0 if none did; stops early when output failed or memory ran out.
  */
 int engine_run(struct engine_cli *e, char **paths, const pyci_scan_ops *ops,
 	       int (*refuse)(const char *path));
+
+/*
+ * Compare the PATHs (NULL-terminated) before anything is walked: one the walk of another
+ * reaches (o's mount rule and excludes), or one named twice.  Each such PATH is said on
+ * stderr: as an error when refuse (the run must not start), else as a warning that its caches
+ * are reported twice.  Returns 1 if there was one, else 0.  (roots.c)
+ */
+int roots_overlap(char **paths, const pyci_scan_options *o, int refuse);
 
 /* pyci_scan_ops.error: stderr, a {"type":"error"} line under --json, and the counts. */
 void engine_walk_error(void *ctx, const char *path, pyci_walk_err kind, int err);

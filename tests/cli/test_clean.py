@@ -334,6 +334,37 @@ class DryRun(CleanCase):
                                     sorted(snapshot(r).items())) for r in roots}), 1)
         return roots
 
+    def test_paths_naming_the_same_files_are_refused(self):
+        # clean x x/sub would remove x/sub's caches under x, then fail to find them under
+        # x/sub: the dry run could not foresee that, so such a run does not start
+        make_tree(self.target)
+        before = snapshot(self.target)
+        t = self.target
+        cases = [
+            ([t, t + "/pkg"], "'%s/pkg' is inside '%s'" % (t, t)),
+            ([t + "/pkg", t], "'%s/pkg' is inside '%s'" % (t, t)),
+            ([t, t + "/"], "'%s/' is the same as '%s'" % (t, t)),
+            ([t, t + "/pkg/__pycache__/stale.cpython-312.pyc"],
+             "'%s/pkg/__pycache__/stale.cpython-312.pyc' is inside '%s'" % (t, t)),
+        ]
+        for paths, said in cases:
+            for mode in ([], ["-n"], ["--json"]):
+                with self.subTest(paths=paths, mode=mode):
+                    p = self.clean(["--all"] + mode + T + paths, rc=2)
+                    self.assertEqual(p.stdout, b"")
+                    self.assertIn(("pycinspect: %s: name each tree once (nothing was removed)"
+                                   % said).encode(), p.stderr)
+                    self.assert_tree(before, self.target, [])
+        # a directory the outer walk leaves out is not named twice: both are cleaned
+        nm = os.path.join(t, "node_modules")
+        shutil.copytree(os.path.join(t, "pkg"), os.path.join(nm, "pkg"))
+        dry = self.clean(["--all", "-n"] + T + [t, nm + "/pkg"])
+        real = self.clean(["--all"] + T + [t, nm + "/pkg"])
+        self.assertEqual(real.stdout, dry.stdout.replace(b"would remove", b"removed"))
+        self.assertIn(b"removed '%s/pkg/__pycache__/stale.cpython-312.pyc'" % nm.encode(),
+                      real.stdout)
+        self.assertEqual(real.stderr, b"")
+
     def test_dry_run_is_the_real_run_text(self):
         for sel in ("--all", "--stale", "--sourceless"):
             with self.subTest(selector=sel):

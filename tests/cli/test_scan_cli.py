@@ -245,9 +245,22 @@ class Paths(clitest.TempDirCase):
         self.assertEqual([o["status"] for o in pycs], ["stale", "fresh", "fresh", "stale"])
         self.assertEqual(summary["caches"], 4)
         self.assertEqual(summary["by_status"]["stale"]["count"], 2)
-        # the same path twice is scanned twice: the caller asked for it
-        pycs, _, summary, _ = scan_json(["--all"] + T + ["x/sub", "x/sub"], cwd=self.tmp)
+        # the same path twice is scanned twice, as the caller asked, with a warning; so is a
+        # path inside another, unless the other's walk leaves it out
+        pycs, _, summary, p = scan_json(["--all"] + T + ["x/sub", "x/sub"], cwd=self.tmp)
         self.assertEqual(len(pycs), 2)
+        self.assertEqual(p.stderr, b"pycinspect: warning: 'x/sub' is the same as 'x/sub': its "
+                         b"caches are reported twice\n")
+        pycs, _, summary, p = scan_json(T + ["x", "x/sub/__pycache__/c.cpython-312.pyc",
+                                             "./x/sub"], cwd=self.tmp)
+        self.assertEqual(len(pycs), 5)
+        self.assertEqual(p.stderr.decode().splitlines(), [
+            "pycinspect: warning: 'x/sub/__pycache__/c.cpython-312.pyc' is inside 'x': it is "
+            "reported twice",
+            "pycinspect: warning: './x/sub' is inside 'x': its caches are reported twice"])
+        pycs, _, summary, p = scan_json(T + ["--exclude", "sub", "x", "x/sub"], cwd=self.tmp)
+        self.assertEqual(len(pycs), 3)
+        self.assertEqual(p.stderr, b"")
 
     def assert_source(self, o, real):
         self.assertTrue(os.path.samefile(os.path.join(self.tmp, o["source"]), real), o)
