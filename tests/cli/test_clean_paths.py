@@ -20,7 +20,7 @@ class CleanPaths(TempDirCase):
         """The first directory listed is empty (an empty listing once reached qsort as NULL)."""
         empty = os.path.join(self.tmp, "empty")
         os.mkdir(empty)
-        for args in (["scan", "--json", empty], ["clean", "--all", "--json", empty]):
+        for args in (["scan", "--json", empty], ["clean", "--all", "-t", "3.12", "--json", empty]):
             p = run(args)
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertEqual(p.stderr, b"")
