@@ -139,6 +139,57 @@ int pyci_magic_final_word(pyci_impl impl, int major, int minor, uint32_t *word)
 	return -1;
 }
 
+/* A decimal number at *p (at most 9999), advancing *p; -1 when there is none. */
+static int release_number(const char **p)
+{
+	int v = 0, n = 0;
+	while (**p >= '0' && **p <= '9' && n < 4) {
+		v = v * 10 + (*(*p)++ - '0');
+		n++;
+	}
+	return n && !(**p >= '0' && **p <= '9') ? v : -1;
+}
+
+int pyci_magic_release_writes(const pyci_magic_row *r, pyci_impl impl, int major, int minor,
+			      int patch)
+{
+	if (r->impl != impl)
+		return 0;
+	const char *p = r->final_for;
+	while (*p != '\0' && *p != ' ') {
+		int a = release_number(&p);
+		if (a < 0 || *p != '.')
+			return 0; /* not the documented form: claim nothing */
+		p++;
+		int b = release_number(&p);
+		if (b < 0)
+			return 0;
+		int every = 1, from = 0, upward = 0;
+		if (*p == '.') {
+			p++;
+			if (*p == 'x') {
+				p++;
+			} else {
+				every = 0;
+				if ((from = release_number(&p)) < 0)
+					return 0;
+				if (*p == '+') {
+					upward = 1;
+					p++;
+				}
+			}
+		}
+		if (a == major && b == minor &&
+		    (every || patch == from || (upward && patch > from)))
+			return 1;
+		if (*p == ',')
+			p++;
+		else if (*p != '\0' && *p != ' ')
+			return 0;
+	}
+	return 0;
+}
+
 size_t pyci_magic_header_size(const pyci_magic_info *m)
 {
 	if (m->impl == PYCI_IMPL_CPYTHON && m->major == 3 && m->number >= 3000 && m->number < 4000) {

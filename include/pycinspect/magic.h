@@ -70,6 +70,16 @@ const pyci_magic_row *pyci_magic_table(size_t *count);
  */
 int pyci_magic_final_word(pyci_impl impl, int major, int minor, uint32_t *word);
 
+/*
+ * 1 if the final release impl major.minor.patch writes row r's number, else 0 (always 0 for a
+ * row no final release writes).  Read from r->final_for, a comma-separated list of "A.B" or
+ * "A.B.x" (every release of A.B), "A.B.Z" (that release) and "A.B.Z+" (that one and later),
+ * optionally followed by " (comment)": 3.5.0 and 3.5.1 write 3350, 3.5.2 and later 3351.
+ * PyPy's rows name the language version it implements ("3.9": every PyPy3.9).
+ */
+int pyci_magic_release_writes(const pyci_magic_row *r, pyci_impl impl, int major, int minor,
+			      int patch);
+
 /* "cpython", "pypy", or NULL for PYCI_IMPL_UNKNOWN. */
 const char *pyci_impl_name(pyci_impl impl);
 

@@ -4,6 +4,12 @@
  *   pycinspect magic               every row
  *   pycinspect magic 3531 0x0a0d0dcb cb0d0d0a   numbers (decimal, LE word, or the four bytes)
  *   pycinspect magic 3.12 pypy3.9 cpython-312   every number of a version
+ *   pycinspect magic 3.12.1 3.5.2               the number a release writes
+ *
+ * Each argument is looked up on its own: one that is unknown or malformed is said on stderr and
+ * the others are still printed.  The exit status is the worst: 2 when some argument is neither
+ * a number nor a version (as for a PATH scan cannot read), else 1 when one is not known.  The
+ * table's header line is printed only above rows.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -23,13 +29,16 @@ static const char magic_usage[] =
 	"Without arguments, print every known magic number.  NUMBER is the 16-bit magic (3531),\n"
 	"the little-endian word (0x0a0d0dcb) or the first four bytes of a .pyc as eight hex\n"
 	"digits (cb0d0d0a, 02999900);\n"
-	"VERSION is 3.12, cpython-312, pypy3.9 or pypy39.\n"
+	"VERSION is 3.12, cpython-312, pypy3.9 or pypy39 (every number of that version), or a\n"
+	"release such as 3.12.1 or 3.5.2 (the number its final release writes).\n"
 	"\n"
 	"options:\n"
 	"      --json      one JSON object per row\n"
 	"  -h, --help      this help\n"
 	"\n"
-	"exit status: 0 all found, 1 some NUMBER or VERSION unknown, 2 usage error\n";
+	"Every argument is looked up; the rows of those found are printed even when others fail.\n"
+	"exit status: 0 all found, 1 some NUMBER or VERSION unknown, 2 some argument is neither\n"
+	"a NUMBER nor a VERSION, or another usage error\n";
 
 static const char *match_name(pyci_magic_match m)
 {
@@ -130,6 +139,105 @@ static int parse_number(const char *s, uint32_t *word)
 	return 0;
 }
 
+/*
+ * "3.12.1", "python3.12.1", "pypy3.9.18": a version followed by a patch level.  Sets *t and
+ * *patch; -1 when s is not that form.
+ */
+static int parse_release(const char *s, pyci_target *t, int *patch)
+{
+	const char *dot = strrchr(s, '.');
+	if (!dot || !memchr(s, '.', (size_t)(dot - s)))
+		return -1; /* the version before it must be dotted too: "3.12", not "cpython-312" */
+	size_t digits = strspn(dot + 1, "0123456789");
+	if (digits == 0 || digits > 4 || dot[1 + digits] != '\0')
+		return -1;
+	pyci_targets one;
+	pyci_targets_init(&one);
+	if (pyci_targets_add_spec(&one, s, (size_t)(dot - s)) != 0 || one.count != 1)
+		return -1;
+	*t = one.items[0];
+	*patch = (int)strtol(dot + 1, NULL, 10); /* at most 4 digits */
+	return 0;
+}
+
+struct magic_out {
+	pyci_buf b;
+	int json;
+	int header_done; /* text: the header line goes above the first row, never alone */
+};
+
+static int emit_row(struct magic_out *o, const pyci_magic_info *m)
+{
+	if (!o->json && !o->header_done) {
+		if (pyci_buf_printf(&o->b, "%-8s %-12s %-8s %-9s %-22s %s\n", "magic", "bytes",
+				    "impl", "version", "label", "final for") != 0)
+			return -1;
+		o->header_done = 1;
+	}
+	return emit(&o->b, m, o->json);
+}
+
+/* Print the rows of one argument.  1 printed, 0 nothing known (said on stderr), -1 not a
+ * number nor a version (said), -2 out of memory. */
+static int look_up(struct magic_out *o, const char *arg)
+{
+	size_t count;
+	const pyci_magic_row *rows = pyci_magic_table(&count);
+	uint32_t word;
+	pyci_targets want;
+	pyci_target rel;
+	int patch, found = 0;
+	pyci_targets_init(&want);
+	if (parse_number(arg, &word) == 0 && strchr(arg, '.') == NULL) {
+		pyci_magic_info m;
+		if (pyci_magic_lookup_word(word, &m) != 0) {
+			cli_error("'%s' is not a known Python magic number", arg);
+			return 0;
+		}
+		return emit_row(o, &m) != 0 ? -2 : 1;
+	}
+	if (pyci_targets_add_spec(&want, arg, strlen(arg)) == 0) {
+		for (size_t i = 0; i < count; i++) {
+			if (!pyci_targets_contains(&want, rows[i].impl, rows[i].major, rows[i].minor))
+				continue;
+			pyci_magic_info m;
+			pyci_magic_lookup_word(rows[i].word, &m);
+			if (emit_row(o, &m) != 0)
+				return -2;
+			found = 1;
+		}
+		if (!found)
+			cli_error("no magic number known for '%s'", arg);
+		return found;
+	}
+	if (parse_release(arg, &rel, &patch) == 0) {
+		int series = 0;
+		for (size_t i = 0; i < count; i++) {
+			series |= rows[i].impl == rel.impl && rows[i].major == rel.major &&
+				  rows[i].minor == rel.minor;
+			if (!pyci_magic_release_writes(&rows[i], rel.impl, rel.major, rel.minor, patch))
+				continue;
+			pyci_magic_info m;
+			pyci_magic_lookup_word(rows[i].word, &m);
+			if (emit_row(o, &m) != 0)
+				return -2;
+			found = 1;
+		}
+		if (!found) {
+			char version[24];
+			pyci_target_format(&rel, version, sizeof(version));
+			if (series)
+				cli_error("no magic number known for '%s': %s has no final release yet "
+					  "('pycinspect magic %s' lists its numbers)", arg, version, version);
+			else
+				cli_error("no magic number known for '%s'", arg);
+		}
+		return found;
+	}
+	cli_error("'%s' is neither a magic number nor a version", arg);
+	return -1;
+}
+
 int cmd_magic(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -137,11 +245,12 @@ int cmd_magic(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	int json = 0, ch;
+	struct magic_out o = {PYCI_BUF_INIT, 0, 0};
+	int ch;
 	optind = 1;
 	while ((ch = cli_getopt(argc, argv, "h", longopts)) != -1) {
 		if (ch == 'j') {
-			json = 1;
+			o.json = 1;
 		} else if (ch == 'h') {
 			(void)fputs(magic_usage, stdout); /* checked at exit: cli_close_stdout */
 			return EXIT_OK;
@@ -150,63 +259,32 @@ int cmd_magic(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	pyci_buf b = PYCI_BUF_INIT;
 	int rc = EXIT_OK;
-	size_t count;
-	const pyci_magic_row *rows = pyci_magic_table(&count);
-	if (!json && pyci_buf_printf(&b, "%-8s %-12s %-8s %-9s %-22s %s\n", "magic", "bytes",
-				     "impl", "version", "label", "final for") != 0)
-		goto nomem;
-
 	if (optind >= argc) {
+		size_t count;
+		const pyci_magic_row *rows = pyci_magic_table(&count);
 		for (size_t i = 0; i < count; i++) {
 			pyci_magic_info m;
 			pyci_magic_lookup_word(rows[i].word, &m);
-			if (emit(&b, &m, json) != 0)
+			if (emit_row(&o, &m) != 0)
 				goto nomem;
 		}
 	}
 	for (int a = optind; a < argc; a++) {
-		uint32_t word;
-		pyci_targets want;
-		pyci_targets_init(&want);
-		if (parse_number(argv[a], &word) == 0 && strchr(argv[a], '.') == NULL) {
-			pyci_magic_info m;
-			if (pyci_magic_lookup_word(word, &m) != 0) {
-				cli_error("'%s' is not a known Python magic number", argv[a]);
-				rc = EXIT_FINDINGS;
-				continue;
-			}
-			if (emit(&b, &m, json) != 0)
-				goto nomem;
-		} else if (pyci_targets_add_spec(&want, argv[a], strlen(argv[a])) == 0) {
-			int found = 0;
-			for (size_t i = 0; i < count; i++) {
-				if (!pyci_targets_contains(&want, rows[i].impl, rows[i].major,
-							   rows[i].minor))
-					continue;
-				pyci_magic_info m;
-				pyci_magic_lookup_word(rows[i].word, &m);
-				if (emit(&b, &m, json) != 0)
-					goto nomem;
-				found = 1;
-			}
-			if (!found) {
-				cli_error("no magic number known for '%s'", argv[a]);
-				rc = EXIT_FINDINGS;
-			}
-		} else {
-			cli_error("'%s' is neither a magic number nor a version", argv[a]);
-			pyci_buf_free(&b);
-			return EXIT_USAGE;
-		}
+		int found = look_up(&o, argv[a]);
+		if (found == -2)
+			goto nomem;
+		if (found == -1)
+			rc = EXIT_USAGE;
+		else if (found == 0 && rc == EXIT_OK)
+			rc = EXIT_FINDINGS;
 	}
-	if (cli_flush(&b) != 0)
+	if (cli_flush(&o.b) != 0)
 		rc = EXIT_USAGE;
-	pyci_buf_free(&b);
+	pyci_buf_free(&o.b);
 	return rc;
 nomem:
 	cli_error("out of memory");
-	pyci_buf_free(&b);
+	pyci_buf_free(&o.b);
 	return EXIT_USAGE;
 }

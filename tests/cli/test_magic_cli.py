@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """`pycinspect magic`: the whole table against data/magic_numbers.tsv, lookups by number (three
-spellings) and by version, JSON, and exit codes."""
+spellings), by version and by release (3.12.1), JSON, exit codes when some arguments are unknown
+or malformed, and no maintainer's notes in what users read."""
 import json
 import os
 import sys
@@ -195,26 +196,98 @@ class MagicCli(unittest.TestCase):
         self.assertEqual({o["version"] for o in objs[1:-1]}, {"3.13"})
 
     def test_unknown_number_exits_1(self):
-        for args in (["9999"], ["0x0a0d270f"], ["3.99"], ["pypy3.1"]):
+        for args in (["9999"], ["0x0a0d270f"], ["3.99"], ["pypy3.1"], ["3.99", "9999"]):
             p = run(["magic"] + args)
             with self.subTest(args=args):
                 self.assertEqual(p.returncode, 1, p.stderr)
                 self.assertIn(b"pycinspect: ", p.stderr)
-                self.assertEqual(p.stdout.decode().splitlines()[1:], [])
+                # nothing found: no table header without rows, only the message
+                self.assertEqual(p.stdout, b"")
         p = run(["magic", "9999"])
         self.assertEqual(p.stderr, b"pycinspect: '9999' is not a known Python magic number\n")
-        # the known ones are still printed
+        p = run(["magic", "3.99"])
+        self.assertEqual(p.stderr, b"pycinspect: no magic number known for '3.99'\n")
+        # the known ones are still printed, under one header
         objs, p = magic_json(["3531", "9999"], expect_rc=1)
         self.assertEqual([o["magic"] for o in objs], [3531])
+        p = run(["magic", "3.99", "3531"])
+        self.assertEqual(p.returncode, 1)
+        lines = p.stdout.decode().splitlines()
+        self.assertEqual([l.split()[0] for l in lines], ["magic", "3531"])
 
     def test_garbage_exits_2(self):
-        for args in (["foo"], ["0xZZ"], ["-1"], ["3.x"], ["--bogus"], ["3531", "banana"]):
+        for args in (["foo"], ["0xZZ"], ["-1"], ["3.x"], ["--bogus"], ["3531", "banana"],
+                     ["cpython-312.1"], ["3.12.1x"]):
             p = run(["magic"] + args)
             with self.subTest(args=args):
                 self.assertEqual(p.returncode, 2, p.stderr)
                 self.assertTrue(p.stderr)
         p = run(["magic", "foo"])
         self.assertIn(b"'foo' is neither a magic number nor a version", p.stderr)
+        self.assertEqual(p.stdout, b"")
+
+    def test_garbage_does_not_hide_the_others(self):
+        """Every argument is looked up: the rows of the good ones are printed, each bad one is
+        named on stderr, and the exit status is the worst (2 for a malformed argument, as for a
+        PATH scan cannot read)."""
+        p = run(["magic", "3531", "foo", "3.13", "9999"])
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertEqual(p.stderr.decode().splitlines(),
+                         ["pycinspect: 'foo' is neither a magic number nor a version",
+                          "pycinspect: '9999' is not a known Python magic number"])
+        lines = p.stdout.decode().splitlines()
+        self.assertEqual(lines[0].split()[0], "magic")
+        self.assertEqual(lines[1].split()[:7], ["3531", "cb", "0d", "0d", "0a", "cpython",
+                                                "3.12"])
+        self.assertEqual({l.split()[6] for l in lines[2:]}, {"3.13"})
+        self.assertEqual(len(lines), 2 + len([r for r in self.rows
+                                              if (r["impl"], r["major"], r["minor"]) ==
+                                              ("cpython", 3, 13)]))
+        objs, p = magic_json(["foo", "3531"], expect_rc=2)
+        self.assertEqual(objs, [expected_json(self.by_number[3531])])
+        self.assertIn(b"'foo'", p.stderr)
+
+    def test_lookup_by_release(self):
+        """A patch-level version is a release: the number its final release writes, read from
+        the table's final_for (3.5.2 is the one bug-fix release that changed it)."""
+        cases = {"3.12.1": [3531], "3.12.0": [3531], "python3.12.4": [3531], "3.5.1": [3350],
+                 "3.5.0": [3350], "3.5.2": [3351], "3.5.10": [3351], "2.7.18": [62211],
+                 "1.5.2": [20121], "1.2.0": [0x00999903], "3.15.0": [3666],
+                 "pypy3.9.18": [336]}
+        for spec, numbers in cases.items():
+            with self.subTest(spec=spec):
+                objs, p = magic_json([spec])
+                self.assertEqual(objs, [expected_json(self.by_number[n]) for n in numbers])
+                self.assertEqual(p.stderr, b"")
+                self.assertTrue(all(o["final"] for o in objs))
+        p = run(["magic", "3.12.1"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(len(p.stdout.decode().splitlines()), 2)
+        # a series without a final release, and one that does not exist
+        p = run(["magic", "3.16.0"])
+        self.assertEqual((p.returncode, p.stdout), (1, b""))
+        self.assertIn(b"no magic number known for '3.16.0': 3.16 has no final release yet",
+                      p.stderr)
+        p = run(["magic", "3.99.1"])
+        self.assertEqual((p.returncode, p.stdout), (1, b""))
+        self.assertEqual(p.stderr, b"pycinspect: no magic number known for '3.99.1'\n")
+
+    def test_no_maintainer_notes_in_final_for(self):
+        """The "final for" column is for users: no to-do such as "verify final tag"."""
+        objs, _ = magic_json([])
+        for o in objs:
+            if o["final_for"] is None:
+                continue
+            with self.subTest(magic=o["magic"]):
+                for word in ("verify", "TODO", "check", "tag"):
+                    self.assertNotIn(word, o["final_for"])
+        (o,), _ = magic_json(["3666"])
+        self.assertTrue(o["final"])
+        self.assertTrue(o["final_for"].startswith("3.15.x ("), o["final_for"])
+        p = run(["magic", "3.15"])
+        last = p.stdout.decode().splitlines()[-1]
+        self.assertTrue(last.startswith("3666 "))
+        self.assertTrue(last.endswith(o["final_for"]))
 
     def test_help(self):
         p = run(["magic", "--help"])

@@ -5,7 +5,8 @@
  * CPython magic of the reference table (magic_numbers.tsv, embedded below) being known with the
  * right version and final flag; the final magic of each release (reference section 1.2); the
  * 1.0/1.1 raw words; -U variants; range matches (3496); PyPy magics; unknown words; header sizes
- * (8/12/16 boundaries, PyPy by language version); pyci_magic_final_word.
+ * (8/12/16 boundaries, PyPy by language version); pyci_magic_final_word;
+ * pyci_magic_release_writes (which row a release such as 3.5.1 writes, from final_for).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -644,6 +645,86 @@ static void test_final_word(void **state)
 	assert_int_equal(pyci_magic_final_word(PYCI_IMPL_PYPY, 3, 12, &w), -1);
 }
 
+static const pyci_magic_row *row_of(uint32_t word)
+{
+	size_t n = 0;
+	const pyci_magic_row *rows = pyci_magic_table(&n);
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].word == word)
+			return &rows[i];
+	fail_msg("no row 0x%08x", (unsigned)word);
+	return NULL;
+}
+
+static int writes(uint32_t word, pyci_impl impl, int major, int minor, int patch)
+{
+	return pyci_magic_release_writes(row_of(word), impl, major, minor, patch);
+}
+
+static void test_release_writes(void **state)
+{
+	(void)state;
+	const pyci_impl C = PYCI_IMPL_CPYTHON, P = PYCI_IMPL_PYPY;
+	/* "3.12.x": every 3.12 release, nothing else */
+	assert_true(writes(CRLF(3531), C, 3, 12, 0));
+	assert_true(writes(CRLF(3531), C, 3, 12, 11));
+	assert_false(writes(CRLF(3531), C, 3, 13, 0));
+	assert_false(writes(CRLF(3531), C, 3, 1, 0));
+	assert_false(writes(CRLF(3531), P, 3, 12, 0));
+	/* the one bug-fix release that changed the magic: "3.5.0,3.5.1" and "3.5.2+" */
+	assert_true(writes(CRLF(3350), C, 3, 5, 0));
+	assert_true(writes(CRLF(3350), C, 3, 5, 1));
+	assert_false(writes(CRLF(3350), C, 3, 5, 2));
+	assert_false(writes(CRLF(3351), C, 3, 5, 1));
+	assert_true(writes(CRLF(3351), C, 3, 5, 2));
+	assert_true(writes(CRLF(3351), C, 3, 5, 10));
+	/* "1.5,1.5.1,1.5.2", "1.1,1.2" (one row of version 1.1), "2.0,2.0.1" */
+	assert_true(writes(CRLF(20121), C, 1, 5, 0));
+	assert_true(writes(CRLF(20121), C, 1, 5, 2));
+	assert_true(writes(0x00999903u, C, 1, 2, 0));
+	assert_true(writes(0x00999903u, C, 1, 1, 0));
+	assert_false(writes(0x00999903u, C, 1, 3, 0));
+	assert_true(writes(CRLF(50823), C, 2, 0, 1));
+	/* a comment after the list is not a release; 3.15's final is 3666 */
+	assert_true(writes(CRLF(3666), C, 3, 15, 0));
+	assert_false(writes(CRLF(3666), C, 3, 16, 0));
+	/* pre-release rows: no final release writes them */
+	assert_false(writes(CRLF(3525), C, 3, 12, 0));
+	assert_false(writes(CRLF(3706), C, 3, 16, 0));
+	/* PyPy: the language version */
+	assert_true(writes(CRLF(336), P, 3, 9, 18));
+	assert_false(writes(CRLF(336), C, 3, 9, 18));
+	assert_false(writes(CRLF(320), P, 3, 9, 18));
+
+	/* every final row is written by some release of its own version, and by exactly one row
+	 * of that version per release (the form of final_for is what the function reads) */
+	size_t n = 0;
+	const pyci_magic_row *rows = pyci_magic_table(&n);
+	for (size_t i = 0; i < n; i++) {
+		const pyci_magic_row *r = &rows[i];
+		if (r->final_for[0] == '\0')
+			continue;
+		int some = 0;
+		for (int patch = 0; patch < 20; patch++)
+			some |= pyci_magic_release_writes(r, r->impl, r->major, r->minor, patch);
+		if (!some)
+			fail_msg("final_for '%s' of 0x%08x names no release of its version",
+				 r->final_for, (unsigned)r->word);
+		/* what users read: no maintainer's to-do in the column */
+		assert_null(strstr(r->final_for, "verify"));
+		assert_null(strstr(r->final_for, "TODO"));
+	}
+	for (int minor = 0; minor <= 15; minor++) {
+		for (int patch = 0; patch < 12; patch++) {
+			int count = 0;
+			for (size_t i = 0; i < n; i++)
+				count += pyci_magic_release_writes(&rows[i], C, 3, minor, patch);
+			if (count != 1)
+				fail_msg("3.%d.%d is written by %d rows", minor, patch, count);
+		}
+	}
+}
+
 static void test_impl_name(void **state)
 {
 	(void)state;
@@ -667,6 +748,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_words),
 		cmocka_unit_test(test_header_size),
 		cmocka_unit_test(test_final_word),
+		cmocka_unit_test(test_release_writes),
 		cmocka_unit_test(test_impl_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
