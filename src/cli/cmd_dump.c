@@ -22,7 +22,7 @@ struct dump_cli {
 	unsigned long long problems;
 };
 
-static const char dump_usage[] =
+static const char dump_usage_head[] =
 	"usage: pycinspect dump [--pretty] [--consts] [OPTIONS] [PATH...]\n"
 	"\n"
 	"Everything that can be known about each .pyc/.pyo under PATH (files or trees, default .)\n"
@@ -32,12 +32,36 @@ static const char dump_usage[] =
 	"\n"
 	"options:\n"
 	"      --pretty              one indented JSON document per cache\n"
-	"      --consts              include string and number constants of every code object\n"
-	ENGINE_USAGE
+	"      --consts              include string and number constants of every code object\n";
+
+static const char dump_usage_tail[] =
 	"  -h, --help                this help\n"
 	"\n"
 	"exit status: 0 every cache read and decoded, 1 some could not be (each one says why in\n"
 	"its object), 2 usage or fatal error\n";
+
+/*
+ * The engine's options as scan and clean list them (ENGINE_USAGE, one text for the three),
+ * less --json: dump's output is always JSON, so --json is accepted, for scripts that pass it
+ * as to scan, but does nothing and is not offered.  An option's first line starts with '-'
+ * after an indent of 2 or 6; the lines that continue it are indented to the text column.
+ */
+static void put_engine_usage(void)
+{
+	const char *p = ENGINE_USAGE;
+	int skip = 0;
+	while (*p != '\0') {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p);
+		size_t indent = strspn(p, " ");
+		if (indent < 8 && p[indent] == '-')
+			skip = strncmp(p + indent, "--json", 6) == 0 &&
+			       (p[indent + 6] == ' ' || p[indent + 6] == '\n');
+		if (!skip)
+			(void)fwrite(p, 1, len, stdout); /* checked at exit: cli_close_stdout */
+		p += len;
+	}
+}
 
 #define FLUSH_AT ((size_t)64 * 1024)
 
@@ -159,7 +183,9 @@ int cmd_dump(int argc, char **argv)
 			c.dopt.consts = 1;
 			break;
 		case 'h':
-			(void)fputs(dump_usage, stdout);
+			(void)fputs(dump_usage_head, stdout); /* checked at exit: cli_close_stdout */
+			put_engine_usage();
+			(void)fputs(dump_usage_tail, stdout);
 			rc = EXIT_OK;
 			goto out;
 		default:

@@ -1230,11 +1230,14 @@ class ExitCodes(clitest.TempDirCase):
         run with exit 2 and one message on stderr."""
         fixtures = os.path.join(FIXTURES, "tree")
         args = ["dump", "--pretty", "--consts", fixtures, fixtures, fixtures, fixtures]
+        # the same PATH four times is dumped four times, after a warning for each repeat
+        same = ["pycinspect: warning: '%s' is the same as '%s': its caches are reported again"
+                % (fixtures, fixtures)] * 3
         with open("/dev/full", "wb") as full:
             p = run(args, stdout=full)
         self.assertEqual(p.returncode, 2)
         self.assertEqual(p.stderr.decode().splitlines(),
-                         ["pycinspect: cannot write output: No space left on device"])
+                         same + ["pycinspect: cannot write output: No space left on device"])
         self.assertGreater(len(run(args).stdout), 4 * 65536)  # it is large
         proc = subprocess.Popen([BIN] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 env=clitest.env_c())
@@ -1244,6 +1247,24 @@ class ExitCodes(clitest.TempDirCase):
         self.assertEqual(proc.wait(timeout=60), 2)
         self.assertEqual(err.decode().splitlines(),
                          ["pycinspect: cannot write output: Broken pipe"])
+
+    def test_help_lists_the_options_that_apply(self):
+        """dump --help: the engine's options as scan lists them, but not --json (dump's output
+        is always JSON), and dump's own.  --json is still accepted, and changes nothing."""
+        def options(cmd):
+            p = run([cmd, "--help"])
+            self.assertEqual(p.returncode, 0, p.stderr)
+            return set(re.findall(r"^ {2,6}(?:-\w, )?(--[\w-]+)", p.stdout.decode(), re.M))
+        got = options("dump")
+        self.assertNotIn("--json", got)
+        self.assertEqual(got, options("scan") - {"--all", "--check", "--json"} |
+                         {"--pretty", "--consts"})
+        self.assertTrue({"--target", "--check-source", "--exclude", "--no-default-excludes",
+                         "--cross-mounts", "--jobs", "--help"} <= got)
+        plain, _ = dump(["--target", "3.12", "--jobs", "1", fresh_tree()])
+        with_json, p = dump(["--json", "--target", "3.12", "--jobs", "1", fresh_tree()])
+        self.assertEqual(p.stderr, b"")
+        self.assertEqual(with_json, plain)
 
     def test_default_path_is_dot(self):
         objs, p = dump(["--target", "3.12"], cwd=fresh_tree())
