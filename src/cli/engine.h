@@ -80,7 +80,7 @@ int engine_run(struct engine_cli *e, char **paths, const pyci_scan_ops *ops,
  * Compare the PATHs (NULL-terminated) before anything is walked: one the walk of another
  * reaches (o's mount rule and excludes), or one named twice.  Each such PATH is said on
  * stderr: as an error when refuse (the run must not start), else as a warning that its caches
- * are reported twice.  Returns 1 if there was one, else 0.  (roots.c)
+ * are reported again.  Returns 1 if there was one, else 0.  (roots.c)
  */
 int roots_overlap(char **paths, const pyci_scan_options *o, int refuse);
 

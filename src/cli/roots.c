@@ -8,7 +8,7 @@
  * mount (statx's mount id; unless --cross-mounts), and the walk of the other would reach it
  * (no directory in between, nor the PATH itself, is left out by the excludes).  `clean`
  * refuses such a run, and nothing is removed; `scan` and `dump` say that those caches are
- * reported twice, and go on.
+ * reported again, and go on.
  *
  * What cannot be resolved (a missing PATH, a symbolic link given without a trailing '/', a
  * path longer than PATH_MAX) is left to the walk, which reports it in its own words.
@@ -121,7 +121,7 @@ int roots_overlap(char **paths, const pyci_scan_options *o, int refuse)
 						  "removed)",
 						  a.data, rel, b.data);
 				else
-					cli_error("warning: '%s' %s '%s': %s reported twice", a.data,
+					cli_error("warning: '%s' %s '%s': %s reported again", a.data,
 						  rel, b.data,
 						  r[j].dir ? "its caches are" : "it is");
 			}

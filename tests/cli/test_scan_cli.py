@@ -250,14 +250,14 @@ class Paths(clitest.TempDirCase):
         pycs, _, summary, p = scan_json(["--all"] + T + ["x/sub", "x/sub"], cwd=self.tmp)
         self.assertEqual(len(pycs), 2)
         self.assertEqual(p.stderr, b"pycinspect: warning: 'x/sub' is the same as 'x/sub': its "
-                         b"caches are reported twice\n")
+                         b"caches are reported again\n")
         pycs, _, summary, p = scan_json(T + ["x", "x/sub/__pycache__/c.cpython-312.pyc",
                                              "./x/sub"], cwd=self.tmp)
         self.assertEqual(len(pycs), 5)
         self.assertEqual(p.stderr.decode().splitlines(), [
             "pycinspect: warning: 'x/sub/__pycache__/c.cpython-312.pyc' is inside 'x': it is "
-            "reported twice",
-            "pycinspect: warning: './x/sub' is inside 'x': its caches are reported twice"])
+            "reported again",
+            "pycinspect: warning: './x/sub' is inside 'x': its caches are reported again"])
         pycs, _, summary, p = scan_json(T + ["--exclude", "sub", "x", "x/sub"], cwd=self.tmp)
         self.assertEqual(len(pycs), 3)
         self.assertEqual(p.stderr, b"")
