@@ -18,7 +18,8 @@
 #define PYCI_DUMP_MAX_BODY (256u << 20)
 
 typedef struct pyci_dump_options {
-	int consts;     /* include string and number constants of every code object */
+	int consts;     /* include the single-value constants of every code object (str, bytes,
+			 * numbers, None, True, False, Ellipsis; pyci_mconst) */
 } pyci_dump_options;
 
 /*

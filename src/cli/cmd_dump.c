@@ -32,7 +32,8 @@ static const char dump_usage_head[] =
 	"\n"
 	"options:\n"
 	"      --pretty              one indented JSON document per cache\n"
-	"      --consts              include string and number constants of every code object\n";
+	"      --consts              include the constants of every code object: str, bytes,\n"
+	"                            numbers, None, True, False, Ellipsis (docs/dump.md)\n";
 
 static const char dump_usage_tail[] =
 	"  -h, --help                this help\n"
