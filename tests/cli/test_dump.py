@@ -1191,6 +1191,25 @@ class ExitCodes(clitest.TempDirCase):
         # the good ones alone are fine again
         dump([os.path.join(root, "pkg")], expect_rc=0)
 
+    def test_what_scan_does_not_decode(self):
+        """docs/statuses.md: scan reads the body only as far as its first byte and a minimum
+        length, so a body broken further in is fresh; dump decodes it all and says where it
+        breaks, with the same verdict."""
+        src = os.path.join(self.tmp, "t", "m.py")
+        write_file(src, b"x = 1\n")
+        cache = clitest.make_cache(src, body=clitest.CODE_BODY)  # code type, then zeros
+        pycs, _, _, _ = clitest.scan_json(["--target", "3.12", cache])
+        self.assertEqual(pycs[0]["status"], "fresh")
+        (o,), _ = dump(["--target", "3.12", cache], expect_rc=1)
+        self.assertEqual(o["verdict"]["status"], "fresh")
+        self.assertEqual(o["header"]["status"], "ok")
+        self.assertTrue(o["code"]["error"])
+        self.assertGreater(o["code"]["error_offset"], 0)
+        with open(os.path.join(clitest.ROOT, "docs", "statuses.md"), encoding="utf-8") as f:
+            doc = f.read()
+        self.assertNotIn("planned", doc)
+        self.assertIn("`pycinspect dump` decodes the whole marshal body", doc)
+
     def test_broken_header_exits_1(self):
         # nothing to decode: the header says why, code is null, and the exit status says so
         root = os.path.join(self.tmp, "h")
