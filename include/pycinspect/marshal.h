@@ -102,8 +102,8 @@ typedef struct pyci_marshal {
 } pyci_marshal;
 
 /*
- * Decode `len` bytes of body written by the interpreter of magic m.  want_consts: keep string
- * and number constants.  Always fills *out (free it with pyci_marshal_free); returns 0 when the
+ * Decode `len` bytes of body written by the interpreter of magic m.  want_consts: keep the
+ * single-value constants (strings, bytes, numbers, None, True, False, Ellipsis; docs/dump.md).  Always fills *out (free it with pyci_marshal_free); returns 0 when the
  * whole top object decoded, -1 when out->error is set (out->codes holds what was decoded).
  */
 int pyci_marshal_decode(const uint8_t *body, size_t len, const pyci_magic_info *m, int want_consts,
