@@ -177,6 +177,15 @@ static int emit_row(struct magic_out *o, const pyci_magic_info *m)
 	return emit(&o->b, m, o->json);
 }
 
+/* emit_row for a row of the table (its word always looks up). */
+static int emit_table_row(struct magic_out *o, const pyci_magic_row *row)
+{
+	pyci_magic_info m;
+	if (pyci_magic_lookup_word(row->word, &m) != 0)
+		return -1;
+	return emit_row(o, &m);
+}
+
 /* Print the rows of one argument.  1 printed, 0 nothing known (said on stderr), -1 not a
  * number nor a version (said), -2 out of memory. */
 static int look_up(struct magic_out *o, const char *arg)
@@ -200,9 +209,7 @@ static int look_up(struct magic_out *o, const char *arg)
 		for (size_t i = 0; i < count; i++) {
 			if (!pyci_targets_contains(&want, rows[i].impl, rows[i].major, rows[i].minor))
 				continue;
-			pyci_magic_info m;
-			pyci_magic_lookup_word(rows[i].word, &m);
-			if (emit_row(o, &m) != 0)
+			if (emit_table_row(o, &rows[i]) != 0)
 				return -2;
 			found = 1;
 		}
@@ -217,9 +224,7 @@ static int look_up(struct magic_out *o, const char *arg)
 				  rows[i].minor == rel.minor;
 			if (!pyci_magic_release_writes(&rows[i], rel.impl, rel.major, rel.minor, patch))
 				continue;
-			pyci_magic_info m;
-			pyci_magic_lookup_word(rows[i].word, &m);
-			if (emit_row(o, &m) != 0)
+			if (emit_table_row(o, &rows[i]) != 0)
 				return -2;
 			found = 1;
 		}
@@ -263,12 +268,9 @@ int cmd_magic(int argc, char **argv)
 	if (optind >= argc) {
 		size_t count;
 		const pyci_magic_row *rows = pyci_magic_table(&count);
-		for (size_t i = 0; i < count; i++) {
-			pyci_magic_info m;
-			pyci_magic_lookup_word(rows[i].word, &m);
-			if (emit_row(&o, &m) != 0)
+		for (size_t i = 0; i < count; i++)
+			if (emit_table_row(&o, &rows[i]) != 0)
 				goto nomem;
-		}
 	}
 	for (int a = optind; a < argc; a++) {
 		int found = look_up(&o, argv[a]);
