@@ -21,13 +21,13 @@ int pyci_clean_eligible(const pyci_record *r, unsigned selected, const char **wh
 		*why = "not a cache name";
 		return -1;
 	}
+	if (r->file_errno) {
+		*why = "cannot be read"; /* checked first: what could not be opened was not judged */
+		return -1;
+	}
 	if (!r->have_file || !S_ISREG(r->file.mode) ||
 	    (r->verdict->reasons & PYCI_REASON_BIT(PYCI_R_NOT_REGULAR))) {
 		*why = "not a regular file";
-		return -1;
-	}
-	if (r->file_errno) {
-		*why = "cannot be read";
 		return -1;
 	}
 	return 1;

@@ -434,6 +434,12 @@ static void judge_item(struct worker *w, const struct group *j, struct item *it)
 		if (got < 0) {
 			it->file_errno = errno;
 			got = 0;
+			/* not opened (no permission, say): its size and kind still count */
+			struct stat st;
+			if (!it->have_file && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+				file_info_from_stat(&it->file, &st);
+				it->have_file = 1;
+			}
 		}
 	} else {
 		struct stat st;
@@ -442,7 +448,8 @@ static void judge_item(struct worker *w, const struct group *j, struct item *it)
 			it->have_file = 1;
 		}
 	}
-	pyci_header_parse(buf, (size_t)got, it->have_file ? it->file.size : (uint64_t)got,
+	pyci_header_parse(buf, (size_t)got,
+			  it->have_file && !it->file_errno ? it->file.size : (uint64_t)got,
 			  &it->header);
 
 	struct source_memo *m = NULL;

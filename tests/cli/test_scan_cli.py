@@ -572,8 +572,16 @@ class Unreadable(clitest.TempDirCase):
         pycs, _, _ = clitest.parse_jsonl(p.stdout)
         self.assertEqual([(o["status"], o["reasons"]) for o in pycs],
                          [("invalid", ["cannot be read"])])
+        # not opened, but its size still counts (from a stat of its name)
+        self.assertEqual(pycs[0]["size"], os.path.getsize(cache))
+        _, _, summary = clitest.parse_jsonl(p.stdout)
+        self.assertEqual(summary["bytes"], os.path.getsize(cache))
         p = self.nobody(["scan", "--check"] + T + [os.path.join(self.root, "a")])
         self.assertEqual(p.returncode, 1)
+        # clean keeps it, and says why in the right words
+        p = self.nobody(["clean", "--invalid", "-n"] + T + [os.path.join(self.root, "a")])
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(b"kept '%s': cannot be read" % cache.encode(), p.stderr)
 
 
 class OutputErrors(clitest.TempDirCase):
