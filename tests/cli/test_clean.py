@@ -903,6 +903,41 @@ class MountsAndExcludes(CleanCase):
                 self.assertIn(os.fsencode(f), after)
         self.assert_canary()
 
+    def test_paths_naming_the_same_files_through_a_bind_mount_are_refused(self):
+        # the same files through another mount: refused like the same PATH twice, since the
+        # dry run would list them twice and the real run find them gone the second time
+        make_tree(self.target)
+        before = snapshot(self.target)
+        binds = {}
+        for name, src in (("whole", self.target), ("part", os.path.join(self.target, "pkg"))):
+            mnt = os.path.join(self.tmp, name)
+            os.mkdir(mnt)
+            p = subprocess.run(["mount", "--bind", src, mnt], stderr=subprocess.PIPE)
+            if p.returncode != 0:
+                self.fail("cannot mount (%s): this test needs root" % p.stderr.decode().strip())
+            self.mounts.append(mnt)
+            binds[name] = mnt
+        t = self.target
+        for paths, said in (([t, binds["whole"]], "'%s' is the same as '%s'" % (binds["whole"], t)),
+                            ([binds["part"], t], "'%s' is inside '%s'" % (binds["part"], t)),
+                            ([binds["whole"] + "/pkg", binds["part"]],
+                             "'%s' is the same as '%s/pkg'" % (binds["part"], binds["whole"]))):
+            for mode in ([], ["-n"]):
+                with self.subTest(paths=paths, mode=mode):
+                    p = self.clean(["--all"] + mode + T + paths, rc=2)
+                    self.assertEqual(p.stdout, b"")
+                    self.assertIn(said.encode(), p.stderr)
+                    self.assert_tree(before, self.target, [])
+        # scan warns and goes on
+        p = run(["scan"] + T + [t, binds["part"]])
+        self.assertEqual(p.returncode, 0)
+        self.assertIn(b"warning: '%s' is inside '%s'" % (binds["part"].encode(), t.encode()),
+                      p.stderr)
+        for m in reversed(self.mounts):
+            subprocess.run(["umount", m], check=True)
+        self.mounts = []
+        self.assert_canary()
+
     def test_excluded_directories_keep_their_caches(self):
         for sub in ("app", ".git/x", "node_modules/p", ".hg", ".svn", "build/lib", "deep/build"):
             make_tree(os.path.join(self.target, sub))

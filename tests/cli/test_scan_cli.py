@@ -261,6 +261,11 @@ class Paths(clitest.TempDirCase):
         pycs, _, summary, p = scan_json(T + ["--exclude", "sub", "x", "x/sub"], cwd=self.tmp)
         self.assertEqual(len(pycs), 3)
         self.assertEqual(p.stderr, b"")
+        # a PATH the walk refuses (not a cache) gets that error alone, not a warning too
+        p = run(["scan"] + T + ["x", "x/a.py"], cwd=self.tmp)
+        self.assertEqual(p.returncode, 2)
+        self.assertEqual(p.stderr, b"pycinspect: 'x/a.py' is not a directory or a .pyc/.pyo "
+                         b"file\n")
 
     def assert_source(self, o, real):
         self.assertTrue(os.path.samefile(os.path.join(self.tmp, o["source"]), real), o)
