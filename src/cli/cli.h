@@ -29,6 +29,11 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 int cli_flush(pyci_buf *b);
 
+/* From now on, output that fails because the reader closed the pipe (`scan | head`) fails
+ * without a message on stderr; the exit status still says it.  For the commands that only
+ * report: clean says it, since it then stops removing. */
+void cli_quiet_epipe(void);
+
 /* Finish stdout: fflush + ferror + fclose checked.  0, or -1 after printing why. */
 int cli_close_stdout(void);
 

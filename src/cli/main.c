@@ -70,6 +70,8 @@ int main(int argc, char **argv)
 		(void)snprintf(name, sizeof(name), "pycinspect %s", cmd);
 		argv[1] = name;
 	}
+	if (strcmp(cmd, "clean") != 0)
+		cli_quiet_epipe();
 	int rc;
 	if (strcmp(cmd, "scan") == 0) {
 		rc = cmd_scan(argc - 1, argv + 1);

@@ -27,10 +27,17 @@ void cli_error(const char *fmt, ...)
 
 /* Set once a write error has been reported, so that it is said once, with its first cause. */
 static int output_failed;
+/* A reader that stopped reading (`| head`) is not worth a message: see cli_quiet_epipe. */
+static int epipe_quiet;
+
+void cli_quiet_epipe(void)
+{
+	epipe_quiet = 1;
+}
 
 static int output_error(int err)
 {
-	if (!output_failed)
+	if (!output_failed && !(epipe_quiet && err == EPIPE))
 		(void)fprintf(stderr, "%s: cannot write output: %s\n", pyci_progname, strerror(err));
 	output_failed = 1;
 	return -1;

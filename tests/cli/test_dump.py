@@ -1306,7 +1306,7 @@ class ExitCodes(clitest.TempDirCase):
         proc.stderr.close()
         self.assertEqual(proc.wait(timeout=60), 2)
         self.assertEqual(err.decode().splitlines(),
-                         same + ["pycinspect: cannot write output: Broken pipe"])
+                         same)  # a closed pipe ends dump without a message
 
     def test_help_lists_the_options_that_apply(self):
         """dump --help: the engine's options as scan lists them, but not --json (dump's output
