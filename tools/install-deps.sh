@@ -11,6 +11,11 @@ for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 		missing="$missing $p"
 done
+# nodejs, npm: tools/install-pyodide.sh and the Pyodide interpreters of the conformance tests.
+# By command, not by package: a Node.js from elsewhere (NodeSource's bundles npm and conflicts
+# with Debian's npm) is kept.
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 if [ -n "$missing" ]; then
 	echo "installing:$missing"
 	export DEBIAN_FRONTEND=noninteractive

@@ -14,7 +14,8 @@
 #      worker threads (src/pwalk.c, src/pool.c, src/closer.c); a data race aborts the run.
 #   5. the libFuzzer harnesses in fuzz/ (clang, ASan + UBSan), PYCI_FUZZ_SECONDS each (default
 #      60), seeded with fixtures/ (tools/fuzz.sh).
-# Needs what tools/install-deps.sh installs.  About 10 minutes on 2 cores, fuzzing included.
+# Needs what tools/install-deps.sh installs, and tools/install-pyodide.sh for CPython 3.14 and
+# 3.15 in the conformance tests.  About 10 minutes on 2 cores, fuzzing included.
 set -eu
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)

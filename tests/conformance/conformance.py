@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Conformance test: real interpreters are the oracle for pycinspect's verdicts.
 
-For every interpreter found (pyenv versions and python2.X/python3.X/pypy3.X on PATH), build
+For every interpreter found (pyenv versions and python2.X/python3.X/pypy3.X on PATH, and the
+Pyodide releases below), build
 trees of modules in a temporary directory, compile them in every invalidation mode and
 optimisation level the interpreter has, damage or age them in many ways, ask
 `pycinspect scan --json --all --target VERSION --check-source MODE`, and then let the
@@ -27,7 +28,21 @@ unless that interpreter rewrites it on every import).
 Also checked: "version", "implementation" and "magic" equal the interpreter's own
 MAGIC_NUMBER for every cache that carries it, and "mode" is what the header / compile says.
 
+CPython versions no package on the machine provides (3.14, 3.15) come from Pyodide: CPython
+compiled to WebAssembly, from npm, run by Node.js through tools/pyodide-python, which gives it
+CPython's command line (the options are parsed by the interpreter's own startup, so -O/-OO,
+-v and --check-hash-based-pycs are real) and the host's files at their own paths.  The
+versions are listed in tools/pyodide-versions and installed by tools/install-pyodide.sh.  It
+sees file times through Emscripten's NODEFS, in rounded milliseconds and wrong before 1970, so
+the cases about those (PYODIDE_SKIP) are left out for Pyodide only, and logged; everything else
+runs as for a native interpreter.  A native interpreter of the same version takes precedence.
+Each Pyodide start costs 2-3 s of CPU, which makes them the slowest runs: they start first.
+
 Environment: PYCI_BIN (required) is the pycinspect binary; PYENV_ROOT as pyenv uses it.
+PYCI_PYODIDE_DIRS (os.pathsep-separated Pyodide installs) replaces the default search,
+${PYCI_PYODIDE_ROOT:-${XDG_CACHE_HOME:-~/.cache}/pycinspect/pyodide}/*/node_modules/pyodide.
+PYCI_REQUIRE_PYODIDE=1 (.ci/run sets it) fails the test unless every version in
+tools/pyodide-versions is installed and runs; without it a missing one is only logged.
 Options: --keep (leave the temporary trees), --only 3.13,2.7,pypy3.9 (restrict), -v.
 Output: one line per failed case, then exactly "N passed, M failed".  Exit 0 iff M == 0.
 Standard library only.
@@ -45,6 +60,9 @@ import sys
 import tempfile
 
 TIMEOUT = 300
+TOOLS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                     "tools")
+PYODIDE_PYTHON = os.path.join(TOOLS, "pyodide-python")
 
 # ------------------------------------------------------------------------------------------
 # Child scripts.  They run under every interpreter, 2.7 included: keep them 2.7-compatible.
@@ -134,6 +152,16 @@ POST_MTIME = {
     "mtime_2038": (2**31 + 5) * 10**9,
     "mtime_2106": (2**32 + 5) * 10**9,
 }
+# Cases a Pyodide interpreter cannot decide as a native CPython would, left out for Pyodide only
+# (and logged).  Pyodide sees host files through Emscripten's NODEFS, which has their times
+# from Node's fs.stat in whole milliseconds, rounded, and which garbles times before 1970.
+# (ns999 stays: .999999999 is the next second for a native CPython too, whose float st_mtime
+# rounds it up; and sources meant to have the current time get a safe sub-second part instead,
+# in Runner.build.)
+PYODIDE_MS = "NODEFS rounds mtimes to milliseconds: .999999880 s reads as the next second"
+PYODIDE_NEG = "NODEFS garbles mtimes before 1970: -1.5 s reads as +1.79 s"
+PYODIDE_SKIP = {"pre_ns880": PYODIDE_MS, "mtime_ns880": PYODIDE_MS,
+                "pre_neg": PYODIDE_NEG, "mtime_neg": PYODIDE_NEG}
 HEADER_MUTATIONS = {"trunc10", "flags2", "flags4", "foreign_magic", "foreign_magic_py3", "empty"}
 MODE_ABBR = {"timestamp": "ts", "checked-hash": "ch", "unchecked-hash": "uh"}
 PYC_MODE = {"timestamp": "TIMESTAMP", "checked-hash": "CHECKED_HASH",
@@ -166,8 +194,10 @@ def marker_line(text, marker):
 
 
 class Interp:
-    def __init__(self, path, info):
-        self.path = path
+    def __init__(self, cand, info):
+        self.path = cand.name        # what the messages call it
+        self.cmd = cand.cmd          # the command line before the Python options
+        self.pyodide = cand.pyodide  # the Pyodide version, or None for a native interpreter
         self.impl = info["impl"]
         self.version = tuple(info["version"])
         self.major, self.minor = self.version[:2]
@@ -182,7 +212,8 @@ class Interp:
     @property
     def label(self):
         name = "PyPy" if self.impl == "pypy" else "CPython" if self.impl == "cpython" else self.impl
-        return "%s %s" % (name, ".".join(map(str, self.version)))
+        label = "%s %s" % (name, ".".join(map(str, self.version)))
+        return label + (" (Pyodide %s)" % self.pyodide if self.pyodide else "")
 
     @property
     def target(self):
@@ -226,10 +257,44 @@ class Interp:
         return m.to_bytes(2, "little") + b"\r\n"
 
 
+class Candidate:
+    def __init__(self, name, cmd, real, pyodide=None):
+        self.name, self.cmd, self.real, self.pyodide = name, cmd, real, pyodide
+
+
+def pyodide_versions():
+    """The Pyodide versions tools/install-pyodide.sh installs (tools/pyodide-versions)."""
+    with open(os.path.join(TOOLS, "pyodide-versions")) as f:
+        return [line.split()[0] for line in f if line.strip() and not line.startswith("#")]
+
+
+def pyodide_dirs():
+    """{version: install directory} of the Pyodide installs to use: PYCI_PYODIDE_DIRS
+    (os.pathsep-separated), else every VERSION under tools/install-pyodide.sh's root."""
+    found = {}
+    if os.environ.get("PYCI_PYODIDE_DIRS"):
+        dirs = [d for d in os.environ["PYCI_PYODIDE_DIRS"].split(os.pathsep) if d]
+    else:
+        root = os.environ.get("PYCI_PYODIDE_ROOT") or os.path.join(
+            os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
+            "pycinspect", "pyodide")
+        dirs = sorted(glob.glob(os.path.join(root, "*", "node_modules", "pyodide")))
+    for d in dirs:
+        pkg = d if os.path.isfile(os.path.join(d, "pyodide.mjs")) else \
+            os.path.join(d, "node_modules", "pyodide")
+        try:
+            with open(os.path.join(pkg, "package.json")) as f:
+                version = json.load(f)["version"]
+        except (OSError, ValueError, KeyError):
+            version = "?"
+        found.setdefault(version, pkg)
+    return found
+
+
 def candidates():
     root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
     for p in sorted(glob.glob(os.path.join(root, "versions", "*", "bin", "python"))):
-        yield p
+        yield Candidate(p, [p], os.path.realpath(p))
     pat = re.compile(r"^(python[23]\.\d+|pypy3\.\d+)$")
     for d in os.environ.get("PATH", "").split(os.pathsep):
         if not d or not os.path.isdir(d):
@@ -241,7 +306,10 @@ def candidates():
         for n in names:
             p = os.path.join(d, n)
             if pat.match(n) and os.path.isfile(p) and os.access(p, os.X_OK):
-                yield p
+                yield Candidate(p, [p], os.path.realpath(p))
+    for version, pkg in sorted(pyodide_dirs().items()):
+        yield Candidate("pyodide " + pkg, [PYODIDE_PYTHON, "--pyodide", pkg],
+                        os.path.realpath(pkg), version)
 
 
 def version_key(i):
@@ -249,23 +317,36 @@ def version_key(i):
 
 
 def discover(log):
-    seen_real, seen_key, found = set(), {}, []
-    for p in candidates():
-        real = os.path.realpath(p)
-        if real in seen_real:
-            continue
-        seen_real.add(real)
+    """The interpreters to test, and the Pyodide versions that ran as one."""
+    seen_real, cands = set(), []
+    for c in candidates():
+        if c.real not in seen_real:
+            seen_real.add(c.real)
+            cands.append(c)
+
+    def probe(c):
         try:
-            r = run([p, "-E", "-s", "-c", PROBE], timeout=60)
+            return run(c.cmd + ["-E", "-s", "-c", PROBE], timeout=120)
         except (OSError, subprocess.TimeoutExpired) as e:
-            log("skip %s: %s" % (p, e))
+            return e
+
+    # Pyodide takes seconds to start: probe in parallel, judge in order
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(probe, cands))
+    seen_key, found, pyodide_ok = {}, [], set()
+    for c, r in zip(cands, results):
+        p = c.name
+        if isinstance(r, Exception):
+            log("skip %s: %s" % (p, r))
             continue
         line = marker_line(r.stdout.decode("utf-8", "replace"), "@@PROBE@@")
         if r.returncode != 0 or line is None:
             err = r.stderr.decode("utf-8", "replace").strip().splitlines()
             log("skip %s: does not run (%s)" % (p, err[-1] if err else "exit %d" % r.returncode))
             continue
-        it = Interp(p, json.loads(line))
+        it = Interp(c, json.loads(line))
+        if c.pyodide:
+            pyodide_ok.add(c.pyodide)
         if it.key in seen_key:
             log("skip %s: %s already covered by %s" % (p, it.label, seen_key[it.key].path))
             continue
@@ -275,7 +356,7 @@ def discover(log):
         seen_key[it.key] = it
         found.append(it)
     found.sort(key=version_key)
-    return found
+    return found, pyodide_ok
 
 
 # ------------------------------------------------------------------------------------------
@@ -375,6 +456,15 @@ class Runner:
                             continue
                         self.cases.append(Case(tree, check, mode, opt, mut, it))
 
+        if it.pyodide:
+            why = {}
+            for c in self.cases:
+                if c.mutation in PYODIDE_SKIP:
+                    why.setdefault(PYODIDE_SKIP[c.mutation], set()).add(c.mutation)
+            for reason, muts in sorted(why.items()):
+                self.note("skipped for Pyodide (%s): %s" % (reason, ", ".join(sorted(muts))))
+            self.cases = [c for c in self.cases if c.mutation not in PYODIDE_SKIP]
+
         # sources, and source mtimes for the cache to record
         pre = dict(PRE)
         rejected = set()
@@ -382,7 +472,11 @@ class Runner:
         for c in self.cases:
             write_source(c.src, c.name, c.value)
             if c.mutation == "none_now":
-                pass
+                if it.pyodide:
+                    # now, but not in a second's last half millisecond, which NODEFS's
+                    # rounding would move to the next second
+                    now = os.stat(c.src).st_mtime_ns // 10**9 * 10**9 + 250000000
+                    os.utime(c.src, ns=(now, now))
             elif c.mutation in pre:
                 if not set_mtime_checked(c.src, pre[c.mutation]):
                     rejected.add(c.mutation)
@@ -407,14 +501,16 @@ class Runner:
                       + ", ".join(sorted(rejected)))
         self.cases = keep
 
-        # compile: one process per optimisation level (2.7 picks .pyc/.pyo from -O)
-        for opt in it.opts():
+        # compile: one process per optimisation level (2.7 picks .pyc/.pyo from -O); Pyodide
+        # starts in seconds, so one process at -O0 compiles every level (py_compile's optimize=
+        # names and compiles the cache as the level's own interpreter would)
+        for opt in ([0] if it.pyodide else it.opts()):
             jobs = [[c.src, c.opt, PYC_MODE[c.mode] if it.hash_pycs else None]
-                    for c in self.cases if c.opt == opt]
+                    for c in self.cases if c.opt == opt or it.pyodide]
             jf = os.path.join(root, "jobs-%d.json" % opt)
             with open(jf, "w") as f:
                 json.dump(jobs, f)
-            r = run([it.path] + self.flags(opt) + ["-c", COMPILE, jf], cwd=root)
+            r = run(it.cmd + self.flags(opt) + ["-c", COMPILE, jf], cwd=root)
             if r.returncode != 0 or marker_line(r.stdout.decode(), "@@COMPILED@@") is None:
                 raise RuntimeError("compiling at opt %d failed: %s"
                                    % (opt, r.stderr.decode("utf-8", "replace")[-2000:]))
@@ -471,7 +567,7 @@ class Runner:
 
     def import_all(self, tree, check, opt, cases):
         """Import every case; returns ({name: result}, verbose trace)."""
-        cmd = [self.it.path] + self.flags(opt)
+        cmd = self.it.cmd + self.flags(opt)
         if self.it.hash_pycs:
             cmd += ["--check-hash-based-pycs", check]
         cmd += ["-v", "-c", IMPORT, tree, ",".join(c.name for c in cases)]
@@ -638,11 +734,25 @@ def main():
         return 1
     pyci = os.path.abspath(pyci)
 
-    interps = discover(print)
+    interps, pyodide_ok = discover(print)
+    setup_failed = 0
     if len(interps) < 2:
         print("FAIL: need at least two interpreters, found %d: %s"
               % (len(interps), ", ".join(i.label for i in interps) or "none"))
-        print("0 passed, 1 failed")
+        setup_failed += 1
+    if os.environ.get("PYCI_REQUIRE_PYODIDE") == "1":
+        missing = [v for v in pyodide_versions() if v not in pyodide_ok]
+        if missing:
+            print("FAIL: PYCI_REQUIRE_PYODIDE=1 and Pyodide %s not installed or not running "
+                  "(tools/install-pyodide.sh installs it)" % ", ".join(missing))
+            setup_failed += 1
+    else:
+        missing = [v for v in pyodide_versions() if v not in pyodide_ok]
+        if missing:
+            print("not tested: Pyodide %s (not installed or not running; "
+                  "tools/install-pyodide.sh installs it)" % ", ".join(missing))
+    if setup_failed:
+        print("0 passed, %d failed" % setup_failed)
         return 1
     if args.only:
         wanted = set(args.only.split(","))
@@ -650,10 +760,13 @@ def main():
     for i in interps:
         print("interpreter: %-16s target %-8s magic %d  %s" % (i.label, i.target, i.magic, i.path))
 
+    # Pyodide runs take longest (seconds of startup per import round): start them first
+    order = sorted(interps, key=lambda i: i.pyodide is None)
     workers = max(1, min(len(interps), os.cpu_count() or 1))
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        runners = list(pool.map(lambda i: Runner(i, pyci, args.keep, args.verbose).main(),
-                                interps))
+        done = dict(zip(order, pool.map(
+            lambda i: Runner(i, pyci, args.keep, args.verbose).main(), order)))
+    runners = [done[i] for i in interps]
     passed = failed = 0
     for r in runners:
         for line in r.lines:

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Conformance test: the marshal decoder against each interpreter's own marshal.loads().
 
-For every interpreter found (pyenv versions and python2.X/python3.X/pypy3.X on PATH, one per
-implementation and version), take a deterministic sample of a few hundred pycs it compiled for
-its own standard library (every Nth of the sorted list under its stdlib: __pycache__/*.TAG*.pyc,
-or for 2.7 the legacy .pyc/.pyo beside the sources), plus the fixtures written with its magic,
+For every interpreter found (pyenv versions and python2.X/python3.X/pypy3.X on PATH, and the
+Pyodide releases conformance.py finds, one per implementation and version), take a
+deterministic sample of a few hundred pycs it compiled for its own standard library (every Nth
+of the sorted list under its stdlib: __pycache__/*.TAG*.pyc, or for 2.7 the legacy .pyc/.pyo
+beside the sources; Pyodide ships its stdlib as sources only, in python_stdlib.zip, so every Nth
+of those is compiled here by the interpreter), plus the fixtures written with its magic,
 plus a few modules compiled here to exercise the qualname rule (nested functions and classes,
 lambdas in comprehensions, private names, names declared global or nonlocal, closures) and the
 constants (floats, complex, big ints, bytes, unicode).  Then
@@ -25,7 +27,8 @@ also checked against the real co_qualname of every code object, which shows the 
 CPython's (3.12+ add scopes the rule does not need to know: inlined comprehensions, PEP 695).
 
 One interpreter process and one pycinspect process per version, all versions in parallel.
-Environment: PYCI_BIN (required): the pycinspect binary; PYENV_ROOT as pyenv uses it.
+Environment: PYCI_BIN (required): the pycinspect binary; PYENV_ROOT as pyenv uses it;
+PYCI_PYODIDE_DIRS, PYCI_PYODIDE_ROOT and PYCI_REQUIRE_PYODIDE=1 as in conformance.py.
 Options: --only 3.13,2.7,pypy3.9 (restrict), --per-version N (default 300), -v.
 Output: one line per failed file, then exactly "N passed, M failed".  Exit 0 iff M == 0.
 Fails when fewer than two interpreters are found.  Standard library only.
@@ -41,6 +44,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree for the import below
+from conformance import PYODIDE_PYTHON, pyodide_dirs, pyodide_versions  # noqa: E402
 
 TIMEOUT = 300
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -380,8 +387,10 @@ def child_env():
 
 
 class Interp:
-    def __init__(self, path, probe):
+    def __init__(self, path, probe, cmd=None, pyodide=None):
         self.path = path
+        self.cmd = cmd or [path]     # the command line before the Python options
+        self.pyodide = pyodide       # (version, package directory) for Pyodide, else None
         self.impl = probe["impl"]
         self.major, self.minor = probe["version"][:2]
         self.tag = probe["tag"]
@@ -407,17 +416,24 @@ def candidates():
             p = os.path.join(d, n)
             if pat.match(n) and os.path.isfile(p) and os.access(p, os.X_OK):
                 yield p
+    # Pyodide (CPython in WebAssembly, tools/pyodide-python), as conformance.py finds it
+    for version, pkg in sorted(pyodide_dirs().items()):
+        yield ("pyodide " + pkg, [PYODIDE_PYTHON, "--pyodide", pkg], (version, pkg))
 
 
-def discover(log):
+def discover(log, pyodide_ok):
+    """The interpreters to test; adds to pyodide_ok each Pyodide version that ran."""
     seen_real, seen_key, found = set(), {}, []
     for p in candidates():
+        cmd, pyodide = [p], None
+        if isinstance(p, tuple):
+            p, cmd, pyodide = p
         real = os.path.realpath(p)
         if real in seen_real:
             continue
         seen_real.add(real)
         try:
-            r = run([p, "-E", "-s", "-c", PROBE], timeout=60, env=child_env())
+            r = run(cmd + ["-E", "-s", "-c", PROBE], timeout=120, env=child_env())
         except (OSError, subprocess.TimeoutExpired) as e:
             log("skip %s: %s" % (p, e))
             continue
@@ -426,7 +442,9 @@ def discover(log):
         if r.returncode != 0 or not lines:
             log("skip %s: does not run" % p)
             continue
-        it = Interp(p, json.loads(lines[-1][len("@@PROBE@@"):]))
+        it = Interp(p, json.loads(lines[-1][len("@@PROBE@@"):]), cmd, pyodide)
+        if pyodide:
+            pyodide_ok.add(pyodide[0])
         if it.impl not in ("cpython", "pypy"):
             log("skip %s: implementation %s" % (p, it.impl))
             continue
@@ -461,6 +479,21 @@ def stdlib_pycs(it):
             if ok:
                 found.append(os.path.join(dirpath, n))
     return sorted(found)
+
+
+def pyodide_stdlib_jobs(it, work, want):
+    """Pyodide's standard library is sources only, in python_stdlib.zip: take a sample of them
+    out, to be compiled by the interpreter with the test modules.  Returns [[src, dst]]."""
+    with zipfile.ZipFile(os.path.join(it.pyodide[1], "python_stdlib.zip")) as z:
+        names = sorted(n for n in z.namelist() if n.endswith(".py"))
+        jobs = []
+        for n in sample(names, want):
+            src = os.path.join(work, "stdlib", n)
+            os.makedirs(os.path.dirname(src), exist_ok=True)
+            with open(src, "wb") as f:
+                f.write(z.read(n))
+            jobs.append([src, src + "c"])
+    return jobs, len(names)
 
 
 def sample(paths, want):
@@ -543,10 +576,13 @@ def check(it, pyci, tmp, per_version, verbose):
         with open(src, "w") as f:
             f.write(text)
         jobs.append([src, src + "c"])
+    std_jobs, std_total = [], 0
+    if it.pyodide:  # one process compiles both: Pyodide takes seconds to start
+        std_jobs, std_total = pyodide_stdlib_jobs(it, work, per_version)
     jf = os.path.join(work, "compile.json")
     with open(jf, "w") as f:
-        json.dump(jobs, f)
-    r = run([it.path, "-E", "-s", "-c", COMPILE, jf], env=child_env())
+        json.dump(jobs + std_jobs, f)
+    r = run(it.cmd + ["-E", "-s", "-c", COMPILE, jf], env=child_env())
     if r.returncode != 0:
         failures.append("%s: compiling the test modules failed: %s" % (
             it.label, r.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]))
@@ -560,11 +596,18 @@ def check(it, pyci, tmp, per_version, verbose):
             p = os.path.join(dirpath, n)
             if n.endswith(".pyc") and has_magic(p, it.magic):
                 fixtures.append(p)
-    std = [p for p in stdlib_pycs(it) if has_magic(p, it.magic)]
-    picked = sample(std, per_version)
+    if it.pyodide:
+        picked = [dst for _, dst in std_jobs if has_magic(dst, it.magic)]
+        notes.append("%s: Pyodide %s: %d own modules, %d fixtures, %d stdlib pycs compiled from "
+                     "a sample of its %d stdlib sources" % (it.label, it.pyodide[0], len(own),
+                                                            len(fixtures), len(picked),
+                                                            std_total))
+    else:
+        std = [p for p in stdlib_pycs(it) if has_magic(p, it.magic)]
+        picked = sample(std, per_version)
+        notes.append("%s: %d own modules, %d fixtures, %d of %d stdlib pycs" % (
+            it.label, len(own), len(fixtures), len(picked), len(std)))
     paths = own + sorted(fixtures) + picked
-    notes.append("%s: %d own modules, %d fixtures, %d of %d stdlib pycs" % (
-        it.label, len(own), len(fixtures), len(picked), len(std)))
     if len(picked) < min(per_version, 50):
         failures.append("%s: only %d stdlib pycs found under %s" % (it.label, len(picked),
                                                                     it.stdlib))
@@ -572,7 +615,7 @@ def check(it, pyci, tmp, per_version, verbose):
     lf = os.path.join(work, "files.json")
     with open(lf, "w") as f:
         json.dump(paths, f)
-    want = run([it.path, "-E", "-s", "-c", WALK, lf], env=child_env())
+    want = run(it.cmd + ["-E", "-s", "-c", WALK, lf], env=child_env())
     got = run([pyci, "dump", "--consts", "--no-default-excludes", "--"] + paths)
     if want.returncode != 0:
         failures.append("%s: the interpreter's walker failed: %s" % (
@@ -629,7 +672,15 @@ def main():
         if args.v:
             print(msg)
 
-    interps = discover(log)
+    pyodide_ok = set()
+    interps = discover(log, pyodide_ok)
+    if os.environ.get("PYCI_REQUIRE_PYODIDE") == "1":
+        missing = [v for v in pyodide_versions() if v not in pyodide_ok]
+        if missing:
+            print("PYCI_REQUIRE_PYODIDE=1 and Pyodide %s not installed or not running "
+                  "(tools/install-pyodide.sh installs it)" % ", ".join(missing))
+            print("0 passed, 1 failed")
+            return 1
     if args.only:
         keep = set(args.only.split(","))
         interps = [i for i in interps if i.label in keep]
