@@ -66,13 +66,24 @@ static void locate(struct root *r, FILE *mountinfo)
 	char *line = NULL;
 	size_t cap = 0;
 	while (getline(&line, &cap, mountinfo) > 0) {
-		unsigned long long id;
-		unsigned maj, min;
-		int off = 0;
-		if (sscanf(line, "%llu %*u %u:%u %n", &id, &maj, &min, &off) != 3 || off == 0 ||
-		    id != r->mnt)
+		/* "ID PARENT MAJOR:MINOR ROOT MOUNTPOINT ..." */
+		char *end;
+		unsigned long long id = strtoull(line, &end, 10);
+		if (end == line || *end != ' ' || id != r->mnt)
 			continue;
-		char *root = line + off, *sp = strchr(root, ' ');
+		const char *p = end + 1;
+		(void)strtoul(p, &end, 10); /* the parent's ID */
+		if (end == p || *end != ' ')
+			break;
+		p = end + 1;
+		unsigned long maj = strtoul(p, &end, 10);
+		if (end == p || *end != ':')
+			break;
+		p = end + 1;
+		unsigned long min = strtoul(p, &end, 10);
+		if (end == p || *end != ' ')
+			break;
+		char *root = end + 1, *sp = strchr(root, ' ');
 		if (!sp)
 			break;
 		*sp = '\0';
@@ -90,7 +101,7 @@ static void locate(struct root *r, FILE *mountinfo)
 		if ((r->fspath = malloc(rn + strlen(rest) + 2)) != NULL)
 			(void)snprintf(r->fspath, rn + strlen(rest) + 2, "%.*s%s", (int)rn, root,
 				       *rest ? rest : (rn ? "" : "/"));
-		r->dev = makedev(maj, min);
+		r->dev = makedev((unsigned)maj, (unsigned)min);
 		break;
 	}
 	free(line);
