@@ -18,16 +18,15 @@ static int all_digits(const char *s, size_t n)
 	return 1;
 }
 
-static int all_alnum(const char *s, size_t n)
+/*
+ * A level some import looks up: the interpreter asks for .opt-N with N = sys.flags.optimize
+ * (the number of -O, or PYTHONOPTIMIZE), and for no level at all when that is 0.  So N is a
+ * positive decimal without leading zeros.  source_from_cache() accepts any alphanumeric level
+ * (cache_from_source(optimization="x") writes one), but no import ever loads .opt-0 or .opt-x.
+ */
+static int import_level(const char *s, size_t n)
 {
-	if (n == 0)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
-			return 0;
-	}
-	return 1;
+	return all_digits(s, n) && s[0] != '0';
 }
 
 /* "312" -> 3, 12; the first digit is the major version, the rest the minor. */
@@ -88,8 +87,8 @@ int pyci_cache_name_parse(const char *name, size_t len, int in_pycache, pyci_cac
 	if (dot == stem)
 		return 0;
 	if (stem - dot - 1 >= 4 && memcmp(name + dot + 1, "opt-", 4) == 0) {
-		/* PEP 488: a non-empty alphanumeric level, and only in .pyc names */
-		if (out->pyo || !all_alnum(name + dot + 5, stem - dot - 5))
+		/* PEP 488, as imports use it: a level 1, 2, 3, ..., and only in .pyc names */
+		if (out->pyo || !import_level(name + dot + 5, stem - dot - 5))
 			return 0;
 		out->opt_off = dot + 5;
 		out->opt_len = stem - dot - 5;

@@ -2,7 +2,8 @@
  * cachename.h - what a cache file's name says: where its source is and who it is for.
  *
  *   DIR/__pycache__/NAME.TAG.pyc         PEP 3147 (3.2+); TAG is cpython-312, pypy39, ...
- *   DIR/__pycache__/NAME.TAG.opt-N.pyc   PEP 488 (3.5+), -O / -OO
+ *   DIR/__pycache__/NAME.TAG.opt-N.pyc   PEP 488 (3.5+), -O / -OO (N = 1, 2, 3, ...: the levels
+ *                                        an import looks up; opt-0 and opt-x are no cache name)
  *   DIR/__pycache__/NAME.TAG.pyo         3.2-3.4, -O and -OO
  *   DIR/NAME.pyc, DIR/NAME.pyo           legacy (1.x-3.1, PyPy2, compileall -b, sourceless)
  * The name is split from the right, so dotted names keep their dots: a.tar.cpython-313.pyc is the

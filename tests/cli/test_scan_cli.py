@@ -97,6 +97,39 @@ class TextOutput(clitest.TempDirCase):
         self.assertEqual(summary2, summary)
 
 
+class OptLevels(clitest.TempDirCase):
+    def test_levels_no_import_looks_up_are_orphaned(self):
+        """cache_from_source(optimization="x") or "0" names a cache that no import ever reads
+        (the level is sys.flags.optimize, and 0 means none): this interpreter decides."""
+        import importlib.util
+        import py_compile
+        root = os.path.join(self.tmp, "p")
+        os.mkdir(root)
+        src = os.path.join(root, "m.py")
+        write_file(src, b"x = 1\n")
+        dead = [py_compile.compile(src, cfile=importlib.util.cache_from_source(src, optimization=o),
+                                   doraise=True) for o in ("x", "0")]
+        env = clitest.env_c()
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        read = []
+        for flags in ([], ["-O"], ["-OO"], ["-OOO"]):
+            p = subprocess.run([sys.executable, "-E"] + flags + ["-v", "-c", "import m"], cwd=root,
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            read += [l for l in p.stderr.decode().splitlines() if "code object from" in l
+                     and os.path.join(root, "__pycache__") in l]
+        self.assertFalse([l for l in read for d in dead if d in l], read)  # never read
+        tag = sys.implementation.cache_tag
+        pycs, _, _, _ = scan_json(["--target", "%d.%d" % sys.version_info[:2], root])
+        got = {os.path.basename(o["path"]): (o["status"], o["reasons"]) for o in pycs}
+        bad = ("orphaned", ["not a cache name any import looks up"])
+        self.assertEqual(got["m.%s.opt-x.pyc" % tag], bad)
+        self.assertEqual(got["m.%s.opt-0.pyc" % tag], bad)
+        # what the imports wrote, .opt-3 for -OOO included, is fresh
+        for name in ("m.%s.pyc", "m.%s.opt-1.pyc", "m.%s.opt-2.pyc", "m.%s.opt-3.pyc"):
+            self.assertEqual(got[name % tag], ("fresh", []), name)
+
+
 class ExitCodes(clitest.TempDirCase):
     def setUp(self):
         super().setUp()

@@ -1,9 +1,9 @@
 /*
  * test_cachename.c - unit tests for cachename.h: cache file names and cache tags.
  *
- * Covers PEP 3147 names (NAME.TAG.pyc), PEP 488 optimisation levels (.opt-1/.opt-2, alphanumeric
- * only), 3.2-3.4 NAME.TAG.pyo, dotted source names split from the right (a.tar.cpython-313.pyc),
- * PyPy tags, legacy NAME.pyc/NAME.pyo outside __pycache__, unusable names inside __pycache__
+ * Covers PEP 3147 names (NAME.TAG.pyc), PEP 488 optimisation levels (.opt-1, .opt-2, .opt-N:
+ * the levels an import looks up), 3.2-3.4 NAME.TAG.pyo, dotted source names split from the
+ * right (a.tar.cpython-313.pyc), PyPy tags, legacy NAME.pyc/NAME.pyo outside __pycache__, unusable names inside __pycache__
  * (PYCACHE_BAD), unknown tags, non-cache names, and pyci_cache_tag_parse.
  */
 #include <setjmp.h>
@@ -62,8 +62,10 @@ static void test_pep488(void **state)
 		      3, 12);
 	check_pycache("mod.cpython-312.opt-2.pyc", "mod", "cpython-312", "2", 0, PYCI_IMPL_CPYTHON,
 		      3, 12);
-	/* the level only has to be alphanumeric */
-	check_pycache("mod.cpython-312.opt-a1B.pyc", "mod", "cpython-312", "a1B", 0,
+	/* python -OOO, or PYTHONOPTIMIZE=10, looks up any positive level */
+	check_pycache("mod.cpython-312.opt-3.pyc", "mod", "cpython-312", "3", 0, PYCI_IMPL_CPYTHON,
+		      3, 12);
+	check_pycache("mod.cpython-312.opt-10.pyc", "mod", "cpython-312", "10", 0,
 		      PYCI_IMPL_CPYTHON, 3, 12);
 	check_pycache("mod.pypy39.opt-1.pyc", "mod", "pypy39", "1", 0, PYCI_IMPL_PYPY, 3, 9);
 }
@@ -157,6 +159,13 @@ static void test_pycache_bad(void **state)
 	/* the level must be alphanumeric (PEP 488) */
 	expect_bad("mod.cpython-312.opt-1!.pyc");
 	expect_bad("mod.cpython-312.opt-1-2.pyc");
+	/* alphanumeric, and source_from_cache maps it back, but no import looks it up: the level
+	 * is sys.flags.optimize, an integer, and 0 means no level at all (python3.11: a cache
+	 * named opt-x or opt-0 is never read, and -O writes opt-1 beside it) */
+	expect_bad("mod.cpython-312.opt-a1B.pyc");
+	expect_bad("mod.cpython-312.opt-x.pyc");
+	expect_bad("mod.cpython-312.opt-0.pyc");
+	expect_bad("mod.cpython-312.opt-01.pyc");
 }
 
 /*
