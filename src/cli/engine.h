@@ -41,8 +41,8 @@ enum {
 	"                            (with a '/': the path below PATH), repeatable\n"              \
 	"      --no-default-excludes also walk .git, .hg, .svn and node_modules\n"                 \
 	"      --cross-mounts        descend into other mounted filesystems\n"                     \
-	"  -j, --jobs N              threads that walk and judge (default: one per CPU, at most\n" \
-	"                            8; 1: everything on one thread);\n"                       \
+	"  -j, --jobs N              threads that walk and judge (default: one per CPU; at most\n" \
+	"                            8 are used, whatever N; 1: everything on one thread);\n"  \
 	"                            the output is the same for any N\n"
 
 struct engine_cli {

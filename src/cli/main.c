@@ -48,8 +48,9 @@ static void usage(FILE *f)
 	            "  pycinspect COMMAND --help   options of a command\n"
 	            "  pycinspect --version\n"
 	            "\n"
-	            "exit status: 0 ok, 1 findings (scan --check) or removals not done (clean),\n"
-	            "2 usage or fatal error\n",
+	            "exit status: 0 ok, 1 findings (scan --check), removals not done (clean),\n"
+	            "caches not read or decoded (dump) or unknown numbers (magic), 2 usage or\n"
+	            "fatal error\n",
 	            f);
 }
 
