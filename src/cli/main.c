@@ -23,7 +23,9 @@
  *   src/cli/             argv, output, exit codes: main.c, cmd_scan.c, cmd_clean.c,
  *                        cmd_dump.c, cmd_magic.c, engine.c (options scan and clean share), output.c
  */
+#include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -73,6 +75,12 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "clean") != 0)
 		cli_quiet_epipe();
+	/* Options may follow the PATHs (cli_getopt); under POSIXLY_CORRECT getopt would take
+	 * `clean --stale x -n` for a PATH "-n" after a real run.  The order is ours to define. */
+	if (unsetenv("POSIXLY_CORRECT") != 0) {
+		cli_error("cannot clear POSIXLY_CORRECT: %s", strerror(errno));
+		return EXIT_USAGE;
+	}
 	int rc;
 	if (strcmp(cmd, "scan") == 0) {
 		rc = cmd_scan(argc - 1, argv + 1);

@@ -334,6 +334,17 @@ class DryRun(CleanCase):
                                     sorted(snapshot(r).items())) for r in roots}), 1)
         return roots
 
+    def test_options_after_paths_whatever_posixly_correct(self):
+        # under POSIXLY_CORRECT, getopt stops at the first PATH: "-n" would become a PATH after
+        # a real run.  The order is pycinspect's own, whatever the environment says.
+        make_tree(self.target)
+        before = snapshot(self.target)
+        env = env_c()
+        env["POSIXLY_CORRECT"] = "1"
+        p = self.clean(["--all"] + T + [self.target, "-n"], env=env)
+        self.assertIn(b"would remove '", p.stdout)
+        self.assert_tree(before, self.target, [])
+
     def test_paths_naming_the_same_files_are_refused(self):
         # clean x x/sub would remove x/sub's caches under x, then fail to find them under
         # x/sub: the dry run could not foresee that, so such a run does not start
