@@ -626,7 +626,8 @@ int pyci_scan_excluded(const pyci_scan_options *o, const char *parent_below, con
 		if ((*parent_below && (pyci_buf_puts(scratch, parent_below) ||
 				       pyci_buf_putc(scratch, '/'))) ||
 		    pyci_buf_puts(scratch, name))
-			return 0;
+			return 1; /* out of memory: left out, since clean must not enter what the
+				   * caller may have excluded */
 		if (fnmatch(*g, scratch->data, FNM_PATHNAME) == 0)
 			return 1;
 	}

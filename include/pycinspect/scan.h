@@ -51,7 +51,8 @@ extern const char *const pyci_default_excludes[];
  * pyci_default_excludes (unless o->no_default_excludes), or a match of one of o->excludes
  * (a glob without '/' against name, one with '/' against parent_below/name).  dir: the entry
  * is a directory, else a cache file.  scratch: the caller's buffer for the joined path.
- * 1 left out, 0 not (also when memory for the joined path ran out).
+ * 1 left out (also when memory for the joined path ran out: what may be excluded is not
+ * entered), 0 not.
  */
 int pyci_scan_excluded(const pyci_scan_options *o, const char *parent_below, const char *name,
 		       int dir, pyci_buf *scratch);

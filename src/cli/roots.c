@@ -5,12 +5,17 @@
  * real run would remove them under x and then fail to find them under x/sub, so the two could
  * not agree.  So before anything is walked, each PATH is compared with the others.  A PATH is
  * inside another when the other's walk would list its files:
- *   - its physical location (realpath(3)) lies below the other's, on the same mount (statx's
- *     mount id; any mount with --cross-mounts);
- *   - or it is the same filesystem seen through another mount (a bind mount): the same device,
- *     and its path within the filesystem (its mount's root in /proc/self/mountinfo, joined with
- *     the path below the mount point) lies below the other's;
+ *   - its physical location (realpath(3)) lies below the other's, on the same filesystem as
+ *     the walk sees it (the same st_dev, and the same statx mount id when both are known; any
+ *     with --cross-mounts);
+ *   - or it is the same filesystem seen through another mount (a bind mount): its path within
+ *     the filesystem (its mount's root in /proc/self/mountinfo, joined with the path below the
+ *     mount point) lies below the other's on the same device, and the PATH itself is found at
+ *     that place under the other (same st_dev and inode): mountinfo alone can mislead (NFS
+ *     prints "/" for every root, a mount can hide a directory);
  * and, either way, no directory in between, nor the PATH itself, is left out by the excludes.
+ * A cache file named twice, however spelt, is the same PATH twice.  Each PATH's ancestors are
+ * looked up by binary search among the others, so 20,000 PATHs cost a fraction of a second.
  * `clean` refuses such a run, and nothing is removed; `scan` and `dump` say that those caches
  * are reported again, and go on.
  *
@@ -33,11 +38,19 @@
 
 struct root {
 	const char *given;
-	char *real;    /* realpath, or NULL: not compared */
-	char *fspath;  /* the path within its filesystem, or NULL: unknown */
+	char *real;     /* realpath, or NULL: not compared */
+	char *fspath;   /* the path within its filesystem, or NULL: unknown */
 	int dir;
-	uint64_t mnt;  /* statx mount id, 0 unknown */
-	uint64_t dev;  /* makedev of the filesystem */
+	uint64_t mnt;   /* statx mount id, 0 unknown */
+	uint64_t dev;   /* st_dev */
+	uint64_t ino;
+	uint64_t fsdev; /* the filesystem's device in mountinfo (st_dev differs on btrfs) */
+};
+
+/* One line of /proc/self/mountinfo. */
+struct mount {
+	uint64_t id, dev;
+	char *root, *point;
 };
 
 /* Undo mountinfo's octal escapes (\040 for a space) in place. */
@@ -56,64 +69,111 @@ static void unescape(char *s)
 	*w = '\0';
 }
 
-/* r->fspath from the mountinfo line of r's mount: its root joined with the path below its
- * mount point.  Left NULL when anything is missing. */
-static void locate(struct root *r, FILE *mountinfo)
+/* Parse "ID PARENT MAJOR:MINOR ROOT MOUNTPOINT ..." into m (pointing into line).  0, or -1. */
+static int parse_mount(char *line, struct mount *m)
 {
-	if (!mountinfo || !r->real || !r->mnt)
-		return;
-	rewind(mountinfo);
-	char *line = NULL;
+	char *end;
+	const char *p = line;
+	m->id = strtoull(p, &end, 10);
+	if (end == p || *end != ' ')
+		return -1;
+	p = end + 1;
+	(void)strtoul(p, &end, 10); /* the parent's ID */
+	if (end == p || *end != ' ')
+		return -1;
+	p = end + 1;
+	unsigned long maj = strtoul(p, &end, 10);
+	if (end == p || *end != ':')
+		return -1;
+	p = end + 1;
+	unsigned long min = strtoul(p, &end, 10);
+	if (end == p || *end != ' ')
+		return -1;
+	m->dev = makedev((unsigned)maj, (unsigned)min);
+	m->root = line + (end + 1 - line); /* the fields are cut and unescaped in place */
+	char *sp = strchr(m->root, ' ');
+	if (!sp)
+		return -1;
+	*sp = '\0';
+	m->point = sp + 1;
+	if (!(sp = strchr(m->point, ' ')))
+		return -1;
+	*sp = '\0';
+	unescape(m->root);
+	unescape(m->point);
+	return 0;
+}
+
+/* The mounts of this process; *n of them.  NULL (and *n 0) when /proc cannot tell: bind
+ * mounts then go unseen.  *lines holds their text; free both. */
+static struct mount *read_mounts(size_t *n, char ***lines)
+{
+	*n = 0;
+	*lines = NULL;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return NULL;
+	struct mount *m = NULL;
 	size_t cap = 0;
-	while (getline(&line, &cap, mountinfo) > 0) {
-		/* "ID PARENT MAJOR:MINOR ROOT MOUNTPOINT ..." */
-		char *end;
-		unsigned long long id = strtoull(line, &end, 10);
-		if (end == line || *end != ' ' || id != r->mnt)
+	char *line = NULL;
+	size_t len = 0;
+	while (getline(&line, &len, f) > 0) {
+		if (*n == cap) {
+			size_t c = cap ? 2 * cap : 64;
+			struct mount *nm = realloc(m, c * sizeof(*nm));
+			char **nl = realloc(*lines, c * sizeof(*nl));
+			if (nm)
+				m = nm;
+			if (nl)
+				*lines = nl;
+			if (!nm || !nl)
+				break;
+			cap = c;
+		}
+		if (parse_mount(line, &m[*n]) != 0)
 			continue;
-		const char *p = end + 1;
-		(void)strtoul(p, &end, 10); /* the parent's ID */
-		if (end == p || *end != ' ')
-			break;
-		p = end + 1;
-		unsigned long maj = strtoul(p, &end, 10);
-		if (end == p || *end != ':')
-			break;
-		p = end + 1;
-		unsigned long min = strtoul(p, &end, 10);
-		if (end == p || *end != ' ')
-			break;
-		char *root = end + 1, *sp = strchr(root, ' ');
-		if (!sp)
-			break;
-		*sp = '\0';
-		char *point = sp + 1;
-		if (!(sp = strchr(point, ' ')))
-			break;
-		*sp = '\0';
-		unescape(root);
-		unescape(point);
-		size_t pn = strcmp(point, "/") == 0 ? 0 : strlen(point);
-		if (strncmp(r->real, point, pn) != 0 || (r->real[pn] != '/' && r->real[pn] != '\0'))
-			break;
-		const char *rest = r->real + pn; /* "" or "/..." */
-		size_t rn = strcmp(root, "/") == 0 ? 0 : strlen(root);
-		if ((r->fspath = malloc(rn + strlen(rest) + 2)) != NULL)
-			(void)snprintf(r->fspath, rn + strlen(rest) + 2, "%.*s%s", (int)rn, root,
-				       *rest ? rest : (rn ? "" : "/"));
-		r->dev = makedev((unsigned)maj, (unsigned)min);
-		break;
+		(*lines)[(*n)++] = line; /* the mount points into it */
+		line = NULL;
+		len = 0;
 	}
 	free(line);
+	(void)fclose(f);
+	return m;
 }
 
-static int cache_name(const char *path)
+/* r->fspath and r->fsdev from r's mount: the mount's root joined with the path below its mount
+ * point.  Left unset when anything is missing. */
+static void locate(struct root *r, const struct mount *mounts, size_t nmounts)
 {
-	size_t n = strlen(path);
-	return n > 4 && (strcmp(path + n - 4, ".pyc") == 0 || strcmp(path + n - 4, ".pyo") == 0);
+	for (size_t i = 0; r->real && r->mnt && i < nmounts; i++) {
+		const struct mount *m = &mounts[i];
+		if (m->id != r->mnt)
+			continue;
+		size_t pn = strcmp(m->point, "/") == 0 ? 0 : strlen(m->point);
+		if (strncmp(r->real, m->point, pn) != 0 || (r->real[pn] != '/' && r->real[pn] != '\0'))
+			return; /* outside this process's root (a chroot): not ours to map */
+		const char *rest = r->real + pn; /* "" or "/..." */
+		size_t rn = strcmp(m->root, "/") == 0 ? 0 : strlen(m->root);
+		size_t size = rn + strlen(rest) + 2;
+		if ((r->fspath = malloc(size)) != NULL)
+			(void)snprintf(r->fspath, size, "%.*s%s", (int)rn, m->root,
+				       *rest ? rest : (rn ? "" : "/"));
+		r->fsdev = m->dev;
+		return;
+	}
 }
 
-static void resolve(struct root *r, const char *path, FILE *mountinfo)
+/* The walk's own test for a file PATH: a regular file whose name could be a cache. */
+static int cache_file(const char *path, mode_t mode)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	size_t n = strlen(base);
+	return S_ISREG(mode) && n >= 5 &&
+	       (strcmp(base + n - 4, ".pyc") == 0 || strcmp(base + n - 4, ".pyo") == 0);
+}
+
+static void resolve(struct root *r, const char *path, const struct mount *mounts, size_t nmounts)
 {
 	struct stat st;
 	size_t n = strlen(path);
@@ -122,14 +182,17 @@ static void resolve(struct root *r, const char *path, FILE *mountinfo)
 	if (lstat(path, &st) != 0 || (S_ISLNK(st.st_mode) && (n == 0 || path[n - 1] != '/')))
 		return;
 	struct statx sx;
-	if (statx(AT_FDCWD, path, AT_STATX_DONT_SYNC, STATX_TYPE | STATX_MNT_ID, &sx) != 0)
+	if (statx(AT_FDCWD, path, AT_STATX_DONT_SYNC, STATX_TYPE | STATX_INO | STATX_MNT_ID,
+		  &sx) != 0)
 		return;
 	r->dir = S_ISDIR(sx.stx_mode);
-	if (!r->dir && !(S_ISREG(sx.stx_mode) && cache_name(path)))
+	if (!r->dir && !cache_file(path, sx.stx_mode))
 		return; /* the walk refuses it */
 	r->mnt = (sx.stx_mask & STATX_MNT_ID) ? sx.stx_mnt_id : 0;
+	r->dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+	r->ino = sx.stx_ino;
 	r->real = realpath(path, NULL);
-	locate(r, mountinfo);
+	locate(r, mounts, nmounts);
 }
 
 /* What of `inner` lies below `outer` ("" the same, "a/b" below), or NULL: not below. */
@@ -170,22 +233,160 @@ static int walk_meets(const char *rel, int inner_dir, const pyci_scan_options *o
 	return met;
 }
 
-/* Whether the walk of `outer` lists the files of `inner`.  2 the same, 1 inside, 0 not. */
+/* Whether `outer`/`rel` is `inner` itself, seen through outer's mount. */
+static int same_file_below(const struct root *outer, const char *rel, const struct root *inner)
+{
+	size_t size = strlen(outer->real) + strlen(rel) + 2;
+	char *p = malloc(size);
+	if (!p)
+		return 0;
+	(void)snprintf(p, size, "%s%s%s", outer->real, *rel ? "/" : "", rel);
+	struct stat st;
+	int same = lstat(p, &st) == 0 && (uint64_t)st.st_dev == inner->dev &&
+		   (uint64_t)st.st_ino == inner->ino;
+	free(p);
+	return same;
+}
+
+/*
+ * Whether the walk of `outer` lists the files of `inner`.  2 the same, 1 inside, 0 not.  As
+ * the walk keeps to one filesystem: the same st_dev, and the same mount when both are known.
+ */
 static int reaches(const struct root *outer, const struct root *inner,
 		   const pyci_scan_options *o, pyci_buf *scratch)
 {
-	if (!outer->real || !inner->real || !outer->dir)
+	if (!outer->real || !inner->real)
 		return 0;
+	int one_mount = outer->dev == inner->dev &&
+			(!outer->mnt || !inner->mnt || outer->mnt == inner->mnt);
 	const char *rel = below(outer->real, inner->real);
-	if (rel && !o->cross_mounts && outer->mnt && inner->mnt && outer->mnt != inner->mnt)
+	if (rel && !o->cross_mounts && !one_mount)
 		rel = NULL;
-	if (!rel && outer->fspath && inner->fspath && outer->dev == inner->dev)
-		rel = below(outer->fspath, inner->fspath); /* the same files through another mount */
-	if (!rel)
+	/* the same files through another mount (a bind mount): a candidate from mountinfo,
+	 * confirmed by finding inner itself at that place under outer */
+	if (!rel && outer->fspath && inner->fspath && outer->fsdev == inner->fsdev) {
+		rel = below(outer->fspath, inner->fspath);
+		if (rel && !same_file_below(outer, rel, inner))
+			rel = NULL;
+	}
+	if (!rel || (*rel && !outer->dir))
 		return 0;
 	if (!*rel)
 		return 2;
 	return walk_meets(rel, inner->dir, o, scratch);
+}
+
+/* The PATHs are found by key: their real path, or (fs) their device and path within their
+ * filesystem.  NULL keys sort last. */
+static const char *key(const struct root *r, int fs)
+{
+	return fs ? r->fspath : r->real;
+}
+
+static int cmp_key(const struct root *a, const struct root *b, int fs)
+{
+	const char *x = key(a, fs), *y = key(b, fs);
+	if (!x || !y)
+		return !x - !y;
+	if (fs && a->fsdev != b->fsdev)
+		return a->fsdev < b->fsdev ? -1 : 1;
+	return strcmp(x, y);
+}
+
+struct sort_ctx {
+	const struct root *r;
+	int fs;
+};
+
+static int cmp_index(const void *a, const void *b, void *ctx)
+{
+	const struct sort_ctx *c = ctx;
+	return cmp_key(&c->r[*(const size_t *)a], &c->r[*(const size_t *)b], c->fs);
+}
+
+/*
+ * The outer PATHs whose key is a prefix of inner's (itself included): for each '/' of inner's
+ * key, and its end, the PATHs with exactly that key, found by binary search in idx (sorted by
+ * that key).  Calls check(i) for each; stops at the first nonzero, which it returns.
+ */
+static int each_ancestor(const struct root *r, const size_t *idx, size_t n, size_t j, int fs,
+			 int (*check)(void *, size_t), void *ctx)
+{
+	const char *k = key(&r[j], fs);
+	if (!k)
+		return 0;
+	size_t len = strlen(k);
+	char *buf = malloc(len + 1);
+	if (!buf)
+		return 0;
+	int found = 0;
+	/* the prefixes that end before a '/' or at the end: "/", "/a", "/a/b" for "/a/b" */
+	for (size_t cut = 0; cut <= len && !found; cut++) {
+		if (cut < len && k[cut] != '/')
+			continue;
+		size_t keep = cut ? cut : 1;
+		memcpy(buf, k, keep);
+		buf[keep] = '\0';
+		if (cut == 0 && k[0] != '/')
+			continue;
+		struct root probe = r[j];
+		if (fs)
+			probe.fspath = buf;
+		else
+			probe.real = buf;
+		/* the first index whose key is not below probe's */
+		size_t lo = 0, hi = n;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (cmp_key(&r[idx[mid]], &probe, fs) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < n && cmp_key(&r[idx[lo]], &probe, fs) == 0 && !found; lo++)
+			found = check(ctx, idx[lo]);
+	}
+	free(buf);
+	return found;
+}
+/* each_ancestor's check: whether PATH i's walk lists PATH j's files, and how. */
+struct pair {
+	const struct root *r;
+	size_t j, i;
+	int how;
+	const pyci_scan_options *o;
+	pyci_buf *scratch;
+};
+
+static int check_pair(void *ctx, size_t i)
+{
+	struct pair *p = ctx;
+	if (i == p->j)
+		return 0;
+	int how = reaches(&p->r[i], &p->r[p->j], p->o, p->scratch);
+	/* the same place twice: reported once, at the later PATH */
+	if (!how || (how == 2 && i > p->j))
+		return 0;
+	p->i = i;
+	p->how = how;
+	return 1;
+}
+
+static void say(const struct root *inner, const struct root *outer, int how, int refuse)
+{
+	pyci_buf a = PYCI_BUF_INIT, b = PYCI_BUF_INIT;
+	if (cli_quote_path(&a, inner->given, strlen(inner->given)) == 0 &&
+	    cli_quote_path(&b, outer->given, strlen(outer->given)) == 0) {
+		const char *rel = how == 2 ? "is the same as" : "is inside";
+		if (refuse)
+			cli_error("'%s' %s '%s': name each tree once (nothing was removed)", a.data,
+				  rel, b.data);
+		else
+			cli_error("warning: '%s' %s '%s': %s reported again", a.data, rel, b.data,
+				  inner->dir ? "its caches are" : "it is");
+	}
+	pyci_buf_free(&a);
+	pyci_buf_free(&b);
 }
 
 int roots_overlap(char **paths, const pyci_scan_options *o, int refuse)
@@ -196,47 +397,40 @@ int roots_overlap(char **paths, const pyci_scan_options *o, int refuse)
 	if (n < 2)
 		return 0;
 	struct root *r = calloc(n, sizeof(*r));
-	if (!r)
-		return 0; /* the walk still works; only this courtesy is lost */
-	FILE *mountinfo = fopen("/proc/self/mountinfo", "re"); /* NULL: bind mounts unseen */
-	for (size_t i = 0; i < n; i++)
-		resolve(&r[i], paths[i], mountinfo);
-	if (mountinfo)
-		(void)fclose(mountinfo);
-	pyci_buf scratch = PYCI_BUF_INIT;
+	size_t *by_real = malloc(n * sizeof(*by_real)), *by_fs = malloc(n * sizeof(*by_fs));
+	size_t nmounts;
+	char **lines;
+	struct mount *mounts = read_mounts(&nmounts, &lines);
 	int found = 0;
-	for (size_t j = 0; j < n; j++) {
+	if (r && by_real && by_fs) { /* else the walk still works; only this courtesy is lost */
 		for (size_t i = 0; i < n; i++) {
-			if (i == j)
-				continue;
-			int how = reaches(&r[i], &r[j], o, &scratch);
-			/* the same place twice: reported once, at the later PATH */
-			if (!how || (how == 2 && j < i))
-				continue;
-			pyci_buf a = PYCI_BUF_INIT, b = PYCI_BUF_INIT;
-			if (cli_quote_path(&a, r[j].given, strlen(r[j].given)) == 0 &&
-			    cli_quote_path(&b, r[i].given, strlen(r[i].given)) == 0) {
-				const char *rel = how == 2 ? "is the same as" : "is inside";
-				if (refuse)
-					cli_error("'%s' %s '%s': name each tree once (nothing was "
-						  "removed)",
-						  a.data, rel, b.data);
-				else
-					cli_error("warning: '%s' %s '%s': %s reported again", a.data,
-						  rel, b.data,
-						  r[j].dir ? "its caches are" : "it is");
-			}
-			pyci_buf_free(&a);
-			pyci_buf_free(&b);
-			found = 1;
-			break; /* one message per PATH */
+			resolve(&r[i], paths[i], mounts, nmounts);
+			by_real[i] = by_fs[i] = i;
 		}
+		struct sort_ctx real_order = {r, 0}, fs_order = {r, 1};
+		qsort_r(by_real, n, sizeof(*by_real), cmp_index, &real_order);
+		qsort_r(by_fs, n, sizeof(*by_fs), cmp_index, &fs_order);
+		pyci_buf scratch = PYCI_BUF_INIT;
+		for (size_t j = 0; j < n; j++) {
+			struct pair p = {r, j, 0, 0, o, &scratch};
+			if (each_ancestor(r, by_real, n, j, 0, check_pair, &p) ||
+			    each_ancestor(r, by_fs, n, j, 1, check_pair, &p)) {
+				say(&r[j], &r[p.i], p.how, refuse);
+				found = 1;
+			}
+		}
+		pyci_buf_free(&scratch);
 	}
-	pyci_buf_free(&scratch);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; r && i < n; i++) {
 		free(r[i].real);
 		free(r[i].fspath);
 	}
+	for (size_t i = 0; i < nmounts; i++)
+		free(lines[i]);
+	free(lines);
+	free(mounts);
+	free(by_real);
+	free(by_fs);
 	free(r);
 	return found;
 }

@@ -357,6 +357,11 @@ class DryRun(CleanCase):
             ([t, t + "/"], "'%s/' is the same as '%s'" % (t, t)),
             ([t, t + "/pkg/__pycache__/stale.cpython-312.pyc"],
              "'%s/pkg/__pycache__/stale.cpython-312.pyc' is inside '%s'" % (t, t)),
+            # one cache named twice, spelt two ways
+            ([t + "/pkg/__pycache__/stale.cpython-312.pyc",
+              t + "/pkg/../pkg/__pycache__/stale.cpython-312.pyc"],
+             "'%s/pkg/../pkg/__pycache__/stale.cpython-312.pyc' is the same as "
+             "'%s/pkg/__pycache__/stale.cpython-312.pyc'" % (t, t)),
         ]
         for paths, said in cases:
             for mode in ([], ["-n"], ["--json"]):
@@ -366,6 +371,22 @@ class DryRun(CleanCase):
                     self.assertIn(("pycinspect: %s: name each tree once (nothing was removed)"
                                    % said).encode(), p.stderr)
                     self.assert_tree(before, self.target, [])
+        # another filesystem mounted inside is not walked from outside it: both are cleaned
+        mnt = os.path.join(t, "pkg", "mnt")
+        os.mkdir(mnt)
+        p = subprocess.run(["mount", "-t", "tmpfs", "tmpfs", mnt], stderr=subprocess.PIPE)
+        if p.returncode != 0:
+            self.fail("cannot mount (%s): this test needs root" % p.stderr.decode().strip())
+        self.mounts.append(mnt)
+        make_tree(os.path.join(mnt, "q"))
+        p = self.clean(["--all", "-n"] + T + [t, os.path.join(mnt, "q")])
+        self.assertIn(b"would remove '%s/q/" % mnt.encode(), p.stdout)
+        # ... unless --cross-mounts, which walks it from outside too
+        p = self.clean(["--all", "-n", "--cross-mounts"] + T + [t, os.path.join(mnt, "q")], rc=2)
+        self.assertIn(b"'%s/q' is inside '%s'" % (mnt.encode(), t.encode()), p.stderr)
+        subprocess.run(["umount", mnt], check=True)
+        self.mounts.remove(mnt)
+        os.rmdir(mnt)
         # a directory the outer walk leaves out is not named twice: both are cleaned
         nm = os.path.join(t, "node_modules")
         shutil.copytree(os.path.join(t, "pkg"), os.path.join(nm, "pkg"))
