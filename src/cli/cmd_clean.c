@@ -329,29 +329,6 @@ static int summary(struct clean_cli *c)
 	return rc ? -1 : 0;
 }
 
-/* --foreign (or --all) with targets guessed from PATH: every cache of an interpreter that is
- * not on this PATH goes, even one that another user or a service still runs.  Say so first.
- * 0, or -1 (out of memory). */
-static int warn_guessed_targets(struct engine_cli *e)
-{
-	pyci_buf names = PYCI_BUF_INIT;
-	for (size_t i = 0; i < e->targets.count; i++) {
-		char name[24];
-		pyci_target_format(&e->targets.items[i], name, sizeof(name));
-		if (pyci_buf_printf(&names, "%s%s", i ? ", " : "", name) != 0) {
-			pyci_buf_free(&names);
-			cli_error("out of memory");
-			return -1;
-		}
-	}
-	cli_error("warning: the targets were found on PATH (%s); the caches of every other "
-		  "interpreter are foreign and selected for removal (name the interpreters to keep "
-		  "with --target)",
-		  names.data);
-	pyci_buf_free(&names);
-	return 0;
-}
-
 static int refuse_root(const char *path)
 {
 	if (!pyci_clean_is_root(path))
@@ -426,8 +403,9 @@ int cmd_clean(int argc, char **argv)
 	}
 	if (engine_ready(&c.e) != 0)
 		goto out;
-	if ((c.selected & PYCI_SELECT(PYCI_FOREIGN)) && c.e.opt.targets &&
-	    strcmp(c.e.from, "PATH") == 0 && warn_guessed_targets(&c.e) != 0)
+	/* --foreign (or --all) with targets guessed from PATH: every cache of an interpreter that
+	 * is not on this PATH goes, even one another user or a service still runs.  Say so first. */
+	if ((c.selected & PYCI_SELECT(PYCI_FOREIGN)) && engine_warn_guessed_targets(&c.e) != 0)
 		goto out;
 
 	/* the last close of each removed __pycache__ may wait for the device: not on this thread */

@@ -227,6 +227,24 @@ static int targets_list(pyci_buf *b, const pyci_targets *t, int json)
 	return 0;
 }
 
+int engine_warn_guessed_targets(struct engine_cli *e)
+{
+	if (!e->opt.targets || strcmp(e->from, "PATH") != 0)
+		return 0;
+	pyci_buf names = PYCI_BUF_INIT;
+	if (targets_list(&names, e->opt.targets, 0) != 0) {
+		pyci_buf_free(&names);
+		cli_error("out of memory");
+		return -1;
+	}
+	cli_error("warning: the targets were found on PATH (%s); the caches of every other "
+		  "interpreter are foreign and selected for removal (name the interpreters to keep "
+		  "with --target)",
+		  names.data);
+	pyci_buf_free(&names);
+	return 0;
+}
+
 int engine_summary_text(struct engine_cli *e)
 {
 	pyci_buf *b = &e->out;

@@ -87,6 +87,11 @@ int roots_overlap(char **paths, const pyci_scan_options *o, int refuse);
 /* pyci_scan_ops.error: stderr, a {"type":"error"} line under --json, and the counts. */
 void engine_walk_error(void *ctx, const char *path, pyci_walk_err kind, int err);
 
+/* When the targets were found on PATH (no --target): a warning on stderr naming them, for a
+ * command about to remove the caches of every other interpreter.  0, or -1 (out of memory,
+ * said). */
+int engine_warn_guessed_targets(struct engine_cli *e);
+
 /* The summary's lines about targets, errors and mounts (text), or its fields (JSON, each
  * starting with a comma). */
 int engine_summary_text(struct engine_cli *e);

@@ -322,13 +322,11 @@ static int each_ancestor(const struct root *r, const size_t *idx, size_t n, size
 	int found = 0;
 	/* the prefixes that end before a '/' or at the end: "/", "/a", "/a/b" for "/a/b" */
 	for (size_t cut = 0; cut <= len && !found; cut++) {
-		if (cut < len && k[cut] != '/')
+		if ((cut < len && k[cut] != '/') || (cut == 0 && k[0] != '/'))
 			continue;
-		size_t keep = cut ? cut : 1;
+		size_t keep = cut ? cut : 1; /* the prefix before the first '/' is "/" itself */
 		memcpy(buf, k, keep);
 		buf[keep] = '\0';
-		if (cut == 0 && k[0] != '/')
-			continue;
 		struct root probe = r[j];
 		if (fs)
 			probe.fspath = buf;
