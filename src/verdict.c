@@ -100,6 +100,13 @@ static int source_present(const pyci_source_info *s)
 	return s && s->err == 0 && s->regular;
 }
 
+/* The source exists, or may, but could not be stat'ed (EACCES through a symlink into a
+ * directory we cannot search, ELOOP, EIO, ...): only ENOENT and ENOTDIR say it is gone. */
+static int source_uncheckable(const pyci_source_info *s)
+{
+	return s && s->err != 0 && s->err != ENOENT && s->err != ENOTDIR;
+}
+
 /* Hash-based cache: returns the reason bits of a mismatch (0 if CPython would use it). */
 static uint64_t hash_check(const pyci_judge_input *in, pyci_verdict *out)
 {
@@ -169,7 +176,9 @@ void pyci_judge(const pyci_judge_input *in, pyci_verdict *out)
 	uint64_t why = 0;
 	if (h->status != PYCI_HDR_OK) {
 		why |= BIT(header_reason(h->status));
-		if (n->kind == PYCI_NAME_PYCACHE && !source_present(in->source))
+		if (source_uncheckable(in->source))
+			why |= BIT(PYCI_R_SOURCE_UNREADABLE);
+		else if (n->kind == PYCI_NAME_PYCACHE && !source_present(in->source))
 			why |= BIT(PYCI_R_NO_SOURCE);
 		out->status = PYCI_INVALID;
 		out->reasons = why;
@@ -184,11 +193,16 @@ void pyci_judge(const pyci_judge_input *in, pyci_verdict *out)
 	if (n->kind == PYCI_NAME_PYCACHE && n->tag_impl == PYCI_IMPL_UNKNOWN)
 		why |= BIT(PYCI_R_UNKNOWN_TAG);
 
+	if (source_uncheckable(in->source)) {
+		/* neither gone nor checkable: whether it is fresh depends on who asks, and a
+		 * cleaner must not take it for an orphan */
+		out->status = PYCI_INVALID;
+		out->reasons = why | BIT(PYCI_R_SOURCE_UNREADABLE);
+		return;
+	}
 	if (!source_present(in->source)) {
 		if (in->source && in->source->err == 0)
 			why |= BIT(PYCI_R_SOURCE_NOT_FILE);
-		else if (in->source && in->source->err != ENOENT && in->source->err != ENOTDIR)
-			why |= BIT(PYCI_R_SOURCE_UNREADABLE);
 		if (n->kind == PYCI_NAME_LEGACY) {
 			out->status = PYCI_SOURCELESS;
 			why |= BIT(PYCI_R_SOURCELESS);

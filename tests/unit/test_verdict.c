@@ -306,13 +306,13 @@ static pyci_cache_name cname(const char *name, int in_pycache)
 
 static pyci_source_info src_ok(int64_t sec, long nsec, uint64_t size)
 {
-	pyci_source_info s = {0, 1, sec, nsec, size};
+	pyci_source_info s = {.regular = 1, .mtime_sec = sec, .mtime_nsec = nsec, .size = size};
 	return s;
 }
 
 static pyci_source_info src_err(int err)
 {
-	pyci_source_info s = {err, 0, 0, 0, 0};
+	pyci_source_info s = {.err = err};
 	return s;
 }
 
@@ -668,6 +668,46 @@ static void test_judge_hash_fails(void **state)
 	assert_int_equal(hc.calls, 1);
 }
 
+/* A source that exists but cannot be stat'ed (EACCES, ELOOP, EIO) is not gone: the cache is
+ * invalid, never orphaned or sourceless, whatever its header; ENOENT and ENOTDIR are gone. */
+static void test_judge_source_uncheckable(void **state)
+{
+	(void)state;
+	static const int errs[] = {EACCES, ELOOP, EIO};
+	pyci_header ts = hdr16(CRLF(3531), 0, 1600000000, 42);
+	pyci_header bad = hdr16(CRLF(3531), 4, 0, 0);
+	for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+		pyci_source_info s = {.err = errs[i]};
+		struct hash_ctx hc = {0};
+		for (int legacy = 0; legacy < 2; legacy++) {
+			pyci_cache_name n = cname(legacy ? "mod.pyc" : "mod.cpython-312.pyc", !legacy);
+			pyci_verdict v = judge(&n, &ts, &s, &hc, PYCI_CHECK_DEFAULT, NULL);
+			assert_int_equal(v.status, PYCI_INVALID);
+			assert_true(HAS(v, PYCI_R_SOURCE_UNREADABLE));
+			assert_false(HAS(v, PYCI_R_NO_SOURCE));
+			assert_false(HAS(v, PYCI_R_SOURCELESS));
+			v = judge(&n, &bad, &s, &hc, PYCI_CHECK_DEFAULT, NULL);
+			assert_int_equal(v.status, PYCI_INVALID);
+			assert_true(HAS(v, PYCI_R_SOURCE_UNREADABLE));
+			assert_false(HAS(v, PYCI_R_NO_SOURCE));
+		}
+		assert_int_equal(hc.calls, 0);
+	}
+	static const int gone[] = {ENOENT, ENOTDIR};
+	for (size_t i = 0; i < 2; i++) {
+		pyci_source_info s = {.err = gone[i]};
+		struct hash_ctx hc = {0};
+		pyci_cache_name n = cname("mod.cpython-312.pyc", 1);
+		pyci_verdict v = judge(&n, &ts, &s, &hc, PYCI_CHECK_DEFAULT, NULL);
+		assert_int_equal(v.status, PYCI_ORPHANED);
+		assert_true(HAS(v, PYCI_R_NO_SOURCE));
+		assert_false(HAS(v, PYCI_R_SOURCE_UNREADABLE));
+		v = judge(&n, &bad, &s, &hc, PYCI_CHECK_DEFAULT, NULL);
+		assert_int_equal(v.status, PYCI_INVALID);
+		assert_true(HAS(v, PYCI_R_NO_SOURCE));
+	}
+}
+
 static void test_judge_bad_header(void **state)
 {
 	(void)state;
@@ -858,6 +898,7 @@ int main(void)
 		cmocka_unit_test(test_judge_checked_hash),
 		cmocka_unit_test(test_judge_unchecked_hash),
 		cmocka_unit_test(test_judge_hash_fails),
+		cmocka_unit_test(test_judge_source_uncheckable),
 		cmocka_unit_test(test_judge_bad_header),
 		cmocka_unit_test(test_judge_foreign),
 		cmocka_unit_test(test_names),
