@@ -32,11 +32,13 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "pool.h"
 #include "pwalk.h"
 #include "readopen.h"
+#include "srcinfo.h"
 #include "pycinspect/buf.h"
 #include "pycinspect/srchash.h"
 
@@ -63,6 +65,7 @@ struct item {
 	int have_file;
 	pyci_file_info file;
 	int file_errno;
+	int mount_root;         /* a mount point: reported as such, never judged */
 	int have_prepared;      /* ops->prepare ran: its output and return value */
 	pyci_buf prepared;
 	int prepared_rc;
@@ -308,14 +311,10 @@ static struct source_memo *source_lookup(struct worker *w, const char *stem, siz
 	m->hash_err = 0;
 	memset(&m->info, 0, sizeof(m->info));
 	struct stat st;
-	if (fstatat(w->srcfd, m->name.data, &st, 0) != 0) {
+	if (fstatat(w->srcfd, m->name.data, &st, 0) != 0)
 		m->info.err = errno;
-	} else {
-		m->info.regular = S_ISREG(st.st_mode);
-		m->info.mtime_sec = st.st_mtim.tv_sec;
-		m->info.mtime_nsec = st.st_mtim.tv_nsec;
-		m->info.size = (uint64_t)st.st_size;
-	}
+	else
+		pyci_source_info_from_stat(&m->info, &st);
 	return m;
 }
 
@@ -380,6 +379,32 @@ static void file_info_from_stat(pyci_file_info *f, const struct stat *st)
 	f->mtime_nsec = st->st_mtim.tv_nsec;
 }
 
+/*
+ * fstat(fd), and whether fd is the root of a mount (a file bind-mounted over a cache name):
+ * statx's STATX_ATTR_MOUNT_ROOT (Linux 5.8), the same single call as fstat.  A kernel that does
+ * not report the attribute leaves *mount_root 0 (the walk's st_dev rule still holds for
+ * directories; docs/clean.md says what is missed).
+ */
+static int fstat_mount(int fd, struct stat *st, int *mount_root)
+{
+	struct statx sx;
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS, &sx) != 0) {
+		if (errno != ENOSYS)
+			return -1;
+		return fstat(fd, st); /* no statx: no attribute either */
+	}
+	*st = (struct stat){0};
+	st->st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+	st->st_ino = (ino_t)sx.stx_ino;
+	st->st_mode = sx.stx_mode;
+	st->st_size = (off_t)sx.stx_size;
+	st->st_mtim.tv_sec = sx.stx_mtime.tv_sec;
+	st->st_mtim.tv_nsec = sx.stx_mtime.tv_nsec;
+	*mount_root = (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+		      (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+	return 0;
+}
+
 /* Read up to PYCI_PEEK_SIZE bytes of a regular file.  Fills it->file; returns bytes or -1. */
 static ssize_t read_cache(struct worker *w, int dirfd, const char *name, uint8_t *buf,
 			  struct item *it, int *regular)
@@ -389,10 +414,16 @@ static ssize_t read_cache(struct worker *w, int dirfd, const char *name, uint8_t
 		return -1;
 	struct stat st;
 	ssize_t got = -1;
-	if (fstat(fd, &st) != 0)
+	int mount_root = 0;
+	if (fstat_mount(fd, &st, &mount_root) != 0)
 		goto out;
 	file_info_from_stat(&it->file, &st);
 	it->have_file = 1;
+	if (mount_root) {
+		it->mount_root = 1; /* a file mounted over the name: never judged */
+		got = 0;
+		goto out;
+	}
 	if (!S_ISREG(st.st_mode)) {
 		*regular = 0; /* swapped after listing: never read */
 		got = 0;
@@ -448,6 +479,8 @@ static void judge_item(struct worker *w, const struct group *j, struct item *it)
 			it->have_file = 1;
 		}
 	}
+	if (it->mount_root)
+		return; /* reported as a mount point, in its place (emit_group) */
 	pyci_header_parse(buf, (size_t)got,
 			  it->have_file && !it->file_errno ? it->file.size : (uint64_t)got,
 			  &it->header);
@@ -739,6 +772,11 @@ static void emit_group(struct scanner *sc, struct group *j)
 			stop(sc, ENOMEM);
 			break;
 		}
+		if (it->mount_root) {
+			if (sc->ops->error)
+				sc->ops->error(sc->ops->ctx, rec.path, PYCI_WALK_ERR_MOUNT_FILE, 0);
+			continue;
+		}
 		if (it->have_prepared) {
 			rec.prepared = &it->prepared;
 			rec.prepared_rc = it->prepared_rc;
@@ -753,7 +791,7 @@ static void emit_group(struct scanner *sc, struct group *j)
 	if (sc->ops->dir_done && !sc->stopped) {
 		size_t caches = 0;
 		for (size_t i = 0; i < j->n; i++)
-			caches += j->items[i].in_pycache;
+			caches += j->items[i].in_pycache && !j->items[i].mount_root;
 		pyci_dir_done d = {
 			.fd = j->srcfd,
 			.path = j->path.data,

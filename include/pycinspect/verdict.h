@@ -89,11 +89,16 @@ typedef enum {
 /* Source file facts, as stat(2) gives them (the source is followed through symlinks, as
  * CPython does). */
 typedef struct pyci_source_info {
-	int err;            /* 0: stat succeeded; ENOENT/ENOTDIR: no source; other: errno */
+	int err;            /* 0: stat succeeded; ENOENT/ENOTDIR: no source; other: errno (the
+			     * source exists, or may, but cannot be checked) */
 	int regular;        /* S_ISREG */
 	int64_t mtime_sec;
 	long mtime_nsec;
 	uint64_t size;
+	/* Not used by the verdict: the identity that clean re-checks before a removal. */
+	uint64_t dev, ino;
+	int64_t ctime_sec;
+	long ctime_nsec;
 } pyci_source_info;
 
 /*

@@ -45,6 +45,9 @@ typedef enum {
 	PYCI_WALK_ERR_READ,     /* a directory could not be listed (errno) */
 	PYCI_WALK_ERR_CHANGED,  /* a directory was replaced during the walk */
 	PYCI_WALK_ERR_MOUNT,    /* a mount point, not crossed (not an error: a notice) */
+	PYCI_WALK_ERR_MOUNT_FILE, /* a file that is a mount point (bind-mounted over a cache
+				   * name): never judged, with or without cross_mounts (a notice,
+				   * reported by the scan engine, not by the walk) */
 } pyci_walk_err;
 
 typedef struct pyci_walk_ops {
