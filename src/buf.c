@@ -101,3 +101,11 @@ int pyci_buf_printf(pyci_buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 	return 0;
 }
+
+void pyci_buf_truncate(pyci_buf *b, size_t len)
+{
+	if (len >= b->len)
+		return;
+	b->len = len;
+	b->data[len] = '\0';
+}

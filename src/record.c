@@ -110,6 +110,19 @@ static void tally(pyci_tally *t, uint64_t bytes)
 	t->bytes += bytes;
 }
 
+int pyci_summary_reserve(pyci_summary *s)
+{
+	if (s->nversions < s->cap)
+		return 0;
+	size_t cap = s->cap ? s->cap * 2 : 16;
+	pyci_version_tally *p = realloc(s->versions, cap * sizeof(*p));
+	if (!p)
+		return -1;
+	s->versions = p;
+	s->cap = cap;
+	return 0;
+}
+
 int pyci_summary_add(pyci_summary *s, const pyci_record *r)
 {
 	pyci_target key = {PYCI_IMPL_UNKNOWN, 0, 0};
@@ -123,14 +136,8 @@ int pyci_summary_add(pyci_summary *s, const pyci_record *r)
 		    s->versions[i].key.minor == key.minor)
 			vt = &s->versions[i];
 	if (!vt) {
-		if (s->nversions == s->cap) {
-			size_t cap = s->cap ? s->cap * 2 : 16;
-			pyci_version_tally *p = realloc(s->versions, cap * sizeof(*p));
-			if (!p)
-				return -1;
-			s->versions = p;
-			s->cap = cap;
-		}
+		if (pyci_summary_reserve(s) != 0)
+			return -1;
 		vt = &s->versions[s->nversions++];
 		memset(vt, 0, sizeof(*vt));
 		vt->key = key;

@@ -35,4 +35,8 @@ int pyci_buf_printf(pyci_buf *b, const char *fmt, ...) __attribute__((format(pri
 /* Empty the buffer, keeping its storage. */
 void pyci_buf_clear(pyci_buf *b);
 
+/* Cut b back to its first len bytes (len <= b->len; no effect otherwise), keeping its memory:
+ * how a writer undoes what it half wrote when an append failed. */
+void pyci_buf_truncate(pyci_buf *b, size_t len);
+
 #endif

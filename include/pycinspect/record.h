@@ -47,8 +47,13 @@ typedef struct pyci_summary {
 
 #define PYCI_SUMMARY_INIT {{0, 0}, {{0, 0}}, 0, NULL, 0, 0, 0, 0}
 
-/* Count r.  0, or -1 (ENOMEM). */
+/* Count r.  0, or -1 (ENOMEM).  Never fails after pyci_summary_reserve succeeded. */
 int pyci_summary_add(pyci_summary *s, const pyci_record *r);
+
+/* Make room for one more version, so that the next pyci_summary_add cannot fail (for a caller
+ * that must count what it did after doing it, with no allocation in between).  0, or -1
+ * (ENOMEM). */
+int pyci_summary_reserve(pyci_summary *s);
 
 /* Sort the per-version rows: CPython by version, then PyPy, then unknown. */
 void pyci_summary_sort(pyci_summary *s);

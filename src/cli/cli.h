@@ -29,6 +29,13 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 int cli_flush(pyci_buf *b);
 
+/*
+ * Write b to stdout with write(2) and empty it, for a log whose every line records something
+ * done (clean).  Returns 0, or -1 after saying why on stderr; then a regular file is cut back
+ * to its last whole line, the lines of b not written follow on stderr, and b is emptied.
+ */
+int cli_flush_log(pyci_buf *b);
+
 /* From now on, output that fails because the reader closed the pipe (`scan | head`) fails
  * without a message on stderr; the exit status still says it.  For the commands that only
  * report: clean says it, since it then stops removing. */

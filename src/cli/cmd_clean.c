@@ -1,20 +1,25 @@
 /*
  * cmd_clean.c - `pycinspect clean`: remove the caches whose verdict was selected, and the
- * __pycache__ directories that this empties; nothing else, and nothing without its record.
+ * __pycache__ directories that this empties; nothing else, and every act with its record.
  *
- * The scan engine reports the caches of one directory (and its __pycache__) together, then
- * calls dir_done while both directories are still open.  Each selected cache's record is
- * written first, saying what is about to happen; at dir_done the records are flushed to stdout
- * and only when that write succeeded are the files removed, one by one, each after a fresh
- * identity check (pyci_clean_remove).  A removal that then fails or finds the file changed gets
- * a second record for the same path with action "failed" or "kept", which supersedes the first.
- * A dry run takes exactly the same path; only the final unlinkat is skipped, inside
- * pyci_clean_remove and pyci_clean_rmdir.
+ * The log is the user's record of what was removed, so a record says what happened, after it
+ * happened: each selected cache is removed during its record callback, while its directory is
+ * open (pyci_clean_remove re-checks the file and its source first), and only then is its record
+ * ("removed", "kept" or "failed") put in the output.  The record is built and the space for it
+ * reserved before the removal, so that no allocation can fail between an act and its record.
+ * Records go to stdout in batches of at most CLEAN_BATCH acts and at the end of each directory
+ * (cli_flush_log): a run killed by SIGKILL leaves at most one batch of acts unrecorded, and
+ * nothing is ever recorded that was not done.  SIGINT, SIGTERM and SIGHUP stop the run before
+ * its next act; the records of what was done, an "interrupted" record and the summary are
+ * written, and the process then ends by the same signal.  When output fails nothing more is
+ * removed, and the records not written go to stderr.  A dry run takes exactly the same path;
+ * pyci_clean_remove and pyci_clean_rmdir then predict the answer instead of acting.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,23 +29,29 @@
 #include "pycinspect/clean.h"
 #include "pycinspect/json.h"
 
-/* A cache to remove at dir_done: the record as judged, its paths copied. */
-struct pending {
-	pyci_record rec;
-	size_t path_off, src_off; /* into clean_cli.arena; src_off SIZE_MAX: no source */
-	int in_pycache;
-};
+/* Acts whose records may wait in memory: the most a SIGKILL can leave unrecorded. */
+#define CLEAN_BATCH 128
+/* Room for the end of a record after its act: action, error text, closing brace, newline. */
+#define RECORD_TAIL_MAX 256
+
+/* The signal that asked the run to stop, 0 none.  Set by the handler, read by the callbacks
+ * between acts (the command line's own state, not the library's). */
+static volatile sig_atomic_t caught;
+
+static void on_signal(int sig)
+{
+	if (!caught)
+		caught = sig;
+}
 
 struct clean_cli {
-	struct engine_cli e; /* first: the engine's callbacks take this struct as theirs */
+	struct engine_cli e;    /* its out is the log; its callbacks get this struct as ctx */
 	unsigned selected;
 	int dry_run;
-	struct pending *pending;
-	size_t npending, cap;
-	pyci_buf arena;         /* paths of the pending removals */
-	int writable_fd;        /* the last directory checked for write access, -1 none */
-	int writable_err;
+	pyci_buf rec;           /* a record built before its act */
+	size_t unwritten;       /* acts recorded in e.out, not yet written */
 	pyci_summary removed;   /* what was (or would be) removed, per version */
+	size_t removed_in_pycache;   /* caches of the current __pycache__ removed */
 	size_t unremoved_in_pycache; /* selected caches of the current __pycache__ left in it */
 	unsigned long long dirs, failed, kept;
 };
@@ -72,11 +83,6 @@ static const char clean_usage[] =
 	"exit status: 0 every selected cache removed, 1 some failed or were kept for safety (each\n"
 	"one reported), 2 usage or fatal error (nothing more is removed once output fails)\n";
 
-static const char *verb(const struct clean_cli *c)
-{
-	return c->dry_run ? "would-remove" : "removed";
-}
-
 /* 'path' for a person, as GNU rm prints it: in single quotes, or as $'...' when it must be. */
 static int quoted(pyci_buf *b, const char *path, size_t len)
 {
@@ -91,93 +97,129 @@ static int quoted(pyci_buf *b, const char *path, size_t len)
 	return 0;
 }
 
-/* A "pyc" record (JSON) or line (text) for r with its action. */
-static int put_record(struct clean_cli *c, const pyci_record *r, const char *action,
-		      const char *error)
+/* Write the log so far.  0, or -1: output failed (said, with the records it could not take). */
+static int flush_log(struct clean_cli *c)
+{
+	c->unwritten = 0;
+	return engine_flush(&c->e);
+}
+
+/* After the act of a record in e.out: write the batch when it is full. */
+static int recorded(struct clean_cli *c)
+{
+	return ++c->unwritten >= CLEAN_BATCH ? flush_log(c) : 0;
+}
+
+/*
+ * The start of r's record, before its act: the JSON object up to its closing brace (the action
+ * follows), or the quoted path (text).  0, or -1 (ENOMEM; nothing was done).
+ */
+static int record_start(struct clean_cli *c, const pyci_record *r)
+{
+	pyci_buf *b = &c->rec;
+	pyci_buf_clear(b);
+	if (!c->e.json)
+		return quoted(b, r->path, r->path_len);
+	if (pyci_record_json(b, r, NULL) != 0)
+		return -1;
+	pyci_buf_truncate(b, b->len - 1); /* the '}' */
+	return 0;
+}
+
+/*
+ * The rest of the record begun in c->rec, appended to the log: action, and for "kept" and
+ * "failed" why.  In text, those two go to stderr only.  Cannot fail for want of memory when the
+ * log has RECORD_TAIL_MAX bytes to spare beyond c->rec (reserved before the act).
+ */
+static int record_end(struct clean_cli *c, const char *action, const char *error, int err)
 {
 	pyci_buf *b = &c->e.out;
 	if (c->e.json) {
-		pyci_buf extra = PYCI_BUF_INIT;
-		int rc = pyci_buf_puts(&extra, ",\"action\":\"") || pyci_buf_puts(&extra, action) ||
-			 pyci_buf_putc(&extra, '"');
-		if (!rc && error)
-			rc = pyci_buf_puts(&extra, ",\"error\":") ||
-			     pyci_json_string(&extra, error, strlen(error));
-		rc = rc || pyci_record_json(b, r, extra.data) || pyci_buf_putc(b, '\n');
-		pyci_buf_free(&extra);
-		return rc ? -1 : 0;
+		int rc = pyci_buf_append(b, c->rec.data, c->rec.len) ||
+			 pyci_buf_puts(b, ",\"action\":\"") || pyci_buf_puts(b, action) ||
+			 pyci_buf_putc(b, '"');
+		if (!rc && error) {
+			char text[160];
+			if (err)
+				(void)snprintf(text, sizeof(text), "%s: %s", error, strerror(err));
+			else
+				(void)snprintf(text, sizeof(text), "%s", error);
+			rc = pyci_buf_puts(b, ",\"error\":") || pyci_json_string(b, text, strlen(text));
+		}
+		return rc || pyci_buf_puts(b, "}\n") ? -1 : 0;
 	}
-	if (error) { /* kept and failed go to stderr with the reason */
-		pyci_buf q = PYCI_BUF_INIT;
-		if (quoted(&q, r->path, r->path_len) == 0)
+	if (error) { /* kept and failed: stderr, with the reason, after what stdout has */
+		if (flush_log(c) != 0)
+			return -1;
+		if (err)
+			cli_error("%s %s: %s: %s", strcmp(action, "kept") ? "cannot remove" : "kept",
+				  c->rec.data, error, strerror(err));
+		else
 			cli_error("%s %s: %s", strcmp(action, "kept") ? "cannot remove" : "kept",
-				  q.data, error);
-		pyci_buf_free(&q);
+				  c->rec.data, error);
 		return 0;
 	}
 	return pyci_buf_puts(b, c->dry_run ? "would remove " : "removed ") ||
-	       quoted(b, r->path, r->path_len) || pyci_buf_putc(b, '\n');
+	       pyci_buf_append(b, c->rec.data, c->rec.len) || pyci_buf_putc(b, '\n');
 }
 
-/* Whether dirfd can be written into (cached for the directory last asked about). */
-static int writable(struct clean_cli *c, int dirfd)
+/* Stop before the next act when a signal asked for it. */
+static int interrupted(struct clean_cli *c)
 {
-	if (dirfd != c->writable_fd) {
-		c->writable_fd = dirfd;
-		c->writable_err = faccessat(dirfd, ".", W_OK | X_OK, AT_EACCESS) == 0 ? 0 : errno;
-	}
-	return c->writable_err;
+	if (!caught)
+		return 0;
+	c->e.stopped = 1;
+	errno = EINTR;
+	return 1;
 }
 
 static int on_record(void *ctx, const pyci_record *r)
 {
 	struct clean_cli *c = ctx;
+	if (interrupted(c))
+		return -1;
 	const char *why;
 	int elig = pyci_clean_eligible(r, c->selected, &why);
 	if (elig == 0)
 		return 0;
 	int in_pycache = r->cname->kind != PYCI_NAME_LEGACY;
+	/* everything that may fail for want of memory, before the act */
+	if (record_start(c, r) != 0 ||
+	    pyci_buf_reserve(&c->e.out, c->rec.len + RECORD_TAIL_MAX) != 0 ||
+	    pyci_summary_reserve(&c->removed) != 0)
+		return -1;
 	if (elig < 0) {
 		c->kept++;
 		c->unremoved_in_pycache += in_pycache;
-		return put_record(c, r, "kept", why);
+		int err = strcmp(why, PYCI_CLEAN_SOURCE_UNCHECKED) ? 0 : pyci_clean_source_errno(r);
+		return record_end(c, "kept", why, err) || recorded(c) ? -1 : 0;
 	}
-	int werr = writable(c, r->dirfd); /* a dry run asks too: it is the real run */
-	if (werr) {
-		c->failed++;
-		c->unremoved_in_pycache += in_pycache;
-		return put_record(c, r, "failed", strerror(werr));
-	}
-	if (c->npending == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 64;
-		struct pending *p = realloc(c->pending, cap * sizeof(*p));
-		if (!p)
-			return -1;
-		c->pending = p;
-		c->cap = cap;
-	}
-	struct pending *p = &c->pending[c->npending];
-	p->rec = *r;
-	p->in_pycache = r->cname->kind == PYCI_NAME_PYCACHE;
-	p->path_off = c->arena.len;
-	if (pyci_buf_append(&c->arena, r->path, r->path_len + 1) != 0)
+	if (interrupted(c))
 		return -1;
-	p->src_off = SIZE_MAX;
-	if (r->source_path) {
-		p->src_off = c->arena.len;
-		if (pyci_buf_append(&c->arena, r->source_path, r->source_path_len + 1) != 0)
-			return -1;
+	int rc = pyci_clean_remove(r, c->dry_run, &why);
+	int err = errno;
+	if (rc == 0) {
+		(void)pyci_summary_add(&c->removed, r); /* reserved: cannot fail */
+		c->removed_in_pycache += in_pycache;
+	} else {
+		c->unremoved_in_pycache += in_pycache;
+		if (rc > 0)
+			c->kept++;
+		else
+			c->failed++;
 	}
-	c->npending++;
-	return put_record(c, r, verb(c), NULL);
+	rc = rc == 0   ? record_end(c, c->dry_run ? "would-remove" : "removed", NULL, 0)
+	     : rc > 0 ? record_end(c, "kept", why, 0)
+		      : record_end(c, "failed", strerror(err), 0);
+	return rc || recorded(c) ? -1 : 0;
 }
 
-/* A "dir" record (JSON) or line (text). */
-static int put_dir(struct clean_cli *c, const pyci_dir_done *d, size_t removed,
-		   const char *action, const char *error)
+/* A "dir" record (JSON) or line (text), in b. */
+static int put_dir(struct clean_cli *c, pyci_buf *b, const pyci_dir_done *d, const char *action,
+		   const char *error)
 {
-	pyci_buf *b = &c->e.out;
 	const char *path = d->pycache_path;
+	size_t removed = c->removed_in_pycache;
 	size_t others = d->entries - d->caches;
 	size_t unremoved = c->unremoved_in_pycache;           /* selected, but failed or kept */
 	size_t not_selected = d->caches - removed - unremoved;
@@ -226,73 +268,64 @@ static int put_dir(struct clean_cli *c, const pyci_dir_done *d, size_t removed,
 	return rc || pyci_buf_putc(b, '\n') ? -1 : 0;
 }
 
-/* Nothing is removed unless its record reached stdout. */
-static int flush_or_stop(struct clean_cli *c)
+/* The __pycache__ emptied by this run's removals, removed after its record was built. */
+static int remove_pycache(struct clean_cli *c, const pyci_dir_done *d)
 {
-	if (cli_flush(&c->e.out) != 0) {
-		c->e.write_failed = 1;
-		errno = EIO;
+	pyci_buf_clear(&c->rec);
+	if (put_dir(c, &c->rec, d, c->dry_run ? "would-remove" : "removed", NULL) != 0 ||
+	    pyci_buf_reserve(&c->e.out, c->rec.len) != 0)
 		return -1;
+	if (interrupted(c))
+		return -1;
+	if (pyci_clean_rmdir(d->fd, d->pycache_name, d->pycache_fd, c->dry_run) == 0) {
+		c->dirs++;
+		(void)pyci_buf_append(&c->e.out, c->rec.data, c->rec.len); /* reserved */
+		return recorded(c);
 	}
-	return 0;
+	int err = errno;
+	c->failed++;
+	pyci_buf_clear(&c->rec);
+	if (put_dir(c, &c->rec, d, "failed",
+		    err == ESTALE ? "replaced since it was listed" : strerror(err)) != 0 ||
+	    pyci_buf_append(&c->e.out, c->rec.data, c->rec.len) != 0)
+		return -1;
+	return recorded(c);
 }
 
 static int on_dir_done(void *ctx, const pyci_dir_done *d)
 {
 	struct clean_cli *c = ctx;
-	c->writable_fd = -1; /* descriptor numbers are reused by later directories */
-	if (flush_or_stop(c) != 0) {
-		c->npending = 0;
-		pyci_buf_clear(&c->arena);
-		return -1;
-	}
-	size_t removed_in_pycache = 0;
-	for (size_t i = 0; i < c->npending; i++) {
-		struct pending *p = &c->pending[i];
-		p->rec.path = c->arena.data + p->path_off;
-		p->rec.source_path = p->src_off == SIZE_MAX ? NULL : c->arena.data + p->src_off;
-		if (pyci_clean_remove(p->rec.dirfd, p->rec.name, &p->rec.file, c->dry_run) == 0) {
-			if (pyci_summary_add(&c->removed, &p->rec) != 0)
-				return -1;
-			removed_in_pycache += p->in_pycache;
-			continue;
-		}
-		int err = errno;
-		c->unremoved_in_pycache += p->in_pycache;
-		if (err == ESTALE) {
-			c->kept++;
-			put_record(c, &p->rec, "kept", "changed since it was judged");
+	int rc = 0;
+	if (d->has_pycache && c->removed_in_pycache) {
+		if (c->removed_in_pycache < d->entries) {
+			size_t mark = c->e.out.len;
+			rc = put_dir(c, &c->e.out, d, "kept", NULL);
+			if (rc != 0)
+				pyci_buf_truncate(&c->e.out, mark);
 		} else {
-			c->failed++;
-			put_record(c, &p->rec, "failed", strerror(err));
+			rc = remove_pycache(c, d);
 		}
 	}
-	c->npending = 0;
-	pyci_buf_clear(&c->arena);
-
-	if (d->has_pycache && removed_in_pycache) {
-		if (removed_in_pycache < d->entries) {
-			if (put_dir(c, d, removed_in_pycache, "kept", NULL) != 0)
-				return -1;
-		} else {
-			if (put_dir(c, d, removed_in_pycache, verb(c), NULL) != 0 ||
-			    flush_or_stop(c) != 0)
-				return -1;
-			if (pyci_clean_rmdir(d->fd, d->pycache_name, d->pycache_fd, c->dry_run) == 0) {
-				c->dirs++;
-			} else {
-				int err = errno;
-				c->failed++;
-				put_dir(c, d, removed_in_pycache, "failed",
-					err == ESTALE ? "replaced since it was listed" : strerror(err));
-			}
-		}
-	}
-	c->unremoved_in_pycache = 0;
-	return flush_or_stop(c);
+	c->removed_in_pycache = c->unremoved_in_pycache = 0;
+	return rc || flush_log(c) ? -1 : 0;
 }
 
-static int summary(struct clean_cli *c)
+static const char *signal_name(int sig)
+{
+	switch (sig) {
+	case SIGINT:
+		return "SIGINT";
+	case SIGTERM:
+		return "SIGTERM";
+	case SIGHUP:
+		return "SIGHUP";
+	default:
+		return "signal";
+	}
+}
+
+/* The summary of what was done (JSON: with "interrupted" when a signal stopped the run). */
+static int summary(struct clean_cli *c, int sig)
 {
 	pyci_buf *b = &c->e.out;
 	pyci_summary *s = &c->removed;
@@ -305,6 +338,8 @@ static int summary(struct clean_cli *c)
 				      c->dry_run ? "true" : "false",
 				      (unsigned long long)s->total.count,
 				      (unsigned long long)s->total.bytes, c->dirs, c->failed, c->kept);
+		if (sig)
+			rc |= pyci_buf_printf(b, "\"interrupted\":\"%s\",", signal_name(sig));
 		rc |= pyci_summary_json(b, s);
 		rc |= engine_summary_json(&c->e);
 		rc |= pyci_buf_puts(b, "}\n");
@@ -327,6 +362,49 @@ static int summary(struct clean_cli *c)
 				      c->failed, c->kept);
 	rc |= engine_summary_text(&c->e);
 	return rc ? -1 : 0;
+}
+
+/*
+ * The end of a run that a signal stopped: the records of what was done are in the log already
+ * (or on stderr when it could not be written); say it was interrupted, give the summary, and
+ * end by the same signal, so that the parent (a shell loop, make) stops too.
+ */
+static void end_interrupted(struct clean_cli *c, int sig)
+{
+	if (!c->e.write_failed) {
+		size_t mark = c->e.out.len;
+		if (c->e.json && pyci_buf_printf(&c->e.out, "{\"type\":\"interrupted\",\"signal\":\"%s\"}\n",
+						 signal_name(sig)) != 0)
+			pyci_buf_truncate(&c->e.out, mark);
+		mark = c->e.out.len;
+		if (summary(c, sig) != 0)
+			pyci_buf_truncate(&c->e.out, mark);
+		(void)flush_log(c);
+	}
+	cli_error("interrupted by %s", signal_name(sig));
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	sigemptyset(&dfl.sa_mask);
+	(void)sigaction(sig, &dfl, NULL);
+	(void)raise(sig);
+	_exit(128 + sig); /* not reached: the default action of these signals ends the process */
+}
+
+/* SIGINT, SIGTERM and SIGHUP stop the run between acts (on_signal).  A signal ignored when we
+ * started (nohup, a background job's SIGINT) stays ignored.  0, or -1 (said). */
+static int catch_signals(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction old, sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(sigs[i], NULL, &old) != 0 ||
+		    (old.sa_handler != SIG_IGN && sigaction(sigs[i], &sa, NULL) != 0)) {
+			cli_error("cannot set up the handling of %s: %s", signal_name(sigs[i]),
+				  strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static int refuse_root(const char *path)
@@ -353,7 +431,7 @@ int cmd_clean(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct clean_cli c = {0};
-	c.writable_fd = -1;
+	c.e.log = 1;
 	int rc = EXIT_USAGE;
 
 	optind = 1;
@@ -408,19 +486,35 @@ int cmd_clean(int argc, char **argv)
 	if ((c.selected & PYCI_SELECT(PYCI_FOREIGN)) && engine_warn_guessed_targets(&c.e) != 0)
 		goto out;
 
+	if (catch_signals() != 0)
+		goto out;
+
 	/* the last close of each removed __pycache__ may wait for the device: not on this thread */
 	c.e.opt.defer_close = 1;
 	c.e.refuse_overlap = 1; /* the dry run could not foresee a second pass over the same files */
 	pyci_scan_ops ops = {on_record, engine_walk_error, on_dir_done, &c, NULL};
 	int fatal = engine_run(&c.e, argv + optind, &ops, refuse_root);
-	if (c.e.write_failed || fatal < 0)
+	if (caught)
+		end_interrupted(&c, caught); /* does not return */
+	if (fatal < 0)
 		goto out; /* nothing ran: no summary to give */
-	rc = fatal ? EXIT_USAGE : (c.failed || c.kept || c.e.sum.errors) ? EXIT_FINDINGS : EXIT_OK;
-	if (summary(&c) != 0 || cli_flush(&c.e.out) != 0)
+	if (c.e.write_failed) {
 		rc = EXIT_USAGE;
+		goto out;
+	}
+	rc = fatal ? EXIT_USAGE : (c.failed || c.kept || c.e.sum.errors) ? EXIT_FINDINGS : EXIT_OK;
+	size_t mark = c.e.out.len;
+	if (summary(&c, 0) != 0) {
+		pyci_buf_truncate(&c.e.out, mark);
+		cli_error("out of memory for the summary");
+		rc = EXIT_USAGE;
+	}
+	if (flush_log(&c) != 0)
+		rc = EXIT_USAGE;
+	if (caught)
+		end_interrupted(&c, caught); /* a signal during the summary: it was all done */
 out:
-	free(c.pending);
-	pyci_buf_free(&c.arena);
+	pyci_buf_free(&c.rec);
 	pyci_summary_free(&c.removed);
 	engine_free(&c.e);
 	return rc;

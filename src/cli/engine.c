@@ -137,12 +137,24 @@ static void root_error(struct engine_cli *e, const char *path, int err)
 			cli_error("%s '%s': %s", what, q.data, strerror(err));
 	}
 	pyci_buf_free(&q);
+	size_t mark = e->out.len;
 	if (e->json && (pyci_buf_puts(&e->out, "{\"type\":\"error\",\"path\":") ||
 			pyci_json_string(&e->out, path, strlen(path)) ||
 			pyci_buf_puts(&e->out, ",\"message\":") ||
 			pyci_json_string(&e->out, what, strlen(what)) ||
-			pyci_buf_printf(&e->out, ",\"errno\":%d}\n", err)))
+			pyci_buf_printf(&e->out, ",\"errno\":%d}\n", err))) {
+		pyci_buf_truncate(&e->out, mark); /* no half record */
 		e->write_failed = 1; /* out of memory: the record could not be made */
+	}
+}
+
+int engine_flush(struct engine_cli *e)
+{
+	if ((e->log ? cli_flush_log(&e->out) : cli_flush(&e->out)) != 0) {
+		e->write_failed = 1;
+		return -1;
+	}
+	return 0;
 }
 
 int engine_run(struct engine_cli *e, char **paths, const pyci_scan_ops *ops,
@@ -163,7 +175,7 @@ int engine_run(struct engine_cli *e, char **paths, const pyci_scan_ops *ops,
 		if (pyci_scan_path(*p, &e->opt, ops) == 0)
 			continue;
 		int err = errno;
-		if (e->write_failed)
+		if (e->write_failed || e->stopped)
 			return 1;
 		root_error(e, *p, err);
 		fatal = 1;
@@ -182,6 +194,8 @@ static const char *walk_err_text(pyci_walk_err kind)
 		return "cannot read directory";
 	case PYCI_WALK_ERR_CHANGED:
 		return "directory changed during the walk, skipped";
+	case PYCI_WALK_ERR_MOUNT_FILE:
+		return "mount point, not judged";
 	default:
 		return "mount point not crossed (use --cross-mounts)";
 	}
@@ -192,14 +206,15 @@ void engine_walk_error(void *ctx, const char *path, pyci_walk_err kind, int err)
 	struct engine_cli *e = ctx;
 	pyci_buf q = PYCI_BUF_INIT;
 	/* keep stdout and stderr in order for a person watching both */
-	if (!e->json && !e->write_failed && cli_flush(&e->out) != 0)
-		e->write_failed = 1;
-	if (kind == PYCI_WALK_ERR_MOUNT)
+	if (!e->json && !e->write_failed)
+		(void)engine_flush(e); /* a failure is said and kept in write_failed */
+	int mount = kind == PYCI_WALK_ERR_MOUNT || kind == PYCI_WALK_ERR_MOUNT_FILE;
+	if (mount)
 		e->sum.mounts++;
 	else
 		e->sum.errors++;
 	if (cli_quote_path(&q, path, strlen(path)) == 0) {
-		if (kind == PYCI_WALK_ERR_MOUNT || kind == PYCI_WALK_ERR_CHANGED)
+		if (mount || kind == PYCI_WALK_ERR_CHANGED)
 			cli_error("'%s': %s", q.data, walk_err_text(kind));
 		else
 			cli_error("%s '%s': %s", walk_err_text(kind), q.data, strerror(err));
@@ -208,10 +223,13 @@ void engine_walk_error(void *ctx, const char *path, pyci_walk_err kind, int err)
 	if (e->json) {
 		pyci_buf *b = &e->out;
 		const char *msg = walk_err_text(kind);
+		size_t mark = b->len;
 		if (pyci_buf_puts(b, "{\"type\":\"error\",\"path\":") || pyci_json_string(b, path, strlen(path)) ||
 		    pyci_buf_puts(b, ",\"message\":") || pyci_json_string(b, msg, strlen(msg)) ||
-		    pyci_buf_printf(b, ",\"errno\":%d}\n", err))
+		    pyci_buf_printf(b, ",\"errno\":%d}\n", err)) {
+			pyci_buf_truncate(b, mark); /* no half record */
 			e->write_failed = 1; /* out of memory: the record could not be made */
+		}
 	}
 }
 

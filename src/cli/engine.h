@@ -58,7 +58,13 @@ struct engine_cli {
 	int write_failed;
 	int refuse_overlap;             /* PATHs that name the same files: refused (clean), not
 					 * only warned about (roots.c) */
+	int log;                        /* out records acts (clean): written with cli_flush_log */
+	int stopped;                    /* a callback stopped the run and says why itself */
 };
+
+/* Write e->out as the command writes it (cli_flush, or cli_flush_log under e->log).  0, or -1
+ * (said; e->write_failed set). */
+int engine_flush(struct engine_cli *e);
 
 /* Handle one option of the engine.  1 handled, 0 not an engine option, -1 bad value (said). */
 int engine_option(struct engine_cli *e, int ch, const char *arg);

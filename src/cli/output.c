@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "pycinspect/json.h"
 
@@ -67,6 +69,54 @@ int cli_close_stdout(void)
 	if (failed || output_failed)
 		return output_error(e);
 	return 0;
+}
+
+/*
+ * clean's log: write(2) straight to descriptor 1, so that what reached the kernel is known to
+ * the byte.  When a write fails part way, a regular file is cut back to its last whole line
+ * (every line of the log stays valid JSON), and what was not written (whole lines of records
+ * whose acts were done) goes to stderr after saying so: the truth is told somewhere.
+ */
+int cli_flush_log(pyci_buf *b)
+{
+	if (output_failed)
+		return -1;
+	if (fflush(stdout) != 0) /* nothing should be there; if it is, it goes first */
+		return output_error(errno);
+	struct stat st;
+	off_t start = -1;
+	if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode))
+		start = lseek(STDOUT_FILENO, 0, SEEK_CUR);
+	size_t done = 0;
+	int err = 0;
+	while (done < b->len) {
+		ssize_t n = write(STDOUT_FILENO, b->data + done, b->len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? errno : EIO;
+			break;
+		}
+		done += (size_t)n;
+	}
+	if (!err) {
+		pyci_buf_clear(b);
+		return 0;
+	}
+	size_t whole = done;
+	while (whole > 0 && b->data[whole - 1] != '\n')
+		whole--;
+	/* a regular file is cut back to its last whole line; a pipe's reader keeps what it got */
+	if (whole < done && start >= 0 && ftruncate(STDOUT_FILENO, start + (off_t)whole) != 0)
+		cli_error("cannot cut the output back to its last whole line: %s", strerror(errno));
+	output_error(err);
+	(void)fprintf(stderr, "%s: these records were not written to the output, and what they "
+			      "record was done:\n",
+		      pyci_progname);
+	(void)fwrite(b->data + whole, 1, b->len - whole, stderr);
+	(void)fflush(stderr);
+	pyci_buf_clear(b);
+	return -1;
 }
 
 static int needs_quoting(const char *s, size_t len)
