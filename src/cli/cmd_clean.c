@@ -74,14 +74,18 @@ static const char clean_usage[] =
 	"                            be a deliberate sourceless module\n"
 	"\n"
 	"options:\n"
-	"  -n, --dry-run             say what would be removed, remove nothing\n" ENGINE_USAGE
+	"  -n, --dry-run             say what would be removed and what would fail, remove\n"
+	"                            nothing\n" ENGINE_USAGE
 	"  -h, --help                this help\n"
 	"\n"
 	"Only regular files with a cache name are removed, through the directory descriptors of the\n"
-	"walk, after checking that each is still the file that was judged.  Symlinks are never\n"
-	"followed, other filesystems are not entered, and '/' is refused as a PATH.\n"
+	"walk, after checking that each, and its source, is still as it was judged.  Symlinks are\n"
+	"never followed, other filesystems are not entered, and '/' is refused as a PATH.  Each\n"
+	"record is written after its removal; SIGINT, SIGTERM and SIGHUP stop the run with its\n"
+	"records and summary written.\n"
 	"exit status: 0 every selected cache removed, 1 some failed or were kept for safety (each\n"
-	"one reported), 2 usage or fatal error (nothing more is removed once output fails)\n";
+	"one reported), 2 usage or fatal error (nothing more is removed once output fails),\n"
+	"128+N stopped by signal N\n";
 
 /* 'path' for a person, as GNU rm prints it: in single quotes, or as $'...' when it must be. */
 static int quoted(pyci_buf *b, const char *path, size_t len)
