@@ -1,21 +1,20 @@
 /*
- * scan.c - the scan engine: walk, read each cache's header, stat its source, judge, report.
+ * scan.c - the scan engine: walk, group each directory's caches, have them judged, report.
  *
  * Each directory visited makes one or two groups: the names of its caches and of its
- * __pycache__'s, with the descriptors of both directories.  A group's per-cache work is one
- * openat + fstat + pread of PYCI_PEEK_SIZE bytes + close for regular files (nothing but an
- * fstatat for anything else: FIFOs and devices are never opened), one stat per source,
- * remembered for the caches that share it (the .opt-N siblings and other tags sort next to each
- * other), and a source hash only for hash-based caches.  Groups are reported on the calling
- * thread in the walk's order, while their directories are open (ops->record may act through
- * them: clean), so the output is the same for any number of threads.
+ * __pycache__'s, with the descriptors of both directories.  Each cache of a group is judged by
+ * judge.c (its header read, its source stat'ed once for the caches that share it, hashed only
+ * when the verdict needs it), with the group's directory as the place of its sources.  Groups
+ * are reported on the calling thread in the walk's order, while their directories are open
+ * (ops->record may act through them: clean), so the output is the same for any number of
+ * threads.  The excludes are exclude.c's.
  *
  * Two ways to get there.  With threads and enough descriptors, pwalk.c walks: each directory is
  * listed, grouped and judged on a worker, and the calling thread reports; subtrees deeper than
  * MAX_PAR_DEPTH are handed to walk.c on the calling thread.  Otherwise (one thread, a tight
  * RLIMIT_NOFILE, a single file named) walk.c walks on the calling thread and the groups go to
  * an ordered pool (pool.c), inline when it has no threads.
-
+ *
  * Sources are looked up the way CPython does, following symlinks; caches and directories never
  * are followed.
  */
@@ -25,30 +24,23 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "judge.h"
 #include "pool.h"
 #include "pwalk.h"
-#include "readopen.h"
-#include "srcinfo.h"
 #include "pycinspect/buf.h"
-#include "pycinspect/srchash.h"
 
-#define MEMO_SLOTS 8
 #define MAX_THREADS 8
 #define BATCH_ITEMS 256         /* caches per job, about */
 #define OTHERS_NAMED 8          /* names kept of what else a __pycache__ holds */
 
-const char *const pyci_default_excludes[] = {".git", ".hg", ".svn", "node_modules", NULL};
-#define FILE_OPEN_FLAGS (O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
 
 /* ---- jobs --------------------------------------------------------------------------------- */
 
@@ -57,15 +49,7 @@ struct item {
 	size_t name_off, name_len;
 	unsigned char type;
 	int in_pycache;
-	pyci_cache_name cname;
-	pyci_header header;
-	pyci_verdict verdict;
-	int have_source;
-	pyci_source_info source;
-	int have_file;
-	pyci_file_info file;
-	int file_errno;
-	int mount_root;         /* a mount point: reported as such, never judged */
+	judge_result res;       /* res.cname from the listing, the rest from the judge */
 	int have_prepared;      /* ops->prepare ran: its output and return value */
 	pyci_buf prepared;
 	int prepared_rc;
@@ -174,7 +158,7 @@ static int group_add_listing(const struct scanner *sc, struct scratch *x, struct
 		it->name_len = e->len;
 		it->type = e->type;
 		it->in_pycache = in_pycache;
-		it->cname = cname;
+		it->res.cname = cname;
 		if (pyci_buf_append(&j->names, e->name, e->len + 1) != 0)
 			return -1;
 	}
@@ -239,17 +223,6 @@ struct scanner {
 
 /* ---- a worker: what it knows of the sources of the job it runs ----------------------------- */
 
-struct source_memo {
-	pyci_buf name;          /* "NAME.py" */
-	int used;
-	pyci_source_info info;
-	int hashed;             /* hash valid for key/rounds below */
-	uint32_t k0;
-	int c, d;
-	int hash_err;           /* errno of a failed hash attempt, 0 if none */
-	uint8_t hash[8];
-};
-
 struct board;
 
 struct worker {
@@ -259,11 +232,8 @@ struct worker {
 	pyci_buf path, srcpath; /* a record's paths, for ops->prepare */
 	struct board *board;    /* parallel walk: groups offered for help */
 	struct scratch x;       /* for building groups (parallel walk) */
-	pyci_hasher *hasher;    /* created on the first hash-based cache */
-	struct source_memo memo[MEMO_SLOTS];
-	unsigned memo_next;
-	int srcfd;
-	int noatime;            /* readopen.h: cleared after the first EPERM */
+	struct judge *judge;
+	int srcfd;              /* the sources' directory of the group being judged */
 };
 
 
@@ -276,7 +246,10 @@ static void *worker_new(void *arg)
 		w->sc = sc;
 		w->opt = sc->opt;
 		w->prepared_bytes = &sc->prepared_bytes;
-		w->noatime = 1;
+		if (!(w->judge = judge_new(sc->opt))) {
+			free(w);
+			return NULL;
+		}
 	}
 	return w;
 }
@@ -286,229 +259,29 @@ static void worker_free(void *ctx)
 	struct worker *w = ctx;
 	if (!w)
 		return;
-	pyci_hasher_free(w->hasher);
+	judge_free(w->judge);
 	scratch_free(&w->x);
 	pyci_buf_free(&w->path);
 	pyci_buf_free(&w->srcpath);
-	for (unsigned i = 0; i < MEMO_SLOTS; i++)
-		pyci_buf_free(&w->memo[i].name);
 	free(w);
-}
-
-static struct source_memo *source_lookup(struct worker *w, const char *stem, size_t stem_len)
-{
-	for (unsigned i = 0; i < MEMO_SLOTS; i++) {
-		struct source_memo *m = &w->memo[i];
-		if (m->used && m->name.len == stem_len + 3 && memcmp(m->name.data, stem, stem_len) == 0)
-			return m;
-	}
-	struct source_memo *m = &w->memo[w->memo_next++ % MEMO_SLOTS];
-	pyci_buf_clear(&m->name);
-	if (pyci_buf_append(&m->name, stem, stem_len) != 0 || pyci_buf_puts(&m->name, ".py") != 0)
-		return NULL;
-	m->used = 1;
-	m->hashed = 0;
-	m->hash_err = 0;
-	memset(&m->info, 0, sizeof(m->info));
-	struct stat st;
-	if (fstatat(w->srcfd, m->name.data, &st, 0) != 0)
-		m->info.err = errno;
-	else
-		pyci_source_info_from_stat(&m->info, &st);
-	return m;
-}
-
-struct hash_ctx {
-	struct worker *w;
-	struct source_memo *m;
-};
-
-/* pyci_hash_fn: hash the memo's source, once per key and rounds. */
-static int hash_source(void *ctx, uint32_t k0, int c, int d, uint8_t out[8])
-{
-	struct hash_ctx *hc = ctx;
-	struct source_memo *m = hc->m;
-	struct worker *w = hc->w;
-	if (m->hashed && m->k0 == k0 && m->c == c && m->d == d) {
-		if (m->hash_err) {
-			errno = m->hash_err;
-			return -1;
-		}
-		memcpy(out, m->hash, 8);
-		return 0;
-	}
-	if (!w->hasher && !(w->hasher = pyci_hasher_new()))
-		return -1;
-	m->hashed = 1;
-	m->k0 = k0;
-	m->c = c;
-	m->d = d;
-	m->hash_err = 0;
-	int fd = pyci_openat_read(w->srcfd, m->name.data, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
-				  &w->noatime);
-	if (fd < 0) {
-		m->hash_err = errno;
-		return -1;
-	}
-	struct stat st;
-	int rc = -1;
-	/* NOLINTNEXTLINE(bugprone-branch-clone): two failures save errno alike, on purpose */
-	if (fstat(fd, &st) != 0) {
-		m->hash_err = errno;
-	} else if (!S_ISREG(st.st_mode)) {
-		m->hash_err = EINVAL;
-	} else if (pyci_srchash_fd(w->hasher, k0, c, d, fd, m->hash, NULL) != 0) {
-		m->hash_err = errno;
-	} else {
-		memcpy(out, m->hash, 8);
-		rc = 0;
-	}
-	close(fd);
-	if (rc != 0)
-		errno = m->hash_err;
-	return rc;
-}
-
-static void file_info_from_stat(pyci_file_info *f, const struct stat *st)
-{
-	f->dev = (uint64_t)st->st_dev;
-	f->ino = (uint64_t)st->st_ino;
-	f->mode = (uint32_t)st->st_mode;
-	f->size = (uint64_t)st->st_size;
-	f->mtime_sec = st->st_mtim.tv_sec;
-	f->mtime_nsec = st->st_mtim.tv_nsec;
-}
-
-/*
- * fstat(fd), and whether fd is the root of a mount (a file bind-mounted over a cache name):
- * statx's STATX_ATTR_MOUNT_ROOT (Linux 5.8), the same single call as fstat.  A kernel that does
- * not report the attribute leaves *mount_root 0 (the walk's st_dev rule still holds for
- * directories; docs/clean.md says what is missed).
- */
-static int fstat_mount(int fd, struct stat *st, int *mount_root)
-{
-	struct statx sx;
-	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS, &sx) != 0) {
-		if (errno != ENOSYS)
-			return -1;
-		return fstat(fd, st); /* no statx: no attribute either */
-	}
-	*st = (struct stat){0};
-	st->st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
-	st->st_ino = (ino_t)sx.stx_ino;
-	st->st_mode = sx.stx_mode;
-	st->st_size = (off_t)sx.stx_size;
-	st->st_mtim.tv_sec = sx.stx_mtime.tv_sec;
-	st->st_mtim.tv_nsec = sx.stx_mtime.tv_nsec;
-	*mount_root = (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
-		      (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
-	return 0;
-}
-
-/* Read up to PYCI_PEEK_SIZE bytes of a regular file.  Fills it->file; returns bytes or -1. */
-static ssize_t read_cache(struct worker *w, int dirfd, const char *name, uint8_t *buf,
-			  struct item *it, int *regular)
-{
-	int fd = pyci_openat_read(dirfd, name, FILE_OPEN_FLAGS, &w->noatime);
-	if (fd < 0)
-		return -1;
-	struct stat st;
-	ssize_t got = -1;
-	int mount_root = 0;
-	if (fstat_mount(fd, &st, &mount_root) != 0)
-		goto out;
-	file_info_from_stat(&it->file, &st);
-	it->have_file = 1;
-	if (mount_root) {
-		it->mount_root = 1; /* a file mounted over the name: never judged */
-		got = 0;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		*regular = 0; /* swapped after listing: never read */
-		got = 0;
-		goto out;
-	}
-	got = 0;
-	while (got < PYCI_PEEK_SIZE) {
-		ssize_t n = pread(fd, buf + got, (size_t)(PYCI_PEEK_SIZE - got), got);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			got = -1;
-			break;
-		}
-		if (n == 0)
-			break;
-		got += n;
-	}
-out:;
-	int e = errno;
-	close(fd);
-	errno = e;
-	return got;
 }
 
 static void prepare_item(struct worker *w, const struct group *j, struct item *it);
 
-/* Read, stat and judge one cache of job j, then do ops->prepare's work for it. */
+/* Judge one cache of group j, then do ops->prepare's work for it. */
 static void judge_item(struct worker *w, const struct group *j, struct item *it)
 {
-	const char *name = j->names.data + it->name_off;
-	int dirfd = it->in_pycache ? j->pcfd : j->srcfd;
-	uint8_t buf[PYCI_PEEK_SIZE];
-	ssize_t got = 0;
-	int regular = it->type == DT_REG;
+	judge_cache(w->judge, it->in_pycache ? j->pcfd : j->srcfd, j->names.data + it->name_off,
+		    it->type, &it->res);
+	if (!it->res.mount_root)
+		prepare_item(w, j, it);
+}
 
-	if (regular) {
-		got = read_cache(w, dirfd, name, buf, it, &regular);
-		if (got < 0) {
-			it->file_errno = errno;
-			got = 0;
-			/* not opened (no permission, say): its size and kind still count */
-			struct stat st;
-			if (!it->have_file && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-				file_info_from_stat(&it->file, &st);
-				it->have_file = 1;
-			}
-		}
-	} else {
-		struct stat st;
-		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-			file_info_from_stat(&it->file, &st);
-			it->have_file = 1;
-		}
-	}
-	if (it->mount_root)
-		return; /* reported as a mount point, in its place (emit_group) */
-	pyci_header_parse(buf, (size_t)got,
-			  it->have_file && !it->file_errno ? it->file.size : (uint64_t)got,
-			  &it->header);
-
-	struct source_memo *m = NULL;
-	if (it->cname.kind == PYCI_NAME_PYCACHE || it->cname.kind == PYCI_NAME_LEGACY)
-		m = source_lookup(w, name, it->cname.stem_len);
-	struct hash_ctx hc = {w, m};
-	pyci_source_info unknown = {.err = ENOMEM};
-	pyci_judge_input in = {
-		.name = &it->cname,
-		.header = &it->header,
-		.regular = regular,
-		.read_err = it->file_errno,
-		.source = m ? &m->info : NULL,
-		.hash = m ? hash_source : NULL,
-		.hash_ctx = &hc,
-		.check = w->opt->check,
-		.targets = w->opt->targets,
-	};
-	if (!m && (it->cname.kind == PYCI_NAME_PYCACHE || it->cname.kind == PYCI_NAME_LEGACY))
-		in.source = &unknown; /* out of memory for the memo: "source cannot be read" */
-	pyci_judge(&in, &it->verdict);
-	if (in.source) {
-		it->have_source = 1;
-		it->source = *in.source;
-	}
-	prepare_item(w, j, it);
+/* The caches about to be judged have their sources in j's directory. */
+static void judge_in(struct worker *w, const struct group *j)
+{
+	w->srcfd = j->srcfd;
+	judge_sources(w->judge, &judge_source_dir, &w->srcfd);
 }
 
 static void run_group(struct worker *w, struct group *j);
@@ -525,9 +298,7 @@ static void run_group(struct worker *w, struct group *j)
 {
 	if (j->is_error)
 		return;
-	for (unsigned i = 0; i < MEMO_SLOTS; i++)
-		w->memo[i].used = 0;
-	w->srcfd = j->srcfd;
+	judge_in(w, j);
 	for (size_t i = 0; i < j->n; i++)
 		judge_item(w, j, &j->items[i]);
 }
@@ -552,9 +323,9 @@ struct board {
 
 static int same_source(const struct group *j, const struct item *a, const struct item *b)
 {
-	return a->cname.stem_len == b->cname.stem_len &&
+	return a->res.cname.stem_len == b->res.cname.stem_len &&
 	       memcmp(j->names.data + a->name_off, j->names.data + b->name_off,
-		      a->cname.stem_len) == 0;
+		      a->res.cname.stem_len) == 0;
 }
 
 /* Judge the runs of j not yet taken, one at a time, each with a fresh memo. */
@@ -562,9 +333,7 @@ static void judge_runs(struct worker *w, struct group *j)
 {
 	size_t r;
 	while ((r = atomic_fetch_add(&j->next_run, 1)) < j->nruns) {
-		for (unsigned i = 0; i < MEMO_SLOTS; i++)
-			w->memo[i].used = 0;
-		w->srcfd = j->srcfd;
+		judge_in(w, j);
 		for (size_t i = j->runs[r]; i < j->runs[r + 1]; i++)
 			judge_item(w, j, &j->items[i]);
 	}
@@ -636,37 +405,6 @@ static int help(void *wctx)
 
 /* ---- the scanner: walk, make jobs, report them in order ------------------------------------ */
 
-
-int pyci_scan_excluded(const pyci_scan_options *o, const char *parent_below, const char *name,
-		       int dir, pyci_buf *scratch)
-{
-	if (dir && !o->no_default_excludes)
-		for (const char *const *d = pyci_default_excludes; *d; d++)
-			if (strcmp(name, *d) == 0)
-				return 1;
-	if (!o->excludes)
-		return 0;
-	while (*parent_below == '/')
-		parent_below++;
-	for (const char *const *g = o->excludes; *g; g++) {
-		if (!strchr(*g, '/')) {
-			if (fnmatch(*g, name, 0) == 0)
-				return 1;
-			continue;
-		}
-		/* the path below the root: the parent's, then name */
-		pyci_buf_clear(scratch);
-		if ((*parent_below && (pyci_buf_puts(scratch, parent_below) ||
-				       pyci_buf_putc(scratch, '/'))) ||
-		    pyci_buf_puts(scratch, name))
-			return 1; /* out of memory: left out, since clean must not enter what the
-				   * caller may have excluded */
-		if (fnmatch(*g, scratch->data, FNM_PATHNAME) == 0)
-			return 1;
-	}
-	return 0;
-}
-
 /* Whether `name` in `parent` is left out (pyci_scan_excluded); never in a root that is a file. */
 static int excluded(const struct scanner *sc, struct scratch *x, const pyci_dir *parent,
 		    const char *name, int dir)
@@ -720,20 +458,20 @@ static int fill_record(const struct group *j, const struct item *it, pyci_buf *p
 	rec->name_len = it->name_len;
 	rec->dirfd = it->in_pycache ? j->pcfd : j->srcfd;
 	rec->srcdirfd = j->srcfd;
-	if (it->have_source) {
-		if (join(srcpath, j->path.data, j->path.len, name, it->cname.stem_len) ||
+	if (it->res.have_source) {
+		if (join(srcpath, j->path.data, j->path.len, name, it->res.cname.stem_len) ||
 		    pyci_buf_puts(srcpath, ".py"))
 			return -1;
 		rec->source_path = srcpath->data;
 		rec->source_path_len = srcpath->len;
-		rec->source = &it->source;
+		rec->source = &it->res.source;
 	}
-	rec->cname = &it->cname;
-	rec->header = &it->header;
-	rec->verdict = &it->verdict;
-	rec->have_file = it->have_file;
-	rec->file = it->file;
-	rec->file_errno = it->file_errno;
+	rec->cname = &it->res.cname;
+	rec->header = &it->res.header;
+	rec->verdict = &it->res.verdict;
+	rec->have_file = it->res.have_file;
+	rec->file = it->res.file;
+	rec->file_errno = it->res.file_errno;
 	return 0;
 }
 
@@ -772,7 +510,7 @@ static void emit_group(struct scanner *sc, struct group *j)
 			stop(sc, ENOMEM);
 			break;
 		}
-		if (it->mount_root) {
+		if (it->res.mount_root) {
 			if (sc->ops->error)
 				sc->ops->error(sc->ops->ctx, rec.path, PYCI_WALK_ERR_MOUNT_FILE, 0);
 			continue;
@@ -791,7 +529,7 @@ static void emit_group(struct scanner *sc, struct group *j)
 	if (sc->ops->dir_done && !sc->stopped) {
 		size_t caches = 0;
 		for (size_t i = 0; i < j->n; i++)
-			caches += j->items[i].in_pycache && !j->items[i].mount_root;
+			caches += j->items[i].in_pycache && !j->items[i].res.mount_root;
 		pyci_dir_done d = {
 			.fd = j->srcfd,
 			.path = j->path.data,

@@ -12,7 +12,9 @@
  *   src/walk.c           descriptor-relative tree walk, bounded descriptors, no symlinks
  *   src/pwalk.c          the same walk with directories on worker threads, output in order
  *   src/dirio.c          opening (mount rule, no symlinks) and listing directories, for both
- *   src/scan.c           the engine: walk + read header + stat source + judge
+ *   src/judge.c          one cache: read its header, stat and hash its source, judge it
+ *   src/exclude.c        what a walk leaves out (default excludes, --exclude globs)
+ *   src/scan.c           the engine: walk, group each directory's caches, judge, report
  *   src/record.c         JSON of a record, summary tallies
  *   src/json.c, buf.c    JSON strings (lossless bytes), growable buffers
  *   src/clean.c          removal behind identity checks, through directory descriptors

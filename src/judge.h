@@ -1,0 +1,64 @@
+/*
+ * judge.h - everything about one cache: read its first bytes, stat it, look its source up, hash
+ * the source when the verdict needs it, judge.
+ *
+ * The judge knows nothing of walks.  It is given the directory a cache is read from, its name,
+ * and a way to look its source up (judge_sources): the walk gives "stat and open NAME in the
+ * cache's source directory" (judge_source_dir); an archive, a prefix tree or a file list give
+ * their own.  One judge per thread; it remembers the last few sources it stat'ed and hashed, so
+ * the caches of one source (its .opt-N siblings and other tags, which sort together) share one
+ * stat and one hash.
+ *
+ * Internal to the library (not installed).
+ */
+#ifndef PYCI_JUDGE_H
+#define PYCI_JUDGE_H
+
+#include <sys/stat.h>
+
+#include "pycinspect/scan.h"
+
+/* Where the sources are: stat and open a source by name (NAME.py). */
+typedef struct judge_source_ops {
+	/* stat(2) of name, following symlinks as CPython does.  0, or -1 with errno. */
+	int (*stat)(void *ctx, const char *name, struct stat *st);
+	/* A descriptor open for reading on name (flags: openat's, O_RDONLY among them), or -1 with
+	 * errno; *noatime as in readopen.h. */
+	int (*open)(void *ctx, const char *name, int flags, int *noatime);
+} judge_source_ops;
+
+/* Sources beside the cache's directory: ctx points to the int descriptor of that directory. */
+extern const judge_source_ops judge_source_dir;
+
+/* What the judge found about one cache.  cname is the caller's input. */
+typedef struct judge_result {
+	pyci_cache_name cname;
+	pyci_header header;
+	pyci_verdict verdict;
+	int have_source;        /* source valid (the name has a source) */
+	pyci_source_info source;
+	int have_file;          /* file valid */
+	pyci_file_info file;
+	int file_errno;         /* errno when the cache could not be opened or read */
+	int mount_root;         /* a file mounted over the name: not judged, header and verdict
+				 * untouched */
+} judge_result;
+
+struct judge;
+
+/* A judge for options o (check mode, targets; o must outlive it).  NULL on ENOMEM. */
+struct judge *judge_new(const pyci_scan_options *o);
+void judge_free(struct judge *jd);
+
+/* From now on, sources are looked up through ops with ctx; what was remembered is forgotten. */
+void judge_sources(struct judge *jd, const judge_source_ops *ops, void *ctx);
+
+/*
+ * Judge the cache `name` in dirfd, listed with dirent type d_type (DT_REG is opened and read;
+ * anything else only stat'ed, never opened), its name already parsed into r->cname.  Fills r;
+ * never fails (failures become statuses, reasons and file_errno).
+ */
+void judge_cache(struct judge *jd, int dirfd, const char *name, unsigned char d_type,
+		 judge_result *r);
+
+#endif
