@@ -206,3 +206,14 @@ size_t pyci_magic_header_size(const pyci_magic_info *m)
 		return 12;
 	return 8;
 }
+
+void pyci_magic_siphash_rounds(const pyci_magic_info *m, int *c_rounds, int *d_rounds)
+{
+	if (m->impl == PYCI_IMPL_CPYTHON && (m->major > 3 || (m->major == 3 && m->minor >= 11))) {
+		*c_rounds = 1;
+		*d_rounds = 3;
+	} else {
+		*c_rounds = 2;
+		*d_rounds = 4;
+	}
+}

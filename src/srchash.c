@@ -61,14 +61,7 @@ void pyci_hasher_free(pyci_hasher *h)
 
 void pyci_srchash_rounds(const pyci_magic_info *m, int *c_rounds, int *d_rounds)
 {
-	/* CPython switched _Py_KeyedHash to siphash13 in 3.11; PyPy keeps SipHash-2-4. */
-	if (m->impl == PYCI_IMPL_CPYTHON && (m->major > 3 || (m->major == 3 && m->minor >= 11))) {
-		*c_rounds = 1;
-		*d_rounds = 3;
-	} else {
-		*c_rounds = 2;
-		*d_rounds = 4;
-	}
+	pyci_magic_siphash_rounds(m, c_rounds, d_rounds); /* a fact of the interpreter: magic.c's */
 }
 
 static int begin(pyci_hasher *h, uint32_t k0, int c_rounds, int d_rounds)

@@ -12,7 +12,6 @@
  * has foreign set.
  */
 #include "pycinspect/verdict.h"
-#include "pycinspect/srchash.h"
 
 #include <errno.h>
 #include <string.h>
@@ -115,7 +114,7 @@ static uint64_t hash_check(const pyci_judge_input *in, pyci_verdict *out)
 		return 0;
 	int c, d;
 	uint8_t digest[8];
-	pyci_srchash_rounds(&h->magic, &c, &d);
+	pyci_magic_siphash_rounds(&h->magic, &c, &d);
 	if (!in->hash || in->hash(in->hash_ctx, h->magic.word, c, d, digest) != 0) {
 		out->source_errno = in->hash ? errno : ENOSYS;
 		return BIT(PYCI_R_SOURCE_UNREADABLE);

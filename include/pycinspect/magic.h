@@ -61,6 +61,13 @@ int pyci_magic_lookup(const uint8_t bytes[4], pyci_magic_info *out);
 /* The same, from the little-endian word. */
 int pyci_magic_lookup_word(uint32_t word, pyci_magic_info *out);
 
+/*
+ * The SipHash rounds (c, d) with which the interpreter of m hashes sources for PEP 552 caches:
+ * SipHash-1-3 for CPython 3.11 and later (_Py_KeyedHash switched to siphash13), SipHash-2-4
+ * for CPython 3.7-3.10 and PyPy.
+ */
+void pyci_magic_siphash_rounds(const pyci_magic_info *m, int *c_rounds, int *d_rounds);
+
 /* The table, sorted by word; *count receives the number of rows.  Static storage. */
 const pyci_magic_row *pyci_magic_table(size_t *count);
 

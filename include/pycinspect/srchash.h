@@ -22,7 +22,8 @@ pyci_hasher *pyci_hasher_new(void);
 /* Frees h; NULL is fine. */
 void pyci_hasher_free(pyci_hasher *h);
 
-/* The SipHash rounds (c, d) the interpreter of magic m uses. */
+/* The SipHash rounds (c, d) the interpreter of magic m uses: pyci_magic_siphash_rounds, here
+ * too for callers that hash. */
 void pyci_srchash_rounds(const pyci_magic_info *m, int *c_rounds, int *d_rounds);
 
 /*
