@@ -941,8 +941,10 @@ static void pdiscard(void *result)
 static int pdeep(void *ctx, int parentfd, const char *name, const char *display, int depth)
 {
 	struct scanner *sc = ctx;
-	pyci_walk_options wopt = {sc->opt->cross_mounts, DEEP_FDS, sc->opt->defer_close};
-	pyci_walk_ops wops = {visit, walk_error, skip_dir, drain, sc};
+	pyci_walk_options wopt = {.cross_mounts = sc->opt->cross_mounts, .max_fds = DEEP_FDS,
+				  .defer_close = sc->opt->defer_close};
+	pyci_walk_ops wops = {.visit = visit, .error = walk_error, .skip = skip_dir, .done = drain,
+			      .ctx = sc};
 	if (pyci_walk_at(parentfd, name, display, depth, &wopt, &wops) != 0) {
 		stop(sc, errno);
 		return -1;
@@ -1005,39 +1007,53 @@ struct plan {
 	int parallel;           /* directories walked by pwalk, threads workers */
 };
 
+#define MIN_WALKER_FDS 6        /* walk.c's least: a root, its __pycache__ and a few levels */
+#define MAX_WALKER_FDS 384      /* the most the walk itself holds open */
+#define RLIMIT_CAP 4096         /* descriptors planned for, whatever RLIMIT_NOFILE allows */
+#define RESERVED_FDS 8          /* stdio, the root's probes, the caller's own */
+#define MIN_POOL_FDS 64         /* fewer: everything on the calling thread */
+#define GROUPS_PER_JOB 16
+#define GROUPS_PER_JOB_TIGHT 4  /* when descriptors are short */
+#define MIN_JOBS 2
+#define MAX_JOBS 16
+
+/* One thread, walk.c, one job of one group at a time: the plan that needs the least. */
+static const struct plan serial_plan = {
+	.threads = 0, .walker_fds = MIN_WALKER_FDS, .jobs = 1, .groups = 1, .parallel = 0,
+};
 
 static struct plan make_plan(const pyci_scan_options *opt)
 {
-	struct plan p = {0, 6, 1, 1, 0};
+	struct plan p = serial_plan;
 	long avail = opt->max_fds;
 	if (!avail) {
 		struct rlimit rl;
 		rlim_t cur = 1024;
 		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
 			cur = rl.rlim_cur;
-		if (cur > 4096)
-			cur = 4096;
-		avail = (long)cur - 8; /* stdio, the root's probes, the caller's own */
+		if (cur > RLIMIT_CAP)
+			cur = RLIMIT_CAP;
+		avail = (long)cur - RESERVED_FDS;
 	}
 	long n = opt->threads ? (long)opt->threads : sysconf(_SC_NPROCESSORS_ONLN);
-	if (n <= 1 || avail < 64)
+	if (n <= 1 || avail < MIN_POOL_FDS)
 		n = 0;
 	if (n > MAX_THREADS)
 		n = MAX_THREADS;
 	long w = avail - 2 * (n ? n : 1);
-	if (w > 384)
-		w = 384;
-	p.walker_fds = w < 6 ? 6 : (unsigned)w;
+	if (w > MAX_WALKER_FDS)
+		w = MAX_WALKER_FDS;
+	p.walker_fds = w < MIN_WALKER_FDS ? MIN_WALKER_FDS : (unsigned)w;
 	if (n) {
 		/* held: 2 x groups x (jobs in the pool + the open one) <= w / 2 */
 		p.threads = (unsigned)n;
-		p.groups = 16;
+		p.groups = GROUPS_PER_JOB;
 		long j = w / 4 / (long)p.groups - 1;
-		if (j < 2) {
-			p.groups = 4;
+		if (j < MIN_JOBS) {
+			p.groups = GROUPS_PER_JOB_TIGHT;
 			j = w / 4 / (long)p.groups - 1;
 		}
-		p.jobs = j < 2 ? 2 : j > 16 ? 16 : (size_t)j;
+		p.jobs = j < MIN_JOBS ? MIN_JOBS : j > MAX_JOBS ? MAX_JOBS : (size_t)j;
 		p.parallel = avail >= PARALLEL_FDS;
 	}
 	return p;
@@ -1061,7 +1077,8 @@ int pyci_scan_path(const char *path, const pyci_scan_options *opt, const pyci_sc
 	}
 	int parallel = S_ISDIR(st.st_mode) && plan.parallel;
 	if (parallel) /* the pool only runs the subtrees too deep for pwalk, inline */
-		plan = (struct plan){plan.threads, 6, 1, 1, 1};
+		plan = (struct plan){.threads = plan.threads, .walker_fds = MIN_WALKER_FDS, .jobs = 1,
+				     .groups = 1, .parallel = 1};
 	sc.batch_groups = plan.groups;
 	/* threads in all: the walking thread and plan.threads - 1 workers */
 	sc.pool = pool_new(S_ISDIR(st.st_mode) && !parallel && plan.threads ? plan.threads - 1 : 0,
@@ -1081,9 +1098,11 @@ int pyci_scan_path(const char *path, const pyci_scan_options *opt, const pyci_sc
 		if (parallel) {
 			rc = scan_parallel(&sc, path, plan.threads - 1);
 		} else {
-			pyci_walk_options wopt = {opt->cross_mounts, plan.walker_fds,
-						  opt->defer_close};
-			pyci_walk_ops wops = {visit, walk_error, skip_dir, drain, &sc};
+			pyci_walk_options wopt = {.cross_mounts = opt->cross_mounts,
+						  .max_fds = plan.walker_fds,
+						  .defer_close = opt->defer_close};
+			pyci_walk_ops wops = {.visit = visit, .error = walk_error, .skip = skip_dir,
+					      .done = drain, .ctx = &sc};
 			rc = pyci_walk(path, &wopt, &wops);
 		}
 	}
