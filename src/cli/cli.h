@@ -51,7 +51,9 @@ int cli_close_stdout(void);
  */
 int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts);
 
-/* Append path for a person to read: as is when printable UTF-8, else as $'...' with escapes. */
+/* Append path for a person to read: as is when it is UTF-8 holding no control, line or
+ * paragraph separator, bidi control or noncharacter (output.c lists them and says why), else
+ * as $'...' with those written as \xHH bytes (\n, \t, \r by name).  0, or -1 (ENOMEM). */
 int cli_quote_path(pyci_buf *b, const char *path, size_t len);
 
 /* Append a byte count for a person: "512 B", "1.5 KiB", "12.3 MiB". */

@@ -8,9 +8,10 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "pycinspect/json.h"
 
@@ -119,14 +120,64 @@ int cli_flush_log(pyci_buf *b)
 	return -1;
 }
 
+/*
+ * Which names are written as $'...', and why.  A path is printed as it is only when every
+ * character in it shows as itself and keeps the record on its line; otherwise it is quoted the
+ * way GNU ls and rm quote it (gnulib's quotearg, shell-escape style), so that one line is one
+ * record and what a person sees is what is there.  Quoted are:
+ *   - bytes that are not UTF-8 (the name is bytes, whatever the locale: see below);
+ *   - C0 controls U+0000-U+001F, DEL and the single quote (which the quoting itself needs);
+ *   - C1 controls U+0080-U+009F: U+009B (CSI) starts an escape sequence on terminals that take
+ *     8-bit controls, and U+0085 (NEL) is a line break to Unicode;
+ *   - U+2028 LINE SEPARATOR and U+2029 PARAGRAPH SEPARATOR, line breaks too: editors and
+ *     libraries that follow Unicode (Python's str.splitlines) split a record there;
+ *   - noncharacters U+FDD0-U+FDEF and U+xxFFFE/U+xxFFFF;
+ *   - bidirectional controls U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069: they
+ *     reorder the rest of the line, so a name can display as another one (the "Trojan Source"
+ *     CVE-2021-42574).  GNU prints these as they are; quoting them is our addition.
+ * GNU decides with iswprint in the user's locale; in glibc's UTF-8 locales the code points it
+ * finds unprintable are the above (bidi controls aside) and the unassigned ones.  Unassigned
+ * code points are not quoted here: that set changes with each Unicode version, and a terminal
+ * shows them as a placeholder, it does not act on them.  pycinspect never calls setlocale, so the rule
+ * is written out below by code point and is the same under any LANG or LC_ALL.
+ *
+ * Inside $'...' a quoted character is written byte by byte as \xHH (U+0085 as \xc2\x85), as
+ * this function writes every byte it escapes; GNU writes the same bytes in octal (\302\205),
+ * which bash reads the same.
+ */
+static int unsafe_code_point(uint32_t cp)
+{
+	if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) /* C0, DEL, C1 */
+		return 1;
+	if (cp < 0x061C)
+		return 0; /* the common case: Latin, Greek, Cyrillic, Hebrew, ... */
+	return cp == 0x061C || cp == 0x200E || cp == 0x200F || cp == 0x2028 || cp == 0x2029 ||
+	       (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) ||
+	       (cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFE) == 0xFFFE;
+}
+
+/* The code point of the n-byte sequence at s, which pyci_utf8_seq accepted (n 1 to 4). */
+static uint32_t utf8_decode(const unsigned char *s, size_t n)
+{
+	static const unsigned char lead_bits[5] = {0, 0x7F, 0x1F, 0x0F, 0x07};
+	uint32_t cp = s[0] & lead_bits[n];
+	for (size_t i = 1; i < n; i++)
+		cp = (cp << 6) | (s[i] & 0x3Fu);
+	return cp;
+}
+
 static int needs_quoting(const char *s, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c == 0x7F || c == '\'')
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < len;) {
+		if (p[i] == '\'')
 			return 1;
+		size_t n = pyci_utf8_seq(p + i, len - i);
+		if (n == 0 || unsafe_code_point(utf8_decode(p + i, n)))
+			return 1;
+		i += n;
 	}
-	return !pyci_utf8_valid(s, len);
+	return 0;
 }
 
 int cli_quote_path(pyci_buf *b, const char *path, size_t len)
@@ -139,8 +190,11 @@ int cli_quote_path(pyci_buf *b, const char *path, size_t len)
 	for (size_t i = 0; i < len;) {
 		size_t n = pyci_utf8_seq(p + i, len - i);
 		unsigned char c = p[i];
-		int rc;
-		if (n == 0 || c < 0x20 || c == 0x7F) {
+		int rc = 0;
+		if (n == 0) { /* not UTF-8: this byte alone */
+			rc = pyci_buf_printf(b, "\\x%02x", c);
+			n = 1;
+		} else if (unsafe_code_point(utf8_decode(p + i, n))) {
 			switch (c) {
 			case '\n':
 				rc = pyci_buf_puts(b, "\\n");
@@ -152,9 +206,9 @@ int cli_quote_path(pyci_buf *b, const char *path, size_t len)
 				rc = pyci_buf_puts(b, "\\r");
 				break;
 			default:
-				rc = pyci_buf_printf(b, "\\x%02x", c);
+				for (size_t k = 0; k < n && rc == 0; k++)
+					rc = pyci_buf_printf(b, "\\x%02x", p[i + k]);
 			}
-			n = 1;
 		} else if (c == '\'' || c == '\\') {
 			rc = pyci_buf_putc(b, '\\') || pyci_buf_putc(b, (char)c);
 		} else {

@@ -60,12 +60,19 @@ def run(args, cwd=None, timeout=60, **kw):
                                       env=kw.pop("env", env_c()), **kw), args)
 
 
+def json_lines(text):
+    """The lines of JSON Lines text: split at "\n" only.  str.splitlines would also split at
+    U+0085, U+2028 and U+2029, which JSON strings (file names) hold as they are."""
+    lines = text.split("\n")
+    return lines[:-1] if lines[-1] == "" else lines
+
+
 def parse_jsonl(data):
     """(pyc records, error records, summary) from JSON Lines bytes; checks the framing."""
     text = data.decode("utf-8", "surrogateescape")
     if text and not text.endswith("\n"):
         raise AssertionError("JSON output does not end with a newline")
-    objs = [json.loads(line) for line in text.splitlines()]
+    objs = [json.loads(line) for line in json_lines(text)]
     if not objs or objs[-1].get("type") != "summary":
         raise AssertionError("the last JSON line is not the summary: %r" % (objs[-1:] or None))
     for o in objs[:-1]:
@@ -231,7 +238,7 @@ def parse_clean_jsonl(data):
     text = data.decode("utf-8", "surrogateescape")
     if text and not text.endswith("\n"):
         raise AssertionError("JSON output does not end with a newline")
-    objs = [json.loads(line) for line in text.splitlines()]
+    objs = [json.loads(line) for line in json_lines(text)]
     if not objs or objs[-1].get("type") != "summary":
         raise AssertionError("the last JSON line is not the summary: %r" % (objs[-1:] or None))
     for o in objs[:-1]:

@@ -778,9 +778,12 @@ class Symlinks(CleanCase):
 class Names(CleanCase):
     NAMES = [b"new\nline", b"it's", b"bad\xff\xfeutf", b'dq"x', b"tab\tx", b"back\\slash",
              "\u00fcn\u00ef".encode(), b"ctl\x01f0", b"sp ace", b"dollar$x", b"cut\xe2\x80",
-             b"cr\rx", b"del\x7fx", b"-dash"]
+             b"cr\rx", b"del\x7fx", b"-dash", "nel\u0085x".encode(), "ls\u2028x".encode(),
+             "rlo\u202ex".encode(), "nbsp\u00a0x".encode()]
+    # C1 controls, line separators and bidi controls too (output.c lists what is quoted)
     NEEDS_QUOTING = {b"new\nline", b"it's", b"bad\xff\xfeutf", b"tab\tx", b"ctl\x01f0",
-                     b"cut\xe2\x80", b"cr\rx", b"del\x7fx"}
+                     b"cut\xe2\x80", b"cr\rx", b"del\x7fx", "nel\u0085x".encode(),
+                     "ls\u2028x".encode(), "rlo\u202ex".encode()}
 
     def tree(self, root):
         paths = []
@@ -828,6 +831,10 @@ class Names(CleanCase):
             self.assertEqual(q.startswith(b"$'"), needs, q)
             self.assertTrue(q.endswith(b"'"), q)
             self.assertNotIn(b"\n", q)
+            for raw in ("\u0085", "\u2028", "\u202e"):  # each written as its bytes, \xHH
+                self.assertNotIn(raw.encode(), q)
+        nel = os.path.join(bb, b"plain", b"__pycache__", "nel\u0085x.cpython-312.pyc".encode())
+        self.assertEqual(quoted[nel], b"$'" + nel.replace(b"\xc2\x85", b"\\xc2\\x85") + b"'")
         self.assert_tree(before_b, bdir, [os.fsdecode(p) for p in gone(want_b, bb)])
         self.assert_canary()
 

@@ -533,6 +533,106 @@ class OddNames(clitest.TempDirCase):
             self.assertTrue(any(w in line for line in recs), "%r not in %r" % (w, recs))
 
 
+# Characters a terminal or a Unicode reader takes as a line break, a control or a reordering:
+# text output writes names holding them as $'...' with their UTF-8 bytes as \xHH.
+QUOTED_CHARS = [
+    "\u0080", "\u0085", "\u009b", "\u009f",  # C1 controls; U+0085 is NEL
+    "\u2028", "\u2029",  # line and paragraph separators
+    "\u061c", "\u200e", "\u200f", "\u202a", "\u202e", "\u2066", "\u2069",  # bidi controls
+    "\ufdd0", "\ufdef", "\ufffe", "\uffff", "\U0001fffe", "\U0010ffff",  # noncharacters
+]
+# Their neighbours, and other characters that are not controls: printed as they are.
+PLAIN_CHARS = [
+    "\u00a0", "\u00e9", "\u061b", "\u061d", "\u200b", "\u200d", "\u2027", "\u202f",
+    "\u2064", "\u206a", "\ufdcf", "\ufdf0", "\ufeff", "\ufffd", "\U0001f600",
+    "\U0010fffd",
+]
+# Characters GNU prints as they are although they are quoted here (output.c says why).
+BIDI_CONTROLS = {"\u061c", "\u200e", "\u200f", "\u202a", "\u202e", "\u2066", "\u2069"}
+
+
+def bash_decode(quoted):
+    """What bash makes of a word printed by pycinspect (quoted or not)."""
+    p = subprocess.run([b"bash", b"-c", b"printf %s " + quoted], stdout=subprocess.PIPE,
+                       check=True)
+    return p.stdout
+
+
+class SeparatorNames(clitest.TempDirCase):
+    """Names holding C1 controls, line separators, bidi controls and noncharacters."""
+
+    def setUp(self):
+        super().setUp()
+        self.root = os.path.join(self.tmp, "root")
+        self.caches = {}  # character: the bytes of its cache's path
+        for ch in QUOTED_CHARS + PLAIN_CHARS:
+            src = os.path.join(os.fsencode(self.root), ("a" + ch + "b.py").encode())
+            write_file(src)
+            self.caches[ch] = make_cache(src, fresh=False)
+
+    @staticmethod
+    def expected_text(path, ch):
+        """How the path of ch's cache is printed: $'...' with each byte of ch as \\xHH."""
+        if ch not in QUOTED_CHARS:
+            return path
+        esc = "".join("\\x%02x" % c for c in ch.encode()).encode()
+        return b"$'" + path.replace(ch.encode(), esc) + b"'"
+
+    def test_text_quotes_them_byte_by_byte(self):
+        p = run(["scan"] + T + [self.root])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        recs = p.stdout.split(b"\n\n")[0].split(b"\n")
+        self.assertEqual(len(recs), len(self.caches), p.stdout)
+        printed = {}
+        for line in recs:
+            m = re.fullmatch(rb"stale +3\.12 +(.*): source mtime differs", line)
+            self.assertTrue(m, line)
+            printed[bash_decode(m.group(1))] = m.group(1)
+        self.assertEqual(sorted(printed), sorted(self.caches.values()))
+        for ch, path in self.caches.items():
+            with self.subTest(char="U+%04X" % ord(ch)):
+                self.assertEqual(printed[path], self.expected_text(path, ch))
+
+    def test_clean_text_quotes_them(self):
+        p = run(["clean", "--stale", "--dry-run"] + T + [self.root])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        removed = [l for l in p.stdout.split(b"\n") if l.endswith(b".pyc'")]
+        self.assertEqual(len(removed), len(self.caches), p.stdout)
+        for ch, path in self.caches.items():
+            with self.subTest(char="U+%04X" % ord(ch)):
+                want = self.expected_text(path, ch)
+                if ch not in QUOTED_CHARS:
+                    want = b"'" + want + b"'"  # as GNU rm: in single quotes
+                self.assertIn(b"would remove " + want, removed)
+
+    def test_json_holds_them_as_they_are(self):
+        pycs, _, _, p = scan_json(["--all"] + T + [self.root])
+        self.assertEqual(sorted(paths_of(pycs)), sorted(self.caches.values()))
+        lines = p.stdout.split(b"\n")[:-1]
+        self.assertEqual(len(lines), len(self.caches) + 1)  # and the summary
+        for ch, path in self.caches.items():
+            with self.subTest(char="U+%04X" % ord(ch)):
+                # the character's own UTF-8, not a \\u escape (JSON escapes only C0 and DEL)
+                raw = json.dumps(os.fsdecode(path), ensure_ascii=False).encode()
+                self.assertTrue(any(b'"path":' + raw in line for line in lines), raw)
+
+    def test_quoted_where_gnu_ls_quotes(self):
+        """The outside truth: GNU ls in a UTF-8 locale quotes the same characters, bidi
+        controls aside."""
+        env = dict(os.environ, LC_ALL="C.UTF-8")
+        ls = lambda: subprocess.run(["ls", "-1", "--quoting-style=shell-escape",
+                                     os.path.dirname(self.caches["\u00e9"])],
+                                    stdout=subprocess.PIPE, env=env, check=True).stdout
+        out = ls()
+        if "a\u00e9b".encode() not in out:
+            self.fail("ls does not print UTF-8 under LC_ALL=C.UTF-8: %r" % out)
+        quoted_by_ls = {bash_decode(l) for l in out.split(b"\n") if b"$'" in l}
+        for ch, path in self.caches.items():
+            with self.subTest(char="U+%04X" % ord(ch)):
+                gnu = os.path.basename(path) in quoted_by_ls
+                self.assertEqual(gnu, ch in QUOTED_CHARS and ch not in BIDI_CONTROLS)
+
+
 def drop_to_nobody_prepare(tmp):
     """Make tmp traversable by uid 65534 and copy the binary where it can run it."""
     for d, dirs, files in os.walk(tmp):
