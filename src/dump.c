@@ -27,6 +27,7 @@
 #include "pycinspect/srchash.h"
 #include "pycinspect/verdict.h"
 #include "readopen.h"
+#include "sslerr.h"
 
 #define CHUNK (1u << 20)
 
@@ -157,6 +158,7 @@ static void read_file(const pyci_record *r, size_t header_size, struct file_fact
 		return;
 	}
 	unsigned char *chunk = NULL;
+	EVP_MD *sha256 = NULL;
 	EVP_MD_CTX *md = NULL;
 	XXH3_state_t *whole = NULL, *body = NULL;
 	if (fstat(fd, &f->st) != 0) {
@@ -168,16 +170,36 @@ static void read_file(const pyci_record *r, size_t header_size, struct file_fact
 		f->not_regular = 1;
 		goto out;
 	}
-	chunk = malloc(CHUNK);
+	/*
+	 * OpenSSL's failures become errnos as in srchash.c (sslerr.h): ENOMEM when its error queue
+	 * says it could not allocate.  Otherwise the fetch fails for want of SHA-256 (ENOSYS), and
+	 * EVP_DigestInit_ex, given a fetched digest, only when the provider cannot make its
+	 * context, which for SHA-256 is one allocation: OpenSSL 3.0 reports that as
+	 * "initialization error", not as an allocation failure, so it is ENOMEM too.  SHA-256's
+	 * update and final allocate nothing and fail only on a fault inside OpenSSL: EIO.
+	 */
+	sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (!sha256) {
+		f->err = pyci_ssl_errno(ENOSYS);
+		goto out;
+	}
 	md = EVP_MD_CTX_new();
+	if (!md) {
+		f->err = pyci_ssl_errno(ENOMEM);
+		goto out;
+	}
+	chunk = malloc(CHUNK);
 	whole = XXH3_createState();
 	body = XXH3_createState();
-	if (!chunk || !md || !whole || !body) {
+	if (!chunk || !whole || !body) {
 		f->err = ENOMEM;
 		goto out;
 	}
-	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 || XXH3_128bits_reset(whole) ||
-	    XXH3_128bits_reset(body)) {
+	if (EVP_DigestInit_ex(md, sha256, NULL) != 1) {
+		f->err = pyci_ssl_errno(ENOMEM);
+		goto out;
+	}
+	if (XXH3_128bits_reset(whole) || XXH3_128bits_reset(body)) {
 		f->err = EIO;
 		goto out;
 	}
@@ -192,8 +214,11 @@ static void read_file(const pyci_record *r, size_t header_size, struct file_fact
 		}
 		if (n == 0)
 			break;
-		if (EVP_DigestUpdate(md, chunk, (size_t)n) != 1 ||
-		    XXH3_128bits_update(whole, chunk, (size_t)n)) {
+		if (EVP_DigestUpdate(md, chunk, (size_t)n) != 1) {
+			f->err = pyci_ssl_errno(EIO);
+			goto out;
+		}
+		if (XXH3_128bits_update(whole, chunk, (size_t)n)) {
 			f->err = EIO;
 			goto out;
 		}
@@ -218,7 +243,11 @@ static void read_file(const pyci_record *r, size_t header_size, struct file_fact
 		off += (uint64_t)n;
 	}
 	unsigned int mdlen = 0;
-	if (EVP_DigestFinal_ex(md, f->sha256, &mdlen) != 1 || mdlen != 32) {
+	if (EVP_DigestFinal_ex(md, f->sha256, &mdlen) != 1) {
+		f->err = pyci_ssl_errno(EIO);
+		goto out;
+	}
+	if (mdlen != 32) {
 		f->err = EIO;
 		goto out;
 	}
@@ -228,6 +257,7 @@ static void read_file(const pyci_record *r, size_t header_size, struct file_fact
 out:
 	free(chunk);
 	EVP_MD_CTX_free(md);
+	EVP_MD_free(sha256);
 	XXH3_freeState(whole);
 	XXH3_freeState(body);
 	close(fd);

@@ -4,6 +4,12 @@
  * The MAC implementation is fetched once per hasher; each hash re-initialises the context with
  * its key and rounds.  OpenSSL's default output is 16 bytes, which is SipHash-128 with a
  * different initialisation, not a longer form of the 8-byte tag: the size must be set to 8.
+ *
+ * A failed OpenSSL call becomes an errno through sslerr.h: ENOMEM when OpenSSL could not
+ * allocate, whichever call it was.  Otherwise: ENOSYS for the fetch (no SIPHASH: a provider
+ * configuration without it), ENOMEM for the context (allocating is all EVP_MAC_CTX_new does,
+ * ours and the provider's), and EIO for init, update and final, which allocate nothing for
+ * SipHash and so fail only on a fault inside OpenSSL, which no errno names; EIO is the nearest.
  */
 #include "pycinspect/srchash.h"
 
@@ -14,6 +20,8 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
+
+#include "sslerr.h"
 
 #define READ_BUF_SIZE ((size_t)256 * 1024)
 
@@ -33,12 +41,12 @@ pyci_hasher *pyci_hasher_new(void)
 		goto fail;
 	h->mac = EVP_MAC_fetch(NULL, "SIPHASH", NULL);
 	if (!h->mac) {
-		errno = ENOSYS;
+		(void)pyci_ssl_errno(ENOSYS);
 		goto fail;
 	}
 	h->ctx = EVP_MAC_CTX_new(h->mac);
 	if (!h->ctx) {
-		errno = ENOMEM;
+		(void)pyci_ssl_errno(ENOMEM);
 		goto fail;
 	}
 	return h;
@@ -78,7 +86,7 @@ static int begin(pyci_hasher *h, uint32_t k0, int c_rounds, int d_rounds)
 		OSSL_PARAM_construct_end(),
 	};
 	if (EVP_MAC_init(h->ctx, key, sizeof(key), params) != 1) {
-		errno = EIO;
+		(void)pyci_ssl_errno(EIO);
 		return -1;
 	}
 	return 0;
@@ -88,7 +96,7 @@ static int finish(pyci_hasher *h, uint8_t out[8])
 {
 	size_t outl = 0;
 	if (EVP_MAC_final(h->ctx, out, &outl, 8) != 1 || outl != 8) {
-		errno = EIO;
+		(void)pyci_ssl_errno(EIO);
 		return -1;
 	}
 	return 0;
@@ -100,7 +108,7 @@ int pyci_srchash_buf(pyci_hasher *h, uint32_t k0, int c_rounds, int d_rounds, co
 	if (begin(h, k0, c_rounds, d_rounds) != 0)
 		return -1;
 	if (len && EVP_MAC_update(h->ctx, data, len) != 1) {
-		errno = EIO;
+		(void)pyci_ssl_errno(EIO);
 		return -1;
 	}
 	return finish(h, out);
@@ -122,7 +130,7 @@ int pyci_srchash_fd(pyci_hasher *h, uint32_t k0, int c_rounds, int d_rounds, int
 		if (n == 0)
 			break;
 		if (EVP_MAC_update(h->ctx, h->buf, (size_t)n) != 1) {
-			errno = EIO;
+			(void)pyci_ssl_errno(EIO);
 			return -1;
 		}
 		total += (uint64_t)n;

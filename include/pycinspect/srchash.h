@@ -15,8 +15,10 @@
 
 typedef struct pyci_hasher pyci_hasher;
 
-/* A hasher owns an OpenSSL MAC context and a read buffer.  NULL with errno on failure
- * (ENOMEM, or ENOSYS when OpenSSL offers no SIPHASH).  Not thread-safe; one per thread. */
+/* A hasher owns an OpenSSL MAC context and a read buffer.  NULL with errno on failure:
+ * ENOMEM when memory ran out (ours or OpenSSL's), ENOSYS when OpenSSL offers no SIPHASH.
+ * Not thread-safe; one per thread.  Every function here that fails because an OpenSSL call
+ * did empties the calling thread's OpenSSL error queue (ERR_get_error) after reading it. */
 pyci_hasher *pyci_hasher_new(void);
 
 /* Frees h; NULL is fine. */
@@ -28,15 +30,15 @@ void pyci_srchash_rounds(const pyci_magic_info *m, int *c_rounds, int *d_rounds)
 
 /*
  * Hash len bytes at data with key word k0.  Writes the 8 stored bytes to out.
- * Returns 0, or -1 with errno = EIO if OpenSSL fails.
+ * Returns 0, or -1 with errno: ENOMEM if OpenSSL could not allocate, else EIO if it failed.
  */
 int pyci_srchash_buf(pyci_hasher *h, uint32_t k0, int c_rounds, int d_rounds, const void *data,
 		     size_t len, uint8_t out[8]);
 
 /*
  * Hash everything read from fd until end of file (reads from the current offset).  *nread
- * receives the number of bytes hashed (may be NULL).  Returns 0, or -1 with errno from read()
- * or EIO from OpenSSL.
+ * receives the number of bytes hashed (may be NULL).  Returns 0, or -1 with errno from read(),
+ * or from OpenSSL as pyci_srchash_buf says.
  */
 int pyci_srchash_fd(pyci_hasher *h, uint32_t k0, int c_rounds, int d_rounds, int fd,
 		    uint8_t out[8], uint64_t *nread);

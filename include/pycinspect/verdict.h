@@ -123,7 +123,8 @@ typedef struct pyci_verdict {
 	pyci_status status;
 	int foreign;
 	uint64_t reasons;       /* PYCI_REASON_BIT()s */
-	int source_errno;       /* errno when the source could not be read for hashing, else 0 */
+	int source_errno;       /* errno when the source could not be read or hashed, else 0
+				 * (ENOMEM when memory for the hasher ran out, OpenSSL's too) */
 	pyci_impl owner_impl;   /* the interpreter whose rules were applied */
 	int owner_major, owner_minor;
 } pyci_verdict;

@@ -5,7 +5,9 @@
  * CPython 3.7-3.15 and PyPy 3.9; keyed with the magic word, SipHash-2-4 before 3.11, SipHash-1-3
  * from 3.11, stored little-endian) through pyci_srchash_buf with the rounds pyci_srchash_rounds
  * picks; pyci_srchash_fd on temporary files (small, larger than any read buffer, from a non-zero
- * offset, empty) against pyci_srchash_buf; and read errors.
+ * offset, empty) against pyci_srchash_buf; and read errors.  When OpenSSL cannot allocate
+ * (failalloc.h: every allocation failing, then each one alone), pyci_hasher_new fails with
+ * ENOMEM, not ENOSYS or EIO, leaves OpenSSL's error queue empty, and works again afterwards.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +21,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/err.h>
 
+#include "failalloc.h"
 #include "pycinspect/magic.h"
 #include "pycinspect/srchash.h"
 
@@ -256,8 +260,66 @@ static void test_hasher_reuse(void **state)
 	pyci_hasher_free(NULL);
 }
 
+/* One SipHash from a new hasher, checked against its vector: OpenSSL still works. */
+static void assert_hasher_works(void)
+{
+	pyci_hasher *h = pyci_hasher_new();
+	assert_non_null(h);
+	uint8_t out[8];
+	char hex[17];
+	assert_int_equal(pyci_srchash_buf(h, 0x0a0d0da7u, 1, 3, "x = 1\n", 6, out), 0);
+	hex8(out, hex);
+	assert_string_equal(hex, "4c0372aa93f75252");
+	pyci_hasher_free(h);
+}
+
+static void test_hasher_out_of_memory(void **state)
+{
+	(void)state;
+	assert_hasher_works(); /* OpenSSL's configuration and provider loaded, unarmed */
+
+	/* every allocation fails: the fetch does (and reports the algorithm "unsupported" too) */
+	failalloc_arm(0, 1);
+	errno = 0;
+	pyci_hasher *h = pyci_hasher_new();
+	failalloc_disarm();
+	assert_null(h);
+	assert_int_equal(errno, ENOMEM);
+	assert_int_equal(ERR_peek_error(), 0);
+
+	/* each of OpenSSL's allocations alone: the MAC context, the provider's context, and any
+	 * that OpenSSL works around */
+	int failed = 0;
+	long n;
+	for (n = 0; n < 100; n++) {
+		failalloc_arm(n, 0);
+		errno = 0;
+		h = pyci_hasher_new();
+		failalloc_disarm();
+		if (h) { /* OpenSSL may work around a failure (a fetch retried past its cache) */
+			pyci_hasher_free(h);
+			if (failalloc_count() <= n)
+				break; /* there was no allocation n: all were tried */
+			continue;
+		}
+		if (errno != ENOMEM)
+			fail_msg("allocation %ld failed: errno %d (%s), not ENOMEM", n, errno,
+				 strerror(errno));
+		assert_int_equal(ERR_peek_error(), 0);
+		failed++;
+	}
+	assert_true(n < 100);
+	assert_true(failed >= 1);
+	assert_hasher_works();
+}
+
 int main(void)
 {
+	/* before anything makes OpenSSL allocate */
+	if (!failalloc_install()) {
+		(void)fprintf(stderr, "CRYPTO_set_mem_functions refused: OpenSSL allocated first\n");
+		return 1;
+	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vectors),
 		cmocka_unit_test(test_rounds),
@@ -266,6 +328,7 @@ int main(void)
 		cmocka_unit_test(test_fd_large),
 		cmocka_unit_test(test_fd_error),
 		cmocka_unit_test(test_hasher_reuse),
+		cmocka_unit_test(test_hasher_out_of_memory),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
