@@ -1,5 +1,6 @@
 """`pycinspect clean` when its deleting calls or its stdout fail (docs/clean.md, guarantee 5
-"nothing is removed without its record", and the exit status).
+"every record tells what was done, after it was done", "When a run is cut short", and the exit
+status).
 
 The failures are injected by the LD_PRELOAD shim tests/fault/inject.c (PYCI_INJECT): unlinkat of
 a file or a directory fails by count or by path, the Nth write to stdout and every later one
@@ -172,21 +173,29 @@ class FaultCase(TempDirCase):
         self.assertEqual(r.proc.returncode, rc, "exit %d, expected %d; stderr: %s" % (
             r.proc.returncode, rc, self.err(r)))
 
-    def assert_removed_only_with_record(self, r, before):
-        """Guarantee 5 after a run that stopped on a write error: every cache and __pycache__
-        gone had its "removed" record in what reached stdout, and nothing was unlinked after
-        the first failed write."""
-        objs = parse_lines(r.tee, complete=False)
-        recorded_files = {o["path"] for o in objs
-                          if o["type"] == "pyc" and o["action"] == "removed"}
-        recorded_dirs = {o["path"] for o in objs
-                         if o["type"] == "dir" and o["action"] == "removed"}
+    MARK = b"these records were not written to the output, and what they record was done:\n"
+
+    def unwritten(self, r):
+        """The records stderr holds after saying they could not be written to stdout."""
+        if self.MARK not in r.proc.stderr:
+            return []
+        tail = r.proc.stderr.split(self.MARK, 1)[1]
+        return [json.loads(line) for line in tail.decode("utf-8", "surrogateescape").split("\n")
+                if line]
+
+    def assert_log_true(self, r, before):
+        """After a run that stopped on a write error: every cache and __pycache__ gone has
+        exactly one "removed" record, on stdout or (not written there) on stderr; every such
+        record names an entry that is gone; nothing was unlinked after the first failed write;
+        every line that reached stdout is whole."""
+        self.assertTrue(r.tee == b"" or r.tee.endswith(b"\n"), "a cut line reached stdout")
+        objs = parse_lines(r.tee, complete=False) + self.unwritten(r)
+        removed = [o["path"] for o in objs
+                   if o["type"] in ("pyc", "dir") and o["action"] == "removed"]
+        self.assertEqual(len(removed), len(set(removed)), "a removal recorded twice")
         after = snapshot(self.root)
         gone = sorted(p for p in before if p not in after)
-        unrecorded = [p for p in gone if p not in recorded_files and p not in recorded_dirs]
-        self.assertEqual(unrecorded, [], "removed without a record on stdout "
-                         "(%d of %d removed entries)" % (len(unrecorded), len(gone)))
-        # nothing unlinked once a write had failed
+        self.assertEqual(sorted(removed), gone, "the records and the tree disagree")
         kinds = [t[0] for t in r.trace]
         self.assertIn(b"F", kinds, "no write failed: %r" % r.counts)
         first_fail = kinds.index(b"F")
@@ -215,27 +224,29 @@ class UnlinkFails(FaultCase):
         s = objs[-1]
         self.assertEqual((s["files"], s["directories"], s["failed"], s["kept"]), (18, 6, 0, 0))
 
-    def test_records_reach_stdout_before_each_unlinkat(self):
-        # guarantee 5 on a run where nothing fails: when a cache or a __pycache__ is unlinked,
-        # its "removed" record has already been written to stdout (not just buffered)
+    def test_records_reach_stdout_after_each_unlinkat(self):
+        # guarantee 5 on a run where nothing fails: a "removed" record reaches stdout only
+        # after its unlinkat, and at most one batch (128) of unlinkats waits for its record
         dirs = self.tree()
         r = self.run_shim(ARGS)
         self.assert_rc(r, 0)
-        written = 0
+        unlinked = set()
+        pending = 0
         early = []
         for t in r.trace:
-            if t[0] == b"W":
-                written = int(t[1])
+            if t[0] in (b"U", b"R"):
+                unlinked.add(t[1].decode("utf-8", "surrogateescape"))
+                pending += 1
+                self.assertLessEqual(pending, 128, "more than a batch of removals unrecorded")
                 continue
-            if t[0] not in (b"U", b"R"):
+            if t[0] != b"W":
                 continue
-            path = t[1].decode("utf-8", "surrogateescape")
-            kind = "pyc" if t[0] == b"U" else "dir"
-            objs = parse_lines(r.tee[:written], complete=False)
-            if not any(o["type"] == kind and o["action"] == "removed" and
-                       self.abs(o["path"]) == path for o in objs):
-                early.append("%s (%d bytes of stdout written by then)" % (path, written))
-        self.assertEqual(early, [], "unlinked before its record reached stdout")
+            pending = 0
+            for o in parse_lines(r.tee[:int(t[1])], complete=False):
+                if o["type"] in ("pyc", "dir") and o["action"] == "removed" and \
+                        self.abs(o["path"]) not in unlinked:
+                    early.append(o["path"])
+        self.assertEqual(early, [], "recorded before its unlinkat")
         self.assertTrue(all(not self.exists(c) for caches in dirs for c in caches))
 
     def test_one_file_cannot_be_removed(self):
@@ -265,8 +276,7 @@ class UnlinkFails(FaultCase):
                     if json_out:
                         objs = parse_lines(r.proc.stdout)
                         recs = last_actions(objs, "pyc")
-                        self.assertEqual([o["action"] for o in recs[victim]],
-                                         ["removed", "failed"])
+                        self.assertEqual([o["action"] for o in recs[victim]], ["failed"])
                         self.assertEqual(recs[victim][-1]["error"], STRERROR[errname])
                         for p, rs in recs.items():
                             if p != victim:
@@ -329,7 +339,7 @@ class UnlinkFails(FaultCase):
                     recs = last_actions(objs, "pyc")
                     self.assertEqual(sorted(recs), sorted(every))
                     for p, rs in recs.items():
-                        self.assertEqual([o["action"] for o in rs], ["removed", "failed"], p)
+                        self.assertEqual([o["action"] for o in rs], ["failed"], p)
                         self.assertEqual(rs[-1]["error"], "Permission denied")
                     self.assertEqual([o for o in objs if o["type"] == "dir"
                                       and o["action"] != "kept"], [])
@@ -366,7 +376,7 @@ class RmdirFails(FaultCase):
                 if json_out:
                     objs = parse_lines(r.proc.stdout)
                     recs = last_actions(objs, "dir")
-                    self.assertEqual([o["action"] for o in recs[pycache]], ["removed", "failed"])
+                    self.assertEqual([o["action"] for o in recs[pycache]], ["failed"])
                     self.assertEqual(recs[pycache][-1]["error"], "Permission denied")
                     s = objs[-1]
                     self.assertEqual((s["files"], s["directories"], s["failed"]), (18, 5, 1))
@@ -389,7 +399,7 @@ class RmdirFails(FaultCase):
         for caches in dirs:
             pc = os.path.dirname(caches[0])
             self.assertTrue(os.path.isdir(os.path.join(self.tmp, pc)))
-            self.assertEqual([o["action"] for o in recs[pc]], ["removed", "failed"])
+            self.assertEqual([o["action"] for o in recs[pc]], ["failed"])
             self.assertEqual(recs[pc][-1]["error"], "Device or resource busy")
         s = objs[-1]
         self.assertEqual((s["files"], s["directories"], s["failed"]), (18, 0, 6))
@@ -397,10 +407,12 @@ class RmdirFails(FaultCase):
 
 class WriteFails(FaultCase):
     def first_write_fails(self, errname):
+        # the first directory is done before its records are written: when that write fails,
+        # they go to stderr, and nothing more is removed
         for json_out in (True, False):
             with self.subTest(errno=errname, json=json_out):
                 subprocess.run(["rm", "-rf", "--", self.root], check=True)
-                self.tree()
+                dirs = self.tree()
                 before = snapshot(self.root)
                 r = self.run_shim(ARGS, json_out=json_out, FAIL_WRITE=1,
                                   FAIL_WRITE_ERRNO=errname)
@@ -409,8 +421,17 @@ class WriteFails(FaultCase):
                               self.err(r))
                 self.assertGreaterEqual(r.counts["write_failed"], 1)
                 self.assertEqual(r.proc.stdout, b"")
-                self.assert_unchanged(before, "removed though nothing could be written")
-                self.assertEqual((r.counts["unlinkat_file"], r.counts["unlinkat_dir"]), (0, 0))
+                self.assertEqual((r.counts["unlinkat_file"], r.counts["unlinkat_dir"]), (3, 1))
+                first = dirs[0] + [os.path.dirname(dirs[0][0])]
+                if json_out:
+                    self.assertEqual(sorted(self.assert_log_true(r, before)), sorted(first))
+                else:
+                    self.assertIn(self.MARK, r.proc.stderr)
+                    for c in dirs[0]:
+                        self.assertIn("removed '%s'" % c, self.err(r))
+                        self.assertFalse(self.exists(c))
+                for c in dirs[1]:
+                    self.assertTrue(self.exists(c), c)
 
     def test_first_write_fails_enospc(self):
         self.first_write_fails("ENOSPC")
@@ -431,10 +452,11 @@ class WriteFails(FaultCase):
         self.assert_rc(r, 2)
         self.assertIn("pycinspect: cannot write output: %s" % STRERROR[errname], self.err(r))
         self.assertEqual(r.counts["write_failed"], r.counts["write"] - n + 1)
-        gone = self.assert_removed_only_with_record(r, before)
+        gone = self.assert_log_true(r, before)
         # some directories were done before the failure, and the later ones are untouched
         self.assertGreater(len(gone), 0, "nothing was removed before write %d failed" % n)
-        recorded = {o["path"] for o in parse_lines(r.tee, complete=False) if o["type"] == "pyc"}
+        recorded = {o["path"] for o in parse_lines(r.tee, complete=False) + self.unwritten(r)
+                    if o["type"] == "pyc"}
         last = max((i for i, caches in enumerate(dirs) if any(c in recorded for c in caches)),
                    default=-1)
         self.assertLess(last, len(dirs) - 1, "every directory had its records written")
@@ -464,25 +486,35 @@ class WriteFails(FaultCase):
             with self.subTest(failing_write=n):
                 r = self.run_shim(ARGS, FAIL_WRITE=n)
                 self.assert_rc(r, 2)
-                self.assert_removed_only_with_record(r, before)
+                self.assert_log_true(r, before)
         self.assertIsNotNone(before)
 
 
 class RealOutputErrors(FaultCase):
-    """The same without the shim: stdout on a full device, and on a pipe nobody reads."""
+    """The same without the shim: stdout on a full device, and on a pipe nobody reads.  The
+    first directory is removed, its records go to stderr, and the rest stays."""
+
+    def check(self, p, dirs, before):
+        self.assertEqual(p.returncode, 2)
+        self.assertIn(self.MARK, p.stderr)
+        for c in dirs[0]:
+            self.assertFalse(self.exists(c), c)
+            self.assertIn(c.encode(), p.stderr.split(self.MARK, 1)[1])
+        after = snapshot(self.root)
+        gone = sorted(x for x in before if x not in after)
+        self.assertEqual(gone, sorted(dirs[0] + [os.path.dirname(dirs[0][0])]))
 
     def test_stdout_on_dev_full(self):
-        self.tree()
+        dirs = self.tree()
         before = snapshot(self.root)
         with open("/dev/full", "wb") as full:
             p = subprocess.run([BIN] + ARGS + ["--json", "t"], cwd=self.tmp, env=env_c(),
                                stdout=full, stderr=subprocess.PIPE, timeout=60)
-        self.assertEqual(p.returncode, 2)
         self.assertIn(b"cannot write output: No space left on device", p.stderr)
-        self.assert_unchanged(before, "removed though nothing could be written")
+        self.check(p, dirs, before)
 
     def test_stdout_on_closed_pipe(self):
-        self.tree()
+        dirs = self.tree()
         before = snapshot(self.root)
         rfd, wfd = os.pipe()
         os.close(rfd)
@@ -491,9 +523,8 @@ class RealOutputErrors(FaultCase):
                                stderr=subprocess.PIPE, timeout=60)
         finally:
             os.close(wfd)
-        self.assertEqual(p.returncode, 2)
         self.assertIn(b"cannot write output: Broken pipe", p.stderr)
-        self.assert_unchanged(before, "removed though nothing could be written")
+        self.check(p, dirs, before)
 
 
 class DryRun(FaultCase):
