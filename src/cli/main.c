@@ -18,12 +18,15 @@
  *   src/record.c         JSON of a record, summary tallies
  *   src/json.c, buf.c    JSON strings (lossless bytes), growable buffers
  *   src/clean.c          removal behind identity checks, through directory descriptors
+ *   src/roots.c          PATHs of one run that name the same files
+ *   src/mountinfo.c      /proc/self/mountinfo, for bind mounts
  *   src/dump.c           forensic JSON of one cache (hashes, header, source, code objects)
  *   src/marshal.c        the marshal decoder, hostile input in mind
  *   src/pool.c           ordered pool of worker threads (one-thread walks, named files)
  *   src/closer.c         closes directories on a helper thread (clean)
  *   src/cli/             argv, output, exit codes: main.c, cmd_scan.c, cmd_clean.c,
- *                        cmd_dump.c, cmd_magic.c, engine.c (options scan and clean share), output.c
+ *                        cmd_dump.c, cmd_magic.c, engine.c (options scan and clean share), output.c,
+ *                        roots.c (what is said of overlapping PATHs), args.c
  */
 #include <errno.h>
 #include <signal.h>
