@@ -4,7 +4,6 @@
 #ifndef PYCINSPECT_CLI_H
 #define PYCINSPECT_CLI_H
 
-#include <getopt.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -43,13 +42,6 @@ void cli_quiet_epipe(void);
 
 /* Finish stdout: fflush + ferror + fclose checked.  0, or -1 after printing why. */
 int cli_close_stdout(void);
-
-/*
- * getopt_long for the commands (argv[0] is the command's name, and optind must be 1 before the
- * first call): options and PATHs in any order, `--` ends the options, and a long option must be
- * spelt in full; a prefix is reported and returned as '?'.  Returns what getopt_long returns.
- */
-int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts);
 
 /* Append path for a person to read: as is when it is UTF-8 holding no control, line or
  * paragraph separator, bidi control or noncharacter (output.c lists them and says why), else

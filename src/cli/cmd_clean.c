@@ -14,11 +14,12 @@
  * written, and the process then ends by the same signal.  When output fails nothing more is
  * removed, and the records not written go to stderr.  A dry run takes exactly the same path;
  * pyci_clean_remove and pyci_clean_rmdir then predict the answer instead of acting.
+ *
+ * The options are clean_command's tables (args.h): the selectors, --dry-run, and the engine's.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,36 +57,74 @@ struct clean_cli {
 	unsigned long long dirs, failed, kept;
 };
 
-static const char clean_usage[] =
-	"usage: pycinspect clean SELECTOR... [OPTIONS] [PATH...]\n"
-	"\n"
-	"Remove the caches under each PATH (default: .) whose verdict is selected, and the\n"
-	"__pycache__ directories that this leaves empty.  Nothing is removed without a selector.\n"
-	"\n"
-	"selectors:\n"
-	"      --stale               caches the owner interpreter would recompile (or, unchecked\n"
-	"                            hash, runs outdated)\n"
-	"      --orphaned            caches whose source is gone (a name no import looks up,\n"
-	"                            such as __pycache__/x.pyc, is kept: remove it by hand)\n"
-	"      --foreign             caches of interpreters that are not targets\n"
-	"      --invalid             caches no interpreter can use\n"
-	"      --all                 the four above\n"
-	"      --sourceless          legacy NAME.pyc with no NAME.py: never implied, such a file may\n"
-	"                            be a deliberate sourceless module\n"
-	"\n"
-	"options:\n"
-	"  -n, --dry-run             say what would be removed and what would fail, remove\n"
-	"                            nothing\n" ENGINE_USAGE
-	"  -h, --help                this help\n"
-	"\n"
-	"Only regular files with a cache name are removed, through the directory descriptors of the\n"
-	"walk, after checking that each, and its source, is still as it was judged.  Symlinks are\n"
-	"never followed, other filesystems are not entered, and '/' is refused as a PATH.  Each\n"
-	"record is written after its removal; SIGINT, SIGTERM and SIGHUP stop the run with its\n"
-	"records and summary written.\n"
-	"exit status: 0 every selected cache removed, 1 some failed or were kept for safety (each\n"
-	"one reported), 2 usage or fatal error (nothing more is removed once output fails),\n"
-	"128+N stopped by signal N\n";
+enum {
+	CLEAN_STALE = 256,
+	CLEAN_ORPHANED,
+	CLEAN_FOREIGN,
+	CLEAN_INVALID,
+	CLEAN_ALL,
+	CLEAN_SOURCELESS,
+	CLEAN_DRY_RUN,
+};
+
+/* What to remove; "nothing selected" names them from here too. */
+static const struct cli_option clean_selectors[] = {
+	{"stale", 0, CLI_NOARG, NULL,
+	 "caches the owner interpreter would recompile (or, unchecked\n"
+	 "hash, runs outdated)",
+	 CLEAN_STALE, NULL},
+	{"orphaned", 0, CLI_NOARG, NULL,
+	 "caches whose source is gone (a name no import looks up,\n"
+	 "such as __pycache__/x.pyc, is kept: remove it by hand)",
+	 CLEAN_ORPHANED, NULL},
+	{"foreign", 0, CLI_NOARG, NULL, "caches of interpreters that are not targets", CLEAN_FOREIGN,
+	 NULL},
+	{"invalid", 0, CLI_NOARG, NULL, "caches no interpreter can use", CLEAN_INVALID, NULL},
+	{"all", 0, CLI_NOARG, NULL, "the four above", CLEAN_ALL, NULL},
+	{"sourceless", 0, CLI_NOARG, NULL,
+	 "legacy NAME.pyc with no NAME.py: never implied, such a file may\n"
+	 "be a deliberate sourceless module",
+	 CLEAN_SOURCELESS, NULL},
+	{0},
+};
+
+static const struct cli_option clean_options[] = {
+	{"dry-run", 'n', CLI_NOARG, NULL,
+	 "say what would be removed and what would fail, remove\n"
+	 "nothing",
+	 CLEAN_DRY_RUN, NULL},
+	{0},
+};
+
+/* The engine's options as scan lists them, without scan's own -a and --check (clean's --all
+ * is a selector). */
+static const struct cli_group clean_groups[] = {
+	{"selectors:", clean_selectors, 0},
+	{"options:", clean_options, 0},
+	{NULL, engine_json_option, 0},
+	{NULL, engine_options, 0},
+	{NULL, cli_help_option, 0},
+	{0},
+};
+
+static const struct cli_command clean_command = {
+	.name = "clean",
+	.head = "usage: pycinspect clean SELECTOR... [OPTIONS] [PATH...]\n"
+		"\n"
+		"Remove the caches under each PATH (default: .) whose verdict is selected, and the\n"
+		"__pycache__ directories that this leaves empty.  Nothing is removed without a selector.\n",
+	.groups = clean_groups,
+	.tail = "\n"
+		"Only regular files with a cache name are removed, through the directory descriptors of the\n"
+		"walk, after checking that each, and its source, is still as it was judged.  Symlinks are\n"
+		"never followed, other filesystems are not entered, and '/' is refused as a PATH.  Each\n"
+		"record is written after its removal; SIGINT, SIGTERM and SIGHUP stop the run with its\n"
+		"records and summary written.\n"
+		"exit status: 0 every selected cache removed, 1 some failed or were kept for safety (each\n"
+		"one reported), 2 usage or fatal error (nothing more is removed once output fails),\n"
+		"128+N stopped by signal N\n",
+	.column = 28,
+};
 
 /* 'path' for a person, as GNU rm prints it: in single quotes, or as $'...' when it must be. */
 static int quoted(pyci_buf *b, const char *path, size_t len)
@@ -419,68 +458,69 @@ static int refuse_root(const char *path)
 	return 1;
 }
 
+/* cli_parse's on_option: the engine's options, then clean's own. */
+static int on_option(void *ctx, int id, const char *arg)
+{
+	struct clean_cli *c = ctx;
+	int mine = engine_option(&c->e, id, arg);
+	if (mine)
+		return mine < 0 ? -1 : 0;
+	switch (id) {
+	case CLEAN_STALE:
+		c->selected |= PYCI_SELECT(PYCI_STALE);
+		break;
+	case CLEAN_ORPHANED:
+		c->selected |= PYCI_SELECT(PYCI_ORPHANED);
+		break;
+	case CLEAN_FOREIGN:
+		c->selected |= PYCI_SELECT(PYCI_FOREIGN);
+		break;
+	case CLEAN_INVALID:
+		c->selected |= PYCI_SELECT(PYCI_INVALID);
+		break;
+	case CLEAN_SOURCELESS:
+		c->selected |= PYCI_SELECT(PYCI_SOURCELESS);
+		break;
+	case CLEAN_ALL:
+		c->selected |= PYCI_SELECT(PYCI_STALE) | PYCI_SELECT(PYCI_ORPHANED) |
+			       PYCI_SELECT(PYCI_FOREIGN) | PYCI_SELECT(PYCI_INVALID);
+		break;
+	case CLEAN_DRY_RUN:
+		c->dry_run = 1;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* No selector given: say which there are. */
+static void nothing_selected(void)
+{
+	pyci_buf names = PYCI_BUF_INIT;
+	int rc = 0;
+	for (const struct cli_option *o = clean_selectors; o->long_name && !rc; o++)
+		rc = pyci_buf_printf(&names, "%s--%s", o == clean_selectors ? "" : ", ", o->long_name);
+	if (rc == 0)
+		cli_error("nothing selected: say what to remove (%s)", names.data);
+	else
+		cli_error("out of memory");
+	pyci_buf_free(&names);
+}
+
 int cmd_clean(int argc, char **argv)
 {
-	enum { OPT_STALE = 256, OPT_ORPHANED, OPT_FOREIGN, OPT_INVALID, OPT_SOURCELESS, OPT_ALL };
-	static const struct option longopts[] = {
-		{"stale", no_argument, NULL, OPT_STALE},
-		{"orphaned", no_argument, NULL, OPT_ORPHANED},
-		{"foreign", no_argument, NULL, OPT_FOREIGN},
-		{"invalid", no_argument, NULL, OPT_INVALID},
-		{"sourceless", no_argument, NULL, OPT_SOURCELESS},
-		{"all", no_argument, NULL, OPT_ALL},
-		{"dry-run", no_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},
-		ENGINE_LONGOPTS,
-		{NULL, 0, NULL, 0},
-	};
 	struct clean_cli c = {0};
 	c.e.log = 1;
 	int rc = EXIT_USAGE;
 
-	optind = 1;
-	int ch;
-	while ((ch = cli_getopt(argc, argv, "nh" ENGINE_SHORTOPTS, longopts)) != -1) {
-		int mine = engine_option(&c.e, ch, optarg);
-		if (mine < 0)
-			goto out;
-		if (mine)
-			continue;
-		switch (ch) {
-		case OPT_STALE:
-			c.selected |= PYCI_SELECT(PYCI_STALE);
-			break;
-		case OPT_ORPHANED:
-			c.selected |= PYCI_SELECT(PYCI_ORPHANED);
-			break;
-		case OPT_FOREIGN:
-			c.selected |= PYCI_SELECT(PYCI_FOREIGN);
-			break;
-		case OPT_INVALID:
-			c.selected |= PYCI_SELECT(PYCI_INVALID);
-			break;
-		case OPT_SOURCELESS:
-			c.selected |= PYCI_SELECT(PYCI_SOURCELESS);
-			break;
-		case OPT_ALL:
-			c.selected |= PYCI_SELECT(PYCI_STALE) | PYCI_SELECT(PYCI_ORPHANED) |
-				      PYCI_SELECT(PYCI_FOREIGN) | PYCI_SELECT(PYCI_INVALID);
-			break;
-		case 'n':
-			c.dry_run = 1;
-			break;
-		case 'h':
-			(void)fputs(clean_usage, stdout); /* checked at exit: cli_close_stdout */
-			rc = EXIT_OK;
-			goto out;
-		default:
-			(void)fputs("try 'pycinspect clean --help'\n", stderr);
-			goto out;
-		}
+	int first = cli_parse(&clean_command, argc, argv, on_option, &c);
+	if (first <= 0) {
+		rc = first == 0 ? EXIT_OK : EXIT_USAGE;
+		goto out;
 	}
 	if (!c.selected) {
-		cli_error("nothing selected: say what to remove (--stale, --orphaned, --foreign, "
-			  "--invalid, --all, --sourceless)");
+		nothing_selected();
 		goto out;
 	}
 	if (engine_ready(&c.e) != 0)
@@ -497,7 +537,7 @@ int cmd_clean(int argc, char **argv)
 	c.e.opt.defer_close = 1;
 	c.e.refuse_overlap = 1; /* the dry run could not foresee a second pass over the same files */
 	pyci_scan_ops ops = {on_record, engine_walk_error, on_dir_done, &c, NULL};
-	int fatal = engine_run(&c.e, argv + optind, &ops, refuse_root);
+	int fatal = engine_run(&c.e, argv + first, &ops, refuse_root);
 	if (caught)
 		end_interrupted(&c, caught); /* does not return */
 	if (fatal < 0)

@@ -2,13 +2,12 @@
  * cmd_dump.c - `pycinspect dump`: forensic JSON of every cache under the given paths.
  *
  * One object per cache (pyci_dump_json), as JSON Lines, or with --pretty one indented document
- * per cache.  The engine's options apply (targets for the verdict, excludes, threads).  The
- * objects are built by the engine's prepare hook on the threads that judge (hashing and
- * decoding are most of the work); on_record only writes them, in order.
+ * per cache.  The engine's options apply (targets for the verdict, excludes, threads; --json is
+ * taken but not listed: dump_groups).  The objects are built by the engine's prepare hook on
+ * the threads that judge (hashing and decoding are most of the work); on_record only writes
+ * them, in order.
  */
 #include <errno.h>
-#include <getopt.h>
-#include <string.h>
 
 #include "cli.h"
 #include "engine.h"
@@ -22,47 +21,42 @@ struct dump_cli {
 	unsigned long long problems;
 };
 
-static const char dump_usage_head[] =
-	"usage: pycinspect dump [--pretty] [--consts] [OPTIONS] [PATH...]\n"
-	"\n"
-	"Everything that can be known about each .pyc/.pyo under PATH (files or trees, default .)\n"
-	"without running Python, as JSON: file metadata, SHA-256 and XXH3-128, the header field by\n"
-	"field, the source and the SipHash its header would need, the verdict, and every code\n"
-	"object (docs/dump.md).\n"
-	"\n"
-	"options:\n"
-	"      --pretty              one indented JSON document per cache\n"
-	"      --consts              include the constants of every code object: str, bytes,\n"
-	"                            numbers, None, True, False, Ellipsis (docs/dump.md)\n";
+enum { DUMP_PRETTY = 256, DUMP_CONSTS };
 
-static const char dump_usage_tail[] =
-	"  -h, --help                this help\n"
-	"\n"
-	"exit status: 0 every cache read and decoded, 1 some could not be (each one says why in\n"
-	"its object), 2 usage or fatal error\n";
+static const struct cli_option dump_options[] = {
+	{"pretty", 0, CLI_NOARG, NULL, "one indented JSON document per cache", DUMP_PRETTY, NULL},
+	{"consts", 0, CLI_NOARG, NULL,
+	 "include the constants of every code object: str, bytes,\n"
+	 "numbers, None, True, False, Ellipsis (docs/dump.md)",
+	 DUMP_CONSTS, NULL},
+	{0},
+};
 
-/*
- * The engine's options as scan and clean list them (ENGINE_USAGE, one text for the three),
- * less --json: dump's output is always JSON, so --json is accepted, for scripts that pass it
- * as to scan, but does nothing and is not offered.  An option's first line starts with '-'
- * after an indent of 2 or 6; the lines that continue it are indented to the text column.
- */
-static void put_engine_usage(void)
-{
-	const char *p = ENGINE_USAGE;
-	int skip = 0;
-	while (*p != '\0') {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p);
-		size_t indent = strspn(p, " ");
-		if (indent < 8 && p[indent] == '-')
-			skip = strncmp(p + indent, "--json", 6) == 0 &&
-			       (p[indent + 6] == ' ' || p[indent + 6] == '\n');
-		if (!skip)
-			(void)fwrite(p, 1, len, stdout); /* checked at exit: cli_close_stdout */
-		p += len;
-	}
-}
+/* The engine's options as scan and clean list them, less --json: dump's output is always JSON,
+ * so --json is accepted, for scripts that pass it as to scan, but does nothing and is not
+ * offered. */
+static const struct cli_group dump_groups[] = {
+	{"options:", dump_options, 0},
+	{NULL, engine_json_option, 1},
+	{NULL, engine_options, 0},
+	{NULL, cli_help_option, 0},
+	{0},
+};
+
+static const struct cli_command dump_command = {
+	.name = "dump",
+	.head = "usage: pycinspect dump [--pretty] [--consts] [OPTIONS] [PATH...]\n"
+		"\n"
+		"Everything that can be known about each .pyc/.pyo under PATH (files or trees, default .)\n"
+		"without running Python, as JSON: file metadata, SHA-256 and XXH3-128, the header field by\n"
+		"field, the source and the SipHash its header would need, the verdict, and every code\n"
+		"object (docs/dump.md).\n",
+	.groups = dump_groups,
+	.tail = "\n"
+		"exit status: 0 every cache read and decoded, 1 some could not be (each one says why in\n"
+		"its object), 2 usage or fatal error\n",
+	.column = 28,
+};
 
 #define FLUSH_AT ((size_t)64 * 1024)
 
@@ -155,49 +149,34 @@ static int on_record(void *ctx, const pyci_record *r)
 	return 0;
 }
 
+/* cli_parse's on_option: the engine's options, then dump's own. */
+static int on_option(void *ctx, int id, const char *arg)
+{
+	struct dump_cli *c = ctx;
+	int mine = engine_option(&c->e, id, arg);
+	if (mine)
+		return mine < 0 ? -1 : 0;
+	if (id == DUMP_PRETTY)
+		c->pretty = 1;
+	else if (id == DUMP_CONSTS)
+		c->dopt.consts = 1;
+	return 0;
+}
+
 int cmd_dump(int argc, char **argv)
 {
-	enum { OPT_PRETTY = 256, OPT_CONSTS };
-	static const struct option longopts[] = {
-		{"pretty", no_argument, NULL, OPT_PRETTY},
-		{"consts", no_argument, NULL, OPT_CONSTS},
-		{"help", no_argument, NULL, 'h'},
-		ENGINE_LONGOPTS,
-		{NULL, 0, NULL, 0},
-	};
 	struct dump_cli c = {0};
 	int rc = EXIT_USAGE;
 	c.e.json = 1; /* walk errors as {"type":"error"} lines */
-	optind = 1;
-	int ch;
-	while ((ch = cli_getopt(argc, argv, "h" ENGINE_SHORTOPTS, longopts)) != -1) {
-		int mine = engine_option(&c.e, ch, optarg);
-		if (mine < 0)
-			goto out;
-		if (mine)
-			continue;
-		switch (ch) {
-		case OPT_PRETTY:
-			c.pretty = 1;
-			break;
-		case OPT_CONSTS:
-			c.dopt.consts = 1;
-			break;
-		case 'h':
-			(void)fputs(dump_usage_head, stdout); /* checked at exit: cli_close_stdout */
-			put_engine_usage();
-			(void)fputs(dump_usage_tail, stdout);
-			rc = EXIT_OK;
-			goto out;
-		default:
-			(void)fputs("try 'pycinspect dump --help'\n", stderr);
-			goto out;
-		}
+	int first = cli_parse(&dump_command, argc, argv, on_option, &c);
+	if (first <= 0) {
+		rc = first == 0 ? EXIT_OK : EXIT_USAGE;
+		goto out;
 	}
 	if (engine_ready(&c.e) != 0)
 		goto out;
 	pyci_scan_ops ops = {on_record, engine_walk_error, NULL, &c, prepare};
-	int fatal = engine_run(&c.e, argv + optind, &ops, NULL);
+	int fatal = engine_run(&c.e, argv + first, &ops, NULL);
 	if (c.e.write_failed || cli_flush(&c.e.out) != 0)
 		goto out;
 	rc = fatal ? EXIT_USAGE : (c.problems || c.e.sum.errors) ? EXIT_FINDINGS : EXIT_OK;

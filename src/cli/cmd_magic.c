@@ -13,32 +13,46 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "cli.h"
 #include "pycinspect/json.h"
 #include "pycinspect/magic.h"
 #include "pycinspect/srchash.h"
 #include "pycinspect/target.h"
 
-static const char magic_usage[] =
-	"usage: pycinspect magic [--json] [NUMBER|VERSION...]\n"
-	"\n"
-	"Without arguments, print every known magic number.  NUMBER is the 16-bit magic (3531),\n"
-	"the little-endian word (0x0a0d0dcb) or the first four bytes of a .pyc as eight hex\n"
-	"digits (cb0d0d0a, 02999900);\n"
-	"VERSION is 3.12, cpython-312, pypy3.9 or pypy39 (every number of that version), or a\n"
-	"release such as 3.12.1 or 3.5.2 (the number its final release writes).\n"
-	"\n"
-	"options:\n"
-	"      --json      one JSON object per row\n"
-	"  -h, --help      this help\n"
-	"\n"
-	"Every argument is looked up; the rows of those found are printed even when others fail.\n"
-	"exit status: 0 all found, 1 some NUMBER or VERSION unknown, 2 some argument is neither\n"
-	"a NUMBER nor a VERSION, or another usage error\n";
+enum { MAGIC_JSON = 256 };
+
+/* magic takes no engine option: its --json is its own (no -j, which is scan's --jobs). */
+static const struct cli_option magic_options[] = {
+	{"json", 0, CLI_NOARG, NULL, "one JSON object per row", MAGIC_JSON, NULL},
+	{0},
+};
+
+static const struct cli_group magic_groups[] = {
+	{"options:", magic_options, 0},
+	{NULL, cli_help_option, 0},
+	{0},
+};
+
+static const struct cli_command magic_command = {
+	.name = "magic",
+	.head = "usage: pycinspect magic [--json] [NUMBER|VERSION...]\n"
+		"\n"
+		"Without arguments, print every known magic number.  NUMBER is the 16-bit magic (3531),\n"
+		"the little-endian word (0x0a0d0dcb) or the first four bytes of a .pyc as eight hex\n"
+		"digits (cb0d0d0a, 02999900);\n"
+		"VERSION is 3.12, cpython-312, pypy3.9 or pypy39 (every number of that version), or a\n"
+		"release such as 3.12.1 or 3.5.2 (the number its final release writes).\n",
+	.groups = magic_groups,
+	.tail = "\n"
+		"Every argument is looked up; the rows of those found are printed even when others fail.\n"
+		"exit status: 0 all found, 1 some NUMBER or VERSION unknown, 2 some argument is neither\n"
+		"a NUMBER nor a VERSION, or another usage error\n",
+	.column = 18,
+};
 
 static const char *match_name(pyci_magic_match m)
 {
@@ -243,36 +257,31 @@ static int look_up(struct magic_out *o, const char *arg)
 	return -1;
 }
 
+/* cli_parse's on_option: --json, the only one (--help is cli_parse's). */
+static int on_option(void *ctx, int id, const char *arg)
+{
+	struct magic_out *o = ctx;
+	(void)arg; /* a flag */
+	if (id == MAGIC_JSON)
+		o->json = 1;
+	return 0;
+}
+
 int cmd_magic(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	struct magic_out o = {PYCI_BUF_INIT, 0, 0};
-	int ch;
-	optind = 1;
-	while ((ch = cli_getopt(argc, argv, "h", longopts)) != -1) {
-		if (ch == 'j') {
-			o.json = 1;
-		} else if (ch == 'h') {
-			(void)fputs(magic_usage, stdout); /* checked at exit: cli_close_stdout */
-			return EXIT_OK;
-		} else {
-			(void)fputs("try 'pycinspect magic --help'\n", stderr);
-			return EXIT_USAGE;
-		}
-	}
+	int first = cli_parse(&magic_command, argc, argv, on_option, &o);
+	if (first <= 0)
+		return first == 0 ? EXIT_OK : EXIT_USAGE;
 	int rc = EXIT_OK;
-	if (optind >= argc) {
+	if (first >= argc) {
 		size_t count;
 		const pyci_magic_row *rows = pyci_magic_table(&count);
 		for (size_t i = 0; i < count; i++)
 			if (emit_table_row(&o, &rows[i]) != 0)
 				goto nomem;
 	}
-	for (int a = optind; a < argc; a++) {
+	for (int a = first; a < argc; a++) {
 		int found = look_up(&o, argv[a]);
 		if (found == -2)
 			goto nomem;

@@ -2,11 +2,12 @@
  * cmd_scan.c - `pycinspect scan`: judge every cache under the given paths and report.
  *
  * Text for people (one line per cache that is not fresh, then a summary) or JSON Lines for
- * machines (one "pyc" object per cache, fresh ones too, "error" objects, one "summary").  With --check the exit
- * status says whether anything needs attention.  The engine options live in engine.c.
+ * machines (one "pyc" object per cache, fresh ones too, "error" objects, one "summary").  With
+ * --check the exit status says whether anything needs attention.  scan's options are its own
+ * two (-a, --check), the engine's (engine.c) and --help: scan_command, which args.c parses and
+ * prints.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,20 +21,36 @@ struct scan_cli {
 	int all, check;
 };
 
-static const char scan_usage[] =
-	"usage: pycinspect scan [OPTIONS] [PATH...]\n"
-	"\n"
-	"Judge every .pyc/.pyo under each PATH (default: .) as the interpreter that owns it would.\n"
-	"Statuses: fresh, stale, orphaned, sourceless, invalid, foreign.\n"
-	"\n"
-	"options:\n"
-	"  -a, --all                 list fresh caches too (--json always lists every cache)\n"
-	"      --check               exit 1 if any cache is not fresh or a directory was unreadable\n"
-	ENGINE_USAGE
-	"  -h, --help                this help\n"
-	"\n"
-	"Symlinks are never followed (write DIR/ to scan the directory a symlink points to).\n"
-	"exit status: 0 ok, 1 findings under --check, 2 usage or fatal error\n";
+enum { SCAN_ALL = 256, SCAN_CHECK };
+
+static const struct cli_option scan_options[] = {
+	{"all", 'a', CLI_NOARG, NULL, "list fresh caches too (--json always lists every cache)",
+	 SCAN_ALL, NULL},
+	{"check", 0, CLI_NOARG, NULL,
+	 "exit 1 if any cache is not fresh or a directory was unreadable", SCAN_CHECK, NULL},
+	{0},
+};
+
+static const struct cli_group scan_groups[] = {
+	{"options:", scan_options, 0},
+	{NULL, engine_json_option, 0},
+	{NULL, engine_options, 0},
+	{NULL, cli_help_option, 0},
+	{0},
+};
+
+static const struct cli_command scan_command = {
+	.name = "scan",
+	.head = "usage: pycinspect scan [OPTIONS] [PATH...]\n"
+		"\n"
+		"Judge every .pyc/.pyo under each PATH (default: .) as the interpreter that owns it would.\n"
+		"Statuses: fresh, stale, orphaned, sourceless, invalid, foreign.\n",
+	.groups = scan_groups,
+	.tail = "\n"
+		"Symlinks are never followed (write DIR/ to scan the directory a symlink points to).\n"
+		"exit status: 0 ok, 1 findings under --check, 2 usage or fatal error\n",
+	.column = 28,
+};
 
 static int emit_line_text(pyci_buf *b, const pyci_record *r)
 {
@@ -133,48 +150,35 @@ static int summary_json(struct scan_cli *c)
 	return rc ? -1 : 0;
 }
 
+/* cli_parse's on_option: the engine's options, then scan's own. */
+static int on_option(void *ctx, int id, const char *arg)
+{
+	struct scan_cli *c = ctx;
+	int mine = engine_option(&c->e, id, arg);
+	if (mine)
+		return mine < 0 ? -1 : 0;
+	if (id == SCAN_ALL)
+		c->all = 1;
+	else if (id == SCAN_CHECK)
+		c->check = 1;
+	return 0;
+}
+
 int cmd_scan(int argc, char **argv)
 {
-	enum { OPT_CHECK = 256 };
-	static const struct option longopts[] = {
-		{"all", no_argument, NULL, 'a'},
-		{"check", no_argument, NULL, OPT_CHECK},
-		{"help", no_argument, NULL, 'h'},
-		ENGINE_LONGOPTS,
-		{NULL, 0, NULL, 0},
-	};
 	struct scan_cli c = {0};
 	int rc = EXIT_USAGE;
 
-	optind = 1;
-	int ch;
-	while ((ch = cli_getopt(argc, argv, "ah" ENGINE_SHORTOPTS, longopts)) != -1) {
-		int mine = engine_option(&c.e, ch, optarg);
-		if (mine < 0)
-			goto out;
-		if (mine)
-			continue;
-		switch (ch) {
-		case 'a':
-			c.all = 1;
-			break;
-		case OPT_CHECK:
-			c.check = 1;
-			break;
-		case 'h':
-			(void)fputs(scan_usage, stdout); /* checked at exit: cli_close_stdout */
-			rc = EXIT_OK;
-			goto out;
-		default:
-			(void)fputs("try 'pycinspect scan --help'\n", stderr);
-			goto out;
-		}
+	int first = cli_parse(&scan_command, argc, argv, on_option, &c);
+	if (first <= 0) {
+		rc = first == 0 ? EXIT_OK : EXIT_USAGE;
+		goto out;
 	}
 	if (engine_ready(&c.e) != 0)
 		goto out;
 
 	pyci_scan_ops ops = {on_record, engine_walk_error, NULL, &c, NULL};
-	int fatal = engine_run(&c.e, argv + optind, &ops, NULL);
+	int fatal = engine_run(&c.e, argv + first, &ops, NULL);
 	rc = fatal ? EXIT_USAGE : EXIT_OK;
 	if (!c.e.write_failed) {
 		pyci_summary_sort(&c.e.sum);

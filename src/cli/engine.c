@@ -1,5 +1,9 @@
 /*
- * engine.c - the options, PATH loop and reports shared by scan and clean (see engine.h).
+ * engine.c - the options, PATH loop and reports shared by scan, clean and dump (see engine.h).
+ *
+ * The options are one table (engine_options, and --json in a table of its own, which dump
+ * takes without listing it) that every command joins to its own in its struct cli_command;
+ * engine_option gives them their meaning.
  */
 #include "engine.h"
 
@@ -12,18 +16,39 @@
 #include "pycinspect/json.h"
 #include "pycinspect/magic.h"
 
-static int parse_check_source(const char *s, pyci_check_source *out)
-{
-	if (strcmp(s, "default") == 0)
-		*out = PYCI_CHECK_DEFAULT;
-	else if (strcmp(s, "always") == 0)
-		*out = PYCI_CHECK_ALWAYS;
-	else if (strcmp(s, "never") == 0)
-		*out = PYCI_CHECK_NEVER;
-	else
-		return -1;
-	return 0;
-}
+/* --check-source's values, in the order of pyci_check_source; the summary's check_source too. */
+static const char *const check_source_values[] = {"default", "always", "never", NULL};
+
+const struct cli_option engine_json_option[] = {
+	{"json", 0, CLI_NOARG, NULL, "JSON Lines on stdout (see docs/json.md)", ENGINE_JSON, NULL},
+	{0},
+};
+
+const struct cli_option engine_options[] = {
+	{"target", 't', CLI_ARG, "LIST",
+	 "interpreters the tree is for, comma-separated, repeatable:\n"
+	 "3.12, cpython-312, pypy310, pypy3.10 (default: those on PATH)",
+	 ENGINE_TARGET, NULL},
+	{"check-source", 0, CLI_ARG, "MODE",
+	 "hash-based caches: default, always or never, as CPython's\n"
+	 "--check-hash-based-pycs (default also reports unchecked\n"
+	 "caches whose source changed)",
+	 ENGINE_CHECK_SOURCE, check_source_values},
+	{"exclude", 0, CLI_ARG, "GLOB",
+	 "leave out directories and caches whose name matches GLOB\n"
+	 "(with a '/': the path below PATH), repeatable",
+	 ENGINE_EXCLUDE, NULL},
+	{"no-default-excludes", 0, CLI_NOARG, NULL, "also walk .git, .hg, .svn and node_modules",
+	 ENGINE_NO_DEFAULT_EXCLUDES, NULL},
+	{"cross-mounts", 0, CLI_NOARG, NULL, "descend into other mounted filesystems",
+	 ENGINE_CROSS_MOUNTS, NULL},
+	{"jobs", 'j', CLI_ARG, "N",
+	 "threads that walk and judge (default: one per CPU; at most\n"
+	 "8 are used, whatever N; 1: everything on one thread);\n"
+	 "the output is the same for any N",
+	 ENGINE_JOBS, NULL},
+	{0},
+};
 
 /* Whether the magic table has a row for t's implementation and version. */
 static int known_version(const pyci_target *t)
@@ -39,10 +64,10 @@ static int known_version(const pyci_target *t)
 int engine_option(struct engine_cli *e, int ch, const char *arg)
 {
 	switch (ch) {
-	case OPT_JSON:
+	case ENGINE_JSON:
 		e->json = 1;
 		return 1;
-	case 't': {
+	case ENGINE_TARGET: {
 		size_t had = e->targets.count;
 		if (pyci_targets_add_list(&e->targets, arg) != 0) {
 			cli_error("invalid target in '%s' (expected e.g. 3.12, cpython-312, pypy310)",
@@ -64,19 +89,22 @@ int engine_option(struct engine_cli *e, int ch, const char *arg)
 		e->have_targets = 1;
 		return 1;
 	}
-	case OPT_CHECK_SOURCE:
-		if (parse_check_source(arg, &e->opt.check) != 0) {
+	case ENGINE_CHECK_SOURCE: {
+		int mode = cli_value_index(check_source_values, arg);
+		if (mode < 0) {
 			cli_error("invalid --check-source '%s' (default, always or never)", arg);
 			return -1;
 		}
+		e->opt.check = (pyci_check_source)mode;
 		return 1;
-	case OPT_CROSS:
+	}
+	case ENGINE_CROSS_MOUNTS:
 		e->opt.cross_mounts = 1;
 		return 1;
-	case OPT_NO_DEFAULT_EXCLUDES:
+	case ENGINE_NO_DEFAULT_EXCLUDES:
 		e->opt.no_default_excludes = 1;
 		return 1;
-	case OPT_EXCLUDE: {
+	case ENGINE_EXCLUDE: {
 		const char **p = realloc(e->excludes, (e->nexcludes + 2) * sizeof(*p));
 		if (!p) {
 			cli_error("out of memory");
@@ -88,7 +116,7 @@ int engine_option(struct engine_cli *e, int ch, const char *arg)
 		e->opt.excludes = p;
 		return 1;
 	}
-	case 'j': {
+	case ENGINE_JOBS: {
 		char *end;
 		errno = 0;
 		unsigned long n = strtoul(arg, &end, 10);
@@ -288,7 +316,6 @@ int engine_summary_text(struct engine_cli *e)
 
 int engine_summary_json(struct engine_cli *e)
 {
-	static const char *const modes[] = {"default", "always", "never"};
 	pyci_buf *b = &e->out;
 	int rc = pyci_buf_puts(b, ",\"targets\":");
 	if (e->opt.targets) {
@@ -299,7 +326,7 @@ int engine_summary_json(struct engine_cli *e)
 		rc |= pyci_buf_puts(b, "null,\"targets_from\":null");
 	}
 	rc |= pyci_buf_printf(b, ",\"check_source\":\"%s\",\"errors\":%llu,\"mounts_not_crossed\":%llu",
-			      modes[e->opt.check], (unsigned long long)e->sum.errors,
+			      check_source_values[e->opt.check], (unsigned long long)e->sum.errors,
 			      (unsigned long long)e->sum.mounts);
 	return rc ? -1 : 0;
 }

@@ -1,49 +1,37 @@
 /*
- * engine.h - what `scan` and `clean` share on the command line: the options of the verdict
- * engine, the loop over PATHs, walk errors, and the target lines of their summaries.  One place,
- * so that `scan` and `clean --dry-run` judge the same files the same way.
+ * engine.h - what `scan`, `clean` and `dump` share on the command line: the options of the
+ * verdict engine (one table, args.h), the loop over PATHs, walk errors, and the target lines of
+ * their summaries.  One place, so that `scan` and `clean --dry-run` judge the same files the
+ * same way.
  */
 #ifndef PYCINSPECT_CLI_ENGINE_H
 #define PYCINSPECT_CLI_ENGINE_H
 
-#include <getopt.h>
-
+#include "args.h"
 #include "pycinspect/buf.h"
 #include "pycinspect/record.h"
 #include "pycinspect/scan.h"
 #include "pycinspect/target.h"
 
+/* The ids of the engine's options (args.h: a command's own ids are below 300). */
 enum {
-	OPT_JSON = 300,
-	OPT_CHECK_SOURCE,
-	OPT_CROSS,
-	OPT_EXCLUDE,
-	OPT_NO_DEFAULT_EXCLUDES,
+	ENGINE_JSON = 300,
+	ENGINE_TARGET,
+	ENGINE_CHECK_SOURCE,
+	ENGINE_EXCLUDE,
+	ENGINE_NO_DEFAULT_EXCLUDES,
+	ENGINE_CROSS_MOUNTS,
+	ENGINE_JOBS,
 };
 
-#define ENGINE_SHORTOPTS "t:j:"
-#define ENGINE_LONGOPTS                                                                     \
-	{"json", no_argument, NULL, OPT_JSON}, {"target", required_argument, NULL, 't'},    \
-		{"check-source", required_argument, NULL, OPT_CHECK_SOURCE},                \
-		{"cross-mounts", no_argument, NULL, OPT_CROSS},                             \
-		{"jobs", required_argument, NULL, 'j'},                                     \
-		{"exclude", required_argument, NULL, OPT_EXCLUDE},                          \
-		{"no-default-excludes", no_argument, NULL, OPT_NO_DEFAULT_EXCLUDES}
-
-#define ENGINE_USAGE                                                                              \
-	"      --json                JSON Lines on stdout (see docs/json.md)\n"                   \
-	"  -t, --target LIST         interpreters the tree is for, comma-separated, repeatable:\n" \
-	"                            3.12, cpython-312, pypy310, pypy3.10 (default: those on PATH)\n" \
-	"      --check-source MODE   hash-based caches: default, always or never, as CPython's\n"  \
-	"                            --check-hash-based-pycs (default also reports unchecked\n"    \
-	"                            caches whose source changed)\n"                               \
-	"      --exclude GLOB        leave out directories and caches whose name matches GLOB\n"   \
-	"                            (with a '/': the path below PATH), repeatable\n"              \
-	"      --no-default-excludes also walk .git, .hg, .svn and node_modules\n"                 \
-	"      --cross-mounts        descend into other mounted filesystems\n"                     \
-	"  -j, --jobs N              threads that walk and judge (default: one per CPU; at most\n" \
-	"                            8 are used, whatever N; 1: everything on one thread);\n"  \
-	"                            the output is the same for any N\n"
+/*
+ * The engine's options, for the groups of scan, clean and dump, handled by engine_option.
+ * engine_json_option is --json alone: scan and clean list it; dump takes it in a hidden group
+ * (its output is always JSON, but scripts may pass --json as to scan).  engine_options are the
+ * others, which all three list.
+ */
+extern const struct cli_option engine_json_option[];
+extern const struct cli_option engine_options[];
 
 struct engine_cli {
 	pyci_scan_options opt;
@@ -66,7 +54,8 @@ struct engine_cli {
  * (said; e->write_failed set). */
 int engine_flush(struct engine_cli *e);
 
-/* Handle one option of the engine.  1 handled, 0 not an engine option, -1 bad value (said). */
+/* Handle one option of the engine: id from engine_json_option or engine_options, arg its value
+ * (NULL for a flag).  1 handled, 0 not an engine option, -1 bad value (said). */
 int engine_option(struct engine_cli *e, int ch, const char *arg);
 
 /* After the options: targets from PATH when none were given.  0, or -1 (out of memory). */

@@ -25,8 +25,9 @@
  *   src/pool.c           ordered pool of worker threads (one-thread walks, named files)
  *   src/closer.c         closes directories on a helper thread (clean)
  *   src/cli/             argv, output, exit codes: main.c, cmd_scan.c, cmd_clean.c,
- *                        cmd_dump.c, cmd_magic.c, engine.c (options scan and clean share), output.c,
- *                        roots.c (what is said of overlapping PATHs), args.c
+ *                        cmd_dump.c, cmd_magic.c, engine.c (options scan, clean and dump share),
+ *                        args.c/args.h (option tables -> getopt and --help), output.c,
+ *                        roots.c (what is said of PATHs that overlap)
  */
 #include <errno.h>
 #include <signal.h>
@@ -80,7 +81,7 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "clean") != 0)
 		cli_quiet_epipe();
-	/* Options may follow the PATHs (cli_getopt); under POSIXLY_CORRECT getopt would take
+	/* Options may follow the PATHs (cli_parse); under POSIXLY_CORRECT getopt would take
 	 * `clean --stale x -n` for a PATH "-n" after a real run.  The order is ours to define. */
 	if (unsetenv("POSIXLY_CORRECT") != 0) {
 		cli_error("cannot clear POSIXLY_CORRECT: %s", strerror(errno));
