@@ -46,7 +46,8 @@ static void on_signal(int sig)
 }
 
 struct clean_cli {
-	struct engine_cli e;    /* its out is the log; its callbacks get this struct as ctx */
+	struct engine_cli e;    /* its out is the log; the scan's callbacks get &e as ctx, and
+				 * e.cmd is this struct */
 	unsigned selected;
 	int dry_run;
 	pyci_buf rec;           /* a record built before its act */
@@ -218,7 +219,7 @@ static int interrupted(struct clean_cli *c)
 
 static int on_record(void *ctx, const pyci_record *r)
 {
-	struct clean_cli *c = ctx;
+	struct clean_cli *c = engine_cmd(ctx);
 	if (interrupted(c))
 		return -1;
 	const char *why;
@@ -337,7 +338,7 @@ static int remove_pycache(struct clean_cli *c, const pyci_dir_done *d)
 
 static int on_dir_done(void *ctx, const pyci_dir_done *d)
 {
-	struct clean_cli *c = ctx;
+	struct clean_cli *c = engine_cmd(ctx);
 	int rc = 0;
 	if (d->has_pycache && c->removed_in_pycache) {
 		if (c->removed_in_pycache < d->entries) {
@@ -536,7 +537,9 @@ int cmd_clean(int argc, char **argv)
 	/* the last close of each removed __pycache__ may wait for the device: not on this thread */
 	c.e.opt.defer_close = 1;
 	c.e.refuse_overlap = 1; /* the dry run could not foresee a second pass over the same files */
-	pyci_scan_ops ops = {on_record, engine_walk_error, on_dir_done, &c, NULL};
+	c.e.cmd = &c;
+	pyci_scan_ops ops = {.record = on_record, .error = engine_walk_error, .dir_done = on_dir_done,
+			     .ctx = &c.e, .prepare = NULL};
 	int fatal = engine_run(&c.e, argv + first, &ops, refuse_root);
 	if (caught)
 		end_interrupted(&c, caught); /* does not return */

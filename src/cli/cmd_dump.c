@@ -14,7 +14,7 @@
 #include "pycinspect/dump.h"
 
 struct dump_cli {
-	struct engine_cli e; /* first: the engine's callbacks take this struct as theirs */
+	struct engine_cli e; /* the scan's callbacks get &e as ctx; e.cmd is this struct */
 	pyci_dump_options dopt;
 	int pretty;
 	pyci_buf one;        /* the current object, compact */
@@ -115,13 +115,13 @@ static int pretty(pyci_buf *out, const char *s, size_t len)
  * only c->dopt, so any number of threads at once). */
 static int prepare(void *ctx, const pyci_record *r, pyci_buf *out)
 {
-	const struct dump_cli *c = ctx;
+	const struct dump_cli *c = engine_cmd(ctx);
 	return pyci_dump_json(out, r, &c->dopt);
 }
 
 static int on_record(void *ctx, const pyci_record *r)
 {
-	struct dump_cli *c = ctx;
+	struct dump_cli *c = engine_cmd(ctx);
 	const pyci_buf *one = r->prepared;
 	int rc = r->prepared_rc;
 	if (!one) { /* not prepared (over the engine's budget, or out of memory there): here */
@@ -175,7 +175,9 @@ int cmd_dump(int argc, char **argv)
 	}
 	if (engine_ready(&c.e) != 0)
 		goto out;
-	pyci_scan_ops ops = {on_record, engine_walk_error, NULL, &c, prepare};
+	c.e.cmd = &c;
+	pyci_scan_ops ops = {.record = on_record, .error = engine_walk_error, .dir_done = NULL,
+			     .ctx = &c.e, .prepare = prepare};
 	int fatal = engine_run(&c.e, argv + first, &ops, NULL);
 	if (c.e.write_failed || cli_flush(&c.e.out) != 0)
 		goto out;

@@ -17,7 +17,7 @@
 #define FLUSH_AT ((size_t)64 * 1024)
 
 struct scan_cli {
-	struct engine_cli e; /* first: the engine's callbacks take this struct as theirs */
+	struct engine_cli e; /* the scan's callbacks get &e as ctx; e.cmd is this struct */
 	int all, check;
 };
 
@@ -73,7 +73,7 @@ static int emit_line_text(pyci_buf *b, const pyci_record *r)
 
 static int on_record(void *ctx, const pyci_record *r)
 {
-	struct scan_cli *c = ctx;
+	struct scan_cli *c = engine_cmd(ctx);
 	struct engine_cli *e = &c->e;
 	if (e->write_failed) {
 		errno = EIO;
@@ -177,7 +177,9 @@ int cmd_scan(int argc, char **argv)
 	if (engine_ready(&c.e) != 0)
 		goto out;
 
-	pyci_scan_ops ops = {on_record, engine_walk_error, NULL, &c, NULL};
+	c.e.cmd = &c;
+	pyci_scan_ops ops = {.record = on_record, .error = engine_walk_error, .dir_done = NULL,
+			     .ctx = &c.e, .prepare = NULL};
 	int fatal = engine_run(&c.e, argv + first, &ops, NULL);
 	rc = fatal ? EXIT_USAGE : EXIT_OK;
 	if (!c.e.write_failed) {

@@ -46,9 +46,17 @@ struct engine_cli {
 	int write_failed;
 	int refuse_overlap;             /* PATHs that name the same files: refused (clean), not
 					 * only warned about (roots.c) */
+	void *cmd;                      /* the command's own state: the scan's callbacks are given
+					 * this engine_cli as ctx, and find the command here */
 	int log;                        /* out records acts (clean): written with cli_flush_log */
 	int stopped;                    /* a callback stopped the run and says why itself */
 };
+
+/* The command's state of a scan callback's ctx (an engine_cli). */
+static inline void *engine_cmd(void *ctx)
+{
+	return ((struct engine_cli *)ctx)->cmd;
+}
 
 /* Write e->out as the command writes it (cli_flush, or cli_flush_log under e->log).  0, or -1
  * (said; e->write_failed set). */
