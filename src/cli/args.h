@@ -4,7 +4,7 @@
  *
  * An option is listed once, in a struct cli_option row: its spellings, its argument, its help
  * and its value set.  A command is a struct cli_command: the prose of its --help around a list
- * of option tables (groups), some of them shared (the engine's, engine.c; --help, here).  The
+ * of option tables (groups), some of them shared (the engine's, scanrun.c; --help, here).  The
  * shell completions of a later issue read the same rows, so that help, parser and completions
  * cannot disagree.
  */

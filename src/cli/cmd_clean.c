@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "engine.h"
+#include "scanrun.h"
 #include "pycinspect/clean.h"
 #include "pycinspect/json.h"
 
@@ -46,7 +46,7 @@ static void on_signal(int sig)
 }
 
 struct clean_cli {
-	struct engine_cli e;    /* its out is the log; the scan's callbacks get &e as ctx, and
+	struct scanrun e;    /* its out is the log; the scan's callbacks get &e as ctx, and
 				 * e.cmd is this struct */
 	unsigned selected;
 	int dry_run;
@@ -102,8 +102,8 @@ static const struct cli_option clean_options[] = {
 static const struct cli_group clean_groups[] = {
 	{"selectors:", clean_selectors, 0},
 	{"options:", clean_options, 0},
-	{NULL, engine_json_option, 0},
-	{NULL, engine_options, 0},
+	{NULL, scanrun_json_option, 0},
+	{NULL, scanrun_options, 0},
 	{NULL, cli_help_option, 0},
 	{0},
 };
@@ -145,7 +145,7 @@ static int quoted(pyci_buf *b, const char *path, size_t len)
 static int flush_log(struct clean_cli *c)
 {
 	c->unwritten = 0;
-	return engine_flush(&c->e);
+	return scanrun_flush(&c->e);
 }
 
 /* After the act of a record in e.out: write the batch when it is full. */
@@ -219,7 +219,7 @@ static int interrupted(struct clean_cli *c)
 
 static int on_record(void *ctx, const pyci_record *r)
 {
-	struct clean_cli *c = engine_cmd(ctx);
+	struct clean_cli *c = scanrun_cmd(ctx);
 	if (interrupted(c))
 		return -1;
 	const char *why;
@@ -338,7 +338,7 @@ static int remove_pycache(struct clean_cli *c, const pyci_dir_done *d)
 
 static int on_dir_done(void *ctx, const pyci_dir_done *d)
 {
-	struct clean_cli *c = engine_cmd(ctx);
+	struct clean_cli *c = scanrun_cmd(ctx);
 	int rc = 0;
 	if (d->has_pycache && c->removed_in_pycache) {
 		if (c->removed_in_pycache < d->entries) {
@@ -385,7 +385,7 @@ static int summary(struct clean_cli *c, int sig)
 		if (sig)
 			rc |= pyci_buf_printf(b, "\"interrupted\":\"%s\",", signal_name(sig));
 		rc |= pyci_summary_json(b, s);
-		rc |= engine_summary_json(&c->e);
+		rc |= scanrun_summary_json(&c->e);
 		rc |= pyci_buf_puts(b, "}\n");
 		return rc ? -1 : 0;
 	}
@@ -404,7 +404,7 @@ static int summary(struct clean_cli *c, int sig)
 	if (c->failed || c->kept)
 		rc |= pyci_buf_printf(b, "not removed: %llu failed, %llu kept for safety (see stderr)\n",
 				      c->failed, c->kept);
-	rc |= engine_summary_text(&c->e);
+	rc |= scanrun_summary_text(&c->e);
 	return rc ? -1 : 0;
 }
 
@@ -463,7 +463,7 @@ static int refuse_root(const char *path)
 static int on_option(void *ctx, int id, const char *arg)
 {
 	struct clean_cli *c = ctx;
-	int mine = engine_option(&c->e, id, arg);
+	int mine = scanrun_option(&c->e, id, arg);
 	if (mine)
 		return mine < 0 ? -1 : 0;
 	switch (id) {
@@ -524,11 +524,11 @@ int cmd_clean(int argc, char **argv)
 		nothing_selected();
 		goto out;
 	}
-	if (engine_ready(&c.e) != 0)
+	if (scanrun_ready(&c.e) != 0)
 		goto out;
 	/* --foreign (or --all) with targets guessed from PATH: every cache of an interpreter that
 	 * is not on this PATH goes, even one another user or a service still runs.  Say so first. */
-	if ((c.selected & PYCI_SELECT(PYCI_FOREIGN)) && engine_warn_guessed_targets(&c.e) != 0)
+	if ((c.selected & PYCI_SELECT(PYCI_FOREIGN)) && scanrun_warn_guessed_targets(&c.e) != 0)
 		goto out;
 
 	if (catch_signals() != 0)
@@ -538,9 +538,9 @@ int cmd_clean(int argc, char **argv)
 	c.e.opt.defer_close = 1;
 	c.e.refuse_overlap = 1; /* the dry run could not foresee a second pass over the same files */
 	c.e.cmd = &c;
-	pyci_scan_ops ops = {.record = on_record, .error = engine_walk_error, .dir_done = on_dir_done,
+	pyci_scan_ops ops = {.record = on_record, .error = scanrun_walk_error, .dir_done = on_dir_done,
 			     .ctx = &c.e, .prepare = NULL};
-	int fatal = engine_run(&c.e, argv + first, &ops, refuse_root);
+	int fatal = scanrun_run(&c.e, argv + first, &ops, refuse_root);
 	if (caught)
 		end_interrupted(&c, caught); /* does not return */
 	if (fatal < 0)
@@ -563,6 +563,6 @@ int cmd_clean(int argc, char **argv)
 out:
 	pyci_buf_free(&c.rec);
 	pyci_summary_free(&c.removed);
-	engine_free(&c.e);
+	scanrun_free(&c.e);
 	return rc;
 }

@@ -10,11 +10,11 @@
 #include <errno.h>
 
 #include "cli.h"
-#include "engine.h"
+#include "scanrun.h"
 #include "pycinspect/dump.h"
 
 struct dump_cli {
-	struct engine_cli e; /* the scan's callbacks get &e as ctx; e.cmd is this struct */
+	struct scanrun e; /* the scan's callbacks get &e as ctx; e.cmd is this struct */
 	pyci_dump_options dopt;
 	int pretty;
 	pyci_buf one;        /* the current object, compact */
@@ -37,8 +37,8 @@ static const struct cli_option dump_options[] = {
  * offered. */
 static const struct cli_group dump_groups[] = {
 	{"options:", dump_options, 0},
-	{NULL, engine_json_option, 1},
-	{NULL, engine_options, 0},
+	{NULL, scanrun_json_option, 1},
+	{NULL, scanrun_options, 0},
 	{NULL, cli_help_option, 0},
 	{0},
 };
@@ -115,13 +115,13 @@ static int pretty(pyci_buf *out, const char *s, size_t len)
  * only c->dopt, so any number of threads at once). */
 static int prepare(void *ctx, const pyci_record *r, pyci_buf *out)
 {
-	const struct dump_cli *c = engine_cmd(ctx);
+	const struct dump_cli *c = scanrun_cmd(ctx);
 	return pyci_dump_json(out, r, &c->dopt);
 }
 
 static int on_record(void *ctx, const pyci_record *r)
 {
-	struct dump_cli *c = engine_cmd(ctx);
+	struct dump_cli *c = scanrun_cmd(ctx);
 	const pyci_buf *one = r->prepared;
 	int rc = r->prepared_rc;
 	if (!one) { /* not prepared (over the engine's budget, or out of memory there): here */
@@ -153,7 +153,7 @@ static int on_record(void *ctx, const pyci_record *r)
 static int on_option(void *ctx, int id, const char *arg)
 {
 	struct dump_cli *c = ctx;
-	int mine = engine_option(&c->e, id, arg);
+	int mine = scanrun_option(&c->e, id, arg);
 	if (mine)
 		return mine < 0 ? -1 : 0;
 	if (id == DUMP_PRETTY)
@@ -173,17 +173,17 @@ int cmd_dump(int argc, char **argv)
 		rc = first == 0 ? EXIT_OK : EXIT_USAGE;
 		goto out;
 	}
-	if (engine_ready(&c.e) != 0)
+	if (scanrun_ready(&c.e) != 0)
 		goto out;
 	c.e.cmd = &c;
-	pyci_scan_ops ops = {.record = on_record, .error = engine_walk_error, .dir_done = NULL,
+	pyci_scan_ops ops = {.record = on_record, .error = scanrun_walk_error, .dir_done = NULL,
 			     .ctx = &c.e, .prepare = prepare};
-	int fatal = engine_run(&c.e, argv + first, &ops, NULL);
+	int fatal = scanrun_run(&c.e, argv + first, &ops, NULL);
 	if (c.e.write_failed || cli_flush(&c.e.out) != 0)
 		goto out;
 	rc = fatal ? EXIT_USAGE : (c.problems || c.e.sum.errors) ? EXIT_FINDINGS : EXIT_OK;
 out:
 	pyci_buf_free(&c.one);
-	engine_free(&c.e);
+	scanrun_free(&c.e);
 	return rc;
 }

@@ -4,7 +4,7 @@
  * Text for people (one line per cache that is not fresh, then a summary) or JSON Lines for
  * machines (one "pyc" object per cache, fresh ones too, "error" objects, one "summary").  With
  * --check the exit status says whether anything needs attention.  scan's options are its own
- * two (-a, --check), the engine's (engine.c) and --help: scan_command, which args.c parses and
+ * two (-a, --check), the engine's (scanrun.c) and --help: scan_command, which args.c parses and
  * prints.
  */
 #include <errno.h>
@@ -12,12 +12,12 @@
 #include <string.h>
 
 #include "cli.h"
-#include "engine.h"
+#include "scanrun.h"
 
 #define FLUSH_AT ((size_t)64 * 1024)
 
 struct scan_cli {
-	struct engine_cli e; /* the scan's callbacks get &e as ctx; e.cmd is this struct */
+	struct scanrun e; /* the scan's callbacks get &e as ctx; e.cmd is this struct */
 	int all, check;
 };
 
@@ -33,8 +33,8 @@ static const struct cli_option scan_options[] = {
 
 static const struct cli_group scan_groups[] = {
 	{"options:", scan_options, 0},
-	{NULL, engine_json_option, 0},
-	{NULL, engine_options, 0},
+	{NULL, scanrun_json_option, 0},
+	{NULL, scanrun_options, 0},
 	{NULL, cli_help_option, 0},
 	{0},
 };
@@ -73,8 +73,8 @@ static int emit_line_text(pyci_buf *b, const pyci_record *r)
 
 static int on_record(void *ctx, const pyci_record *r)
 {
-	struct scan_cli *c = engine_cmd(ctx);
-	struct engine_cli *e = &c->e;
+	struct scan_cli *c = scanrun_cmd(ctx);
+	struct scanrun *e = &c->e;
 	if (e->write_failed) {
 		errno = EIO;
 		return -1;
@@ -132,7 +132,7 @@ static int summary_text(struct scan_cli *c)
 		}
 		rc |= pyci_buf_puts(b, vt->total.count ? ")\n" : "\n");
 	}
-	rc |= engine_summary_text(&c->e);
+	rc |= scanrun_summary_text(&c->e);
 	return rc ? -1 : 0;
 }
 
@@ -145,7 +145,7 @@ static int summary_json(struct scan_cli *c)
 				 (unsigned long long)s->total.bytes);
 	rc |= pyci_summary_json(b, s);
 	rc |= pyci_buf_printf(b, ",\"foreign\":%llu", (unsigned long long)s->foreign);
-	rc |= engine_summary_json(&c->e);
+	rc |= scanrun_summary_json(&c->e);
 	rc |= pyci_buf_puts(b, "}\n");
 	return rc ? -1 : 0;
 }
@@ -154,7 +154,7 @@ static int summary_json(struct scan_cli *c)
 static int on_option(void *ctx, int id, const char *arg)
 {
 	struct scan_cli *c = ctx;
-	int mine = engine_option(&c->e, id, arg);
+	int mine = scanrun_option(&c->e, id, arg);
 	if (mine)
 		return mine < 0 ? -1 : 0;
 	if (id == SCAN_ALL)
@@ -174,13 +174,13 @@ int cmd_scan(int argc, char **argv)
 		rc = first == 0 ? EXIT_OK : EXIT_USAGE;
 		goto out;
 	}
-	if (engine_ready(&c.e) != 0)
+	if (scanrun_ready(&c.e) != 0)
 		goto out;
 
 	c.e.cmd = &c;
-	pyci_scan_ops ops = {.record = on_record, .error = engine_walk_error, .dir_done = NULL,
+	pyci_scan_ops ops = {.record = on_record, .error = scanrun_walk_error, .dir_done = NULL,
 			     .ctx = &c.e, .prepare = NULL};
-	int fatal = engine_run(&c.e, argv + first, &ops, NULL);
+	int fatal = scanrun_run(&c.e, argv + first, &ops, NULL);
 	rc = fatal ? EXIT_USAGE : EXIT_OK;
 	if (!c.e.write_failed) {
 		pyci_summary_sort(&c.e.sum);
@@ -194,6 +194,6 @@ int cmd_scan(int argc, char **argv)
 	if (rc == EXIT_OK && c.check && (s->status[PYCI_FRESH].count != s->total.count || s->errors))
 		rc = EXIT_FINDINGS;
 out:
-	engine_free(&c.e);
+	scanrun_free(&c.e);
 	return rc;
 }

@@ -1,33 +1,40 @@
 /*
  * main.c - pycinspect's entry point: picks the command.
  *
- * Map of the sources:
+ * Map of the sources (a .c's internal header is named beside it):
  *   include/pycinspect/  the public library API (one header per module below)
  *   src/magic.c          magic numbers, from data/magic_numbers.tsv via magic_table.inc
  *   src/header.c         .pyc header layouts and PEP 552 flags
  *   src/cachename.c      __pycache__/NAME.TAG[.opt-N].pyc and legacy names
- *   src/srchash.c        PEP 552 source hash (SipHash via OpenSSL EVP_MAC)
+ *   src/srchash.c        PEP 552 source hash (SipHash via OpenSSL EVP_MAC); sslerr.h: what
+ *                        OpenSSL's error queue says, as an errno
  *   src/verdict.c        CPython's freshness rules per version -> status + reasons
  *   src/target.c         target interpreters (--target, PATH)
  *   src/walk.c           descriptor-relative tree walk, bounded descriptors, no symlinks
- *   src/pwalk.c          the same walk with directories on worker threads, output in order
- *   src/dirio.c          opening (mount rule, no symlinks) and listing directories, for both
- *   src/judge.c          one cache: read its header, stat and hash its source, judge it
+ *   src/pwalk.c, .h      the same walk with directories on worker threads, output in order
+ *   src/dirio.c, .h      opening (mount rule, no symlinks) and listing directories, for both;
+ *                        readopen.h: opening without changing access times
+ *   src/judge.c, .h      one cache: read its header, stat and hash its source, judge it;
+ *                        srcinfo.h: a source's stat as the judge and clean's re-check see it
  *   src/exclude.c        what a walk leaves out (default excludes, --exclude globs)
  *   src/scan.c           the engine: walk, group each directory's caches, judge, report
  *   src/record.c         JSON of a record, summary tallies
  *   src/json.c, buf.c    JSON strings (lossless bytes), growable buffers
  *   src/clean.c          removal behind identity checks, through directory descriptors
  *   src/roots.c          PATHs of one run that name the same files
- *   src/mountinfo.c      /proc/self/mountinfo, for bind mounts
+ *   src/mountinfo.c, .h  /proc/self/mountinfo, for bind mounts
  *   src/dump.c           forensic JSON of one cache (hashes, header, source, code objects)
  *   src/marshal.c        the marshal decoder, hostile input in mind
- *   src/pool.c           ordered pool of worker threads (one-thread walks, named files)
- *   src/closer.c         closes directories on a helper thread (clean)
- *   src/cli/             argv, output, exit codes: main.c, cmd_scan.c, cmd_clean.c,
- *                        cmd_dump.c, cmd_magic.c, engine.c (options scan, clean and dump share),
- *                        args.c/args.h (option tables -> getopt and --help), output.c,
- *                        roots.c (what is said of PATHs that overlap)
+ *   src/pool.c, .h       ordered pool of worker threads (one-thread walks, named files)
+ *   src/closer.c, .h     closes directories on a helper thread (clean)
+ *   src/cli/main.c       this file: picks the command
+ *   src/cli/cli.h        what the command-line modules share: exit codes, output, commands
+ *   src/cli/args.c, .h   option tables -> getopt and --help
+ *   src/cli/output.c     the one way to stdout; clean's log; paths and sizes for people
+ *   src/cli/scanrun.c, .h  a scan run over PATHs: the options, PATH loop and reports that
+ *                        scan, clean and dump share
+ *   src/cli/roots.c      what is said of PATHs that overlap
+ *   src/cli/cmd_scan.c, cmd_clean.c, cmd_dump.c, cmd_magic.c   the commands
  */
 #include <errno.h>
 #include <signal.h>

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "engine.h"
+#include "scanrun.h"
 #include "pycinspect/roots.h"
 
 static void say(const char *inner, const char *outer, int inner_dir, int same, int refuse)

@@ -1,11 +1,12 @@
 /*
- * engine.c - the options, PATH loop and reports shared by scan, clean and dump (see engine.h).
+ * scanrun.c - a run of the scan engine over PATHs, as scan, clean and dump share it: their
+ * options, the PATH loop, walk errors and the summary's target lines (see scanrun.h).
  *
- * The options are one table (engine_options, and --json in a table of its own, which dump
+ * The options are one table (scanrun_options, and --json in a table of its own, which dump
  * takes without listing it) that every command joins to its own in its struct cli_command;
- * engine_option gives them their meaning.
+ * scanrun_option gives them their meaning.
  */
-#include "engine.h"
+#include "scanrun.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -19,12 +20,12 @@
 /* --check-source's values, in the order of pyci_check_source; the summary's check_source too. */
 static const char *const check_source_values[] = {"default", "always", "never", NULL};
 
-const struct cli_option engine_json_option[] = {
+const struct cli_option scanrun_json_option[] = {
 	{"json", 0, CLI_NOARG, NULL, "JSON Lines on stdout (see docs/json.md)", ENGINE_JSON, NULL},
 	{0},
 };
 
-const struct cli_option engine_options[] = {
+const struct cli_option scanrun_options[] = {
 	{"target", 't', CLI_ARG, "LIST",
 	 "interpreters the tree is for, comma-separated, repeatable:\n"
 	 "3.12, cpython-312, pypy310, pypy3.10 (default: those on PATH)",
@@ -61,7 +62,7 @@ static int known_version(const pyci_target *t)
 	return 0;
 }
 
-int engine_option(struct engine_cli *e, int ch, const char *arg)
+int scanrun_option(struct scanrun *e, int ch, const char *arg)
 {
 	switch (ch) {
 	case ENGINE_JSON:
@@ -132,7 +133,7 @@ int engine_option(struct engine_cli *e, int ch, const char *arg)
 	}
 }
 
-int engine_ready(struct engine_cli *e)
+int scanrun_ready(struct scanrun *e)
 {
 	e->from = "option";
 	if (!e->have_targets) {
@@ -145,7 +146,7 @@ int engine_ready(struct engine_cli *e)
 
 /* A PATH that could not be scanned at all: stderr, an "error" line under --json (so that a
  * reader of the JSON alone sees it), and the summary's error count. */
-static void root_error(struct engine_cli *e, const char *path, int err)
+static void root_error(struct scanrun *e, const char *path, int err)
 {
 	struct stat st;
 	int link = err == ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
@@ -176,7 +177,7 @@ static void root_error(struct engine_cli *e, const char *path, int err)
 	}
 }
 
-int engine_flush(struct engine_cli *e)
+int scanrun_flush(struct scanrun *e)
 {
 	if ((e->log ? cli_flush_log(&e->out) : cli_flush(&e->out)) != 0) {
 		e->write_failed = 1;
@@ -185,7 +186,7 @@ int engine_flush(struct engine_cli *e)
 	return 0;
 }
 
-int engine_run(struct engine_cli *e, char **paths, const pyci_scan_ops *ops,
+int scanrun_run(struct scanrun *e, char **paths, const pyci_scan_ops *ops,
 	       int (*refuse)(const char *path))
 {
 	int fatal = 0;
@@ -229,13 +230,13 @@ static const char *walk_err_text(pyci_walk_err kind)
 	}
 }
 
-void engine_walk_error(void *ctx, const char *path, pyci_walk_err kind, int err)
+void scanrun_walk_error(void *ctx, const char *path, pyci_walk_err kind, int err)
 {
-	struct engine_cli *e = ctx;
+	struct scanrun *e = ctx;
 	pyci_buf q = PYCI_BUF_INIT;
 	/* keep stdout and stderr in order for a person watching both */
 	if (!e->json && !e->write_failed)
-		(void)engine_flush(e); /* a failure is said and kept in write_failed */
+		(void)scanrun_flush(e); /* a failure is said and kept in write_failed */
 	int mount = kind == PYCI_WALK_ERR_MOUNT || kind == PYCI_WALK_ERR_MOUNT_FILE;
 	if (mount)
 		e->sum.mounts++;
@@ -273,7 +274,7 @@ static int targets_list(pyci_buf *b, const pyci_targets *t, int json)
 	return 0;
 }
 
-int engine_warn_guessed_targets(struct engine_cli *e)
+int scanrun_warn_guessed_targets(struct scanrun *e)
 {
 	if (!e->opt.targets || strcmp(e->from, "PATH") != 0)
 		return 0;
@@ -291,7 +292,7 @@ int engine_warn_guessed_targets(struct engine_cli *e)
 	return 0;
 }
 
-int engine_summary_text(struct engine_cli *e)
+int scanrun_summary_text(struct scanrun *e)
 {
 	pyci_buf *b = &e->out;
 	const pyci_summary *s = &e->sum;
@@ -314,7 +315,7 @@ int engine_summary_text(struct engine_cli *e)
 	return rc ? -1 : 0;
 }
 
-int engine_summary_json(struct engine_cli *e)
+int scanrun_summary_json(struct scanrun *e)
 {
 	pyci_buf *b = &e->out;
 	int rc = pyci_buf_puts(b, ",\"targets\":");
@@ -331,7 +332,7 @@ int engine_summary_json(struct engine_cli *e)
 	return rc ? -1 : 0;
 }
 
-void engine_free(struct engine_cli *e)
+void scanrun_free(struct scanrun *e)
 {
 	free(e->excludes);
 	pyci_summary_free(&e->sum);

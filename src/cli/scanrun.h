@@ -1,11 +1,11 @@
 /*
- * engine.h - what `scan`, `clean` and `dump` share on the command line: the options of the
+ * scanrun.h - what `scan`, `clean` and `dump` share on the command line: the options of the
  * verdict engine (one table, args.h), the loop over PATHs, walk errors, and the target lines of
  * their summaries.  One place, so that `scan` and `clean --dry-run` judge the same files the
  * same way.
  */
-#ifndef PYCINSPECT_CLI_ENGINE_H
-#define PYCINSPECT_CLI_ENGINE_H
+#ifndef PYCINSPECT_CLI_SCANRUN_H
+#define PYCINSPECT_CLI_SCANRUN_H
 
 #include "args.h"
 #include "pycinspect/buf.h"
@@ -25,15 +25,15 @@ enum {
 };
 
 /*
- * The engine's options, for the groups of scan, clean and dump, handled by engine_option.
- * engine_json_option is --json alone: scan and clean list it; dump takes it in a hidden group
- * (its output is always JSON, but scripts may pass --json as to scan).  engine_options are the
+ * The engine's options, for the groups of scan, clean and dump, handled by scanrun_option.
+ * scanrun_json_option is --json alone: scan and clean list it; dump takes it in a hidden group
+ * (its output is always JSON, but scripts may pass --json as to scan).  scanrun_options are the
  * others, which all three list.
  */
-extern const struct cli_option engine_json_option[];
-extern const struct cli_option engine_options[];
+extern const struct cli_option scanrun_json_option[];
+extern const struct cli_option scanrun_options[];
 
-struct engine_cli {
+struct scanrun {
 	pyci_scan_options opt;
 	pyci_targets targets;
 	int have_targets;
@@ -47,27 +47,27 @@ struct engine_cli {
 	int refuse_overlap;             /* PATHs that name the same files: refused (clean), not
 					 * only warned about (roots.c) */
 	void *cmd;                      /* the command's own state: the scan's callbacks are given
-					 * this engine_cli as ctx, and find the command here */
+					 * this scanrun as ctx, and find the command here */
 	int log;                        /* out records acts (clean): written with cli_flush_log */
 	int stopped;                    /* a callback stopped the run and says why itself */
 };
 
-/* The command's state of a scan callback's ctx (an engine_cli). */
-static inline void *engine_cmd(void *ctx)
+/* The command's state of a scan callback's ctx (an scanrun). */
+static inline void *scanrun_cmd(void *ctx)
 {
-	return ((struct engine_cli *)ctx)->cmd;
+	return ((struct scanrun *)ctx)->cmd;
 }
 
 /* Write e->out as the command writes it (cli_flush, or cli_flush_log under e->log).  0, or -1
  * (said; e->write_failed set). */
-int engine_flush(struct engine_cli *e);
+int scanrun_flush(struct scanrun *e);
 
-/* Handle one option of the engine: id from engine_json_option or engine_options, arg its value
+/* Handle one option of the engine: id from scanrun_json_option or scanrun_options, arg its value
  * (NULL for a flag).  1 handled, 0 not an engine option, -1 bad value (said). */
-int engine_option(struct engine_cli *e, int ch, const char *arg);
+int scanrun_option(struct scanrun *e, int ch, const char *arg);
 
 /* After the options: targets from PATH when none were given.  0, or -1 (out of memory). */
-int engine_ready(struct engine_cli *e);
+int scanrun_ready(struct scanrun *e);
 
 /*
  * Run pyci_scan_path on each PATH (default "."), saying on stderr why a PATH cannot be
@@ -76,7 +76,7 @@ int engine_ready(struct engine_cli *e);
  * returns -1.  Otherwise returns 1 if some PATH failed
  * (exit 2), 0 if none did; stops early when output failed or memory ran out.
  */
-int engine_run(struct engine_cli *e, char **paths, const pyci_scan_ops *ops,
+int scanrun_run(struct scanrun *e, char **paths, const pyci_scan_ops *ops,
 	       int (*refuse)(const char *path));
 
 /*
@@ -88,18 +88,18 @@ int engine_run(struct engine_cli *e, char **paths, const pyci_scan_ops *ops,
 int roots_overlap(char **paths, const pyci_scan_options *o, int refuse);
 
 /* pyci_scan_ops.error: stderr, a {"type":"error"} line under --json, and the counts. */
-void engine_walk_error(void *ctx, const char *path, pyci_walk_err kind, int err);
+void scanrun_walk_error(void *ctx, const char *path, pyci_walk_err kind, int err);
 
 /* When the targets were found on PATH (no --target): a warning on stderr naming them, for a
  * command about to remove the caches of every other interpreter.  0, or -1 (out of memory,
  * said). */
-int engine_warn_guessed_targets(struct engine_cli *e);
+int scanrun_warn_guessed_targets(struct scanrun *e);
 
 /* The summary's lines about targets, errors and mounts (text), or its fields (JSON, each
  * starting with a comma). */
-int engine_summary_text(struct engine_cli *e);
-int engine_summary_json(struct engine_cli *e);
+int scanrun_summary_text(struct scanrun *e);
+int scanrun_summary_json(struct scanrun *e);
 
-void engine_free(struct engine_cli *e);
+void scanrun_free(struct scanrun *e);
 
 #endif
