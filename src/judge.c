@@ -1,12 +1,13 @@
 /*
  * judge.c - one cache, judged (see judge.h).
  *
- * A regular cache costs openat + statx + pread of PYCI_PEEK_SIZE bytes + close; anything else
- * (a FIFO, a device, a symlink named *.pyc) only an fstatat, never an open.  Its source costs
- * one stat, remembered in a few slots for the caches that share it, and a hash only when the
- * cache is hash-based and the verdict asks for it.  The cache is stat'ed on the descriptor its
- * header is read from, so the identity that clean re-checks before a removal is the identity of
- * the bytes that were judged.
+ * Caches are judged in batches of up to PEEK_MAX_BATCH: peek.c does their I/O (a regular cache
+ * costs openat + statx + pread of PYCI_PEEK_SIZE bytes + close; anything else, a FIFO, a device,
+ * a symlink named *.pyc, only a stat of its name, never an open; each distinct source of the
+ * batch one stat), by plain calls or through io_uring, with the same results.  The cache is
+ * stat'ed on the descriptor its header is read from, so the identity that clean re-checks before
+ * a removal is the identity of the bytes that were judged.  A source is hashed only when the
+ * cache is hash-based and the verdict asks for it, once per key for the caches that share it.
  */
 #define _GNU_SOURCE
 #include "judge.h"
@@ -16,21 +17,19 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "peek.h"
 #include "readopen.h"
 #include "srcinfo.h"
 #include "pycinspect/srchash.h"
 
-#define MEMO_SLOTS 8
-#define FILE_OPEN_FLAGS (O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
 #define SOURCE_OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
 
-/* A source stat'ed (and perhaps hashed) for the caches that share it. */
+/* A source of the batch being judged: stat'ed once, hashed at most once per key. */
 struct source_memo {
-	pyci_buf name;          /* "NAME.py" */
-	int used;
+	size_t name_off;        /* "NAME.py" in the judge's names */
+	size_t stem_len;
 	pyci_source_info info;
 	int hashed;             /* hash valid for key/rounds below */
 	uint32_t k0;
@@ -44,8 +43,12 @@ struct judge {
 	const judge_source_ops *src;
 	void *src_ctx;
 	pyci_hasher *hasher;    /* created on the first hash-based cache */
-	struct source_memo memo[MEMO_SLOTS];
-	unsigned memo_next;
+	struct peeker *peeker;
+	pyci_buf names;         /* the batch's source names */
+	struct source_memo memo[PEEK_MAX_BATCH];
+	size_t nmemo;
+	peek_cache pc[PEEK_MAX_BATCH];
+	peek_source ps[PEEK_MAX_BATCH];
 	int noatime;            /* readopen.h: cleared after the first EPERM */
 };
 
@@ -59,14 +62,23 @@ static int dir_open(void *ctx, const char *name, int flags, int *noatime)
 	return pyci_openat_read(*(const int *)ctx, name, flags, noatime);
 }
 
-const judge_source_ops judge_source_dir = {dir_stat, dir_open};
+static int dir_fd(void *ctx)
+{
+	return *(const int *)ctx;
+}
+
+const judge_source_ops judge_source_dir = {dir_stat, dir_open, dir_fd};
 
 struct judge *judge_new(const pyci_scan_options *o)
 {
 	struct judge *jd = calloc(1, sizeof(*jd));
-	if (jd) {
-		jd->opt = o;
-		jd->noatime = 1;
+	if (!jd)
+		return NULL;
+	jd->opt = o;
+	jd->noatime = 1;
+	if (!(jd->peeker = peeker_new(o->io))) {
+		free(jd);
+		return NULL;
 	}
 	return jd;
 }
@@ -76,41 +88,45 @@ void judge_free(struct judge *jd)
 	if (!jd)
 		return;
 	pyci_hasher_free(jd->hasher);
-	for (unsigned i = 0; i < MEMO_SLOTS; i++)
-		pyci_buf_free(&jd->memo[i].name);
+	peeker_free(jd->peeker);
+	pyci_buf_free(&jd->names);
 	free(jd);
+}
+
+int judge_uses_ring(const struct judge *jd)
+{
+	return peeker_uses_ring(jd->peeker);
 }
 
 void judge_sources(struct judge *jd, const judge_source_ops *ops, void *ctx)
 {
 	jd->src = ops;
 	jd->src_ctx = ctx;
-	for (unsigned i = 0; i < MEMO_SLOTS; i++)
-		jd->memo[i].used = 0;
 }
 
-/* The memo of stem's source, stat'ed now if it is not remembered.  NULL on ENOMEM. */
-static struct source_memo *source_lookup(struct judge *jd, const char *stem, size_t stem_len)
+/*
+ * The batch's memo of the source of cache `name` (stem_len bytes of it), added if new, with its
+ * name in jd->names.  NULL on ENOMEM.
+ */
+static struct source_memo *source_for(struct judge *jd, const char *name, size_t stem_len)
 {
-	for (unsigned i = 0; i < MEMO_SLOTS; i++) {
+	for (size_t i = 0; i < jd->nmemo; i++) {
 		struct source_memo *m = &jd->memo[i];
-		if (m->used && m->name.len == stem_len + 3 && memcmp(m->name.data, stem, stem_len) == 0)
+		if (m->stem_len == stem_len && memcmp(jd->names.data + m->name_off, name, stem_len) == 0)
 			return m;
 	}
-	struct source_memo *m = &jd->memo[jd->memo_next++ % MEMO_SLOTS];
-	pyci_buf_clear(&m->name);
-	if (pyci_buf_append(&m->name, stem, stem_len) != 0 || pyci_buf_puts(&m->name, ".py") != 0)
+	struct source_memo *m = &jd->memo[jd->nmemo];
+	*m = (struct source_memo){.name_off = jd->names.len, .stem_len = stem_len};
+	if (pyci_buf_append(&jd->names, name, stem_len) != 0 ||
+	    pyci_buf_append(&jd->names, ".py", sizeof(".py")) != 0)
 		return NULL;
-	m->used = 1;
-	m->hashed = 0;
-	m->hash_err = 0;
-	memset(&m->info, 0, sizeof(m->info));
-	struct stat st;
-	if (jd->src->stat(jd->src_ctx, m->name.data, &st) != 0)
-		m->info.err = errno;
-	else
-		pyci_source_info_from_stat(&m->info, &st);
+	jd->nmemo++;
 	return m;
+}
+
+static const char *memo_name(const struct judge *jd, const struct source_memo *m)
+{
+	return jd->names.data + m->name_off;
 }
 
 struct hash_ctx {
@@ -139,7 +155,7 @@ static int hash_source(void *ctx, uint32_t k0, int c, int d, uint8_t out[8])
 	m->c = c;
 	m->d = d;
 	m->hash_err = 0;
-	int fd = jd->src->open(jd->src_ctx, m->name.data, SOURCE_OPEN_FLAGS, &jd->noatime);
+	int fd = jd->src->open(jd->src_ctx, memo_name(jd, m), SOURCE_OPEN_FLAGS, &jd->noatime);
 	if (fd < 0) {
 		m->hash_err = errno;
 		return -1;
@@ -173,123 +189,87 @@ static void file_info_from_stat(pyci_file_info *f, const struct stat *st)
 	f->mtime_nsec = st->st_mtim.tv_nsec;
 }
 
-/*
- * fstat(fd), and whether fd is the root of a mount (a file bind-mounted over a cache name):
- * statx's STATX_ATTR_MOUNT_ROOT (Linux 5.8), the same single call as fstat.  A kernel that does
- * not report the attribute leaves *mount_root 0 (docs/clean.md says what is then missed).
- */
-static int fstat_mount(int fd, struct stat *st, int *mount_root)
+void judge_batch(struct judge *jd, judge_req *req, size_t n)
 {
-	struct statx sx;
-	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS, &sx) != 0)
-		return -1;
-	*st = (struct stat){0};
-	st->st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
-	st->st_ino = (ino_t)sx.stx_ino;
-	st->st_mode = sx.stx_mode;
-	st->st_size = (off_t)sx.stx_size;
-	st->st_mtim.tv_sec = sx.stx_mtime.tv_sec;
-	st->st_mtim.tv_nsec = sx.stx_mtime.tv_nsec;
-	*mount_root = (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
-		      (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
-	return 0;
-}
-
-/* Read up to PYCI_PEEK_SIZE bytes of a regular file.  Fills r->file; returns bytes or -1. */
-static ssize_t read_cache(struct judge *jd, int dirfd, const char *name, uint8_t *buf,
-			  judge_result *r, int *regular)
-{
-	int fd = pyci_openat_read(dirfd, name, FILE_OPEN_FLAGS, &jd->noatime);
-	if (fd < 0)
-		return -1;
-	struct stat st;
-	ssize_t got = -1;
-	int mount_root = 0;
-	if (fstat_mount(fd, &st, &mount_root) != 0)
-		goto out;
-	file_info_from_stat(&r->file, &st);
-	r->have_file = 1;
-	if (mount_root) {
-		r->mount_root = 1; /* a file mounted over the name: never judged */
-		got = 0;
-		goto out;
+	while (n > PEEK_MAX_BATCH) {
+		judge_batch(jd, req, PEEK_MAX_BATCH);
+		req += PEEK_MAX_BATCH;
+		n -= PEEK_MAX_BATCH;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		*regular = 0; /* swapped after listing: never read */
-		got = 0;
-		goto out;
+	/* the I/O of the batch: each cache, and each distinct source once */
+	int dirfd = jd->src->dirfd ? jd->src->dirfd(jd->src_ctx) : -1;
+	struct source_memo *memo_of[PEEK_MAX_BATCH];
+	pyci_buf_clear(&jd->names);
+	jd->nmemo = 0;
+	for (size_t i = 0; i < n; i++) {
+		judge_result *r = req[i].res;
+		int has_source = r->cname.kind == PYCI_NAME_PYCACHE || r->cname.kind == PYCI_NAME_LEGACY;
+		memo_of[i] = has_source ? source_for(jd, req[i].name, r->cname.stem_len) : NULL;
+		jd->pc[i] = (peek_cache){.dirfd = req[i].dirfd, .name = req[i].name,
+					 .listed_regular = req[i].d_type == DT_REG};
 	}
-	got = 0;
-	while (got < PYCI_PEEK_SIZE) {
-		ssize_t n = pread(fd, buf + got, (size_t)(PYCI_PEEK_SIZE - got), got);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			got = -1;
-			break;
+	size_t m = 0;
+	for (size_t k = 0; k < jd->nmemo; k++) {
+		if (dirfd >= 0) {
+			jd->ps[m++] = (peek_source){.dirfd = dirfd, .name = memo_name(jd, &jd->memo[k])};
+			continue;
 		}
-		if (n == 0)
-			break;
-		got += n;
+		struct stat st;
+		if (jd->src->stat(jd->src_ctx, memo_name(jd, &jd->memo[k]), &st) != 0)
+			jd->memo[k].info.err = errno;
+		else
+			pyci_source_info_from_stat(&jd->memo[k].info, &st);
 	}
-out:;
-	int e = errno;
-	close(fd);
-	errno = e;
-	return got;
+	peek_run(jd->peeker, jd->pc, n, jd->ps, m, &jd->noatime);
+	for (size_t k = 0; k < m; k++) {
+		if (jd->ps[k].err)
+			jd->memo[k].info = (pyci_source_info){.err = jd->ps[k].err};
+		else
+			pyci_source_info_from_stat(&jd->memo[k].info, &jd->ps[k].st);
+	}
+
+	/* the verdicts */
+	for (size_t i = 0; i < n; i++) {
+		judge_result *r = req[i].res;
+		const peek_cache *c = &jd->pc[i];
+		r->file_errno = c->err;
+		r->mount_root = c->mount_root;
+		r->have_file = c->have_stat;
+		if (c->have_stat)
+			file_info_from_stat(&r->file, &c->st);
+		if (r->mount_root)
+			continue; /* reported as a mount point by the caller */
+		size_t got = c->err ? 0 : c->got;
+		pyci_header_parse(c->buf, got, r->have_file && !r->file_errno ? r->file.size : got,
+				  &r->header);
+		int has_source = r->cname.kind == PYCI_NAME_PYCACHE || r->cname.kind == PYCI_NAME_LEGACY;
+		struct source_memo *mm = memo_of[i];
+		struct hash_ctx hc = {jd, mm};
+		pyci_source_info unknown = {.err = ENOMEM};
+		pyci_judge_input in = {
+			.name = &r->cname,
+			.header = &r->header,
+			.regular = c->regular,
+			.read_err = r->file_errno,
+			.source = mm ? &mm->info : NULL,
+			.hash = mm ? hash_source : NULL,
+			.hash_ctx = &hc,
+			.check = jd->opt->check,
+			.targets = jd->opt->targets,
+		};
+		if (!mm && has_source)
+			in.source = &unknown; /* out of memory for the memo: "source cannot be read" */
+		pyci_judge(&in, &r->verdict);
+		if (in.source) {
+			r->have_source = 1;
+			r->source = *in.source;
+		}
+	}
 }
 
 void judge_cache(struct judge *jd, int dirfd, const char *name, unsigned char d_type,
 		 judge_result *r)
 {
-	uint8_t buf[PYCI_PEEK_SIZE];
-	ssize_t got = 0;
-	int regular = d_type == DT_REG;
-
-	if (regular) {
-		got = read_cache(jd, dirfd, name, buf, r, &regular);
-		if (got < 0) {
-			r->file_errno = errno;
-			got = 0;
-			/* not opened (no permission, say): its size and kind still count */
-			struct stat st;
-			if (!r->have_file && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-				file_info_from_stat(&r->file, &st);
-				r->have_file = 1;
-			}
-		}
-	} else {
-		struct stat st;
-		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-			file_info_from_stat(&r->file, &st);
-			r->have_file = 1;
-		}
-	}
-	if (r->mount_root)
-		return; /* reported as a mount point by the caller */
-	pyci_header_parse(buf, (size_t)got,
-			  r->have_file && !r->file_errno ? r->file.size : (uint64_t)got, &r->header);
-
-	int has_source = r->cname.kind == PYCI_NAME_PYCACHE || r->cname.kind == PYCI_NAME_LEGACY;
-	struct source_memo *m = has_source ? source_lookup(jd, name, r->cname.stem_len) : NULL;
-	struct hash_ctx hc = {jd, m};
-	pyci_source_info unknown = {.err = ENOMEM};
-	pyci_judge_input in = {
-		.name = &r->cname,
-		.header = &r->header,
-		.regular = regular,
-		.read_err = r->file_errno,
-		.source = m ? &m->info : NULL,
-		.hash = m ? hash_source : NULL,
-		.hash_ctx = &hc,
-		.check = jd->opt->check,
-		.targets = jd->opt->targets,
-	};
-	if (!m && has_source)
-		in.source = &unknown; /* out of memory for the memo: "source cannot be read" */
-	pyci_judge(&in, &r->verdict);
-	if (in.source) {
-		r->have_source = 1;
-		r->source = *in.source;
-	}
+	judge_req req = {.dirfd = dirfd, .name = name, .d_type = d_type, .res = r};
+	judge_batch(jd, &req, 1);
 }

@@ -25,6 +25,9 @@ typedef struct judge_source_ops {
 	/* A descriptor open for reading on name (flags: openat's, O_RDONLY among them), or -1 with
 	 * errno; *noatime as in readopen.h. */
 	int (*open)(void *ctx, const char *name, int flags, int *noatime);
+	/* The directory the names are in, so that their stats can be batched with the caches' I/O
+	 * (peek.c), or -1: they are stat'ed through stat.  NULL: -1. */
+	int (*dirfd)(void *ctx);
 } judge_source_ops;
 
 /* Sources beside the cache's directory: ctx points to the int descriptor of that directory. */
@@ -53,12 +56,27 @@ void judge_free(struct judge *jd);
 /* From now on, sources are looked up through ops with ctx; what was remembered is forgotten. */
 void judge_sources(struct judge *jd, const judge_source_ops *ops, void *ctx);
 
+/* One cache to judge: where it is, what the listing said it is, and its result (whose cname
+ * the caller has parsed). */
+typedef struct judge_req {
+	int dirfd;
+	const char *name;
+	unsigned char d_type;   /* DT_REG is opened and read; anything else only stat'ed */
+	judge_result *res;
+} judge_req;
+
 /*
- * Judge the cache `name` in dirfd, listed with dirent type d_type (DT_REG is opened and read;
- * anything else only stat'ed, never opened), its name already parsed into r->cname.  Fills r;
- * never fails (failures become statuses, reasons and file_errno).
+ * Judge the n caches of req, all with their sources where judge_sources said.  Fills each
+ * res; never fails (failures become statuses, reasons and file_errno).  The I/O of up to
+ * PEEK_MAX_BATCH caches is done together (peek.c).
  */
+void judge_batch(struct judge *jd, judge_req *req, size_t n);
+
+/* judge_batch of one cache. */
 void judge_cache(struct judge *jd, int dirfd, const char *name, unsigned char d_type,
 		 judge_result *r);
+
+/* Whether jd's I/O goes through io_uring. */
+int judge_uses_ring(const struct judge *jd);
 
 #endif

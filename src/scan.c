@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "judge.h"
+#include "peek.h"
 #include "pool.h"
 #include "pwalk.h"
 #include "pycinspect/buf.h"
@@ -268,13 +269,26 @@ static void worker_free(void *ctx)
 
 static void prepare_item(struct worker *w, const struct group *j, struct item *it);
 
-/* Judge one cache of group j, then do ops->prepare's work for it. */
-static void judge_item(struct worker *w, const struct group *j, struct item *it)
+/* Judge the caches [from, to) of group j together (their I/O batched), then do ops->prepare's
+ * work for each. */
+static void judge_items(struct worker *w, const struct group *j, size_t from, size_t to)
 {
-	judge_cache(w->judge, it->in_pycache ? j->pcfd : j->srcfd, j->names.data + it->name_off,
-		    it->type, &it->res);
-	if (!it->res.mount_root)
-		prepare_item(w, j, it);
+	judge_req req[PEEK_MAX_BATCH];
+	while (from < to) {
+		size_t n = to - from < PEEK_MAX_BATCH ? to - from : PEEK_MAX_BATCH;
+		for (size_t k = 0; k < n; k++) {
+			struct item *it = &j->items[from + k];
+			req[k] = (judge_req){.dirfd = it->in_pycache ? j->pcfd : j->srcfd,
+					     .name = j->names.data + it->name_off,
+					     .d_type = it->type,
+					     .res = &it->res};
+		}
+		judge_batch(w->judge, req, n);
+		for (size_t k = 0; k < n; k++)
+			if (!j->items[from + k].res.mount_root)
+				prepare_item(w, j, &j->items[from + k]);
+		from += n;
+	}
 }
 
 /* The caches about to be judged have their sources in j's directory. */
@@ -299,8 +313,7 @@ static void run_group(struct worker *w, struct group *j)
 	if (j->is_error)
 		return;
 	judge_in(w, j);
-	for (size_t i = 0; i < j->n; i++)
-		judge_item(w, j, &j->items[i]);
+	judge_items(w, j, 0, j->n);
 }
 
 /* ---- sharing a big directory between threads (parallel walk) ------------------------------ */
@@ -308,11 +321,12 @@ static void run_group(struct worker *w, struct group *j)
 /*
  * A directory is one task of the parallel walk, and a single directory can hold most of a tree's
  * work (a stdlib's top level: hundreds of caches and megabytes of source to hash).  Its worker
- * offers such a group on the board and takes its caches a run at a time (the caches of one
- * source, so that they still share one stat of it); threads with nothing else to do (pwalk's
- * help) take runs too.  The worker returns once every run is judged and no helper holds it.
+ * offers such a group on the board and takes its caches RUNS_PER_TAKE runs at a time (a run
+ * is the caches of one source, so that they still share one stat of it); threads with nothing
+ * else to do (pwalk's help) take runs too.  The worker returns once every run is judged and no helper holds it.
  */
 #define SHARE_MIN_RUNS 8        /* fewer sources: one thread judges the group */
+#define RUNS_PER_TAKE 8         /* runs a thread takes at once: their I/O is one batch */
 #define BOARD_SLOTS 16
 
 struct board {
@@ -332,10 +346,10 @@ static int same_source(const struct group *j, const struct item *a, const struct
 static void judge_runs(struct worker *w, struct group *j)
 {
 	size_t r;
-	while ((r = atomic_fetch_add(&j->next_run, 1)) < j->nruns) {
+	while ((r = atomic_fetch_add(&j->next_run, RUNS_PER_TAKE)) < j->nruns) {
+		size_t end = r + RUNS_PER_TAKE < j->nruns ? r + RUNS_PER_TAKE : j->nruns;
 		judge_in(w, j);
-		for (size_t i = j->runs[r]; i < j->runs[r + 1]; i++)
-			judge_item(w, j, &j->items[i]);
+		judge_items(w, j, j->runs[r], j->runs[end]);
 	}
 }
 

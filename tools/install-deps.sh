@@ -4,7 +4,7 @@
 set -eu
 # clang, clang-tidy, cppcheck: tools/lint.sh and tools/fuzz.sh.  libclang-rt-dev holds libFuzzer
 # and clang's sanitizer runtimes: clang only recommends it, and recommends are not installed here.
-pkgs="gcc make cmake pkg-config libssl-dev libxxhash-dev libcmocka-dev python3 xxhash pypy3
+pkgs="gcc make cmake pkg-config libssl-dev libxxhash-dev liburing-dev libcmocka-dev python3 xxhash pypy3
 clang libclang-rt-dev clang-tidy cppcheck"
 missing=""
 for p in $pkgs; do

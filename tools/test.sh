@@ -3,7 +3,9 @@
 #   1. lint: clang-tidy and cppcheck on src/ with the checked-in configuration (tools/lint.sh).
 #      A finding does not stop the tests below; it fails the run at the end.
 #   2. a warning-free build (-Werror) with the whole CTest suite: unit, cli, fault (LD_PRELOAD
-#      fault injection) and conformance against the real interpreters on this machine.
+#      fault injection) and conformance against the real interpreters on this machine; then the
+#      suite but conformance again with PYCI_IO=plain (the per-cache I/O by plain system calls
+#      instead of io_uring: both paths must give the same results).
 #   3. the whole suite again, every label, built with AddressSanitizer + UndefinedBehaviorSanitizer
 #      (gcc; LeakSanitizer on).  Every report aborts the process: abort_on_error for both, since
 #      without it UBSan exits 1, which is also pycinspect's "findings" status.  The tests check
@@ -26,6 +28,9 @@ tools/lint.sh || lint=1
 cmake -S . -B build -DPYCI_TESTS=ON -DPYCI_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs"
+# the same build forced to plain system calls for the per-cache I/O (src/peek.c): every test
+# but the slow conformance runs, which the ring path above and the sanitizer runs cover
+PYCI_IO=plain ctest --test-dir build --output-on-failure -j"$jobs" -LE conformance
 
 cmake -S . -B build-asan -DPYCI_TESTS=ON -DPYCI_WERROR=ON -DPYCI_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-asan -j"$jobs"

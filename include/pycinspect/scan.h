@@ -24,6 +24,14 @@
 #include "pycinspect/verdict.h"
 #include "pycinspect/walk.h"
 
+/* How the engine does its per-cache I/O. */
+typedef enum {
+	PYCI_IO_AUTO = 0,       /* io_uring when the kernel allows it (and every operation needed),
+				 * else plain system calls */
+	PYCI_IO_URING,          /* io_uring; plain calls only where the kernel refuses it */
+	PYCI_IO_PLAIN,          /* plain system calls */
+} pyci_io;
+
 typedef struct pyci_scan_options {
 	pyci_check_source check;
 	const pyci_targets *targets;    /* NULL: no cache is foreign */
@@ -40,6 +48,7 @@ typedef struct pyci_scan_options {
 					 * directories during the scan (clean) */
 	size_t prepared_budget;         /* bytes of ops->prepare output that may wait to be
 					 * reported; 0: PYCI_PREPARED_BUDGET */
+	pyci_io io;                     /* the same results either way (PYCI_IO_AUTO) */
 } pyci_scan_options;
 
 /* The directories left out unless no_default_excludes (a root named by the caller never is). */

@@ -17,6 +17,9 @@
 #include "pycinspect/json.h"
 #include "pycinspect/magic.h"
 
+/* --io's values, in the order of pyci_io (also those of the PYCI_IO environment variable). */
+static const char *const io_values[] = {"auto", "uring", "plain", NULL};
+
 /* --check-source's values, in the order of pyci_check_source; the summary's check_source too. */
 static const char *const check_source_values[] = {"default", "always", "never", NULL};
 
@@ -48,8 +51,23 @@ const struct cli_option scanrun_options[] = {
 	 "8 are used, whatever N; 1: everything on one thread);\n"
 	 "the output is the same for any N",
 	 ENGINE_JOBS, NULL},
+	{"io", 0, CLI_ARG, "MODE",
+	 "per-cache I/O: auto (io_uring where the kernel allows it),\n"
+	 "uring or plain (system calls); the same output either way\n"
+	 "(default: $PYCI_IO, else auto)",
+	 ENGINE_IO, io_values},
 	{0},
 };
+
+/* MODE of --io or PYCI_IO into *io.  0, or -1 (not a mode). */
+static int parse_io(const char *mode, pyci_io *io)
+{
+	int i = cli_value_index(io_values, mode);
+	if (i < 0)
+		return -1;
+	*io = (pyci_io)i;
+	return 0;
+}
 
 /* Whether the magic table has a row for t's implementation and version. */
 static int known_version(const pyci_target *t)
@@ -128,6 +146,13 @@ int scanrun_option(struct scanrun *e, int ch, const char *arg)
 		e->opt.threads = (unsigned)n;
 		return 1;
 	}
+	case ENGINE_IO:
+		if (parse_io(arg, &e->opt.io) != 0) {
+			cli_error("invalid --io '%s' (auto, uring or plain)", arg);
+			return -1;
+		}
+		e->have_io = 1;
+		return 1;
 	default:
 		return 0;
 	}
@@ -135,6 +160,11 @@ int scanrun_option(struct scanrun *e, int ch, const char *arg)
 
 int scanrun_ready(struct scanrun *e)
 {
+	const char *io = getenv("PYCI_IO");
+	if (!e->have_io && io && *io && parse_io(io, &e->opt.io) != 0) {
+		cli_error("invalid PYCI_IO '%s' (auto, uring or plain)", io);
+		return -1;
+	}
 	e->from = "option";
 	if (!e->have_targets) {
 		e->from = "PATH";

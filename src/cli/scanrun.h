@@ -22,6 +22,7 @@ enum {
 	ENGINE_NO_DEFAULT_EXCLUDES,
 	ENGINE_CROSS_MOUNTS,
 	ENGINE_JOBS,
+	ENGINE_IO,
 };
 
 /*
@@ -48,6 +49,7 @@ struct scanrun {
 					 * only warned about (roots.c) */
 	void *cmd;                      /* the command's own state: the scan's callbacks are given
 					 * this scanrun as ctx, and find the command here */
+	int have_io;                    /* --io given (else PYCI_IO, else auto) */
 	int log;                        /* out records acts (clean): written with cli_flush_log */
 	int stopped;                    /* a callback stopped the run and says why itself */
 };
