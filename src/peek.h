@@ -4,11 +4,11 @@
  * file, only stat its name); for each source, stat it.
  *
  * Two ways to do the same calls with the same results: plain system calls, one after another,
- * or io_uring (liburing), where a batch costs three kernel entries instead of four or five per
- * cache.  A virtual machine with page-table isolation pays about a microsecond per entry, which
+ * or io_uring (liburing), where the opens, reads and closes of a batch cost two kernel entries
+ * instead of three per cache.  A virtual machine with page-table isolation pays about a microsecond per entry, which
  * was most of scan's time (docs/performance.md).  The ring is used when the kernel has it and
  * every operation needed (probed once, as bfs's ioq.c does); otherwise, or when asked, plain
- * calls.  Either way: no symlink is followed for a cache (O_NOFOLLOW, AT_SYMLINK_NOFOLLOW), a
+ * calls.  The stats are plain calls either way (peek.c says why).  Either way: no symlink is followed for a cache (O_NOFOLLOW, AT_SYMLINK_NOFOLLOW), a
  * cache is stat'ed on the descriptor its bytes are read from, and what is not a regular file
  * after that stat is never read.
  *
