@@ -35,7 +35,9 @@ static int add(pyci_targets *t, pyci_impl impl, int major, int minor)
 }
 
 /* "3.12" -> 3, 12, consuming exactly len bytes; -1 otherwise. */
-static int parse_dotted(const char *s, size_t len, int *major, int *minor)
+/* "A.B", or with release (the spellings a user gives), "A.B.C" too: the release is dropped
+ * (every 3.12.x writes what 3.12 does).  0, or -1. */
+static int parse_version(const char *s, size_t len, int release, int *major, int *minor)
 {
 	size_t i = 0;
 	int a = 0, b = 0;
@@ -49,11 +51,20 @@ static int parse_dotted(const char *s, size_t len, int *major, int *minor)
 		return -1;
 	while (i < len && s[i] >= '0' && s[i] <= '9' && b < 1000)
 		b = b * 10 + (s[i++] - '0');
+	if (release && i < len && s[i] == '.' && i + 1 < len) {
+		for (i++; i < len && s[i] >= '0' && s[i] <= '9';)
+			i++;
+	}
 	if (i != len)
 		return -1;
 	*major = a;
 	*minor = b;
 	return 0;
+}
+
+static int parse_dotted(const char *s, size_t len, int *major, int *minor)
+{
+	return parse_version(s, len, 0, major, minor);
 }
 
 static int prefixed(const char *s, size_t len, const char *prefix)
@@ -68,13 +79,15 @@ int pyci_targets_add_spec(pyci_targets *t, const char *spec, size_t len)
 	int major, minor;
 	if (pyci_cache_tag_parse(spec, len, &impl, &major, &minor) == 0)
 		return add(t, impl, major, minor);
-	if (prefixed(spec, len, "pypy") && parse_dotted(spec + 4, len - 4, &major, &minor) == 0)
+	if (prefixed(spec, len, "pypy") && parse_version(spec + 4, len - 4, 1, &major, &minor) == 0)
 		return add(t, PYCI_IMPL_PYPY, major, minor);
-	if (prefixed(spec, len, "python") && parse_dotted(spec + 6, len - 6, &major, &minor) == 0)
+	if (prefixed(spec, len, "python") &&
+	    parse_version(spec + 6, len - 6, 1, &major, &minor) == 0)
 		return add(t, PYCI_IMPL_CPYTHON, major, minor);
-	if (prefixed(spec, len, "cpython") && parse_dotted(spec + 7, len - 7, &major, &minor) == 0)
+	if (prefixed(spec, len, "cpython") &&
+	    parse_version(spec + 7, len - 7, 1, &major, &minor) == 0)
 		return add(t, PYCI_IMPL_CPYTHON, major, minor);
-	if (parse_dotted(spec, len, &major, &minor) == 0)
+	if (parse_version(spec, len, 1, &major, &minor) == 0)
 		return add(t, PYCI_IMPL_CPYTHON, major, minor);
 	errno = EINVAL;
 	return -1;

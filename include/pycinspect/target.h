@@ -2,7 +2,8 @@
  * target.h - the interpreters a tree is meant for.
  *
  * A cache written for an interpreter outside this set is "foreign".  Targets come from the user
- * ("3.12", "cpython-312", "pypy310", "pypy3.10", "python3.12", "2.7") or from the interpreter
+ * ("3.12", "cpython-312", "pypy310", "pypy3.10", "python3.12", "2.7", and releases such as
+ * "3.12.1", which mean their version: every 3.12.x writes what 3.12 does) or from the interpreter
  * names found on PATH (python3.12, python2.7, pypy3.9, and symlinks such as python3 whose target
  * name carries a version), without running any of them.
  */

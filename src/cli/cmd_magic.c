@@ -219,18 +219,7 @@ static int look_up(struct magic_out *o, const char *arg)
 		}
 		return emit_row(o, &m) != 0 ? -2 : 1;
 	}
-	if (pyci_targets_add_spec(&want, arg, strlen(arg)) == 0) {
-		for (size_t i = 0; i < count; i++) {
-			if (!pyci_targets_contains(&want, rows[i].impl, rows[i].major, rows[i].minor))
-				continue;
-			if (emit_table_row(o, &rows[i]) != 0)
-				return -2;
-			found = 1;
-		}
-		if (!found)
-			cli_error("no magic number known for '%s'", arg);
-		return found;
-	}
+	/* a release first: pyci_targets_add_spec takes 3.12.1 for all of 3.12 */
 	if (parse_release(arg, &rel, &patch) == 0) {
 		int series = 0;
 		for (size_t i = 0; i < count; i++) {
@@ -251,6 +240,18 @@ static int look_up(struct magic_out *o, const char *arg)
 			else
 				cli_error("no magic number known for '%s'", arg);
 		}
+		return found;
+	}
+	if (pyci_targets_add_spec(&want, arg, strlen(arg)) == 0) {
+		for (size_t i = 0; i < count; i++) {
+			if (!pyci_targets_contains(&want, rows[i].impl, rows[i].major, rows[i].minor))
+				continue;
+			if (emit_table_row(o, &rows[i]) != 0)
+				return -2;
+			found = 1;
+		}
+		if (!found)
+			cli_error("no magic number known for '%s'", arg);
 		return found;
 	}
 	cli_error("'%s' is neither a magic number nor a version", arg);

@@ -31,7 +31,8 @@ const struct cli_option scanrun_json_option[] = {
 const struct cli_option scanrun_options[] = {
 	{"target", 't', CLI_ARG, "LIST",
 	 "interpreters the tree is for, comma-separated, repeatable:\n"
-	 "3.12, cpython-312, pypy310, pypy3.10 (default: those on PATH)",
+	 "3.12, 3.12.1, cpython-312, pypy310, pypy3.10 (default: those\n"
+	 "on PATH)",
 	 ENGINE_TARGET, NULL},
 	{"check-source", 0, CLI_ARG, "MODE",
 	 "hash-based caches: default, always or never, as CPython's\n"

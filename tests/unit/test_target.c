@@ -70,12 +70,35 @@ static void test_spec_len(void **state)
 	assert_false(pyci_targets_contains(&t, PYCI_IMPL_CPYTHON, 3, 11));
 }
 
+/* A release means its version, as `magic 3.12.1` takes it: every 3.12.x writes what 3.12 does. */
+static void test_release_specs(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *spec;
+		pyci_impl impl;
+		int major, minor;
+	} ok[] = {
+		{"3.12.1", PYCI_IMPL_CPYTHON, 3, 12}, {"3.5.2", PYCI_IMPL_CPYTHON, 3, 5},
+		{"python3.13.0", PYCI_IMPL_CPYTHON, 3, 13}, {"2.7.18", PYCI_IMPL_CPYTHON, 2, 7},
+		{"pypy3.9.19", PYCI_IMPL_PYPY, 3, 9},
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		pyci_targets t;
+		pyci_targets_init(&t);
+		assert_int_equal(add(&t, ok[i].spec), 0);
+		assert_int_equal(t.count, 1);
+		assert_true(pyci_targets_contains(&t, ok[i].impl, ok[i].major, ok[i].minor));
+	}
+}
+
 static void test_bad_specs(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-		"3", "3.", ".12", "x.y", "", "3.x", "3.12.1", "python", "pypy", "python3",
-		"cpython-", "cpython-3", "3,12", " 3.12", "3.12 ", "jython2.7", "3..12", "v3.12",
+		"3", "3.", ".12", "x.y", "", "3.x", "3.12.", "3.12.x", "3.12.1.", "3.12.1rc1",
+		"python", "pypy", "python3", "cpython-", "cpython-3", "cpython-312.1", "3,12", " 3.12",
+		"3.12 ", "jython2.7", "3..12", "v3.12",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		pyci_targets t;
@@ -325,6 +348,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_specs),
 		cmocka_unit_test(test_spec_len),
+		cmocka_unit_test(test_release_specs),
 		cmocka_unit_test(test_bad_specs),
 		cmocka_unit_test(test_dedup),
 		cmocka_unit_test(test_full),
