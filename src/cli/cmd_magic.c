@@ -3,6 +3,7 @@
  *
  *   pycinspect magic               every row
  *   pycinspect magic 3531 0x0a0d0dcb cb0d0d0a   numbers (decimal, LE word, or the four bytes)
+ *   pycinspect magic cb0d 0d0a                  the four bytes as xxd prints them (or cb 0d 0d 0a)
  *   pycinspect magic 3.12 pypy3.9 cpython-312   every number of a version
  *   pycinspect magic 3.12.1 3.5.2               the number a release writes
  *
@@ -15,6 +16,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "args.h"
 #include "cli.h"
@@ -43,7 +45,7 @@ static const struct cli_command magic_command = {
 		"\n"
 		"Without arguments, print every known magic number.  NUMBER is the 16-bit magic (3531),\n"
 		"the little-endian word (0x0a0d0dcb) or the first four bytes of a .pyc as eight hex\n"
-		"digits (cb0d0d0a, 02999900);\n"
+		"digits (cb0d0d0a, 02999900), also as xxd -l4 prints them (cb0d 0d0a, cb 0d 0d 0a);\n"
 		"VERSION is 3.12, cpython-312, pypy3.9 or pypy39 (every number of that version), or a\n"
 		"release such as 3.12.1 or 3.5.2 (the number its final release writes).\n",
 	.groups = magic_groups,
@@ -110,6 +112,52 @@ static int hexval(int c)
 		return c - '0';
 	c = tolower(c);
 	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Whether s is n hex digits. */
+static int all_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (hexval((unsigned char)s[i]) < 0)
+			return 0;
+	return s[n] == '\0';
+}
+
+/*
+ * Bytes as people paste them (xxd -l4 prints "cb0d 0d0a", the table "cb 0d 0d 0a"): the words
+ * args[0 .. k) of 2 or 4 hex digits, or one argument holding such groups separated by spaces,
+ * that together make 8 hex digits whose bytes end in "\r\n" as every magic number's do.  Fills
+ * hex (9 bytes) with the 8 digits and returns how many arguments they took, or 0.
+ */
+static int pasted_bytes(char *const *args, int nargs, char hex[9])
+{
+	size_t got = 0;
+	int used = 0;
+	if (nargs > 0 && strchr(args[0], ' ')) {
+		for (const char *p = args[0]; *p && got <= 8; p++) {
+			if (*p == ' ')
+				continue;
+			if (hexval((unsigned char)*p) < 0)
+				return 0;
+			hex[got++] = *p;
+		}
+		used = 1;
+	} else {
+		while (used < nargs && got < 8) {
+			size_t n = strlen(args[used]);
+			if ((n != 2 && n != 4) || !all_hex(args[used], n) || got + n > 8)
+				break;
+			memcpy(hex + got, args[used], n);
+			got += n;
+			used++;
+		}
+		if (used < 2)
+			return 0; /* one word of 8 digits is parse_number's */
+	}
+	if (got != 8)
+		return 0;
+	hex[8] = '\0';
+	return strncasecmp(hex + 4, "0d0a", 4) == 0 ? used : 0;
 }
 
 /*
@@ -213,11 +261,20 @@ static int look_up(struct magic_out *o, const char *arg)
 	pyci_targets_init(&want);
 	if (parse_number(arg, &word) == 0 && strchr(arg, '.') == NULL) {
 		pyci_magic_info m;
-		if (pyci_magic_lookup_word(word, &m) != 0) {
+		if (pyci_magic_lookup_word(word, &m) == 0)
+			return emit_row(o, &m) != 0 ? -2 : 1;
+		/* read the wrong way round (a big-endian dump, a reversed paste)? */
+		uint32_t swapped = (word >> 24) | ((word >> 8) & 0xFF00u) | ((word << 8) & 0xFF0000u) |
+				   (word << 24);
+		if (pyci_magic_lookup_word(swapped, &m) == 0)
+			cli_error("'%s' is not a known Python magic number; with its bytes reversed "
+				  "(%02x%02x%02x%02x) it is %u (%s %d.%d)",
+				  arg, swapped & 255, (swapped >> 8) & 255, (swapped >> 16) & 255,
+				  swapped >> 24, (unsigned)m.number, pyci_impl_name(m.impl), m.major,
+				  m.minor);
+		else
 			cli_error("'%s' is not a known Python magic number", arg);
-			return 0;
-		}
-		return emit_row(o, &m) != 0 ? -2 : 1;
+		return 0;
 	}
 	/* a release first: pyci_targets_add_spec takes 3.12.1 for all of 3.12 */
 	if (parse_release(arg, &rel, &patch) == 0) {
@@ -283,7 +340,11 @@ int cmd_magic(int argc, char **argv)
 				goto nomem;
 	}
 	for (int a = first; a < argc; a++) {
-		int found = look_up(&o, argv[a]);
+		char hex[9];
+		int took = pasted_bytes(argv + a, argc - a, hex);
+		int found = look_up(&o, took ? hex : argv[a]);
+		if (took)
+			a += took - 1;
 		if (found == -2)
 			goto nomem;
 		if (found == -1)

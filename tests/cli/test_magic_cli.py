@@ -195,6 +195,31 @@ class MagicCli(unittest.TestCase):
         self.assertEqual(objs[-1]["magic"], 62211)
         self.assertEqual({o["version"] for o in objs[1:-1]}, {"3.13"})
 
+    def test_pasted_bytes(self):
+        # what xxd -l4 prints (cb0d 0d0a), the table's own form (cb 0d 0d 0a), one word with
+        # spaces: each is 3.12's number; words that are numbers of their own stay apart
+        for args in (["cb0d", "0d0a"], ["cb", "0d", "0d", "0a"], ["cb 0d 0d 0a"], ["CB0D", "0D0A"],
+                     ["cb0d0d0a"]):
+            objs, _ = magic_json(args)
+            self.assertEqual([o["magic"] for o in objs], [3531], args)
+        objs, _ = magic_json(["cb0d", "0d0a", "3413", "55", "0d", "0d", "0a"])
+        self.assertEqual([o["magic"] for o in objs], [3531, 3413, 3413])
+        objs, _ = magic_json(["3531", "3413"])
+        self.assertEqual([o["magic"] for o in objs], [3531, 3413])
+        # bytes that cannot be a magic number's (no \r\n) are not joined
+        p = run(["magic", "cb0d", "0d0b"])
+        self.assertEqual(p.returncode, 2, p.stderr)
+
+    def test_reversed_bytes_are_named(self):
+        p = run(["magic", "0a0d0dcb"])
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stdout, b"")
+        self.assertIn(b"'0a0d0dcb' is not a known Python magic number; with its bytes reversed "
+                      b"(cb0d0d0a) it is 3531 (cpython 3.12)", p.stderr)
+        p = run(["magic", "deadbeef"])
+        self.assertEqual(p.returncode, 1)
+        self.assertNotIn(b"reversed", p.stderr)
+
     def test_unknown_number_exits_1(self):
         for args in (["9999"], ["0x0a0d270f"], ["3.99"], ["pypy3.1"], ["3.99", "9999"]):
             p = run(["magic"] + args)
