@@ -40,6 +40,18 @@ static void touch_all(const pyci_mstr *a, size_t n)
 		touch(&a[i]);
 }
 
+/* Whether code object i or one above it left names out of varnames, cellvars or freevars:
+ * then the code objects below it get no derived qualname (marshal.h). */
+static int vars_elided_above(const pyci_marshal *out, size_t i)
+{
+	for (size_t p = i; p != SIZE_MAX; p = out->codes[p].parent) {
+		const pyci_mcode *c = &out->codes[p];
+		if (c->varnames_elided || c->cellvars_elided || c->freevars_elided)
+			return 1;
+	}
+	return 0;
+}
+
 static void check(const pyci_marshal *out, int r, size_t len)
 {
 	if (r == 0) {
@@ -58,7 +70,13 @@ static void check(const pyci_marshal *out, int r, size_t len)
 		if (i == 0 ? c->parent != SIZE_MAX || c->depth != 0
 			   : c->parent >= i || c->depth != out->codes[c->parent].depth + 1)
 			__builtin_trap();
-		if (r == 0 && (!c->name.data || !c->qualname.data || !c->filename.data))
+		if (r == 0 && (!c->name.data || !c->filename.data ||
+			       (!c->qualname.data && !(i && vars_elided_above(out, c->parent)))))
+			__builtin_trap();
+		if (c->nnames > PYCI_MARSHAL_MAX_ITEMS || c->nvarnames > PYCI_MARSHAL_MAX_ITEMS ||
+		    c->ncellvars > PYCI_MARSHAL_MAX_ITEMS || c->nfreevars > PYCI_MARSHAL_MAX_ITEMS ||
+		    c->nconsts > PYCI_MARSHAL_MAX_ITEMS || (c->names_elided && !c->nnames) ||
+		    (c->consts_elided && !c->consts))
 			__builtin_trap();
 		touch(&c->filename);
 		touch(&c->name);

@@ -2,9 +2,13 @@
  * dump.c - the forensic JSON object of one cache (see dump.h, fields in docs/dump.md).
  *
  * The file is read once, in chunks: every chunk feeds SHA-256 and XXH3-128 of the whole file,
- * the part after the header feeds XXH3-128 of the body, and the body is kept (up to
- * PYCI_DUMP_MAX_BODY) for the marshal decoder.  Nothing here trusts the file: the header was
- * decoded by header.c, the body goes to marshal.c, which bounds everything it does.
+ * the part after the header feeds XXH3-128 of the body, and the body is kept for the marshal
+ * decoder only when it will be decoded (hold_size: a header of a known magic and a code layout
+ * marshal.c reads, at most PYCI_DUMP_MAX_BODY, and no more than the scan saw), in one
+ * allocation of its size.  Nothing here trusts the file: the header was decoded by header.c,
+ * the body goes to marshal.c, which bounds everything it does, and the tree's JSON is written
+ * within a bound checked before each piece (tree_writer).  So the memory of one call has a
+ * bound known before the file is opened: pyci_dump_bound.
  */
 #define _GNU_SOURCE
 #include "pycinspect/dump.h"
@@ -31,10 +35,22 @@
 
 #define CHUNK (1u << 20)
 
-/* Bound of the JSON of one code tree: bytes per body byte, plus a fixed allowance (the
- * standard libraries of 2.7-3.13 print at most about 4 bytes per body byte). */
+/* Bound of the JSON of one code tree: bytes per body byte, plus a fixed allowance, at most
+ * PYCI_DUMP_MAX_TREE_JSON (the standard libraries of 2.7-3.13 print at most about 4 bytes per
+ * body byte). */
 #define TREE_JSON_PER_BYTE 64u
 #define TREE_JSON_FIXED ((size_t)1 << 20)
+
+/* pyci_dump_bound's parts besides the body, the decoder and the tree: the read chunk, the
+ * source hasher's buffer (256 KiB), the hash states; and the object's JSON outside the tree
+ * (with 6 bytes per byte of its two paths, the most an escape takes). */
+#define READ_FIXED ((size_t)2 << 20)
+#define OBJECT_FIXED ((size_t)64 << 10)
+
+_Static_assert(READ_FIXED + PYCI_DUMP_MAX_BODY + PYCI_MARSHAL_MAX_MEMORY +
+			       2 * (PYCI_DUMP_MAX_TREE_JSON + OBJECT_FIXED + 6 * ((size_t)8 << 10)) <=
+		       PYCI_DUMP_MAX_MEMORY,
+	       "PYCI_DUMP_MAX_MEMORY is pyci_dump_bound's largest value for paths under 8 KiB");
 
 /* What reading the file gave. */
 struct file_facts {
@@ -45,8 +61,11 @@ struct file_facts {
 	unsigned char sha256[32];
 	XXH128_hash_t xxh, body_xxh;
 	int hashed;
-	pyci_buf body;                  /* the bytes after the header, when not too large */
-	int body_too_large;
+	uint64_t body_len;              /* bytes after the header, all read */
+	unsigned char *body;            /* the first body_held of them (hold_size) */
+	size_t body_held;
+	unsigned char first;            /* the first byte after the header... */
+	int not_code;                   /* ...which is not a code object's (the body is not held) */
 };
 
 static int put(pyci_buf *b, const char *s)
@@ -132,8 +151,50 @@ static void lstat_file(const pyci_record *r, struct file_facts *f)
 	f->have_st = 1;
 }
 
-/* Read the cache through r->dirfd, hashing as we go. */
-static void read_file(const pyci_record *r, size_t header_size, struct file_facts *f)
+/*
+ * How many bytes of the body to hold for the decoder: none when it will not be decoded (the file
+ * is not read, its header is empty, truncated or of an unknown magic, the decoder does not read
+ * its code layout, or it is larger than PYCI_DUMP_MAX_BODY), one when the scan found no code
+ * object there, else the body's size as the scan saw it.  A body that grew since is not decoded
+ * (put_code), so what is held never passes this.
+ */
+static size_t hold_size(const pyci_record *r)
+{
+	const pyci_header *h = r->header;
+	if (!r->have_file || !S_ISREG(r->file.mode) || r->file_errno)
+		return 0;
+	if (h->size == 0 || h->status == PYCI_HDR_TRUNCATED || h->status == PYCI_HDR_BAD_MAGIC ||
+	    !pyci_marshal_supported(&h->magic))
+		return 0;
+	uint64_t n = r->file.size > h->size ? r->file.size - h->size : 0;
+	if (n > PYCI_DUMP_MAX_BODY)
+		return 0;
+	return h->status == PYCI_HDR_NOT_CODE && n > 1 ? 1 : (size_t)n;
+}
+
+/* Keep the part p[0 .. len) of the body that fits in hold bytes (see hold_size). */
+static int keep_body(struct file_facts *f, size_t hold, const unsigned char *p, size_t len)
+{
+	if (f->body_len == 0 && len) {
+		f->first = p[0];
+		f->not_code = (p[0] & 0x7F) != 'c'; /* the decoder stops there (marshal.c) */
+	}
+	if (f->not_code || f->body_held >= hold)
+		return 0;
+	if (!f->body) {
+		f->body = malloc(hold);
+		if (!f->body)
+			return -1;
+	}
+	size_t n = len < hold - f->body_held ? len : hold - f->body_held;
+	memcpy(f->body + f->body_held, p, n);
+	f->body_held += n;
+	return 0;
+}
+
+/* Read the cache through r->dirfd, hashing as we go, and holding at most hold bytes of the
+ * body. */
+static void read_file(const pyci_record *r, size_t header_size, size_t hold, struct file_facts *f)
 {
 	memset(f, 0, sizeof(*f));
 	if (!r->have_file || !S_ISREG(r->file.mode)) {
@@ -231,14 +292,11 @@ static void read_file(const pyci_record *r, size_t header_size, struct file_fact
 				f->err = EIO;
 				goto out;
 			}
-			if (!f->body_too_large && f->body.len + len > PYCI_DUMP_MAX_BODY) {
-				f->body_too_large = 1;
-				pyci_buf_free(&f->body);
-			}
-			if (!f->body_too_large && pyci_buf_append(&f->body, p, len) != 0) {
+			if (keep_body(f, hold, p, len) != 0) {
 				f->err = ENOMEM;
 				goto out;
 			}
+			f->body_len += len;
 		}
 		off += (uint64_t)n;
 	}
@@ -448,57 +506,166 @@ static int same_second(const pyci_record *r)
 	       (s->mtime_sec == r->file.mtime_sec && s->mtime_nsec > r->file.mtime_nsec);
 }
 
-static int put_mstr(pyci_buf *b, const pyci_mstr *s)
+/*
+ * The tree's writer: appends to b while b->len stays within lim.  Every w_* call does nothing
+ * once st is set: 1 when the code object being written cannot fit (a string is measured before
+ * it is written, exactly when 6 bytes per byte might not fit; the small pieces are checked
+ * after), -1 out of memory.  So the tree never takes more than lim and a few dozen bytes, and a
+ * code object is listed exactly when its whole JSON fits.
+ */
+typedef struct tree_writer {
+	pyci_buf *b;
+	size_t lim;
+	int st;
+} tree_writer;
+
+static void w_done(tree_writer *w, int rc)
 {
-	return s->data ? pyci_json_string(b, s->data, s->len) : put(b, "null");
+	w->st = rc ? -1 : w->b->len > w->lim;
 }
 
-static int put_mstr_array(pyci_buf *b, const char *key, const pyci_mstr *a, size_t n)
+static void w_put(tree_writer *w, const char *s)
 {
-	if (pyci_json_next_key(b, key) || pyci_buf_putc(b, '['))
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		if ((i && pyci_buf_putc(b, ',')) || put_mstr(b, &a[i]))
-			return -1;
-	return pyci_buf_putc(b, ']');
+	if (!w->st)
+		w_done(w, put(w->b, s));
 }
 
-static int put_field(pyci_buf *b, const char *key, int32_t v)
+static void w_putc(tree_writer *w, char c)
 {
-	return v < 0 ? pyci_json_next_key(b, key) || put(b, "null") : put_i64(b, key, v);
+	if (!w->st)
+		w_done(w, pyci_buf_putc(w->b, c));
 }
 
-static int put_code_object(pyci_buf *b, const pyci_mcode *c, int consts)
+static void w_key(tree_writer *w, const char *key)
 {
-	if (pyci_buf_printf(b, "{\"depth\":%d", c->depth) || pyci_json_next_key(b, "filename") ||
-	    put_mstr(b, &c->filename) || pyci_json_next_key(b, "name") || put_mstr(b, &c->name) ||
-	    pyci_json_next_key(b, "qualname") || put_mstr(b, &c->qualname) ||
-	    pyci_json_field_bool(b, "qualname_stored", c->qualname_stored) ||
-	    put_i64(b, "firstlineno", c->firstlineno) || put_field(b, "argcount", c->argcount) ||
-	    put_field(b, "posonlyargcount", c->posonlyargcount) ||
-	    put_field(b, "kwonlyargcount", c->kwonlyargcount) || put_field(b, "nlocals", c->nlocals) ||
-	    put_field(b, "stacksize", c->stacksize) || put_field(b, "flags", c->flags) ||
-	    put_i64(b, "code_size", (long long)c->code_size) ||
-	    put_mstr_array(b, "names", c->names, c->nnames) ||
-	    put_mstr_array(b, "varnames", c->varnames, c->nvarnames) ||
-	    put_mstr_array(b, "freevars", c->freevars, c->nfreevars) ||
-	    put_mstr_array(b, "cellvars", c->cellvars, c->ncellvars))
-		return -1;
-	if (consts) {
-		if (put(b, ",\"consts\":["))
-			return -1;
-		for (size_t i = 0; i < c->nconsts; i++) {
-			const pyci_mconst *k = &c->consts[i];
-			char type[2] = {k->type, 0};
-			if ((i && pyci_buf_putc(b, ',')) || put(b, "{\"type\":") ||
-			    pyci_json_string(b, type, 1) || pyci_json_next_key(b, "value") ||
-			    put_mstr(b, &k->text) || pyci_buf_putc(b, '}'))
-				return -1;
-		}
-		if (pyci_buf_putc(b, ']'))
-			return -1;
+	if (!w->st)
+		w_done(w, pyci_json_next_key(w->b, key));
+}
+
+static void w_i64(tree_writer *w, const char *key, long long v)
+{
+	if (!w->st)
+		w_done(w, put_i64(w->b, key, v));
+}
+
+static void w_field(tree_writer *w, const char *key, int32_t v)
+{
+	if (v < 0) {
+		w_key(w, key);
+		w_put(w, "null");
+	} else {
+		w_i64(w, key, v);
 	}
-	return pyci_buf_putc(b, '}');
+}
+
+static void w_mstr(tree_writer *w, const pyci_mstr *s)
+{
+	if (w->st)
+		return;
+	if (!s->data) {
+		w_put(w, "null");
+		return;
+	}
+	size_t room = w->lim > w->b->len ? w->lim - w->b->len : 0;
+	if (room < 2 || (s->len > (room - 2) / 6 && pyci_json_string_size(s->data, s->len) > room)) {
+		w->st = 1;
+		return;
+	}
+	w_done(w, pyci_json_string(w->b, s->data, s->len));
+}
+
+static void w_mstr_array(tree_writer *w, const char *key, const pyci_mstr *a, size_t n)
+{
+	w_key(w, key);
+	w_putc(w, '[');
+	for (size_t i = 0; i < n && !w->st; i++) {
+		if (i)
+			w_putc(w, ',');
+		w_mstr(w, &a[i]);
+	}
+	w_putc(w, ']');
+}
+
+static void put_code_object(tree_writer *w, const pyci_mcode *c, int consts)
+{
+	char depth[32];
+	(void)snprintf(depth, sizeof(depth), "{\"depth\":%d", c->depth); /* fits */
+	w_put(w, depth);
+	w_key(w, "filename");
+	w_mstr(w, &c->filename);
+	w_key(w, "name");
+	w_mstr(w, &c->name);
+	w_key(w, "qualname");
+	w_mstr(w, &c->qualname);
+	w_key(w, "qualname_stored");
+	w_put(w, c->qualname_stored ? "true" : "false");
+	w_i64(w, "firstlineno", c->firstlineno);
+	w_field(w, "argcount", c->argcount);
+	w_field(w, "posonlyargcount", c->posonlyargcount);
+	w_field(w, "kwonlyargcount", c->kwonlyargcount);
+	w_field(w, "nlocals", c->nlocals);
+	w_field(w, "stacksize", c->stacksize);
+	w_field(w, "flags", c->flags);
+	w_i64(w, "code_size", (long long)c->code_size);
+	w_mstr_array(w, "names", c->names, c->nnames);
+	w_mstr_array(w, "varnames", c->varnames, c->nvarnames);
+	w_mstr_array(w, "freevars", c->freevars, c->nfreevars);
+	w_mstr_array(w, "cellvars", c->cellvars, c->ncellvars);
+	if (consts) {
+		w_put(w, ",\"consts\":[");
+		for (size_t i = 0; i < c->nconsts && !w->st; i++) {
+			const pyci_mconst *k = &c->consts[i];
+			if (i)
+				w_putc(w, ',');
+			w_put(w, "{\"type\":\"");
+			w_putc(w, k->type); /* one of the letters of pyci_mconst: no escape */
+			w_putc(w, '"');
+			w_key(w, "value");
+			w_mstr(w, &k->text);
+			w_putc(w, '}');
+		}
+		w_putc(w, ']');
+	}
+	/* what tuples of more than PYCI_MARSHAL_MAX_ITEMS members left out: only when any */
+	const struct {
+		const char *key;
+		size_t n;
+	} elided[] = {{"names", c->names_elided},
+		      {"varnames", c->varnames_elided},
+		      {"freevars", c->freevars_elided},
+		      {"cellvars", c->cellvars_elided},
+		      {"consts", consts ? c->consts_elided : 0}};
+	int any = 0;
+	for (size_t i = 0; i < sizeof(elided) / sizeof(elided[0]); i++) {
+		if (!elided[i].n)
+			continue;
+		char num[64];
+		(void)snprintf(num, sizeof(num), "%s\"%s\":%zu", any ? "," : ",\"elided\":{",
+			       elided[i].key, elided[i].n); /* fits: the keys are short */
+		w_put(w, num);
+		any = 1;
+	}
+	if (any)
+		w_putc(w, '}');
+	w_putc(w, '}');
+}
+
+/* Bytes the tree's JSON may take for a body of len bytes. */
+static size_t tree_bound(size_t len)
+{
+	if (len > (PYCI_DUMP_MAX_TREE_JSON - TREE_JSON_FIXED) / TREE_JSON_PER_BYTE)
+		return PYCI_DUMP_MAX_TREE_JSON;
+	return len * TREE_JSON_PER_BYTE + TREE_JSON_FIXED;
+}
+
+/* The decoder on the body held: marshal.c with its own bound. */
+static int decode(const struct file_facts *f, const pyci_header *h, int consts, pyci_marshal *m)
+{
+	if (!pyci_marshal_supported(&h->magic)) /* it stops before the body: none was held */
+		return pyci_marshal_decode(NULL, 0, &h->magic, consts, m);
+	if (f->not_code) /* it stops at the first byte, the only one held */
+		return pyci_marshal_decode(&f->first, 1, &h->magic, consts, m);
+	return pyci_marshal_decode(f->body, f->body_held, &h->magic, consts, m);
 }
 
 static int put_code(pyci_buf *b, const pyci_record *r, const struct file_facts *f,
@@ -512,13 +679,17 @@ static int put_code(pyci_buf *b, const pyci_record *r, const struct file_facts *
 		*problem = 1; /* nothing to decode: the header (or the read) already says why */
 		return put(b, "null");
 	}
-	if (f->body_too_large) {
+	if (f->body_len > PYCI_DUMP_MAX_BODY) {
 		*problem = 1;
 		return put(b, "{\"error\":\"body too large to decode\",\"error_offset\":0}");
 	}
+	if (pyci_marshal_supported(&h->magic) && !f->not_code && f->body_len > f->body_held) {
+		*problem = 1; /* more than hold_size allowed for: rewritten since it was judged */
+		return put(b, "{\"error\":\"the file changed since it was judged: body not "
+			      "decoded\",\"error_offset\":0}");
+	}
 	pyci_marshal m;
-	int rc = pyci_marshal_decode((const uint8_t *)f->body.data, f->body.len, &h->magic,
-				     opt && opt->consts, &m);
+	int rc = decode(f, h, opt && opt->consts, &m);
 	int out = pyci_buf_printf(b, "{\"marshal_version\":%d,\"objects\":{", m.version);
 	int first = 1;
 	for (int t = 0; !out && t < 128; t++) {
@@ -539,18 +710,22 @@ static int put_code(pyci_buf *b, const pyci_record *r, const struct file_facts *
 	 * shared by reference would otherwise be printed once per code object, gigabytes from a
 	 * file of a few hundred kilobytes.  Past the bound, the code objects already listed stay. */
 	size_t tree_start = b->len, listed = 0;
-	size_t bound = f->body.len > (SIZE_MAX - TREE_JSON_FIXED) / TREE_JSON_PER_BYTE
-			       ? SIZE_MAX
-			       : f->body.len * TREE_JSON_PER_BYTE + TREE_JSON_FIXED;
+	const size_t lim = tree_start + tree_bound(f->body_held);
 	for (size_t i = 0; !out && i < m.ncodes; i++) {
 		size_t before = b->len;
-		out = (i && pyci_buf_putc(b, ',')) || put_code_object(b, &m.codes[i], opt && opt->consts);
-		if (!out && b->len - tree_start > bound) {
+		tree_writer w = {b, lim, 0};
+		if (i)
+			w_putc(&w, ',');
+		put_code_object(&w, &m.codes[i], opt && opt->consts);
+		if (w.st < 0) {
+			out = -1;
+		} else if (w.st > 0) {
 			b->len = before;
 			b->data[before] = '\0';
 			break;
+		} else {
+			listed++;
 		}
-		listed++;
 	}
 	out = out || put(b, "]");
 	if (rc != 0 || listed < m.ncodes)
@@ -566,17 +741,28 @@ static int put_code(pyci_buf *b, const pyci_record *r, const struct file_facts *
 			      put_i64(b, "error_offset", (long long)m.consumed);
 		else
 			out = put(b, ",\"error\":null,\"error_offset\":null") ||
-			      put_i64(b, "trailing_bytes", (long long)(f->body.len - m.consumed));
+			      put_i64(b, "trailing_bytes", (long long)(f->body_held - m.consumed));
 	}
 	pyci_marshal_free(&m);
 	return out || pyci_buf_putc(b, '}') ? -1 : 0;
+}
+
+size_t pyci_dump_bound(const pyci_record *r)
+{
+	size_t body = hold_size(r);
+	size_t paths = r->path_len + (r->source_path ? r->source_path_len : 0);
+	if (paths > (SIZE_MAX / 4 - OBJECT_FIXED - PYCI_DUMP_MAX_TREE_JSON) / 6)
+		return SIZE_MAX; /* not a path a file system gives */
+	size_t object = OBJECT_FIXED + 6 * paths + tree_bound(body);
+	/* the object's buffer grows by doubling: up to twice what it holds */
+	return READ_FIXED + body + pyci_marshal_bound(body) + 2 * object;
 }
 
 int pyci_dump_json(pyci_buf *b, const pyci_record *r, const pyci_dump_options *opt)
 {
 	struct file_facts f;
 	int problem = 0;
-	read_file(r, r->header->size, &f);
+	read_file(r, r->header->size, hold_size(r), &f);
 	if (f.err || f.not_regular)
 		problem = 1;
 	/* the same words as the verdict's reason for what was never opened */
@@ -597,7 +783,7 @@ int pyci_dump_json(pyci_buf *b, const pyci_record *r, const pyci_dump_options *o
 	rc = rc || put_header(b, r) || put_source(b, r) || put_verdict(b, r) ||
 	     pyci_json_field_bool(b, "same_second_hint", same_second(r)) || put_code(b, r, &f, opt, &problem) ||
 	     pyci_buf_putc(b, '}');
-	pyci_buf_free(&f.body);
+	free(f.body);
 	if (rc) {
 		errno = ENOMEM;
 		return -1;

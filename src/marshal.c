@@ -8,10 +8,17 @@
  * strings point at a NUL-terminated copy, tuples at their items, code objects at their index in
  * the output.  Values live until the end because back-references ('r', py2 'R') may name any
  * earlier one.  Values and results come from one arena, and the arena, the ref table and every
- * other array are charged against a budget of a constant times the input length, so memory stays
- * proportional to the input even when references repeat large objects (billion laughs).  Where a
- * result could be shared by many code objects through references (a names tuple, its sorted
- * copy, its constants, a split of 3.11 localsplus), it is computed once per tuple and shared.
+ * other array are charged against a budget of a constant times the input length, capped by a
+ * constant (pyci_marshal_bound), so memory stays bounded even when references repeat large
+ * objects (billion laughs).  Where a result could be shared by many code objects through
+ * references (a names tuple, its sorted copy, its constants, a split of 3.11 localsplus), it is
+ * computed once per tuple and shared.
+ *
+ * Only what may be looked at again is kept (wanted()): a code object's fields, an object with a
+ * ref slot, and the members of a tuple that may become a field (keep_members()), of the kinds a
+ * field can use.  Anything else is read, checked, counted and dropped without a copy or an
+ * allocation, so a huge tuple of constants nested in co_consts costs nothing, and a kept tuple
+ * keeps at most PYCI_MARSHAL_MAX_ITEMS members (the rest are counted as elided).
  *
  * Strictness follows CPython where it helps to tell a broken cache: unknown codes for the
  * version, sizes out of range or past the end, references out of range or to a slot not yet
@@ -53,7 +60,8 @@
  * costs at most about a hundred steps per input byte. */
 #define LONG_DECIMAL_MAX_DIGITS 1000
 
-/* Memory budget: BUDGET_PER_BYTE bytes per input byte plus a fixed allowance. */
+/* Memory budget: BUDGET_PER_BYTE bytes per input byte plus a fixed allowance, at most
+ * PYCI_MARSHAL_MAX_MEMORY. */
 #define BUDGET_PER_BYTE 64u
 #define BUDGET_FIXED ((size_t)1 << 20)
 #define CHUNK_SIZE ((size_t)64 << 10)
@@ -70,12 +78,13 @@ typedef enum {
 	V_ELLIPSIS,
 	V_STOPITER,
 	V_INT,     /* fits int64: u.i */
-	V_LONG,    /* larger 'l': u.lng */
+	V_LONG,    /* larger 'l': u.lng (NULL when not wanted) */
 	V_FLOAT,   /* u.f */
-	V_COMPLEX, /* u.cx[2] */
-	V_TEXT,    /* py3 str, py2 unicode: UTF-8 in u.s (arena copy, NUL-terminated) */
+	V_COMPLEX, /* u.cx[2] (NULL when not wanted) */
+	V_TEXT,    /* py3 str, py2 unicode: UTF-8 in u.s (arena copy, NUL-terminated; the raw
+		    * bytes in the body when not wanted) */
 	V_BSTR,    /* py3 bytes, py2 str: u.s (arena copy, or the body when not needed) */
-	V_SEQ,     /* tuple, list, set, frozenset: u.seq; type says which */
+	V_SEQ,     /* tuple, list, set, frozenset: u.seq (NULL when not wanted); type says which */
 	V_OTHER,   /* dict, slice, frozendict: contents not kept */
 	V_CODE,    /* u.code: index in codes */
 } vkind;
@@ -111,11 +120,19 @@ typedef struct seqmemo {
 	const char *kinds;
 	pyci_mstr *lp[3];    /* varnames, cellvars, freevars */
 	size_t nlp[3];
+	size_t nel[3];       /* of each, names past the kept ones */
 	int lp_done;
 } seqmemo;
 
+/* A sequence as kept: items[] holds its first members of the kinds a field can use (strings;
+ * with want_consts, every single-value constant), at most PYCI_MARSHAL_MAX_ITEMS of them, and
+ * only when the sequence may become a field (keep_members()).  A tuple that may become a field
+ * and whose members are all strings keeps them all, up to the cap. */
 typedef struct mseq {
-	uint32_t n;
+	uint32_t n;     /* members */
+	uint32_t nkept; /* of which in items[] */
+	uint32_t kinds; /* 1 << kind of every member, kept or not */
+	uint32_t more;  /* members past the cap that would have been kept */
 	mval *items;
 	seqmemo *memo;
 } mseq;
@@ -199,6 +216,9 @@ typedef struct frame {
 	size_t start;  /* offset of the type byte */
 	uint32_t n, i; /* F_SEQ, F_SKIP: children expected, children read */
 	size_t vbase;  /* F_SEQ: first item on the value stack */
+	uint8_t keep;  /* F_SEQ: members are kept (keep_members()) */
+	uint8_t need;  /* F_SEQ: the sequence itself is wanted (wanted()) */
+	uint32_t nkept, kinds, more; /* F_SEQ: as in mseq */
 	size_t code;   /* F_CODE: index in codes */
 	size_t outer;  /* F_CODE: the enclosing code object, restored when this one ends */
 	mseq *lpnames; /* F_CODE, 3.11+: localsplusnames until the kinds arrive */
@@ -916,6 +936,12 @@ static int long_text(dec *d, pyci_mstr *out, mlong *L)
 /* ------------------------------------------------------------------------------------------ */
 /* Tuples as code object fields */
 
+/* The single-value constants (pyci_mconst): what want_consts keeps of co_consts. */
+static int is_const_kind(int kind)
+{
+	return kind >= V_NONE && kind <= V_BSTR && kind != V_STOPITER;
+}
+
 static seqmemo *memo_of(dec *d, mseq *s)
 {
 	if (!s->memo) {
@@ -926,15 +952,19 @@ static seqmemo *memo_of(dec *d, mseq *s)
 	return s->memo;
 }
 
+/* A tuple as a field may be: every tuple that reaches a field was read as one, or has a ref
+ * slot, so its members were kept (keep_members()) and u.seq is set. */
 static int is_tuple(const mval *v)
 {
-	return v->kind == V_SEQ && (v->type == '(' || v->type == ')');
+	return v->kind == V_SEQ && (v->type == '(' || v->type == ')') && v->u.seq;
 }
 
-/* The items of a tuple as strings of kind want, into *arr and *n (set only on success: a code
- * object never shows a count without its array).  Returns 0, 1 when the value is not a tuple of
- * such strings, -1 on error. */
-static int tuple_strs(dec *d, const mval *v, int want, pyci_mstr **arr, size_t *n)
+/* The members of a tuple as strings of kind want, into *arr and *n, and how many past
+ * PYCI_MARSHAL_MAX_ITEMS were left out into *elided (set only on success: a code object never
+ * shows a count without its array).  Returns 0, 1 when the value is not a tuple of such
+ * strings, -1 on error. */
+static int tuple_strs(dec *d, const mval *v, int want, pyci_mstr **arr, size_t *n,
+		      size_t *elided)
 {
 	if (!is_tuple(v))
 		return 1;
@@ -942,19 +972,20 @@ static int tuple_strs(dec *d, const mval *v, int want, pyci_mstr **arr, size_t *
 	if (s->n == 0) {
 		*arr = NULL;
 		*n = 0;
+		*elided = 0;
 		return 0;
 	}
+	if (s->kinds != 1u << want)
+		return 1;
 	seqmemo *mm = memo_of(d, s);
 	if (!mm)
 		return -1;
 	if (!mm->strs_done) {
-		for (uint32_t i = 0; i < s->n; i++)
-			if (s->items[i].kind != want)
-				return 1;
-		pyci_mstr *a = arena_alloc(d, s->n * sizeof(*a));
+		/* all members are strings: the first nkept were kept (keep_members) */
+		pyci_mstr *a = arena_alloc(d, s->nkept * sizeof(*a));
 		if (!a)
 			return -1;
-		for (uint32_t i = 0; i < s->n; i++) {
+		for (uint32_t i = 0; i < s->nkept; i++) {
 			a[i].data = s->items[i].u.s;
 			a[i].len = s->items[i].len;
 		}
@@ -962,23 +993,25 @@ static int tuple_strs(dec *d, const mval *v, int want, pyci_mstr **arr, size_t *
 		mm->strs_done = 1;
 	}
 	*arr = mm->strs;
-	*n = s->n;
+	*n = s->nkept;
+	*elided = s->n - s->nkept;
 	return 0;
 }
 
 /* Split 3.11+ localsplusnames by their kinds: varnames (LOCAL), cellvars (CELL), freevars
  * (FREE), in localsplus order; a captured argument (LOCAL|CELL) is in both of the first two, as
- * CPython's co_varnames and co_cellvars report it. */
+ * CPython's co_varnames and co_cellvars report it.  Names past the ones kept are counted by
+ * their kinds (*_elided). */
 static int split_localsplus(dec *d, mseq *s, const char *kinds, pyci_mcode *c)
 {
 	static const uint8_t bits[3] = {KIND_LOCAL, KIND_CELL, KIND_FREE};
 	pyci_mstr *names;
-	size_t n;
+	size_t n, elided;
 	mval tv = {.kind = V_SEQ, .type = '(', .u.seq = s};
-	if (tuple_strs(d, &tv, V_TEXT, &names, &n) != 0)
+	if (tuple_strs(d, &tv, V_TEXT, &names, &n, &elided) != 0)
 		return -1; /* the names were checked when they arrived */
 	pyci_mstr *lp[3] = {NULL, NULL, NULL};
-	size_t nlp[3] = {0, 0, 0};
+	size_t nlp[3] = {0, 0, 0}, nel[3] = {0, 0, 0};
 	if (n) {
 		seqmemo *mm = memo_of(d, s);
 		if (!mm)
@@ -987,14 +1020,17 @@ static int split_localsplus(dec *d, mseq *s, const char *kinds, pyci_mcode *c)
 		 * and charge the scan to the budget like memory, so that references alternating
 		 * between kinds objects cannot make the work outgrow the input either. */
 		if (!(mm->lp_done && mm->kinds == kinds)) {
-			if (charge(d, n) != 0)
+			if (charge(d, n + elided) != 0)
 				return -1;
 			for (size_t k = 0; k < 3; k++) {
-				size_t cnt = 0;
+				size_t cnt = 0, el = 0;
 				for (size_t i = 0; i < n; i++)
 					cnt += ((uint8_t)kinds[i] & bits[k]) != 0;
+				for (size_t i = n; i < n + elided; i++)
+					el += ((uint8_t)kinds[i] & bits[k]) != 0;
 				mm->lp[k] = NULL;
 				mm->nlp[k] = cnt;
+				mm->nel[k] = el;
 				if (!cnt)
 					continue;
 				mm->lp[k] = arena_alloc(d, cnt * sizeof(pyci_mstr));
@@ -1012,40 +1048,41 @@ static int split_localsplus(dec *d, mseq *s, const char *kinds, pyci_mcode *c)
 		for (size_t k = 0; k < 3; k++) {
 			lp[k] = mm->lp[k];
 			nlp[k] = mm->nlp[k];
+			nel[k] = mm->nel[k];
 		}
 	}
 	c->varnames = lp[0];
 	c->nvarnames = nlp[0];
+	c->varnames_elided = nel[0];
 	c->cellvars = lp[1];
 	c->ncellvars = nlp[1];
+	c->cellvars_elided = nel[1];
 	c->freevars = lp[2];
 	c->nfreevars = nlp[2];
-	c->nlocals = nlp[0] > INT32_MAX ? INT32_MAX : (int32_t)nlp[0];
+	c->freevars_elided = nel[2];
+	c->nlocals = nlp[0] + nel[0] > INT32_MAX ? INT32_MAX : (int32_t)(nlp[0] + nel[0]);
 	return 0;
 }
 
 /* The constants of co_consts kept with want_consts (nested tuples, frozensets and code objects
- * are left out), once per tuple. */
-static int tuple_consts(dec *d, mseq *s, pyci_mconst **arr, size_t *n)
+ * are left out, and the ones past PYCI_MARSHAL_MAX_ITEMS counted in *elided), once per tuple. */
+static int tuple_consts(dec *d, mseq *s, pyci_mconst **arr, size_t *n, size_t *elided)
 {
 	*arr = NULL;
 	*n = 0;
-	if (s->n == 0)
+	*elided = s->more;
+	if (s->nkept == 0)
 		return 0;
 	seqmemo *mm = memo_of(d, s);
 	if (!mm)
 		return -1;
 	if (!mm->consts_done) {
-		size_t cnt = 0;
-		for (uint32_t i = 0; i < s->n; i++) {
-			uint8_t k = s->items[i].kind;
-			cnt += (k >= V_NONE && k <= V_BSTR && k != V_STOPITER);
-		}
-		pyci_mconst *a = cnt ? arena_alloc(d, cnt * sizeof(*a)) : NULL;
-		if (cnt && !a)
+		/* with want_consts a tuple keeps constants only (accept): one for each */
+		pyci_mconst *a = arena_alloc(d, s->nkept * sizeof(*a));
+		if (!a)
 			return -1;
 		size_t j = 0;
-		for (uint32_t i = 0; i < s->n; i++) {
+		for (uint32_t i = 0; i < s->nkept; i++) {
 			mval *v = &s->items[i];
 			pyci_mconst kept, *c = &kept;
 			int r = 0;
@@ -1095,7 +1132,7 @@ static int tuple_consts(dec *d, mseq *s, pyci_mconst **arr, size_t *n)
 			a[j++] = kept;
 		}
 		mm->consts = a;
-		mm->nconsts = cnt;
+		mm->nconsts = j;
 		mm->consts_done = 1;
 	}
 	*arr = mm->consts;
@@ -1211,22 +1248,23 @@ static int code_field(dec *d, size_t fi, const mval *v, size_t vstart)
 	case O_CONSTS:
 		if (!is_tuple(v))
 			goto wrong;
-		if (d->want_consts && tuple_consts(d, v->u.seq, &c->consts, &c->nconsts) != 0)
+		if (d->want_consts &&
+		    tuple_consts(d, v->u.seq, &c->consts, &c->nconsts, &c->consts_elided) != 0)
 			return -1;
 		break;
 	case O_NAMES:
-		r = tuple_strs(d, v, strkind, &c->names, &c->nnames);
+		r = tuple_strs(d, v, strkind, &c->names, &c->nnames, &c->names_elided);
 		break;
 	case O_VARNAMES:
-		r = tuple_strs(d, v, strkind, &c->varnames, &c->nvarnames);
+		r = tuple_strs(d, v, strkind, &c->varnames, &c->nvarnames, &c->varnames_elided);
 		ci->vars[0] = r == 0 ? v->u.seq : NULL;
 		break;
 	case O_CELLVARS:
-		r = tuple_strs(d, v, strkind, &c->cellvars, &c->ncellvars);
+		r = tuple_strs(d, v, strkind, &c->cellvars, &c->ncellvars, &c->cellvars_elided);
 		ci->vars[1] = r == 0 ? v->u.seq : NULL;
 		break;
 	case O_FREEVARS:
-		r = tuple_strs(d, v, strkind, &c->freevars, &c->nfreevars);
+		r = tuple_strs(d, v, strkind, &c->freevars, &c->nfreevars, &c->freevars_elided);
 		ci->vars[2] = r == 0 ? v->u.seq : NULL;
 		break;
 	case O_FILENAME:
@@ -1252,8 +1290,8 @@ static int code_field(dec *d, size_t fi, const mval *v, size_t vstart)
 		break;
 	case O_LPNAMES: {
 		pyci_mstr *a;
-		size_t n;
-		r = tuple_strs(d, v, V_TEXT, &a, &n);
+		size_t n, elided;
+		r = tuple_strs(d, v, V_TEXT, &a, &n, &elided);
 		if (r == 0)
 			f->lpnames = v->u.seq;
 		break;
@@ -1278,8 +1316,9 @@ wrong:
 	return fail(d, EINVAL, "bad marshal data (code object field of the wrong type)", vstart);
 }
 
-/* Read a long: i32 digit count (sign = sign of the value), then 15-bit digits. */
-static int read_long(dec *d, size_t start, mval *v)
+/* Read a long: i32 digit count (sign = sign of the value), then 15-bit digits.  want: keep
+ * it (a value too large for V_INT then gets its mlong; else u.lng stays NULL). */
+static int read_long(dec *d, size_t start, int want, mval *v)
 {
 	int32_t n;
 	if (rd_i32(d, &n) != 0)
@@ -1306,6 +1345,10 @@ static int read_long(dec *d, size_t start, mval *v)
 		v->u.i = n < 0 ? -(int64_t)u : (int64_t)u;
 		return 0;
 	}
+	v->kind = V_LONG;
+	v->u.lng = NULL;
+	if (!want)
+		return 0;
 	mlong *L = arena_alloc(d, sizeof(*L));
 	if (!L)
 		return -1;
@@ -1331,15 +1374,17 @@ static int read_float_text(dec *d, size_t start, double *x)
 }
 
 /* A string of n bytes at the current position.  kind V_TEXT (utf8: check UTF-8; latin1: widen)
- * or V_BSTR (copied only when it may be wanted: py2 str may be a name, bytes a constant). */
-static int read_str(dec *d, size_t start, uint32_t n, int kind, int utf8, int latin1, mval *v)
+ * or V_BSTR.  Copied only when wanted (see wanted()) and of a kind that may be looked at: text
+ * (a name), py2 str (a name), py3 bytes only as a constant. */
+static int read_str(dec *d, size_t start, uint32_t n, int kind, int utf8, int latin1, int want,
+		    mval *v)
 {
 	const uint8_t *src = d->p + d->pos;
 	if (utf8 && !utf8_ok(src, n))
 		return fail(d, EINVAL, "bad marshal data (invalid UTF-8 in str)", start);
 	d->pos += n;
 	v->kind = (uint8_t)kind;
-	if (kind == V_BSTR && !d->py2 && !d->want_consts) {
+	if (!want || (kind == V_BSTR && !d->py2 && !d->want_consts)) {
 		v->u.s = (const char *)src;
 		v->len = n;
 		return 0;
@@ -1351,6 +1396,59 @@ static int read_str(dec *d, size_t start, uint32_t n, int kind, int utf8, int la
 	v->u.s = s;
 	v->len = (uint32_t)len;
 	return 0;
+}
+
+/* The step of the code object whose field comes next, or S_END when the innermost container
+ * is not a code object. */
+static uint8_t field_step(const dec *d)
+{
+	if (d->nframes == 0 || d->frames[d->nframes - 1].kind != F_CODE)
+		return S_END;
+	return d->steps[d->frames[d->nframes - 1].step];
+}
+
+/*
+ * Whether the object about to be read (flag: it has FLAG_REF; container: a tuple, list or set)
+ * may be looked at again, and so must be kept whole (strings copied, longs and complexes
+ * allocated, a sequence's own record): a reference may name it; it is a code object field that
+ * is more than a type and a length (not co_code, the line and exception tables,
+ * localspluskinds); or, not a container, the innermost sequence keeps its members and has room
+ * for one more (a sequence keeps no containers).  Everything else is only read and checked.
+ */
+static int wanted(const dec *d, int flag, int container)
+{
+	if (flag)
+		return 1;
+	switch (field_step(d)) {
+	case O_CONSTS: case O_NAMES: case O_VARNAMES: case O_FREEVARS: case O_CELLVARS:
+	case O_FILENAME: case O_NAME: case O_QUALNAME: case O_LPNAMES:
+		return 1;
+	default:
+		break;
+	}
+	if (d->nframes == 0 || container)
+		return 0;
+	const frame *f = &d->frames[d->nframes - 1];
+	return f->kind == F_SEQ && f->keep && f->nkept < PYCI_MARSHAL_MAX_ITEMS;
+}
+
+/* Whether a sequence of this type (flag: with a ref slot) may become a code object field and so
+ * keeps its members: a tuple read as co_consts (with want_consts) or as names, or one that a
+ * reference may name later as anything. */
+static int keep_members(const dec *d, int type, int flag)
+{
+	if (type != '(' && type != ')')
+		return 0;
+	if (flag)
+		return 1;
+	switch (field_step(d)) {
+	case O_CONSTS:
+		return d->want_consts;
+	case O_NAMES: case O_VARNAMES: case O_FREEVARS: case O_CELLVARS: case O_LPNAMES:
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 /* Read the object at d->pos.  Returns 1 with *v complete, 0 when it opened a container (a frame
@@ -1372,6 +1470,7 @@ static int read_one(dec *d, mval *v, size_t *vstart)
 	d->out->type_counts[type]++;
 	memset(v, 0, sizeof(*v));
 	v->type = (uint8_t)type;
+	const int want = wanted(d, flag, 0);
 
 	uint32_t n;
 	int32_t i32;
@@ -1401,7 +1500,7 @@ static int read_one(dec *d, mval *v, size_t *vstart)
 		break;
 	}
 	case 'l':
-		if (read_long(d, start, v) != 0)
+		if (read_long(d, start, want, v) != 0)
 			return -1;
 		break;
 	case 'g':
@@ -1429,17 +1528,19 @@ static int read_one(dec *d, mval *v, size_t *vstart)
 			   read_float_text(d, start, &im) != 0) {
 			return -1;
 		}
+		v->kind = V_COMPLEX;
+		if (!want)
+			break;
 		double *cx = arena_alloc(d, 2 * sizeof(double));
 		if (!cx)
 			return -1;
 		cx[0] = re;
 		cx[1] = im;
-		v->kind = V_COMPLEX;
 		v->u.cx = cx;
 		break;
 	}
 	case 's':
-		if (rd_size(d, start, 1, &n) != 0 || read_str(d, start, n, V_BSTR, 0, 0, v) != 0)
+		if (rd_size(d, start, 1, &n) != 0 || read_str(d, start, n, V_BSTR, 0, 0, want, v) != 0)
 			return -1;
 		break;
 	case 't':
@@ -1447,29 +1548,30 @@ static int read_one(dec *d, mval *v, size_t *vstart)
 			return -1;
 		if (d->py2) {
 			/* py2: a str appended to the interned list that 'R' indexes */
-			if (read_str(d, start, n, V_BSTR, 0, 0, v) != 0)
+			if (read_str(d, start, n, V_BSTR, 0, 0, 1, v) != 0)
 				return -1;
 			if (grow(d, (void **)&d->interned, &d->capinterned, d->ninterned + 1,
 				 sizeof(mval)) != 0)
 				return -1;
 			d->interned[d->ninterned++] = *v;
-		} else if (read_str(d, start, n, V_TEXT, 1, 0, v) != 0) {
+		} else if (read_str(d, start, n, V_TEXT, 1, 0, want, v) != 0) {
 			return -1;
 		}
 		break;
 	case 'u':
-		if (rd_size(d, start, 1, &n) != 0 || read_str(d, start, n, V_TEXT, 1, 0, v) != 0)
+		if (rd_size(d, start, 1, &n) != 0 || read_str(d, start, n, V_TEXT, 1, 0, want, v) != 0)
 			return -1;
 		break;
 	case 'a':
 	case 'A':
 		/* read as latin-1, like PyUnicode_FromKindAndData(1BYTE_KIND) */
-		if (rd_size(d, start, 1, &n) != 0 || read_str(d, start, n, V_TEXT, 0, 1, v) != 0)
+		if (rd_size(d, start, 1, &n) != 0 || read_str(d, start, n, V_TEXT, 0, 1, want, v) != 0)
 			return -1;
 		break;
 	case 'z':
 	case 'Z':
-		if (rd_byte_size(d, start, &n) != 0 || read_str(d, start, n, V_TEXT, 0, 1, v) != 0)
+		if (rd_byte_size(d, start, &n) != 0 ||
+		    read_str(d, start, n, V_TEXT, 0, 1, want, v) != 0)
 			return -1;
 		break;
 	case 'R':
@@ -1502,11 +1604,14 @@ static int read_one(dec *d, mval *v, size_t *vstart)
 				d->refs[slot] = *v;
 			return 1;
 		} else {
+			int keep = keep_members(d, type, flag), need = wanted(d, flag, 1);
 			frame *f = push_frame(d, F_SEQ, type, start, slot);
 			if (!f)
 				return -1;
 			f->n = n;
 			f->vbase = d->nv;
+			f->keep = (uint8_t)keep;
+			f->need = (uint8_t)need;
 		}
 		return 0;
 	case '{':
@@ -1547,19 +1652,43 @@ static int accept(dec *d, mval *v, size_t *vstart)
 		return fail(d, EINVAL, "bad marshal data (NULL object)", *vstart);
 	switch (f->kind) {
 	case F_SEQ: {
-		if (grow(d, (void **)&d->vstack, &d->capv, d->nv + 1, sizeof(mval)) != 0)
-			return -1;
-		d->vstack[d->nv++] = *v;
+		f->kinds |= 1u << v->kind;
+		if (f->keep) {
+			int str = v->kind == V_TEXT || v->kind == V_BSTR;
+			if (!str && !d->want_consts) {
+				/* not a tuple of names, and nothing else of it is wanted */
+				f->keep = 0;
+				f->nkept = 0;
+				d->nv = f->vbase;
+			} else if (str || is_const_kind(v->kind)) {
+				if (f->nkept >= PYCI_MARSHAL_MAX_ITEMS) {
+					f->more++;
+				} else {
+					if (grow(d, (void **)&d->vstack, &d->capv, d->nv + 1,
+						 sizeof(mval)) != 0)
+						return -1;
+					d->vstack[d->nv++] = *v;
+					f->nkept++;
+				}
+			}
+		}
 		if (++f->i < f->n)
 			return 0;
-		mseq *s = arena_alloc(d, sizeof(*s));
-		mval *items = s ? arena_alloc(d, (size_t)f->n * sizeof(mval)) : NULL;
-		if (!items)
-			return -1;
-		memcpy(items, d->vstack + f->vbase, (size_t)f->n * sizeof(mval));
-		s->n = f->n;
-		s->items = items;
-		s->memo = NULL;
+		mseq *s = NULL;
+		if (f->need) {
+			s = arena_alloc(d, sizeof(*s));
+			mval *items = s ? arena_alloc(d, (size_t)f->nkept * sizeof(mval)) : NULL;
+			if (!items)
+				return -1;
+			if (f->nkept)
+				memcpy(items, d->vstack + f->vbase, (size_t)f->nkept * sizeof(mval));
+			s->n = f->n;
+			s->nkept = f->nkept;
+			s->kinds = f->kinds;
+			s->more = f->more;
+			s->items = items;
+			s->memo = NULL;
+		}
 		d->nv = f->vbase;
 		memset(v, 0, sizeof(*v));
 		v->kind = V_SEQ;
@@ -1609,11 +1738,60 @@ static int accept(dec *d, mval *v, size_t *vstart)
 	return 1;
 }
 
+/*
+ * A run of None, True, False, Ellipsis or StopIteration in a sequence that keeps none of them:
+ * what read_one and accept would do for each (count its type and its kind), in one loop, so
+ * that a tuple of 200 million None takes a fraction of a second.  The last member is left to
+ * them, which close the sequence; so is anything else, and so is every byte read_one would
+ * refuse (too deep, FLAG_REF before marshal version 3).
+ */
+static void skip_singletons(dec *d)
+{
+	if (d->nframes == 0 || d->nframes >= PYCI_MARSHAL_MAX_DEPTH)
+		return;
+	frame *f = &d->frames[d->nframes - 1];
+	if (f->kind != F_SEQ || (f->keep && !(d->want_consts && f->nkept >= PYCI_MARSHAL_MAX_ITEMS)))
+		return;
+	const uint8_t *p = d->p;
+	size_t pos = d->pos;
+	uint32_t i = f->i;
+	while (i + 1 < f->n && pos < d->len) {
+		uint8_t byte = p[pos];
+		int kind;
+		if ((byte & FLAG_REF) && d->version < 3)
+			break;
+		switch (byte & 0x7F) {
+		case 'N': kind = V_NONE; break;
+		case 'T': kind = V_TRUE; break;
+		case 'F': kind = V_FALSE; break;
+		case '.': kind = V_ELLIPSIS; break;
+		case 'S': kind = V_STOPITER; break;
+		default: goto out;
+		}
+		/* the same byte again: counted at once */
+		size_t same = 1, most = (size_t)(f->n - 1 - i);
+		if (most > d->len - pos)
+			most = d->len - pos;
+		while (same < most && p[pos + same] == byte)
+			same++;
+		d->out->type_counts[byte & 0x7F] += same;
+		f->kinds |= 1u << kind;
+		if (f->keep && is_const_kind(kind)) /* past the kept ones (see accept) */
+			f->more += (uint32_t)same;
+		pos += same;
+		i += (uint32_t)same;
+	}
+out:
+	d->pos = pos;
+	f->i = i;
+}
+
 static int run(dec *d)
 {
 	mval v;
 	size_t vstart;
 	for (;;) {
+		skip_singletons(d);
 		int r = read_one(d, &v, &vstart);
 		if (r < 0)
 			return -1;
@@ -1677,11 +1855,17 @@ static int cmp_pieces(const pieces *k, const pyci_mstr *s)
 	return 0;
 }
 
+/* *found: 1 when the names of s hold k, 0 when not, -1 when s left names out (elided), so
+ * that it cannot tell. */
 static int seq_contains(dec *d, mseq *s, const pieces *k, int *found)
 {
 	*found = 0;
 	if (!s || s->n == 0)
 		return 0;
+	if (s->nkept != s->n) {
+		*found = -1;
+		return 0;
+	}
 	seqmemo *mm = s->memo; /* the strings were made when the tuple became a field */
 	if (!mm || !mm->strs_done)
 		return 0;
@@ -1787,6 +1971,8 @@ static int derive_qualnames(dec *d)
 			for (int v = 0; v < 3 && !found; v++)
 				if (seq_contains(d, d->ci[pi].vars[v], &k, &found) != 0)
 					return -1;
+			if (found < 0)
+				continue; /* among the names left out, or not: no qualname */
 			if (!found) {
 				c->qualname = c->name;
 				continue;
@@ -1812,6 +1998,19 @@ static int derive_qualnames(dec *d)
 /* ------------------------------------------------------------------------------------------ */
 /* Entry points */
 
+size_t pyci_marshal_bound(size_t len)
+{
+	if (len > (PYCI_MARSHAL_MAX_MEMORY - BUDGET_FIXED) / BUDGET_PER_BYTE)
+		return PYCI_MARSHAL_MAX_MEMORY;
+	return len * BUDGET_PER_BYTE + BUDGET_FIXED;
+}
+
+int pyci_marshal_supported(const pyci_magic_info *m)
+{
+	const char *why = "";
+	return m && code_layout(m, &why) != L_NONE;
+}
+
 int pyci_marshal_decode(const uint8_t *body, size_t len, const pyci_magic_info *m, int want_consts,
 			pyci_marshal *out)
 {
@@ -1823,9 +2022,7 @@ int pyci_marshal_decode(const uint8_t *body, size_t len, const pyci_magic_info *
 	d.out = out;
 	d.cur = NO_CODE;
 	d.want_consts = want_consts != 0;
-	d.budget = d.len > (SIZE_MAX - BUDGET_FIXED) / BUDGET_PER_BYTE
-			   ? SIZE_MAX
-			   : d.len * BUDGET_PER_BYTE + BUDGET_FIXED;
+	d.budget = pyci_marshal_bound(d.len);
 
 	/* the first allocation: how pyci_marshal_free finds the rest */
 	owned *pv = arena_alloc(&d, sizeof(owned));

@@ -17,6 +17,10 @@
 /* Append s[0 .. len) as a quoted JSON string.  0, or -1 (ENOMEM). */
 int pyci_json_string(pyci_buf *b, const char *s, size_t len);
 
+/* The bytes pyci_json_string would append for s[0 .. len), without writing them (at most
+ * 6 * len + 2). */
+size_t pyci_json_string_size(const char *s, size_t len);
+
 /* Append "key": (with the quotes and colon; key must be plain ASCII). */
 int pyci_json_key(pyci_buf *b, const char *key);
 

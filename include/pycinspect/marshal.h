@@ -11,11 +11,20 @@
  *
  * Safety: lengths are checked against the bytes that remain before anything is allocated;
  * nesting is capped at PYCI_MARSHAL_MAX_DEPTH (CPython's 2000) with an explicit stack, not
- * recursion; references must point at a slot already filled; memory is bounded by a constant
- * times the input length (64 bytes per input byte plus 1 MiB; past it, ENOMEM).  A body that
- * cannot be decoded gives an error and the offset (from the start of the body) where decoding
- * stopped; whatever was decoded before stays available: code objects whose end was not reached
- * are listed with the fields read so far (the rest absent, or -1).
+ * recursion; references must point at a slot already filled; memory is bounded by
+ * pyci_marshal_bound(len): 64 bytes per input byte plus 1 MiB, and never more than
+ * PYCI_MARSHAL_MAX_MEMORY, whatever the length (past it, ENOMEM).  A body that cannot be decoded
+ * gives an error and the offset (from the start of the body) where decoding stopped; whatever
+ * was decoded before stays available: code objects whose end was not reached are listed with
+ * the fields read so far (the rest absent, or -1).
+ *
+ * Memory follows what is kept, not what is read: an object is kept only when it can be looked
+ * at again (a field of a code object, a member of a tuple that may be one, or an object a
+ * reference may name), and a tuple keeps at most PYCI_MARSHAL_MAX_ITEMS members, of the kinds
+ * a code object's fields can use (strings, and with want_consts the single-value constants).
+ * The other members are read, checked and counted (type_counts), then dropped: a tuple of 200
+ * million None nested in co_consts costs no memory.  A code object field from a tuple with more
+ * members than that lists the first ones and counts the rest (pyci_mcode's *_elided).
  *
  * Derived qualnames (before 3.11), CPython 3's compiler_set_qualname on the finished tree:
  *   - depth 0 and 1: the name ("<module>", "f", "C");
@@ -28,7 +37,8 @@
  * class body.  It equals co_qualname on every code object of 3.11's standard library.  Limits:
  * a def/class declared global inside a class body gets "C.f" (CPython says "f"); a 2.x function
  * with a bare exec or import * has no CO_OPTIMIZED and counts as a class.  2.x uses the same
- * rule.  A code object gets one only when it and its parent were decoded to the end.
+ * rule.  A code object gets one only when it and its parent were decoded to the end, and no
+ * name of the parent's varnames, cellvars and freevars was left out (elided, below).
  */
 #ifndef PYCINSPECT_MARSHAL_H
 #define PYCINSPECT_MARSHAL_H
@@ -39,6 +49,12 @@
 #include "pycinspect/magic.h"
 
 #define PYCI_MARSHAL_MAX_DEPTH 2000
+
+/* Members a tuple keeps for the code object fields it may become (names, consts). */
+#define PYCI_MARSHAL_MAX_ITEMS ((size_t)1 << 20)
+
+/* The decoder's memory, whatever the length of the body (see pyci_marshal_bound). */
+#define PYCI_MARSHAL_MAX_MEMORY ((size_t)128 << 20)
 
 /* A string as stored: bytes (UTF-8 for py3 str, latin-1 for py2 str), NUL-terminated copy. */
 typedef struct pyci_mstr {
@@ -82,6 +98,11 @@ typedef struct pyci_mcode {
 	size_t nnames, nvarnames, nfreevars, ncellvars;
 	pyci_mconst *consts;      /* with want_consts; NULL otherwise */
 	size_t nconsts;
+	/* members left out of the arrays above because their tuple had more than
+	 * PYCI_MARSHAL_MAX_ITEMS of them (0 unless so; consts: with want_consts).  nlocals still
+	 * counts every local.  A code object whose parent left out varnames, cellvars or freevars
+	 * gets no derived qualname (it could depend on the names left out). */
+	size_t names_elided, varnames_elided, freevars_elided, cellvars_elided, consts_elided;
 } pyci_mcode;
 
 typedef struct pyci_marshal {
@@ -110,6 +131,14 @@ int pyci_marshal_decode(const uint8_t *body, size_t len, const pyci_magic_info *
 			pyci_marshal *out);
 
 void pyci_marshal_free(pyci_marshal *out);
+
+/* The most memory pyci_marshal_decode allocates for a body of len bytes (malloc's own overhead
+ * aside): 64 bytes per byte plus 1 MiB, at most PYCI_MARSHAL_MAX_MEMORY. */
+size_t pyci_marshal_bound(size_t len);
+
+/* 1 when the code layout of m is one the decoder reads, else 0 (pyci_marshal_decode would stop
+ * with ENOTSUP before reading the body: a caller need not read it). */
+int pyci_marshal_supported(const pyci_magic_info *m);
 
 /* The name of a marshal type code ("code", "tuple", "short_ascii_interned", ...), or NULL.
  * FLAG_REF (0x80) is ignored. */

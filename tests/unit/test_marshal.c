@@ -8,6 +8,9 @@
  * gates of each code, the qualname rule, 3.11 localsplus kinds.  Then the limits: nesting at
  * exactly 2000 and 2001 levels, sizes of 2^31 and 2^31-1 on a small body, references to
  * unfilled slots and out of range, memory held to the budget when references multiply work.
+ * What is kept: a tuple of 20 million None decodes under a bound its members would break if
+ * each were kept; tuples of more than PYCI_MARSHAL_MAX_ITEMS names or constants keep that many
+ * and count the rest; runs of singletons are counted as one by one.
  * And real caches from fixtures/: known trees, every truncation of their bodies, and seeded
  * random bit flips (no crash, and a result or an error, never neither).
  */
@@ -1325,6 +1328,317 @@ static void test_shared_tuple(void **state)
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* What is kept */
+
+/* Append n copies of byte c. */
+static void fill(bb *b, unsigned c, size_t n)
+{
+	uint8_t chunk[4096];
+	memset(chunk, (int)c, sizeof(chunk));
+	for (size_t k = 0; k < n; k += sizeof(chunk))
+		put(b, chunk, n - k < sizeof(chunk) ? n - k : sizeof(chunk));
+}
+
+/* A tuple of n names "n0", "n1", ... (short ASCII). */
+static void names_tuple(bb *b, size_t n)
+{
+	u8(b, '(');
+	i32(b, (uint32_t)n);
+	for (size_t i = 0; i < n; i++) {
+		char nm[16];
+		int len = snprintf(nm, sizeof(nm), "n%zu", i);
+		u8(b, 'z');
+		u8(b, (unsigned)len);
+		put(b, nm, (size_t)len);
+	}
+}
+
+/* co_consts holding None and a tuple of 20 million None, plain or with a ref slot: each member
+ * kept would take 16 bytes or more, 320 MB, past PYCI_MARSHAL_MAX_MEMORY; none is kept (with
+ * want_consts and a ref slot, PYCI_MARSHAL_MAX_ITEMS of them), and every one is counted. */
+static void test_huge_tuple_not_kept(void **state)
+{
+	(void)state;
+	const size_t n = 20000000;
+	assert_true(n * 16 > PYCI_MARSHAL_MAX_MEMORY);
+	for (unsigned flag = 0; flag <= 0x80; flag += 0x80) {
+		bb c = {0};
+		u8(&c, ')');
+		u8(&c, 2);
+		u8(&c, 'N');
+		u8(&c, '(' | flag);
+		i32(&c, (uint32_t)n);
+		fill(&c, 'N', n);
+		for (int want = 0; want <= 1; want++) {
+			pyci_marshal out;
+			if (decode_consts(3531, &c, want, &out) != 0)
+				fail_msg("flag %u, consts %d: %s at %zu", flag, want, out.error_msg,
+					 out.error_offset);
+			assert_int_equal(out.type_counts['N'], n + 1);
+			assert_int_equal(out.type_counts['('], 1 + 2); /* and 2 names tuples */
+			assert_int_equal(out.codes[0].nconsts, want ? 1 : 0);
+			assert_int_equal(out.codes[0].consts_elided, 0);
+			pyci_marshal_free(&out);
+		}
+		free(c.d);
+	}
+	assert_int_equal(pyci_marshal_bound(n + 200), PYCI_MARSHAL_MAX_MEMORY);
+	assert_int_equal(pyci_marshal_bound(0), (size_t)1 << 20);
+	assert_int_equal(pyci_marshal_bound(1000), 64000 + ((size_t)1 << 20));
+}
+
+/* co_consts of more than PYCI_MARSHAL_MAX_ITEMS members: the first that many constants are
+ * kept, the constants after them counted (a tuple after them is not a constant).  Ints of 5
+ * bytes each: a kept constant takes about 70 bytes, which one-byte None would not have in the
+ * budget of 64 bytes per byte. */
+static void test_consts_elided(void **state)
+{
+	(void)state;
+	const size_t k = PYCI_MARSHAL_MAX_ITEMS;
+	bb c = {0};
+	u8(&c, '(');
+	i32(&c, (uint32_t)k + 3);
+	u8(&c, 'T');
+	for (size_t i = 1; i < k; i++) {
+		u8(&c, 'i');
+		i32(&c, (uint32_t)i);
+	}
+	u8(&c, ')'); /* k + 1: not a constant */
+	u8(&c, 0);
+	u8(&c, 'F'); /* k + 2, k + 3: past the kept ones */
+	u8(&c, 'N');
+	pyci_marshal out;
+	if (decode_consts(3531, &c, 1, &out) != 0)
+		fail_msg("%s at %zu", out.error_msg, out.error_offset);
+	assert_int_equal(out.codes[0].nconsts, k);
+	assert_int_equal(out.codes[0].consts_elided, 2);
+	assert_const(&out, 0, 'T', "True");
+	assert_const(&out, k - 1, 'i', "1048575");
+	assert_int_equal(out.type_counts['N'], 1);
+	pyci_marshal_free(&out);
+	assert_int_equal(decode_consts(3531, &c, 0, &out), 0);
+	assert_null(out.codes[0].consts);
+	assert_int_equal(out.codes[0].consts_elided, 0);
+	pyci_marshal_free(&out);
+	free(c.d);
+}
+
+/* co_names and co_varnames of more than PYCI_MARSHAL_MAX_ITEMS names (3.8 layout): the first
+ * ones kept, the rest counted; a function inside gets no derived qualname, which could
+ * depend on the names left out. */
+static void test_names_elided(void **state)
+{
+	(void)state;
+	const size_t k = PYCI_MARSHAL_MAX_ITEMS;
+	bb b = {0};
+	u8(&b, ')'); /* the module's consts: def f(): def g(): ... */
+	u8(&b, 1);
+	u8(&b, 'c');
+	i32(&b, 0);
+	i32(&b, 0);
+	i32(&b, 0);
+	i32(&b, (uint32_t)k + 2); /* nlocals, as stored */
+	i32(&b, 4);
+	i32(&b, 3); /* CO_OPTIMIZED */
+	bytes_obj(&b, "", 0);
+	u8(&b, ')');
+	u8(&b, 1);
+	{
+		spec g = {.layout = LAY38, .name = "g", .flags = 3};
+		put_code(&b, &g);
+	}
+	names_tuple(&b, k + 3); /* names */
+	names_tuple(&b, k + 2); /* varnames */
+	str_tuple(&b, 0, NULL, 0);
+	str_tuple(&b, 0, NULL, 0);
+	name_str(&b, 0, "t.py");
+	name_str(&b, 0, "f");
+	i32(&b, 1);
+	bytes_obj(&b, "", 0);
+	spec mod = {.layout = LAY38, .consts = consts_raw, .ctx = &b};
+	bb mb = {0};
+	put_code(&mb, &mod);
+	pyci_magic_info m = magic_of(3425);
+	pyci_marshal out;
+	if (pyci_marshal_decode(mb.d, mb.n, &m, 0, &out) != 0)
+		fail_msg("%s at %zu", out.error_msg, out.error_offset);
+	assert_int_equal(out.ncodes, 3);
+	const pyci_mcode *f = &out.codes[1];
+	assert_int_equal(f->nnames, k);
+	assert_int_equal(f->names_elided, 3);
+	assert_string_equal(f->names[k - 1].data, "n1048575");
+	assert_int_equal(f->nvarnames, k);
+	assert_int_equal(f->varnames_elided, 2);
+	assert_int_equal(f->nlocals, (int32_t)k + 2);
+	assert_string_equal(f->qualname.data, "f");
+	assert_string_equal(out.codes[2].name.data, "g");
+	assert_null(out.codes[2].qualname.data);
+	pyci_marshal_free(&out);
+	free(b.d);
+	free(mb.d);
+}
+
+/* 3.11 localsplusnames of more than PYCI_MARSHAL_MAX_ITEMS names: the kept ones split by
+ * kind, the others counted by kind; nlocals counts every local. */
+static void test_localsplus_elided(void **state)
+{
+	(void)state;
+	const size_t k = PYCI_MARSHAL_MAX_ITEMS;
+	bb b = {0};
+	u8(&b, 'c');
+	for (int i = 0; i < 5; i++)
+		i32(&b, i == 4 ? 3 : 0); /* argcount, posonly, kwonly, stacksize, flags */
+	bytes_obj(&b, "", 0);
+	u8(&b, ')');
+	u8(&b, 0);
+	str_tuple(&b, 0, NULL, 0); /* names */
+	names_tuple(&b, k + 4);
+	u8(&b, 's'); /* kinds */
+	i32(&b, (uint32_t)k + 4);
+	fill(&b, 0x20, k - 1);
+	u8(&b, 0x40); /* the last one kept: a cell */
+	put(&b, "\x20\x60\x80\x40", 4);
+	for (int i = 0; i < 3; i++)
+		name_str(&b, 0, "f");
+	i32(&b, 1);
+	bytes_obj(&b, "", 0);
+	bytes_obj(&b, "", 0);
+	pyci_magic_info m = magic_of(3571);
+	pyci_marshal out;
+	if (pyci_marshal_decode(b.d, b.n, &m, 0, &out) != 0)
+		fail_msg("%s at %zu", out.error_msg, out.error_offset);
+	const pyci_mcode *c = &out.codes[0];
+	assert_int_equal(c->nvarnames, k - 1);
+	assert_int_equal(c->varnames_elided, 2); /* 0x20, 0x60 */
+	assert_int_equal(c->ncellvars, 1);
+	assert_string_equal(c->cellvars[0].data, "n1048575");
+	assert_int_equal(c->cellvars_elided, 2); /* 0x60, 0x40 */
+	assert_int_equal(c->nfreevars, 0);
+	assert_int_equal(c->freevars_elided, 1);
+	assert_int_equal(c->nlocals, (int32_t)k + 1);
+	pyci_marshal_free(&out);
+	free(b.d);
+}
+
+/* A tuple that keeps its members only while they can be names: strings then None, with a ref
+ * slot, named later as co_names, is of the wrong type; the same with strings only is names. */
+static void test_kept_tuple_by_reference(void **state)
+{
+	(void)state;
+	for (int bad = 0; bad <= 1; bad++) {
+		/* consts: (('a', 'b'[, None]), <code g whose names are a reference to it>) */
+		bb c = {0};
+		u8(&c, ')');
+		u8(&c, 2);
+		u8(&c, ')' | 0x80); /* ref 1: the code object is ref 0 */
+		u8(&c, 2 + bad);
+		name_str(&c, 0, "a");
+		name_str(&c, 0, "b");
+		if (bad)
+			u8(&c, 'N');
+		u8(&c, 'c');
+		for (int i = 0; i < 5; i++)
+			i32(&c, 0);
+		bytes_obj(&c, "", 0);
+		u8(&c, ')');
+		u8(&c, 0);
+		size_t at = c.n;
+		u8(&c, 'r');
+		i32(&c, 1);
+		str_tuple(&c, 0, NULL, 0);
+		bytes_obj(&c, "", 0);
+		for (int i = 0; i < 3; i++)
+			name_str(&c, 0, "g");
+		i32(&c, 1);
+		bytes_obj(&c, "", 0);
+		bytes_obj(&c, "", 0);
+		spec s = {.layout = LAY311, .ref = 0x80, .consts = consts_raw, .ctx = &c};
+		bb b = {0};
+		put_code(&b, &s);
+		pyci_magic_info m = magic_of(3571);
+		pyci_marshal out;
+		for (int want = 0; want <= 1; want++) {
+			int r = pyci_marshal_decode(b.d, b.n, &m, want, &out);
+			if (bad) {
+				assert_int_equal(r, -1);
+				assert_string_equal(out.error_msg,
+						    "bad marshal data (code object field of the wrong type)");
+				/* the consts object starts after the 'c', 5 ints and co_code */
+				assert_int_equal(out.error_offset, 1 + 20 + 9 + at);
+			} else {
+				assert_int_equal(r, 0);
+				assert_int_equal(out.codes[1].nnames, 2);
+				assert_string_equal(out.codes[1].names[1].data, "b");
+			}
+			pyci_marshal_free(&out);
+		}
+		free(b.d);
+		free(c.d);
+	}
+}
+
+/* Runs of singletons are counted in one go, with what reading them one by one would refuse:
+ * past the depth limit, and FLAG_REF before marshal version 3. */
+static void test_singleton_runs(void **state)
+{
+	(void)state;
+	/* levels - 1 nested 1-tuples around (None, None, None): the Nones are one level deeper */
+	for (size_t levels = 1998; levels <= 1999; levels++) {
+		bb c = {0};
+		for (size_t k = 0; k + 1 < levels; k++) {
+			u8(&c, ')');
+			u8(&c, 1);
+		}
+		u8(&c, ')');
+		u8(&c, 3);
+		fill(&c, 'N', 3);
+		pyci_marshal out;
+		int r = decode_consts(3571, &c, 0, &out);
+		if (levels == 1998) {
+			assert_int_equal(r, 0);
+			assert_int_equal(out.type_counts['N'], 3);
+		} else {
+			assert_int_equal(r, -1);
+			assert_int_equal(out.error, E2BIG);
+			assert_int_equal(out.error_offset, 1 + 20 + 9 + 2 * 1998 + 2);
+		}
+		pyci_marshal_free(&out);
+		free(c.d);
+	}
+	/* 2.7: a flagged None within a run is an unknown type code */
+	bb c = {0};
+	u8(&c, '(');
+	i32(&c, 4);
+	put(&c, "NN\xce" "N", 4);
+	pyci_marshal out;
+	assert_int_equal(decode_consts(62211, &c, 0, &out), -1);
+	assert_string_equal(out.error_msg, "bad marshal data (unknown type code)");
+	assert_int_equal(out.error_offset, 1 + 16 + 9 + 5 + 2);
+	pyci_marshal_free(&out);
+	free(c.d);
+	/* every kind of singleton, in runs, each run counted; 3.x allows FLAG_REF on them */
+	bb d = {0};
+	u8(&d, '(');
+	i32(&d, 12);
+	put(&d, "NNN\xd4TF..S\xce" "Ni", 12);
+	i32(&d, 5);
+	for (int want = 0; want <= 1; want++) {
+		assert_int_equal(decode_consts(3571, &d, want, &out), 0);
+		assert_int_equal(out.type_counts['N'], 5);
+		assert_int_equal(out.type_counts['T'], 2);
+		assert_int_equal(out.type_counts['F'], 1);
+		assert_int_equal(out.type_counts['.'], 2);
+		assert_int_equal(out.type_counts['S'], 1);
+		assert_int_equal(out.type_counts['i'], 1);
+		assert_int_equal(out.codes[0].nconsts, want ? 11 : 0); /* StopIteration is none */
+		if (want)
+			assert_const(&out, 10, 'i', "5");
+		pyci_marshal_free(&out);
+	}
+	free(d.d);
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Real caches */
 
 typedef struct body {
@@ -1512,6 +1826,12 @@ int main(void)
 		cmocka_unit_test(test_qualname_rule),
 		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_shared_tuple),
+		cmocka_unit_test(test_huge_tuple_not_kept),
+		cmocka_unit_test(test_consts_elided),
+		cmocka_unit_test(test_names_elided),
+		cmocka_unit_test(test_localsplus_elided),
+		cmocka_unit_test(test_kept_tuple_by_reference),
+		cmocka_unit_test(test_singleton_runs),
 		cmocka_unit_test(test_fixture_trees),
 		cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_bit_flips),
