@@ -35,6 +35,10 @@ int cli_flush(pyci_buf *b);
  */
 int cli_flush_log(pyci_buf *b);
 
+/* The same for n bytes at p, written as they are (output too large to copy into a buffer
+ * first). */
+int cli_write(const char *p, size_t n);
+
 /* From now on, output that fails because the reader closed the pipe (`scan | head`) fails
  * without a message on stderr; the exit status still says it.  For the commands that only
  * report: clean says it, since it then stops removing. */

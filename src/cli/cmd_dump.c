@@ -6,19 +6,33 @@
  * taken but not listed: dump_groups).  The objects are built by the engine's prepare hook on
  * the threads that judge (hashing and decoding are most of the work); on_record only writes
  * them, in order.
+ *
+ * Memory in all, whatever --jobs (docs/dump.md): each cache is dumped within pyci_dump_bound.
+ * The threads that prepare objects share WORKERS_MEMORY: one takes its cache's bound before it
+ * starts, gives back all but its object's buffer when it is done, and the rest once on_record
+ * has written the object.  A cache whose bound does not fit is left to on_record, on the
+ * writing thread, which dumps it there within its own bound, one at a time, and never waits:
+ * at most WORKERS_MEMORY plus one cache's bound (PYCI_DUMP_MAX_MEMORY).
  */
 #include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
 
 #include "cli.h"
 #include "scanrun.h"
 #include "pycinspect/dump.h"
 
+/* What the threads that prepare objects may hold at once: caches being dumped (their
+ * pyci_dump_bound) and objects waiting to be written (their buffers). */
+#define WORKERS_MEMORY ((size_t)512 << 20)
+
 struct dump_cli {
 	struct scanrun e; /* the scan's callbacks get &e as ctx; e.cmd is this struct */
 	pyci_dump_options dopt;
 	int pretty;
-	pyci_buf one;        /* the current object, compact */
+	pyci_buf one;        /* the current object, compact, when on_record builds it */
 	unsigned long long problems;
+	atomic_size_t held;  /* of WORKERS_MEMORY */
 };
 
 enum { DUMP_PRETTY = 256, DUMP_CONSTS };
@@ -59,6 +73,23 @@ static const struct cli_command dump_command = {
 };
 
 #define FLUSH_AT ((size_t)64 * 1024)
+
+/* Take n bytes of WORKERS_MEMORY, or -1 when they are not there (nothing is taken). */
+static int take(atomic_size_t *held, size_t n)
+{
+	size_t cur = atomic_load(held);
+	do {
+		if (n > WORKERS_MEMORY || cur > WORKERS_MEMORY - n)
+			return -1;
+	} while (!atomic_compare_exchange_weak(held, &cur, cur + n));
+	return 0;
+}
+
+/* What a prepared object keeps of its cache's bound until it is written: its buffer. */
+static size_t kept_by(const pyci_buf *b, size_t bound)
+{
+	return b->cap < bound ? b->cap : bound;
+}
 
 /* Re-indent compact JSON (strings are copied untouched) into out, written out every FLUSH_AT
  * bytes: the indented text of a large object is several times its size and is never held whole.
@@ -111,12 +142,34 @@ static int pretty(pyci_buf *out, const char *s, size_t len)
 	return rc ? -1 : 0;
 }
 
-/* The scan engine's prepare: the object, built on the thread that judged the cache (reads
- * only c->dopt, so any number of threads at once). */
+/* The scan engine's prepare: the object, built on the thread that judged the cache, when its
+ * bound fits in what is left of WORKERS_MEMORY (reads c->dopt and changes c->held atomically
+ * only, so any number of threads at once). */
 static int prepare(void *ctx, const pyci_record *r, pyci_buf *out)
 {
-	const struct dump_cli *c = scanrun_cmd(ctx);
-	return pyci_dump_json(out, r, &c->dopt);
+	struct dump_cli *c = scanrun_cmd(ctx);
+	size_t bound = pyci_dump_bound(r);
+	if (take(&c->held, bound) != 0)
+		return -1; /* on_record dumps it, on the writing thread */
+	int rc = pyci_dump_json(out, r, &c->dopt);
+	atomic_fetch_sub(&c->held, bound - (rc < 0 ? 0 : kept_by(out, bound)));
+	return rc;
+}
+
+/* Write one object: compact, or re-indented; a large compact one as it is, not copied into the
+ * output buffer first.  0, -1 out of memory, -2 when the output could not be written. */
+static int write_object(struct dump_cli *c, const pyci_buf *one)
+{
+	if (c->pretty) {
+		int p = pretty(&c->e.out, one->data, one->len);
+		return p ? p : pyci_buf_putc(&c->e.out, '\n');
+	}
+	if (one->len >= FLUSH_AT)
+		return cli_flush(&c->e.out) != 0 || cli_write(one->data, one->len) != 0 ? -2
+		       : pyci_buf_putc(&c->e.out, '\n');
+	return pyci_buf_append(&c->e.out, one->data, one->len) || pyci_buf_putc(&c->e.out, '\n')
+		       ? -1
+		       : 0;
 }
 
 static int on_record(void *ctx, const pyci_record *r)
@@ -124,22 +177,27 @@ static int on_record(void *ctx, const pyci_record *r)
 	struct dump_cli *c = scanrun_cmd(ctx);
 	const pyci_buf *one = r->prepared;
 	int rc = r->prepared_rc;
-	if (!one) { /* not prepared (over the engine's budget, or out of memory there): here */
+	if (!one) { /* not prepared (over a budget, or out of memory there): here */
 		pyci_buf_clear(&c->one);
 		rc = pyci_dump_json(&c->one, r, &c->dopt);
 		one = &c->one;
 	}
+	int p = rc < 0 ? -1 : write_object(c, one);
+	int err = errno;
+	if (r->prepared) /* written (or failed): its buffer goes with the record */
+		atomic_fetch_sub(&c->held, kept_by(r->prepared, pyci_dump_bound(r)));
+	else if (c->one.cap > FLUSH_AT) /* a large object: not kept for the next one */
+		pyci_buf_free(&c->one);
+	errno = err;
 	if (rc < 0)
 		return -1;
 	c->problems += rc;
-	int p = c->pretty ? pretty(&c->e.out, one->data, one->len)
-			  : pyci_buf_append(&c->e.out, one->data, one->len);
 	if (p == -2) {
 		c->e.write_failed = 1;
 		errno = EIO;
 		return -1;
 	}
-	if (p != 0 || pyci_buf_putc(&c->e.out, '\n') != 0)
+	if (p != 0)
 		return -1;
 	if (c->e.out.len >= FLUSH_AT && cli_flush(&c->e.out) != 0) {
 		c->e.write_failed = 1;
@@ -166,6 +224,7 @@ static int on_option(void *ctx, int id, const char *arg)
 int cmd_dump(int argc, char **argv)
 {
 	struct dump_cli c = {0};
+	atomic_init(&c.held, 0);
 	int rc = EXIT_USAGE;
 	c.e.json = 1; /* walk errors as {"type":"error"} lines */
 	int first = cli_parse(&dump_command, argc, argv, on_option, &c);

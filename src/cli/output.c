@@ -46,16 +46,23 @@ static int output_error(int err)
 	return -1;
 }
 
-int cli_flush(pyci_buf *b)
+int cli_write(const char *p, size_t n)
 {
 	if (output_failed)
 		return -1;
 	/* through to the kernel: clean removes nothing before its record is out */
-	if (b->len && fwrite(b->data, 1, b->len, stdout) != b->len)
+	if (n && fwrite(p, 1, n, stdout) != n)
 		return output_error(errno);
-	pyci_buf_clear(b);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		return output_error(errno);
+	return 0;
+}
+
+int cli_flush(pyci_buf *b)
+{
+	if (cli_write(b->data, b->len) != 0)
+		return -1;
+	pyci_buf_clear(b);
 	return 0;
 }
 
