@@ -3,7 +3,7 @@
 
     bench/run.sh [--dir DIR] [--parts LIST] [--runs N] [--sizes LIST] [STDLIB_CORPUS]
 
-Parts (all by default; BENCH_PARTS or --parts selects, comma-separated):
+Parts (all but dumpmem by default; BENCH_PARTS or --parts selects, comma-separated):
   scan       the standard-library corpus: the lib/ trees of every interpreter in
              ${PYENV_ROOT:-~/.pyenv}/versions copied with their caches (about 55,000 pycs on the
              development machine).  `pycinspect scan` against `find -name '*.pyc'`,
@@ -19,6 +19,12 @@ Parts (all by default; BENCH_PARTS or --parts selects, comma-separated):
   synthetic  trees made by bench/gen_synthetic.py (deterministic, seed BENCH_SEED) of 10k, 100k
              and 1M caches: scan against find and fdfind, and the time per cache at each size.
   memory     peak RSS of `pycinspect scan` on the synthetic trees (`/usr/bin/time -v`).
+  dumpmem    `pycinspect dump`'s memory (docs/dump.md): wall time and peak RSS on a 200 MB
+             cache whose co_consts holds a tuple of 200 million None (written by a CPython 3.12
+             from pyenv, else the python3 running this), plain and with --consts, and on eight
+             such caches of 250 MB with --jobs 8, and on eight files of 250 MB with a bad magic
+             (never decoded, so never held).  Not in the default set: it writes 700 MB under
+             BENCH_DIR (each eight are hard links to one file) and reads 4.2 GB per run.
 
 Each command is run once to warm the cache, then the commands are run in turn, BENCH_RUNS times
 (default 7), and the medians are printed with their ratios, each next to the issue's target.
@@ -40,7 +46,8 @@ sys.path.insert(0, os.path.join(ROOT, "bench"))
 import gen_synthetic  # noqa: E402
 
 BIN = os.environ.get("PYCI_BIN", os.path.join(ROOT, "build", "pycinspect"))
-ALL_PARTS = ["scan", "clean", "hash", "synthetic", "memory"]
+ALL_PARTS = ["scan", "clean", "hash", "synthetic", "memory", "dumpmem"]
+DEFAULT_PARTS = ["scan", "clean", "hash", "synthetic", "memory"]
 DEBIAN_PYTHON = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else sys.executable
 HEADER_SCRIPT = os.path.join(ROOT, "bench", "header_script.py")
 SYNTH_TARGETS = ",".join(gen_synthetic.TARGETS)
@@ -452,6 +459,112 @@ def part_memory(cfg):
     target(what, f"{mib:.1f} MiB", "< 16 MiB", mib < 16 if top >= 1000000 else None)
 
 
+# -- dumpmem: dump's memory on huge valid caches -------------------------------------------------
+
+# A valid cache of n None in a tuple in co_consts: marshal.dumps of a compiled module with a
+# tuple of 7 None widened in the bytes to n members (what marshal itself writes for n), behind a
+# 16-byte header of the interpreter's magic.  Checked by loading a small one back.
+MAKE_NONE_TUPLE = r"""
+import importlib.util, marshal, re, struct, sys
+n, path = int(sys.argv[1]), sys.argv[2]
+code = compile("X = None\n", "big.py", "exec")
+code = code.replace(co_consts=code.co_consts + ((None,) * 7,))
+body = marshal.dumps(code)
+m = list(re.finditer(rb"[\x29\xa9]\x07N{7}", body))
+assert len(m) == 1, m
+i = m[0].start()
+head = importlib.util.MAGIC_NUMBER + b"\0" * 4 + struct.pack("<II", 1700000000, 9)
+small = body[:i] + bytes([ord("(") | body[i] & 0x80]) + struct.pack("<i", 1000) + b"N" * 1000
+assert len(marshal.loads(small + body[m[0].end():]).co_consts[-1]) == 1000
+with open(path + ".tmp", "wb") as f:
+    f.write(head + body[:i] + bytes([ord("(") | body[i] & 0x80]) + struct.pack("<i", n))
+    for k in range(0, n, 1 << 20):
+        f.write(b"N" * min(1 << 20, n - k))
+    f.write(body[m[0].end():])
+"""
+
+
+def none_tuple_cache(path, n):
+    """Make (once) the cache of n None at path; the interpreter that wrote it."""
+    versions, names = pyenv_versions()
+    py312 = [os.path.join(versions, v, "bin", "python") for v in names if v.startswith("3.12.")]
+    python = py312[-1] if py312 else sys.executable
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        print(f"  writing {path} ({n:,} None) with {python} ...")
+        subprocess.run([python, "-c", MAKE_NONE_TUPLE, str(n), path], check=True, env=py_env())
+        os.rename(path + ".tmp", path)
+    return python
+
+
+def bad_magic_cache(path, size):
+    """Make (once) a file of size bytes named like a cache, whose magic is no Python's."""
+    if os.path.exists(path):
+        return
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".tmp", "wb") as f:
+        f.write(b"\xff\xfe\r\n" + bytes(12))
+        for k in range(16, size, 1 << 20):
+            f.write(b"N" * min(1 << 20, size - k))
+    os.rename(path + ".tmp", path)
+
+
+def eight_links(first, d):
+    """d/d0/big.pyc (first) and seven hard links to it, d/d1 ... d/d7."""
+    for i in range(1, 8):
+        link = os.path.join(d, f"d{i}", "big.pyc")
+        if not os.path.exists(link):
+            os.makedirs(os.path.dirname(link), exist_ok=True)
+            os.link(first, link)
+
+
+def time_and_rss(cmd):
+    """Wall seconds and peak RSS in KiB of one run of cmd (wait4's rusage), and its status."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return time.perf_counter() - t0, ru.ru_maxrss, p.returncode
+
+
+def part_dumpmem(cfg):
+    base = os.path.join(cfg.dir, "dumpmem")
+    big = os.path.join(base, "200M", "big.pyc")
+    python = none_tuple_cache(big, 200_000_000)
+    jobs_dir = os.path.join(base, "8x250M")
+    none_tuple_cache(os.path.join(jobs_dir, "d0", "big.pyc"), 250_000_000)
+    eight_links(os.path.join(jobs_dir, "d0", "big.pyc"), jobs_dir)
+    bad_dir = os.path.join(base, "8x250M-bad-magic")
+    bad_magic_cache(os.path.join(bad_dir, "d0", "big.pyc"), 250_000_016)
+    eight_links(os.path.join(bad_dir, "d0", "big.pyc"), bad_dir)
+    runs = cfg.memory_runs
+    print(f"\n== dumpmem: pycinspect dump on caches of a tuple of None (written by {python}; "
+          f"median time and largest peak RSS of {runs} runs, after one to warm the cache)")
+    cases = [  # name, command, exit status (1: a header dump cannot decode)
+        ("dump, one 200 MB cache", [BIN, "dump", big], 0),
+        ("dump --consts, one 200 MB cache", [BIN, "dump", "--consts", big], 0),
+        ("dump --jobs 8, 8 caches of 250 MB", [BIN, "dump", "--jobs", "8", jobs_dir], 0),
+        ("the same, 8 bad-magic files", [BIN, "dump", "--jobs", "8", bad_dir], 1),
+    ]
+    rss = {}
+    for name, cmd, want in cases:
+        _, _, rc = time_and_rss(cmd)
+        if rc != want:
+            print(f"  warning: {name} exited with status {rc}, not {want}")
+        res = [time_and_rss(cmd) for _ in range(runs)]
+        t = statistics.median(r[0] for r in res)
+        rss[name] = max(r[1] for r in res) / 1024
+        print(f"  {name:34s} {t:7.2f} s   peak RSS {rss[name]:8.1f} MiB")
+    one = rss[cases[0][0]]
+    target("dump 200 MB: peak RSS", f"{one:.1f} MiB", "<= 515 MiB", one <= 515)  # docs/dump.md
+    alls = rss[cases[2][0]]
+    target("dump --jobs 8, 8 x 250 MB: peak RSS", f"{alls:.1f} MiB", "<= 1027 MiB",
+           alls <= 1027)  # docs/dump.md: 512 MiB for the threads, one cache's 515 MiB
+    bad = rss[cases[3][0]]
+    target("dump --jobs 8, 8 bad magic: peak RSS", f"{bad:.1f} MiB", "< 64 MiB (not held)",
+           bad < 64)
+
+
 # -- main -----------------------------------------------------------------------------------------
 
 def parse_args():
@@ -460,8 +573,9 @@ def parse_args():
                     help="the standard-library corpus (default: BENCH_DIR/stdlib)")
     ap.add_argument("--dir", default=os.environ.get("BENCH_DIR", "/var/tmp/pycinspect-bench"),
                     help="where corpora are built and reused (BENCH_DIR)")
-    ap.add_argument("--parts", default=os.environ.get("BENCH_PARTS", ",".join(ALL_PARTS)),
-                    help="comma-separated: " + ",".join(ALL_PARTS) + " (BENCH_PARTS)")
+    ap.add_argument("--parts", default=os.environ.get("BENCH_PARTS", ",".join(DEFAULT_PARTS)),
+                    help="comma-separated: " + ",".join(ALL_PARTS) + " (BENCH_PARTS; default "
+                    + ",".join(DEFAULT_PARTS) + ")")
     ap.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "7")),
                     help="alternating runs per comparison (BENCH_RUNS, default 7)")
     ap.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", "10k,100k,1M"),
