@@ -249,6 +249,28 @@ class UnlinkFails(FaultCase):
         self.assertEqual(early, [], "recorded before its unlinkat")
         self.assertTrue(all(not self.exists(c) for caches in dirs for c in caches))
 
+    def test_batches_hold_at_most_128_removals(self):
+        # issue 11, spec 2: records are written in batches of at most 128 removals (so a
+        # SIGKILL leaves at most that many unrecorded), and at least at each directory's end
+        for f in range(300):
+            module(self.root, "big/m%03d.py" % f, fresh=False)
+        dirs = self.tree(ndirs=3, nfiles=2)
+        r = self.run_shim(ARGS)
+        self.assert_rc(r, 0)
+        done = 0
+        sizes = []  # removal records in each write, in order
+        for t in r.trace:
+            if t[0] == b"W":
+                sizes.append(r.tee[done:int(t[1])].count(b'"action":"removed"'))
+                done = int(t[1])
+        self.assertEqual(sum(sizes), 300 + 1 + 6 + 3, "removal records in the writes")
+        self.assertLessEqual(max(sizes), 128, "a write of more than a batch: %r" % sizes)
+        # big's 300 in three writes at least, then one for each of d00, d01, d02: a small
+        # directory's records are not held back to make up a batch
+        self.assertGreaterEqual(len([n for n in sizes if n]), 3 + 3,
+                                "removal records per write: %r" % sizes)
+        self.assertTrue(all(not self.exists(c) for caches in dirs for c in caches))
+
     def test_one_file_cannot_be_removed(self):
         for errname in ("EACCES", "EROFS"):
             for json_out in (True, False):
@@ -293,6 +315,8 @@ class UnlinkFails(FaultCase):
                         self.assertIn("pycinspect: cannot remove '%s': %s" % (
                             victim, STRERROR[errname]), self.err(r))
                         self.assertEqual(self.err(r).count("cannot remove"), 1, self.err(r))
+                        # spec 1: on stderr only, no "removed" line for it on stdout
+                        self.assertNotIn("'%s'" % victim, out)
                         self.assertNotIn("removed directory '%s'" % pycache, out)
                         self.assertIn("removed 17 files", out)
                         self.assertIn("and 5 directories", out)
