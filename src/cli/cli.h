@@ -30,10 +30,12 @@ int cli_flush(pyci_buf *b);
 
 /*
  * Write b to stdout with write(2) and empty it, for a log whose every line records something
- * done (clean).  Returns 0, or -1 after saying why on stderr; then a regular file is cut back
- * to its last whole line, the lines of b not written follow on stderr, and b is emptied.
+ * done (clean).  Returns 0, or -1 after saying on stderr "cannot write output: WHY; these N
+ * records were not written (DONE):", followed by those lines of b (whole: a regular file is
+ * first cut back to its last whole line); b is emptied.  done says what the records' acts were
+ * ("the files they name are removed").
  */
-int cli_flush_log(pyci_buf *b);
+int cli_flush_log(pyci_buf *b, const char *done);
 
 /* The same for n bytes at p, written as they are (output too large to copy into a buffer
  * first). */

@@ -512,7 +512,6 @@ static void nothing_selected(void)
 int cmd_clean(int argc, char **argv)
 {
 	struct clean_cli c = {0};
-	c.e.log = 1;
 	int rc = EXIT_USAGE;
 
 	int first = cli_parse(&clean_command, argc, argv, on_option, &c);
@@ -524,6 +523,7 @@ int cmd_clean(int argc, char **argv)
 		nothing_selected();
 		goto out;
 	}
+	c.e.log = c.dry_run ? "a dry run: nothing was removed" : "the files they name are removed";
 	if (scanrun_ready(&c.e) != 0)
 		goto out;
 	/* --foreign (or --all) with targets guessed from PATH: every cache of an interpreter that

@@ -83,9 +83,10 @@ int cli_close_stdout(void)
  * clean's log: write(2) straight to descriptor 1, so that what reached the kernel is known to
  * the byte.  When a write fails part way, a regular file is cut back to its last whole line
  * (every line of the log stays valid JSON), and what was not written (whole lines of records
- * whose acts were done) goes to stderr after saying so: the truth is told somewhere.
+ * whose acts were done) goes to stderr after a line that says why and how many: the truth is
+ * told somewhere.
  */
-int cli_flush_log(pyci_buf *b)
+int cli_flush_log(pyci_buf *b, const char *done)
 {
 	if (output_failed)
 		return -1;
@@ -95,32 +96,35 @@ int cli_flush_log(pyci_buf *b)
 	off_t start = -1;
 	if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode))
 		start = lseek(STDOUT_FILENO, 0, SEEK_CUR);
-	size_t done = 0;
+	size_t done_bytes = 0;
 	int err = 0;
-	while (done < b->len) {
-		ssize_t n = write(STDOUT_FILENO, b->data + done, b->len - done);
+	while (done_bytes < b->len) {
+		ssize_t n = write(STDOUT_FILENO, b->data + done_bytes, b->len - done_bytes);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
 			err = n < 0 ? errno : EIO;
 			break;
 		}
-		done += (size_t)n;
+		done_bytes += (size_t)n;
 	}
 	if (!err) {
 		pyci_buf_clear(b);
 		return 0;
 	}
-	size_t whole = done;
+	size_t whole = done_bytes;
 	while (whole > 0 && b->data[whole - 1] != '\n')
 		whole--;
 	/* a regular file is cut back to its last whole line; a pipe's reader keeps what it got */
-	if (whole < done && start >= 0 && ftruncate(STDOUT_FILENO, start + (off_t)whole) != 0)
+	if (whole < done_bytes && start >= 0 && ftruncate(STDOUT_FILENO, start + (off_t)whole) != 0)
 		cli_error("cannot cut the output back to its last whole line: %s", strerror(errno));
-	output_error(err);
-	(void)fprintf(stderr, "%s: these records were not written to the output, and what they "
-			      "record was done:\n",
-		      pyci_progname);
+	size_t lines = 0;
+	for (size_t i = whole; i < b->len; i++)
+		lines += b->data[i] == '\n';
+	output_failed = 1;
+	(void)fprintf(stderr, "%s: cannot write output: %s; these %zu record%s %s not written (%s):\n",
+		      pyci_progname, strerror(err), lines, lines == 1 ? "" : "s",
+		      lines == 1 ? "was" : "were", done);
 	(void)fwrite(b->data + whole, 1, b->len - whole, stderr);
 	(void)fflush(stderr);
 	pyci_buf_clear(b);

@@ -169,7 +169,12 @@ int scanrun_ready(struct scanrun *e)
 	e->from = "option";
 	if (!e->have_targets) {
 		e->from = "PATH";
-		e->have_targets = pyci_targets_from_path(&e->targets, getenv("PATH")) > 0;
+		size_t added;
+		if (pyci_targets_from_path(&e->targets, getenv("PATH"), &added) != 0) {
+			cli_error("cannot find the interpreters on PATH: %s", strerror(errno));
+			return -1;
+		}
+		e->have_targets = added > 0;
 	}
 	e->opt.targets = e->have_targets ? &e->targets : NULL;
 	return 0;
@@ -195,6 +200,8 @@ static void root_error(struct scanrun *e, const char *path, int err)
 			cli_error("'%s' is %s", q.data, what);
 		else
 			cli_error("%s '%s': %s", what, q.data, strerror(err));
+	} else { /* no memory to quote it: say it all the same */
+		cli_error("%s a PATH: %s (and no memory left to name it)", what, strerror(err));
 	}
 	pyci_buf_free(&q);
 	size_t mark = e->out.len;
@@ -210,7 +217,7 @@ static void root_error(struct scanrun *e, const char *path, int err)
 
 int scanrun_flush(struct scanrun *e)
 {
-	if ((e->log ? cli_flush_log(&e->out) : cli_flush(&e->out)) != 0) {
+	if ((e->log ? cli_flush_log(&e->out, e->log) : cli_flush(&e->out)) != 0) {
 		e->write_failed = 1;
 		return -1;
 	}
@@ -278,6 +285,9 @@ void scanrun_walk_error(void *ctx, const char *path, pyci_walk_err kind, int err
 			cli_error("'%s': %s", q.data, walk_err_text(kind));
 		else
 			cli_error("%s '%s': %s", walk_err_text(kind), q.data, strerror(err));
+	} else { /* no memory to quote it: say it all the same */
+		cli_error("%s: %s (and no memory left to name the path)", walk_err_text(kind),
+			  strerror(err));
 	}
 	pyci_buf_free(&q);
 	if (e->json) {

@@ -50,7 +50,8 @@ struct scanrun {
 	void *cmd;                      /* the command's own state: the scan's callbacks are given
 					 * this scanrun as ctx, and find the command here */
 	int have_io;                    /* --io given (else PYCI_IO, else auto) */
-	int log;                        /* out records acts (clean): written with cli_flush_log */
+	const char *log;                /* out records acts (clean): written with cli_flush_log,
+					 * which says this of them when it cannot */
 	int stopped;                    /* a callback stopped the run and says why itself */
 };
 

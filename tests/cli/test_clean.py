@@ -892,12 +892,15 @@ class Output(CleanCase):
     records of the removals already done (at most one batch: the first directory here) that
     did not reach stdout are written to stderr instead, so the truth is still told."""
 
-    MARK = b"these records were not written to the output, and what they record was done:\n"
+    # cli_flush_log's line before the records it could not write to stdout
+    MARK_RE = re.compile(rb"cannot write output: [^;\n]*; these \d+ records? (?:were|was) not "
+                         rb"written \([^)\n]*\):\n")
 
     def unwritten(self, p, mode, root):
         """Paths (relative to root) of the removals that stderr records after the marker."""
-        self.assertIn(self.MARK, p.stderr)
-        tail = p.stderr.split(self.MARK, 1)[1]
+        m = self.MARK_RE.search(p.stderr)
+        self.assertTrue(m, p.stderr)
+        tail = p.stderr[m.end():]
         paths = []
         for line in tail.splitlines():
             if "--json" in mode:

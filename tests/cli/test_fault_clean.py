@@ -173,13 +173,16 @@ class FaultCase(TempDirCase):
         self.assertEqual(r.proc.returncode, rc, "exit %d, expected %d; stderr: %s" % (
             r.proc.returncode, rc, self.err(r)))
 
-    MARK = b"these records were not written to the output, and what they record was done:\n"
+    # cli_flush_log's line before the records it could not write to stdout
+    MARK_RE = re.compile(rb"cannot write output: [^;\n]*; these \d+ records? (?:were|was) not "
+                         rb"written \([^)\n]*\):\n")
 
     def unwritten(self, r):
         """The records stderr holds after saying they could not be written to stdout."""
-        if self.MARK not in r.proc.stderr:
+        m = self.MARK_RE.search(r.proc.stderr)
+        if not m:
             return []
-        tail = r.proc.stderr.split(self.MARK, 1)[1]
+        tail = r.proc.stderr[m.end():]
         return [json.loads(line) for line in tail.decode("utf-8", "surrogateescape").split("\n")
                 if line]
 
@@ -450,7 +453,7 @@ class WriteFails(FaultCase):
                 if json_out:
                     self.assertEqual(sorted(self.assert_log_true(r, before)), sorted(first))
                 else:
-                    self.assertIn(self.MARK, r.proc.stderr)
+                    self.assertRegex(r.proc.stderr, self.MARK_RE)
                     for c in dirs[0]:
                         self.assertIn("removed '%s'" % c, self.err(r))
                         self.assertFalse(self.exists(c))
@@ -520,10 +523,11 @@ class RealOutputErrors(FaultCase):
 
     def check(self, p, dirs, before):
         self.assertEqual(p.returncode, 2)
-        self.assertIn(self.MARK, p.stderr)
+        m = self.MARK_RE.search(p.stderr)
+        self.assertTrue(m, p.stderr)
         for c in dirs[0]:
             self.assertFalse(self.exists(c), c)
-            self.assertIn(c.encode(), p.stderr.split(self.MARK, 1)[1])
+            self.assertIn(c.encode(), p.stderr[m.end():])
         after = snapshot(self.root)
         gone = sorted(x for x in before if x not in after)
         self.assertEqual(gone, sorted(dirs[0] + [os.path.dirname(dirs[0][0])]))
