@@ -60,7 +60,11 @@ int main(int argc, char **argv)
 		}
 		first = 3;
 	} else {
-		(void)pyci_targets_from_path(&targets, getenv("PATH"));
+		size_t added;
+		if (pyci_targets_from_path(&targets, getenv("PATH"), &added) != 0) {
+			perror("list_stale: cannot read the directories of PATH");
+			return 2;
+		}
 	}
 	pyci_scan_options opt = {0}; /* default checks, no mount crossing, one thread per CPU */
 	opt.targets = targets.count ? &targets : NULL;

@@ -130,19 +130,30 @@ static int interpreter_name(const char *name, pyci_impl *impl, int *major, int *
 	return parse_dotted(name + off, len - off, major, minor);
 }
 
-static size_t add_from_dir(pyci_targets *t, const char *dir)
+/* Add the interpreters named in dir to t, counting them in *added.  A directory that cannot be
+ * opened is skipped (0); -1 with errno when its listing could not be read whole (ENOMEM, EIO):
+ * a set short of an interpreter would make its caches foreign. */
+static int add_from_dir(pyci_targets *t, const char *dir, size_t *added)
 {
-	size_t added = 0;
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
-		return 0;
+		return errno == ENOMEM ? -1 : 0;
 	DIR *d = fdopendir(dfd);
 	if (!d) {
+		int e = errno;
 		close(dfd);
-		return 0;
+		errno = e;
+		return -1;
 	}
 	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
+	for (;;) {
+		errno = 0;
+		if (!(e = readdir(d))) {
+			int err = errno;
+			closedir(d);
+			errno = err;
+			return err ? -1 : 0;
+		}
 		pyci_impl impl;
 		int major, minor;
 		if (strncmp(e->d_name, "python", 6) != 0 && strncmp(e->d_name, "pypy", 4) != 0)
@@ -162,10 +173,8 @@ static size_t add_from_dir(pyci_targets *t, const char *dir)
 			continue;
 		size_t before = t->count;
 		if (add(t, impl, major, minor) == 0 && t->count > before)
-			added++;
+			(*added)++;
 	}
-	closedir(d);
-	return added;
 }
 
 /* CPython first, then PyPy; each by version. */
@@ -179,9 +188,9 @@ static int target_cmp(const void *a, const void *b)
 	return x->minor - y->minor;
 }
 
-size_t pyci_targets_from_path(pyci_targets *t, const char *path_env)
+int pyci_targets_from_path(pyci_targets *t, const char *path_env, size_t *added)
 {
-	size_t added = 0;
+	*added = 0;
 	if (!path_env)
 		return 0;
 	const char *p = path_env;
@@ -198,14 +207,14 @@ size_t pyci_targets_from_path(pyci_targets *t, const char *path_env)
 		} else {
 			dir[0] = '\0';
 		}
-		if (dir[0])
-			added += add_from_dir(t, dir);
+		if (dir[0] && add_from_dir(t, dir, added) != 0)
+			return -1;
 		if (!colon)
 			break;
 		p = colon + 1;
 	}
 	qsort(t->items, t->count, sizeof(t->items[0]), target_cmp);
-	return added;
+	return 0;
 }
 
 int pyci_targets_contains(const pyci_targets *t, pyci_impl impl, int major, int minor)

@@ -40,10 +40,12 @@ int pyci_targets_add_list(pyci_targets *t, const char *list);
 
 /*
  * Add the interpreters whose names appear in the directories of path_env (a PATH value; NULL
- * or "" adds nothing).  Unreadable directories are skipped.  The set is then sorted (CPython
- * first, then PyPy, each by version).  Returns the number added.
+ * or "" adds nothing), counting them in *added.  Directories that cannot be opened are
+ * skipped.  The set is then sorted (CPython first, then PyPy, each by version).  Returns 0, or
+ * -1 with errno when a directory's listing could not be read whole (ENOMEM, EIO): the set may
+ * then lack an interpreter, whose caches would be judged foreign, so it must not be used.
  */
-size_t pyci_targets_from_path(pyci_targets *t, const char *path_env);
+int pyci_targets_from_path(pyci_targets *t, const char *path_env, size_t *added);
 
 /* 1 if impl major.minor is in the set, else 0. */
 int pyci_targets_contains(const pyci_targets *t, pyci_impl impl, int major, int minor);
