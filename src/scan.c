@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "exclude.h"
 #include "judge.h"
 #include "peek.h"
 #include "pool.h"
@@ -419,14 +420,18 @@ static int help(void *wctx)
 
 /* ---- the scanner: walk, make jobs, report them in order ------------------------------------ */
 
-/* Whether `name` in `parent` is left out (pyci_scan_excluded); never in a root that is a file. */
+/* Whether `name` in `parent` is left out (pyci_scan_excluded), counted in the caller's
+ * exclude_hits; never in a root that is a file. */
 static int excluded(const struct scanner *sc, struct scratch *x, const pyci_dir *parent,
 		    const char *name, int dir)
 {
 	if (sc->named_file)
 		return 0; /* a file named by the caller is never left out */
 	const char *below = parent->path_len > sc->root_len ? parent->path + sc->root_len : "";
-	return pyci_scan_excluded(sc->opt, below, name, dir, &x->rel);
+	int which = pyci_exclude_match(sc->opt, below, name, dir, &x->rel);
+	if (which >= 0 && sc->opt->exclude_hits)
+		atomic_fetch_add_explicit(&sc->opt->exclude_hits[which], 1, memory_order_relaxed);
+	return which != PYCI_EXCLUDE_NONE;
 }
 
 /* walk's skip: directories left out by excludes. */

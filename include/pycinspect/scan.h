@@ -15,6 +15,7 @@
 #ifndef PYCINSPECT_SCAN_H
 #define PYCINSPECT_SCAN_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,7 +43,12 @@ typedef struct pyci_scan_options {
 					 * thread */
 	const char *const *excludes;    /* NULL-terminated fnmatch(3) globs, or NULL: a directory or
 					 * cache whose name matches is left out; a glob with a '/'
-					 * is matched against the path below the root instead */
+					 * is matched against the path below the root instead, as
+					 * is one that starts with "./" or "/"; one that ends with
+					 * '/' matches directories only */
+	atomic_ulong *exclude_hits;     /* NULL, or one counter per glob of excludes, increased
+					 * by the walk for each entry the glob left out (a glob
+					 * that matched nothing was mistyped, perhaps) */
 	int no_default_excludes;        /* also walk .git, .hg, .svn and node_modules */
 	int defer_close;                /* pyci_walk_options.defer_close: for callers that remove
 					 * directories during the scan (clean) */

@@ -41,7 +41,9 @@ const struct cli_option scanrun_options[] = {
 	 ENGINE_CHECK_SOURCE, check_source_values},
 	{"exclude", 0, CLI_ARG, "GLOB",
 	 "leave out directories and caches whose name matches GLOB\n"
-	 "(with a '/': the path below PATH), repeatable",
+	 "(with a '/': the path below PATH; .venv/: directories only;\n"
+	 "./.venv: at PATH), repeatable; one that matches nothing is\n"
+	 "said on stderr",
 	 ENGINE_EXCLUDE, NULL},
 	{"no-default-excludes", 0, CLI_NOARG, NULL, "also walk .git, .hg, .svn and node_modules",
 	 ENGINE_NO_DEFAULT_EXCLUDES, NULL},
@@ -161,6 +163,16 @@ int scanrun_option(struct scanrun *e, int ch, const char *arg)
 
 int scanrun_ready(struct scanrun *e)
 {
+	if (e->nexcludes) {
+		e->exclude_hits = calloc(e->nexcludes, sizeof(*e->exclude_hits));
+		if (!e->exclude_hits) {
+			cli_error("out of memory");
+			return -1;
+		}
+		for (size_t i = 0; i < e->nexcludes; i++)
+			atomic_init(&e->exclude_hits[i], 0);
+		e->opt.exclude_hits = e->exclude_hits;
+	}
 	const char *io = getenv("PYCI_IO");
 	if (!e->have_io && io && *io && parse_io(io, &e->opt.io) != 0) {
 		cli_error("invalid PYCI_IO '%s' (auto, uring or plain)", io);
@@ -224,6 +236,20 @@ int scanrun_flush(struct scanrun *e)
 	return 0;
 }
 
+/* --exclude .venv/ and ./.venv are read as users mean them (exclude.c); a glob that still
+ * matched nothing in the whole run was most likely mistyped: say so, once the run is over. */
+static void warn_unmatched(struct scanrun *e)
+{
+	for (size_t i = 0; e->exclude_hits && i < e->nexcludes; i++) {
+		if (atomic_load(&e->exclude_hits[i]))
+			continue;
+		pyci_buf q = PYCI_BUF_INIT;
+		if (cli_quote_path(&q, e->excludes[i], strlen(e->excludes[i])) == 0)
+			cli_error("warning: --exclude '%s' matched nothing", q.data);
+		pyci_buf_free(&q);
+	}
+}
+
 int scanrun_run(struct scanrun *e, char **paths, const pyci_scan_ops *ops,
 	       int (*refuse)(const char *path))
 {
@@ -249,6 +275,8 @@ int scanrun_run(struct scanrun *e, char **paths, const pyci_scan_ops *ops,
 		if (err == ENOMEM)
 			break;
 	}
+	if (!fatal)
+		warn_unmatched(e);
 	return fatal;
 }
 
@@ -376,6 +404,7 @@ int scanrun_summary_json(struct scanrun *e)
 void scanrun_free(struct scanrun *e)
 {
 	free(e->excludes);
+	free(e->exclude_hits);
 	pyci_summary_free(&e->sum);
 	pyci_buf_free(&e->out);
 }

@@ -41,6 +41,8 @@ struct scanrun {
 	const char *from;               /* "option" or "PATH" */
 	const char **excludes;          /* NULL-terminated, for opt.excludes */
 	size_t nexcludes;
+	atomic_ulong *exclude_hits;     /* opt.exclude_hits: a warning for a glob that matched
+					 * nothing in the whole run */
 	int json;
 	pyci_buf out;                   /* what goes to stdout, flushed by the commands */
 	pyci_summary sum;               /* errors and mounts are counted here too */

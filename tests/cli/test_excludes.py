@@ -2,7 +2,7 @@
 the root, --no-default-excludes, and a PATH named on the command line is never left out."""
 import os
 
-from clitest import TempDirCase, main, module, scan_json
+from clitest import TempDirCase, main, module, run, scan_json
 
 
 def names(pycs, root):
@@ -34,6 +34,43 @@ class Excludes(TempDirCase):
                                    "--exclude", "skipme.*.pyc", "--exclude", "docs/__pycache__",
                                    self.tmp])
         self.assertEqual(names(pycs, self.tmp), ["app/__pycache__/m.cpython-312.pyc"])
+
+    def test_spellings_users_write(self):
+        # .venv/ and ./.venv mean what .gitignore and fd mean: a directory, and one at the root
+        for sub in ("app", ".venv/lib", "deep/.venv/lib"):
+            module(self.tmp, sub + "/m.py")
+        every = ["app/__pycache__/m.cpython-312.pyc", "deep/.venv/lib/__pycache__/m.cpython-312.pyc",
+                 ".venv/lib/__pycache__/m.cpython-312.pyc"]
+        cases = {
+            ".venv": every[:1], ".venv/": every[:1], "./.venv": [every[0], every[1]],
+            "./.venv/": [every[0], every[1]], "/.venv": [every[0], every[1]],
+            ".//.venv//": [every[0], every[1]], "deep/.venv/": [every[0], every[2]],
+        }
+        for glob, want in cases.items():
+            with self.subTest(glob=glob):
+                pycs, _, _, p = scan_json(["--all", "-t", "3.12", "--exclude", glob, self.tmp])
+                self.assertEqual(names(pycs, self.tmp), sorted(want))
+                self.assertNotIn(b"matched nothing", p.stderr)
+        # a trailing '/' is for directories only: a cache of that name stays
+        pycs, _, _, p = scan_json(["--all", "-t", "3.12", "--exclude", "m.cpython-312.pyc/",
+                                   self.tmp])
+        self.assertEqual(names(pycs, self.tmp), sorted(every))
+        self.assertIn(b"warning: --exclude 'm.cpython-312.pyc/' matched nothing", p.stderr)
+
+    def test_a_glob_that_matched_nothing_is_said(self):
+        self.tree()
+        pycs, _, _, p = scan_json(["--all", "-t", "3.12", "--exclude", "bulid", "--exclude",
+                                   "build", "--exclude", "nowhere/", self.tmp])
+        self.assertEqual(len(pycs), 3)
+        err = p.stderr.decode()
+        self.assertIn("warning: --exclude 'bulid' matched nothing", err)
+        self.assertIn("warning: --exclude 'nowhere/' matched nothing", err)
+        self.assertNotIn("'build' matched nothing", err)
+        # the same in clean, whose dry run says it too, and over two PATHs: one hit is enough
+        p = run(["clean", "--all", "-n", "-t", "3.12", "--exclude", "skipme*",
+                 os.path.join(self.tmp, "docs"), os.path.join(self.tmp, "app")])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn(b"matched nothing", p.stderr)
 
     def test_named_path_is_never_left_out(self):
         self.tree()
