@@ -1,8 +1,14 @@
 /*
- * json.c - JSON strings with lossless bytes (see json.h).
+ * json.c - JSON strings with lossless bytes, and the writer that places them (see json.h).
+ *
+ * The writer keeps one byte per open container: whether it is an array, and whether a member
+ * was written in it yet (the next one needs a comma).  Level 0 is the top level, where one
+ * value goes.  A failure is kept in w->err and cuts the buffer back at once, so that the value
+ * never shows half written, even to a caller that forgets pyci_jw_finish.
  */
 #include "pycinspect/json.h"
 
+#include <errno.h>
 #include <string.h>
 
 size_t pyci_utf8_seq(const unsigned char *s, size_t n)
@@ -130,12 +136,12 @@ size_t pyci_json_string_size(const char *s, size_t len)
 
 int pyci_json_key(pyci_buf *b, const char *key)
 {
-	return pyci_buf_printf(b, "\"%s\":", key);
+	return pyci_json_string(b, key, strlen(key)) || pyci_buf_putc(b, ':') ? -1 : 0;
 }
 
 int pyci_json_next_key(pyci_buf *b, const char *key)
 {
-	return pyci_buf_puts(b, ",\"") || pyci_buf_puts(b, key) || pyci_buf_puts(b, "\":") ? -1 : 0;
+	return pyci_buf_putc(b, ',') || pyci_json_key(b, key) ? -1 : 0;
 }
 
 int pyci_json_field_str(pyci_buf *b, const char *key, const char *s, size_t len)
@@ -148,4 +154,171 @@ int pyci_json_field_str(pyci_buf *b, const char *key, const char *s, size_t len)
 int pyci_json_field_bool(pyci_buf *b, const char *key, int v)
 {
 	return pyci_json_next_key(b, key) || pyci_buf_puts(b, v ? "true" : "false") ? -1 : 0;
+}
+
+/* ---- the writer ------------------------------------------------------------------------ */
+
+enum {
+	LEVEL_ARRAY = 1,        /* an array (else an object, or the top level) */
+	LEVEL_USED = 2,         /* holds a member: the next one needs a comma */
+};
+
+void pyci_jw_init(pyci_jw *w, pyci_buf *b)
+{
+	memset(w, 0, sizeof(*w));
+	w->b = b;
+	w->start = b->len;
+}
+
+static void jw_fail(pyci_jw *w, int err)
+{
+	if (w->err)
+		return;
+	w->err = err;
+	pyci_buf_truncate(w->b, w->start);
+}
+
+/* The comma and the key before a value, once the key was found to fit where it goes.  0, or
+ * -1 (failed: w->err set). */
+static int jw_member(pyci_jw *w, const char *key)
+{
+	if (w->err)
+		return -1;
+	unsigned char *lv = &w->level[w->depth];
+	int in_object = w->depth > 0 && !(*lv & LEVEL_ARRAY);
+	if (!key != !in_object || (w->depth == 0 && (*lv & LEVEL_USED))) {
+		jw_fail(w, EINVAL);
+		return -1;
+	}
+	if (((*lv & LEVEL_USED) && pyci_buf_putc(w->b, ',') != 0) ||
+	    (key && pyci_json_key(w->b, key) != 0)) {
+		jw_fail(w, ENOMEM);
+		return -1;
+	}
+	*lv |= LEVEL_USED;
+	return 0;
+}
+
+/* The result of writing a value's text: a failure is the writer's. */
+static void jw_check(pyci_jw *w, int rc)
+{
+	if (rc != 0)
+		jw_fail(w, ENOMEM);
+}
+
+static void jw_open(pyci_jw *w, const char *key, int array)
+{
+	if (jw_member(w, key) != 0)
+		return;
+	if (w->depth == PYCI_JW_MAX_DEPTH) {
+		jw_fail(w, EINVAL);
+		return;
+	}
+	if (pyci_buf_putc(w->b, array ? '[' : '{') != 0) {
+		jw_fail(w, ENOMEM);
+		return;
+	}
+	w->level[++w->depth] = array ? LEVEL_ARRAY : 0;
+}
+
+static void jw_close(pyci_jw *w, int array)
+{
+	if (w->err)
+		return;
+	if (w->depth == 0 || !(w->level[w->depth] & LEVEL_ARRAY) != !array) {
+		jw_fail(w, EINVAL);
+		return;
+	}
+	w->depth--;
+	jw_check(w, pyci_buf_putc(w->b, array ? ']' : '}'));
+}
+
+void pyci_jw_begin(pyci_jw *w, const char *key)
+{
+	jw_open(w, key, 0);
+}
+
+void pyci_jw_end(pyci_jw *w)
+{
+	jw_close(w, 0);
+}
+
+void pyci_jw_begin_array(pyci_jw *w, const char *key)
+{
+	jw_open(w, key, 1);
+}
+
+void pyci_jw_end_array(pyci_jw *w)
+{
+	jw_close(w, 1);
+}
+
+void pyci_jw_str(pyci_jw *w, const char *key, const char *s, size_t len)
+{
+	if (jw_member(w, key) == 0)
+		jw_check(w, s ? pyci_json_string(w->b, s, len) : pyci_buf_puts(w->b, "null"));
+}
+
+void pyci_jw_cstr(pyci_jw *w, const char *key, const char *s)
+{
+	pyci_jw_str(w, key, s, s ? strlen(s) : 0);
+}
+
+void pyci_jw_bytes(pyci_jw *w, const char *key, const void *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	if (jw_member(w, key) != 0)
+		return;
+	if (!p) {
+		jw_check(w, pyci_buf_puts(w->b, "null"));
+		return;
+	}
+	if (n > (SIZE_MAX - 2) / 2 || pyci_buf_reserve(w->b, 2 * n + 2) != 0) {
+		jw_fail(w, ENOMEM);
+		return;
+	}
+	/* reserved: none of these can fail */
+	const unsigned char *q = p;
+	int rc = pyci_buf_putc(w->b, '"');
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = pyci_buf_putc(w->b, hex[q[i] >> 4]) || pyci_buf_putc(w->b, hex[q[i] & 15]);
+	jw_check(w, rc || pyci_buf_putc(w->b, '"'));
+}
+
+void pyci_jw_u64(pyci_jw *w, const char *key, uint64_t v)
+{
+	if (jw_member(w, key) == 0)
+		jw_check(w, pyci_buf_put_u64(w->b, v));
+}
+
+void pyci_jw_i64(pyci_jw *w, const char *key, int64_t v)
+{
+	if (jw_member(w, key) != 0)
+		return;
+	/* the magnitude of INT64_MIN too, without overflowing */
+	uint64_t mag = v < 0 ? (uint64_t)-(v + 1) + 1 : (uint64_t)v;
+	jw_check(w, (v < 0 && pyci_buf_putc(w->b, '-') != 0) || pyci_buf_put_u64(w->b, mag) != 0);
+}
+
+void pyci_jw_bool(pyci_jw *w, const char *key, int v)
+{
+	if (jw_member(w, key) == 0)
+		jw_check(w, pyci_buf_puts(w->b, v ? "true" : "false"));
+}
+
+void pyci_jw_null(pyci_jw *w, const char *key)
+{
+	if (jw_member(w, key) == 0)
+		jw_check(w, pyci_buf_puts(w->b, "null"));
+}
+
+int pyci_jw_finish(pyci_jw *w)
+{
+	if (!w->err && w->depth != 0)
+		jw_fail(w, EINVAL); /* a container left open */
+	if (w->err) {
+		errno = w->err;
+		return -1;
+	}
+	return 0;
 }

@@ -5,6 +5,13 @@
  * valid UTF-8 sequence is written as the lone surrogate \udcXX (XX = the byte, 80-ff), which is
  * Python's "surrogateescape": os.fsencode(json.loads(line)["path"]) gives back the exact bytes.
  * Control characters and '"' '\\' are escaped; everything else valid is written as is.
+ *
+ * Records are built with the writer (pyci_jw): the caller says key and value, the writer puts
+ * the commas, quotes and escapes every string, keys included, and checks the nesting.  It stops
+ * at its first failure, so a caller makes its calls and looks at one result, pyci_jw_finish's;
+ * and a record that failed is taken back out of the buffer whole, so that no half record ever
+ * reaches an output.  pyci_json_string and the pyci_json_* helpers are the pieces for text
+ * built by hand; the writer uses pyci_json_string for every string it writes.
  */
 #ifndef PYCINSPECT_JSON_H
 #define PYCINSPECT_JSON_H
@@ -21,7 +28,7 @@ int pyci_json_string(pyci_buf *b, const char *s, size_t len);
  * 6 * len + 2). */
 size_t pyci_json_string_size(const char *s, size_t len);
 
-/* Append "key": (with the quotes and colon; key must be plain ASCII). */
+/* Append "key": (the NUL-terminated key as a JSON string, then the colon).  0, or -1 (ENOMEM). */
 int pyci_json_key(pyci_buf *b, const char *key);
 
 /* The fields after an object's first one, each with its leading comma: ,"key": then, for
@@ -39,5 +46,62 @@ int pyci_utf8_valid(const char *s, size_t len);
  * one that fits in n bytes.
  */
 size_t pyci_utf8_seq(const unsigned char *s, size_t n);
+
+/* ---- the writer ------------------------------------------------------------------------ */
+
+/* How deep containers may nest: one more pyci_jw_begin fails (EINVAL). */
+#define PYCI_JW_MAX_DEPTH 32
+
+/*
+ * A JSON value being appended to a buffer.  The caller owns it (usually on the stack) and the
+ * buffer; the fields are the writer's, but for `err`, which the caller may read: 0, or the
+ * errno of the first failure, after which every call does nothing.
+ */
+typedef struct pyci_jw {
+	pyci_buf *b;
+	size_t start;                   /* b->len when the value began: where a failure cuts back */
+	int err;
+	unsigned depth;                 /* containers open; level[0] is the top level */
+	unsigned char level[PYCI_JW_MAX_DEPTH + 1];
+} pyci_jw;
+
+/* Start one value (usually an object) at the end of b, which must outlive the writer's use.
+ * Nothing is written yet. */
+void pyci_jw_init(pyci_jw *w, pyci_buf *b);
+
+/*
+ * Values.  `key` names the member inside an object, and must be NULL at the top level and in
+ * an array (a NUL-terminated string, written escaped like any string); each call writes the
+ * comma before it when needed.  The top level takes one value.  None returns anything: a
+ * failure, ENOMEM, or EINVAL for a misuse (a key where none belongs or none where one does, a
+ * second top-level value, an end that does not match its begin, nesting deeper than
+ * PYCI_JW_MAX_DEPTH), is kept in w->err, the value written so far is cut from the buffer, and
+ * every later call does nothing.  pyci_jw_finish gives the result.
+ *
+ * _begin/_end: an object, _begin_array/_end_array: an array.
+ * _str: s[0 .. len) as a JSON string (pyci_json_string), or null when s is NULL.
+ * _cstr: the NUL-terminated s, or null when s is NULL.
+ * _bytes: p[0 .. n) as a string of lowercase hex digits (two per byte, as sha256sum prints a
+ *   digest), or null when p is NULL.
+ * _u64, _i64: the decimal number.  _bool: true or false.  _null: null.
+ */
+void pyci_jw_begin(pyci_jw *w, const char *key);
+void pyci_jw_end(pyci_jw *w);
+void pyci_jw_begin_array(pyci_jw *w, const char *key);
+void pyci_jw_end_array(pyci_jw *w);
+void pyci_jw_str(pyci_jw *w, const char *key, const char *s, size_t len);
+void pyci_jw_cstr(pyci_jw *w, const char *key, const char *s);
+void pyci_jw_bytes(pyci_jw *w, const char *key, const void *p, size_t n);
+void pyci_jw_u64(pyci_jw *w, const char *key, uint64_t v);
+void pyci_jw_i64(pyci_jw *w, const char *key, int64_t v);
+void pyci_jw_bool(pyci_jw *w, const char *key, int v);
+void pyci_jw_null(pyci_jw *w, const char *key);
+
+/*
+ * The end of the value: 0 when it is complete in the buffer (every container closed), else -1
+ * with errno (w->err, or EINVAL for a container left open), the buffer cut back to its length at
+ * pyci_jw_init.  The writer can be given to pyci_jw_init again for the next value.
+ */
+int pyci_jw_finish(pyci_jw *w);
 
 #endif

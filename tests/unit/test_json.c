@@ -7,7 +7,16 @@
  * above U+10FFFF) written as \udcXX (Python's surrogateescape); appending after existing
  * content; and a round trip of random bytes through an independent decoder written here.  Also
  * pyci_utf8_valid, pyci_utf8_seq and pyci_json_key.
+ *
+ * The writer (pyci_jw): commas between members and elements, nesting, empty containers, every
+ * kind of value (null for a NULL string or byte string, hex of bytes, the extremes of u64 and
+ * i64), keys and strings escaped like pyci_json_string, a value appended after what the buffer
+ * held; the sticky failure (ENOMEM: every later call does nothing) and the cut-back to where
+ * the value began; misuse (a key where none belongs, none where one does, a second top-level
+ * value, an end that does not match, a container left open) and nesting past
+ * PYCI_JW_MAX_DEPTH, which fail with EINVAL the same way.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -365,6 +374,279 @@ static void test_key(void **state)
 	pyci_buf_free(&b);
 }
 
+/* ---------------------------------------------------------------- the writer */
+
+static void test_writer_values(void **state)
+{
+	(void)state;
+	pyci_buf b = PYCI_BUF_INIT;
+	pyci_jw w;
+	pyci_jw_init(&w, &b);
+	pyci_jw_begin(&w, NULL);
+	pyci_jw_str(&w, "s", "a\"b", 3);
+	pyci_jw_str(&w, "sn", NULL, 7);
+	pyci_jw_cstr(&w, "c", "x");
+	pyci_jw_cstr(&w, "cn", NULL);
+	pyci_jw_bytes(&w, "h", "\x00\xff\x10\xab", 4);
+	pyci_jw_bytes(&w, "h0", "", 0);
+	pyci_jw_bytes(&w, "hn", NULL, 4);
+	pyci_jw_u64(&w, "u0", 0);
+	pyci_jw_u64(&w, "u", UINT64_MAX);
+	pyci_jw_i64(&w, "imin", INT64_MIN);
+	pyci_jw_i64(&w, "imax", INT64_MAX);
+	pyci_jw_i64(&w, "ineg", -1);
+	pyci_jw_i64(&w, "i0", 0);
+	pyci_jw_bool(&w, "t", 7);
+	pyci_jw_bool(&w, "f", 0);
+	pyci_jw_null(&w, "nil");
+	pyci_jw_end(&w);
+	assert_int_equal(pyci_jw_finish(&w), 0);
+	assert_int_equal(w.err, 0);
+	assert_string_equal(b.data, "{\"s\":\"a\\\"b\",\"sn\":null,\"c\":\"x\",\"cn\":null,"
+				    "\"h\":\"00ff10ab\",\"h0\":\"\",\"hn\":null,\"u0\":0,"
+				    "\"u\":18446744073709551615,\"imin\":-9223372036854775808,"
+				    "\"imax\":9223372036854775807,\"ineg\":-1,\"i0\":0,\"t\":true,"
+				    "\"f\":false,\"nil\":null}");
+	assert_int_equal(b.len, strlen(b.data));
+	pyci_buf_free(&b);
+}
+
+static void test_writer_nesting(void **state)
+{
+	(void)state;
+	pyci_buf b = PYCI_BUF_INIT;
+	pyci_jw w;
+	pyci_jw_init(&w, &b);
+	pyci_jw_begin(&w, NULL);
+	pyci_jw_begin(&w, "empty");
+	pyci_jw_end(&w);
+	pyci_jw_begin_array(&w, "none");
+	pyci_jw_end_array(&w);
+	pyci_jw_begin_array(&w, "a");
+	pyci_jw_u64(&w, NULL, 1);
+	pyci_jw_cstr(&w, NULL, "x");
+	pyci_jw_begin_array(&w, NULL);
+	pyci_jw_bool(&w, NULL, 1);
+	pyci_jw_null(&w, NULL);
+	pyci_jw_end_array(&w);
+	pyci_jw_begin(&w, NULL);
+	pyci_jw_i64(&w, "k", -2);
+	pyci_jw_begin(&w, "o");
+	pyci_jw_end(&w);
+	pyci_jw_end(&w);
+	pyci_jw_begin(&w, NULL);
+	pyci_jw_end(&w);
+	pyci_jw_end_array(&w);
+	pyci_jw_u64(&w, "last", 9);
+	pyci_jw_end(&w);
+	assert_int_equal(pyci_jw_finish(&w), 0);
+	assert_string_equal(b.data, "{\"empty\":{},\"none\":[],\"a\":[1,\"x\",[true,null],"
+				    "{\"k\":-2,\"o\":{}},{}],\"last\":9}");
+
+	/* a top-level value that is not an object; an empty writer is a success that wrote
+	 * nothing */
+	pyci_buf_clear(&b);
+	pyci_jw_init(&w, &b);
+	pyci_jw_u64(&w, NULL, 5);
+	assert_int_equal(pyci_jw_finish(&w), 0);
+	assert_string_equal(b.data, "5");
+	pyci_jw_init(&w, &b);
+	assert_int_equal(pyci_jw_finish(&w), 0);
+	assert_string_equal(b.data, "5");
+	pyci_buf_free(&b);
+}
+
+static void test_writer_escaping(void **state)
+{
+	(void)state;
+	pyci_buf b = PYCI_BUF_INIT;
+	pyci_jw w;
+	pyci_jw_init(&w, &b);
+	pyci_jw_begin(&w, NULL);
+	pyci_jw_str(&w, "path", "m\xff\xfe.cpython-311.pyc", 19);
+	pyci_jw_str(&w, "nul", "a\0b", 3);
+	pyci_jw_cstr(&w, "ctl", "t\tn\nq\"s\\");
+	pyci_jw_cstr(&w, "k\"e\\y\xff", "caf\xc3\xa9");
+	pyci_jw_begin_array(&w, "a\nb");
+	pyci_jw_cstr(&w, NULL, "\x01");
+	pyci_jw_end_array(&w);
+	pyci_jw_end(&w);
+	assert_int_equal(pyci_jw_finish(&w), 0);
+	assert_string_equal(b.data, "{\"path\":\"m\\udcff\\udcfe.cpython-311.pyc\","
+				    "\"nul\":\"a\\u0000b\",\"ctl\":\"t\\tn\\nq\\\"s\\\\\","
+				    "\"k\\\"e\\\\y\\udcff\":\"caf\xc3\xa9\",\"a\\nb\":[\"\\u0001\"]}");
+	assert_true(pyci_utf8_valid(b.data, b.len));
+	pyci_buf_free(&b);
+}
+
+static void test_writer_appends(void **state)
+{
+	(void)state;
+	pyci_buf b = PYCI_BUF_INIT;
+	assert_int_equal(pyci_buf_puts(&b, "before\n"), 0);
+	pyci_jw w;
+	pyci_jw_init(&w, &b);
+	assert_int_equal(w.start, 7);
+	pyci_jw_begin(&w, NULL);
+	pyci_jw_u64(&w, "n", 1);
+	pyci_jw_end(&w);
+	assert_int_equal(pyci_jw_finish(&w), 0);
+	assert_int_equal(pyci_buf_putc(&b, '\n'), 0);
+	/* the same writer, again, for the next line */
+	pyci_jw_init(&w, &b);
+	pyci_jw_begin(&w, NULL);
+	pyci_jw_u64(&w, "n", 2);
+	pyci_jw_end(&w);
+	assert_int_equal(pyci_jw_finish(&w), 0);
+	assert_string_equal(b.data, "before\n{\"n\":1}\n{\"n\":2}");
+	pyci_buf_free(&b);
+}
+
+/* A record half written when f makes it fail: b must hold "kept\n" alone, whatever follows. */
+static void check_failure(void (*f)(pyci_jw *w), int want_errno)
+{
+	pyci_buf b = PYCI_BUF_INIT;
+	assert_int_equal(pyci_buf_puts(&b, "kept\n"), 0);
+	pyci_jw w;
+	pyci_jw_init(&w, &b);
+	pyci_jw_begin(&w, NULL);
+	pyci_jw_cstr(&w, "path", "/srv/app/x.pyc");
+	pyci_jw_begin_array(&w, "reasons");
+	pyci_jw_cstr(&w, NULL, "source mtime differs");
+	f(&w);
+	assert_int_equal(w.err, want_errno);
+	assert_string_equal(b.data, "kept\n"); /* cut back at once */
+	/* sticky: every later call does nothing */
+	pyci_jw_cstr(&w, NULL, "more");
+	pyci_jw_end_array(&w);
+	pyci_jw_u64(&w, "size", 1);
+	pyci_jw_begin(&w, "o");
+	pyci_jw_bytes(&w, "h", "\x01", 1);
+	pyci_jw_end(&w);
+	pyci_jw_end(&w);
+	assert_string_equal(b.data, "kept\n");
+	assert_int_equal(b.len, 5);
+	errno = 0;
+	assert_int_equal(pyci_jw_finish(&w), -1);
+	assert_int_equal(errno, want_errno);
+	assert_string_equal(b.data, "kept\n");
+	assert_int_equal(w.err, want_errno);
+	/* init starts afresh */
+	pyci_jw_init(&w, &b);
+	pyci_jw_bool(&w, NULL, 1);
+	assert_int_equal(pyci_jw_finish(&w), 0);
+	assert_string_equal(b.data, "kept\ntrue");
+	pyci_buf_free(&b);
+}
+
+/* No allocation of these lengths can succeed: reserve says ENOMEM before reading a byte, as a
+ * failed realloc would. */
+static void fail_str(pyci_jw *w)
+{
+	pyci_jw_str(w, NULL, "x", SIZE_MAX - 3);
+}
+
+static void fail_bytes(pyci_jw *w)
+{
+	pyci_jw_bytes(w, NULL, "x", SIZE_MAX / 2);
+}
+
+static void fail_key_in_array(pyci_jw *w)
+{
+	pyci_jw_u64(w, "k", 1);
+}
+
+static void fail_no_key_in_object(pyci_jw *w)
+{
+	pyci_jw_begin(w, NULL);
+	pyci_jw_u64(w, NULL, 1);
+}
+
+static void fail_mismatched_end(pyci_jw *w)
+{
+	pyci_jw_end(w);
+}
+
+static void fail_end_of_nothing(pyci_jw *w)
+{
+	pyci_jw_end_array(w);
+	pyci_jw_end(w);
+	pyci_jw_end(w);
+}
+
+static void fail_second_value(pyci_jw *w)
+{
+	pyci_jw_end_array(w);
+	pyci_jw_end(w);
+	pyci_jw_null(w, NULL);
+}
+
+static void test_writer_failure(void **state)
+{
+	(void)state;
+	check_failure(fail_str, ENOMEM);
+	check_failure(fail_bytes, ENOMEM);
+	check_failure(fail_key_in_array, EINVAL);
+	check_failure(fail_no_key_in_object, EINVAL);
+	check_failure(fail_mismatched_end, EINVAL);
+	check_failure(fail_end_of_nothing, EINVAL);
+	check_failure(fail_second_value, EINVAL);
+
+	/* a container left open: finish fails and takes it back */
+	pyci_buf b = PYCI_BUF_INIT;
+	assert_int_equal(pyci_buf_puts(&b, "x"), 0);
+	pyci_jw w;
+	pyci_jw_init(&w, &b);
+	pyci_jw_begin(&w, NULL);
+	pyci_jw_begin_array(&w, "a");
+	pyci_jw_end_array(&w);
+	assert_string_equal(b.data, "x{\"a\":[]");
+	errno = 0;
+	assert_int_equal(pyci_jw_finish(&w), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_string_equal(b.data, "x");
+	/* a key at the top level */
+	pyci_jw_init(&w, &b);
+	pyci_jw_begin(&w, "top");
+	assert_int_equal(pyci_jw_finish(&w), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_string_equal(b.data, "x");
+	pyci_buf_free(&b);
+}
+
+static void test_writer_depth(void **state)
+{
+	(void)state;
+	pyci_buf b = PYCI_BUF_INIT;
+	pyci_jw w;
+	/* PYCI_JW_MAX_DEPTH levels: fine */
+	pyci_jw_init(&w, &b);
+	for (int i = 0; i < PYCI_JW_MAX_DEPTH; i++)
+		pyci_jw_begin_array(&w, NULL);
+	pyci_jw_u64(&w, NULL, 0);
+	for (int i = 0; i < PYCI_JW_MAX_DEPTH; i++)
+		pyci_jw_end_array(&w);
+	assert_int_equal(pyci_jw_finish(&w), 0);
+	assert_int_equal(b.len, 2 * PYCI_JW_MAX_DEPTH + 1);
+	assert_int_equal(b.data[PYCI_JW_MAX_DEPTH], '0');
+	/* one more: EINVAL, and nothing of it stays */
+	pyci_buf_clear(&b);
+	pyci_jw_init(&w, &b);
+	for (int i = 0; i < PYCI_JW_MAX_DEPTH; i++)
+		pyci_jw_begin(&w, i ? "k" : NULL);
+	assert_int_equal(w.err, 0);
+	pyci_jw_begin(&w, "k");
+	assert_int_equal(w.err, EINVAL);
+	assert_int_equal(b.len, 0);
+	for (int i = 0; i <= PYCI_JW_MAX_DEPTH; i++)
+		pyci_jw_end(&w);
+	errno = 0;
+	assert_int_equal(pyci_jw_finish(&w), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(b.len, 0);
+	pyci_buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -379,6 +661,12 @@ int main(void)
 		cmocka_unit_test(test_utf8_seq),
 		cmocka_unit_test(test_key),
 		cmocka_unit_test(test_fields),
+		cmocka_unit_test(test_writer_values),
+		cmocka_unit_test(test_writer_nesting),
+		cmocka_unit_test(test_writer_escaping),
+		cmocka_unit_test(test_writer_appends),
+		cmocka_unit_test(test_writer_failure),
+		cmocka_unit_test(test_writer_depth),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
