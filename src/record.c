@@ -1,7 +1,10 @@
 /*
  * record.c - JSON form of a judged cache and the per-status, per-version summary.
  *
- * The JSON fields are documented in docs/json.md; keep the two in step.
+ * Both are written as members of an object the caller has open in a JSON writer (json.h), so
+ * that scan, clean and dump can add their own members around them; pyci_record_json and
+ * pyci_summary_json are the same text in a plain buffer.  The JSON fields are documented in
+ * docs/json.md; keep the two in step.
  */
 #include "pycinspect/record.h"
 
@@ -38,7 +41,7 @@ static const char *layout_name(pyci_name_kind k)
 	return k == PYCI_NAME_LEGACY ? "legacy" : "pycache";
 }
 
-int pyci_record_json(pyci_buf *b, const pyci_record *r, const char *extra)
+void pyci_record_members(pyci_jw *w, const pyci_record *r)
 {
 	const pyci_header *h = r->header;
 	const pyci_verdict *v = r->verdict;
@@ -52,54 +55,58 @@ int pyci_record_json(pyci_buf *b, const pyci_record *r, const char *extra)
 					   h->status != PYCI_HDR_BAD_FLAGS
 				   ? pyci_mode_name(h->mode)
 				   : NULL;
-
-	if (pyci_buf_puts(b, "{\"type\":\"pyc\",\"path\":") != 0 ||
-	    pyci_json_string(b, r->path, r->path_len) != 0 ||
-	    pyci_buf_puts(b, ",\"status\":\"") != 0 ||
-	    pyci_buf_puts(b, pyci_status_name(v->status)) != 0 || pyci_buf_putc(b, '"') != 0 ||
-	    pyci_json_field_str(b, "version", have_version ? version : NULL, strlen(version)) != 0)
-		return -1;
-	const char *impl = have_version ? pyci_impl_name(h->magic.impl) : NULL;
-	if (pyci_json_field_str(b, "implementation", impl, impl ? strlen(impl) : 0) != 0)
-		return -1;
-	if (pyci_json_next_key(b, "magic") != 0 ||
-	    (have_magic ? pyci_buf_put_u64(b, h->magic.number) : pyci_buf_puts(b, "null")) != 0)
-		return -1;
 	char range_label[48]; /* version is at most 23 bytes: this cannot truncate */
 	const char *label = have_version && h->magic.label[0] ? h->magic.label : NULL;
 	if (have_version && h->magic.match == PYCI_MAGIC_RANGE) {
 		(void)snprintf(range_label, sizeof(range_label), "%s-range, unknown", version);
 		label = range_label;
 	}
-	if (pyci_json_field_str(b, "magic_label", label, label ? strlen(label) : 0) != 0 ||
-	    pyci_json_field_str(b, "mode", mode, mode ? strlen(mode) : 0) != 0 ||
-	    pyci_json_field_str(b, "source", r->source_path, r->source_path_len) != 0 ||
-	    pyci_json_field_bool(b, "foreign", v->foreign) != 0 || pyci_buf_puts(b, ",\"reasons\":[") != 0)
+
+	pyci_jw_cstr(w, "type", "pyc");
+	pyci_jw_str(w, "path", r->path, r->path_len);
+	pyci_jw_cstr(w, "status", pyci_status_name(v->status));
+	pyci_jw_cstr(w, "version", have_version ? version : NULL);
+	pyci_jw_cstr(w, "implementation", have_version ? pyci_impl_name(h->magic.impl) : NULL);
+	if (have_magic)
+		pyci_jw_u64(w, "magic", h->magic.number);
+	else
+		pyci_jw_null(w, "magic");
+	pyci_jw_cstr(w, "magic_label", label);
+	pyci_jw_cstr(w, "mode", mode);
+	pyci_jw_str(w, "source", r->source_path, r->source_path_len);
+	pyci_jw_bool(w, "foreign", v->foreign);
+	pyci_jw_begin_array(w, "reasons");
+	for (int i = 0; i < PYCI_R_COUNT; i++)
+		if (v->reasons & PYCI_REASON_BIT(i))
+			pyci_jw_cstr(w, NULL, pyci_reason_text((pyci_reason)i));
+	pyci_jw_end_array(w);
+	if (r->have_file)
+		pyci_jw_u64(w, "size", r->file.size);
+	else
+		pyci_jw_null(w, "size");
+	pyci_jw_cstr(w, "layout", layout_name(cn->kind));
+	pyci_jw_str(w, "tag", cn->tag_len ? r->name + cn->tag_off : NULL, cn->tag_len);
+	pyci_jw_str(w, "optimization", cn->opt_len ? r->name + cn->opt_off : NULL, cn->opt_len);
+}
+
+int pyci_record_json(pyci_buf *b, const pyci_record *r, const char *extra)
+{
+	pyci_jw w;
+	pyci_jw_init(&w, b);
+	pyci_jw_begin(&w, NULL);
+	pyci_record_members(&w, r);
+	pyci_jw_end(&w);
+	if (pyci_jw_finish(&w) != 0)
 		return -1;
-	int first = 1;
-	for (int i = 0; i < PYCI_R_COUNT; i++) {
-		if (!(v->reasons & PYCI_REASON_BIT(i)))
-			continue;
-		if (!first && pyci_buf_putc(b, ',') != 0)
-			return -1;
-		const char *t = pyci_reason_text((pyci_reason)i);
-		if (pyci_json_string(b, t, strlen(t)) != 0)
-			return -1;
-		first = 0;
+	if (!extra)
+		return 0;
+	/* extra goes inside the braces, as it is */
+	pyci_buf_truncate(b, b->len - 1);
+	if (pyci_buf_puts(b, extra) != 0 || pyci_buf_putc(b, '}') != 0) {
+		pyci_buf_truncate(b, w.start);
+		return -1;
 	}
-	if (pyci_buf_putc(b, ']') != 0)
-		return -1;
-	if (pyci_json_next_key(b, "size") != 0 ||
-	    (r->have_file ? pyci_buf_put_u64(b, r->file.size) : pyci_buf_puts(b, "null")) != 0)
-		return -1;
-	if (pyci_json_next_key(b, "layout") != 0 || pyci_buf_putc(b, '"') != 0 ||
-	    pyci_buf_puts(b, layout_name(cn->kind)) != 0 || pyci_buf_putc(b, '"') != 0 ||
-	    pyci_json_field_str(b, "tag", cn->tag_len ? r->name + cn->tag_off : NULL, cn->tag_len) != 0 ||
-	    pyci_json_field_str(b, "optimization", cn->opt_len ? r->name + cn->opt_off : NULL, cn->opt_len) != 0)
-		return -1;
-	if (extra && pyci_buf_puts(b, extra) != 0)
-		return -1;
-	return pyci_buf_putc(b, '}');
+	return 0;
 }
 
 /* ---- summary ------------------------------------------------------------------------------ */
@@ -182,38 +189,45 @@ void pyci_summary_free(pyci_summary *s)
 	s->nversions = s->cap = 0;
 }
 
-static int tally_json(pyci_buf *b, const pyci_tally *t)
+static void tally_members(pyci_jw *w, const char *key, const pyci_tally *t)
 {
-	return pyci_buf_printf(b, "{\"count\":%llu,\"bytes\":%llu}", (unsigned long long)t->count,
-			       (unsigned long long)t->bytes);
+	pyci_jw_begin(w, key);
+	pyci_jw_u64(w, "count", t->count);
+	pyci_jw_u64(w, "bytes", t->bytes);
+	pyci_jw_end(w);
+}
+
+void pyci_summary_members(pyci_jw *w, const pyci_summary *s)
+{
+	pyci_jw_begin(w, "by_status");
+	for (int i = 0; i < PYCI_STATUS_COUNT; i++)
+		tally_members(w, pyci_status_name((pyci_status)i), &s->status[i]);
+	pyci_jw_end(w);
+	pyci_jw_begin(w, "by_version");
+	for (size_t i = 0; i < s->nversions; i++) {
+		const pyci_version_tally *vt = &s->versions[i];
+		pyci_jw_begin(w, vt->version);
+		pyci_jw_u64(w, "count", vt->total.count);
+		pyci_jw_u64(w, "bytes", vt->total.bytes);
+		for (int st = 0; st < PYCI_STATUS_COUNT; st++)
+			if (vt->status[st].count)
+				tally_members(w, pyci_status_name((pyci_status)st), &vt->status[st]);
+		pyci_jw_end(w);
+	}
+	pyci_jw_end(w);
 }
 
 int pyci_summary_json(pyci_buf *b, const pyci_summary *s)
 {
-	if (pyci_buf_puts(b, "\"by_status\":{") != 0)
+	pyci_jw w;
+	pyci_jw_init(&w, b);
+	pyci_jw_begin(&w, NULL);
+	pyci_summary_members(&w, s);
+	pyci_jw_end(&w);
+	if (pyci_jw_finish(&w) != 0)
 		return -1;
-	for (int i = 0; i < PYCI_STATUS_COUNT; i++) {
-		if (pyci_buf_printf(b, "%s\"%s\":", i ? "," : "", pyci_status_name((pyci_status)i)) ||
-		    tally_json(b, &s->status[i]))
-			return -1;
-	}
-	if (pyci_buf_puts(b, "},\"by_version\":{") != 0)
-		return -1;
-	for (size_t i = 0; i < s->nversions; i++) {
-		const pyci_version_tally *vt = &s->versions[i];
-		if (pyci_buf_printf(b, "%s\"%s\":{\"count\":%llu,\"bytes\":%llu", i ? "," : "",
-				    vt->version, (unsigned long long)vt->total.count,
-				    (unsigned long long)vt->total.bytes) != 0)
-			return -1;
-		for (int st = 0; st < PYCI_STATUS_COUNT; st++) {
-			if (!vt->status[st].count)
-				continue;
-			if (pyci_buf_printf(b, ",\"%s\":", pyci_status_name((pyci_status)st)) ||
-			    tally_json(b, &vt->status[st]))
-				return -1;
-		}
-		if (pyci_buf_putc(b, '}') != 0)
-			return -1;
-	}
-	return pyci_buf_putc(b, '}');
+	/* the members without the braces of the object they were written in */
+	memmove(b->data + w.start, b->data + w.start + 1, b->len - w.start - 2);
+	pyci_buf_truncate(b, b->len - 2);
+	return 0;
 }

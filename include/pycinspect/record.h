@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "pycinspect/buf.h"
+#include "pycinspect/json.h"
 #include "pycinspect/scan.h"
 
 /*
@@ -18,8 +19,17 @@
 int pyci_record_version(const pyci_record *r, char *buf, size_t n);
 
 /*
- * Append the "type":"pyc" JSON object of r (no newline) to b.  `extra` is appended verbatim
- * before the closing brace when not NULL (e.g. ,"action":"removed").  0, or -1 (ENOMEM).
+ * The members of r's "type":"pyc" object ("type" first, then "path" .. "optimization", as
+ * docs/json.md lists them), written into the object open in w, after whatever members it
+ * already has.  A failure is w's (pyci_jw_finish says it).
+ */
+void pyci_record_members(pyci_jw *w, const pyci_record *r);
+
+/*
+ * Append the "type":"pyc" JSON object of r (no newline) to b: pyci_record_members in an object
+ * of its own.  `extra` is appended verbatim before the closing brace when not NULL (e.g.
+ * ,"action":"removed"; new code adds its members with the writer instead).  0, or -1 (ENOMEM)
+ * with b as it was.
  */
 int pyci_record_json(pyci_buf *b, const pyci_record *r, const char *extra);
 
@@ -60,8 +70,12 @@ void pyci_summary_sort(pyci_summary *s);
 
 void pyci_summary_free(pyci_summary *s);
 
-/* Append the JSON form of the per-status and per-version tallies: "by_status":{..},
- * "by_version":{..} (no braces around the pair).  0, or -1 (ENOMEM). */
+/* The per-status and per-version tallies as two members, "by_status":{..} and
+ * "by_version":{..}, written into the object open in w.  A failure is w's (pyci_jw_finish). */
+void pyci_summary_members(pyci_jw *w, const pyci_summary *s);
+
+/* Append the same two members as text: "by_status":{..},"by_version":{..} (no braces around
+ * the pair).  0, or -1 (ENOMEM) with b as it was. */
 int pyci_summary_json(pyci_buf *b, const pyci_summary *s);
 
 #endif
