@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "pycinspect/buf.h"
+#include "pycinspect/json.h"
 
 /* Exit codes, documented in docs/exit-codes.md and the man page. */
 enum {
@@ -45,6 +46,11 @@ int cli_write(const char *p, size_t n);
  * without a message on stderr; the exit status still says it.  For the commands that only
  * report: clean says it, since it then stops removing. */
 void cli_quiet_epipe(void);
+
+/* The end of a JSON line begun with pyci_jw_init: pyci_jw_finish, then the newline.  0, or -1
+ * (ENOMEM, or EINVAL for a misuse of the writer) with w's buffer cut back to where the line
+ * began: an output never holds half a record. */
+int cli_json_line(pyci_jw *w);
 
 /* Finish stdout: fflush + ferror + fclose checked.  0, or -1 after printing why. */
 int cli_close_stdout(void);

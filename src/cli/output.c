@@ -28,6 +28,17 @@ void cli_error(const char *fmt, ...)
 	(void)fputc('\n', stderr);
 }
 
+int cli_json_line(pyci_jw *w)
+{
+	if (pyci_jw_finish(w) != 0)
+		return -1;
+	if (pyci_buf_putc(w->b, '\n') != 0) {
+		pyci_buf_truncate(w->b, w->start);
+		return -1;
+	}
+	return 0;
+}
+
 /* Set once a write error has been reported, so that it is said once, with its first cause. */
 static int output_failed;
 /* A reader that stopped reading (`| head`) is not worth a message: see cli_quiet_epipe. */

@@ -192,6 +192,22 @@ int scanrun_ready(struct scanrun *e)
 	return 0;
 }
 
+/* The {"type":"error"} line of a PATH or a directory not walked, in e->out.  Out of memory:
+ * no line at all, and e->write_failed, which stops the run. */
+static void error_record(struct scanrun *e, const char *path, const char *message, int err)
+{
+	pyci_jw w;
+	pyci_jw_init(&w, &e->out);
+	pyci_jw_begin(&w, NULL);
+	pyci_jw_cstr(&w, "type", "error");
+	pyci_jw_cstr(&w, "path", path);
+	pyci_jw_cstr(&w, "message", message);
+	pyci_jw_i64(&w, "errno", err);
+	pyci_jw_end(&w);
+	if (cli_json_line(&w) != 0)
+		e->write_failed = 1;
+}
+
 /* A PATH that could not be scanned at all: stderr, an "error" line under --json (so that a
  * reader of the JSON alone sees it), and the summary's error count. */
 static void root_error(struct scanrun *e, const char *path, int err)
@@ -216,15 +232,8 @@ static void root_error(struct scanrun *e, const char *path, int err)
 		cli_error("%s a PATH: %s (and no memory left to name it)", what, strerror(err));
 	}
 	pyci_buf_free(&q);
-	size_t mark = e->out.len;
-	if (e->json && (pyci_buf_puts(&e->out, "{\"type\":\"error\",\"path\":") ||
-			pyci_json_string(&e->out, path, strlen(path)) ||
-			pyci_buf_puts(&e->out, ",\"message\":") ||
-			pyci_json_string(&e->out, what, strlen(what)) ||
-			pyci_buf_printf(&e->out, ",\"errno\":%d}\n", err))) {
-		pyci_buf_truncate(&e->out, mark); /* no half record */
-		e->write_failed = 1; /* out of memory: the record could not be made */
-	}
+	if (e->json)
+		error_record(e, path, what, err);
 }
 
 int scanrun_flush(struct scanrun *e)
@@ -318,17 +327,8 @@ void scanrun_walk_error(void *ctx, const char *path, pyci_walk_err kind, int err
 			  strerror(err));
 	}
 	pyci_buf_free(&q);
-	if (e->json) {
-		pyci_buf *b = &e->out;
-		const char *msg = walk_err_text(kind);
-		size_t mark = b->len;
-		if (pyci_buf_puts(b, "{\"type\":\"error\",\"path\":") || pyci_json_string(b, path, strlen(path)) ||
-		    pyci_buf_puts(b, ",\"message\":") || pyci_json_string(b, msg, strlen(msg)) ||
-		    pyci_buf_printf(b, ",\"errno\":%d}\n", err)) {
-			pyci_buf_truncate(b, mark); /* no half record */
-			e->write_failed = 1; /* out of memory: the record could not be made */
-		}
-	}
+	if (e->json)
+		error_record(e, path, walk_err_text(kind), err);
 }
 
 static int targets_list(pyci_buf *b, const pyci_targets *t, int json)
