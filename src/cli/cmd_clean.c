@@ -376,18 +376,22 @@ static int summary(struct clean_cli *c, int sig)
 	pyci_summary_sort(s);
 	int rc = 0;
 	if (c->e.json) {
-		rc |= pyci_buf_printf(b,
-				      "{\"type\":\"summary\",\"dry_run\":%s,\"files\":%llu,\"bytes\":%llu,"
-				      "\"directories\":%llu,\"failed\":%llu,\"kept\":%llu,",
-				      c->dry_run ? "true" : "false",
-				      (unsigned long long)s->total.count,
-				      (unsigned long long)s->total.bytes, c->dirs, c->failed, c->kept);
+		pyci_jw w;
+		pyci_jw_init(&w, b);
+		pyci_jw_begin(&w, NULL);
+		pyci_jw_cstr(&w, "type", "summary");
+		pyci_jw_bool(&w, "dry_run", c->dry_run);
+		pyci_jw_u64(&w, "files", s->total.count);
+		pyci_jw_u64(&w, "bytes", s->total.bytes);
+		pyci_jw_u64(&w, "directories", c->dirs);
+		pyci_jw_u64(&w, "failed", c->failed);
+		pyci_jw_u64(&w, "kept", c->kept);
 		if (sig)
-			rc |= pyci_buf_printf(b, "\"interrupted\":\"%s\",", signal_name(sig));
-		rc |= pyci_summary_json(b, s);
-		rc |= scanrun_summary_json(&c->e);
-		rc |= pyci_buf_puts(b, "}\n");
-		return rc ? -1 : 0;
+			pyci_jw_cstr(&w, "interrupted", signal_name(sig));
+		pyci_summary_members(&w, s);
+		scanrun_summary_members(&c->e, &w);
+		pyci_jw_end(&w);
+		return cli_json_line(&w);
 	}
 	if (s->total.count || c->dirs)
 		rc |= pyci_buf_putc(b, '\n');

@@ -138,16 +138,18 @@ static int summary_text(struct scan_cli *c)
 
 static int summary_json(struct scan_cli *c)
 {
-	pyci_buf *b = &c->e.out;
 	const pyci_summary *s = &c->e.sum;
-	int rc = pyci_buf_printf(b, "{\"type\":\"summary\",\"caches\":%llu,\"bytes\":%llu,",
-				 (unsigned long long)s->total.count,
-				 (unsigned long long)s->total.bytes);
-	rc |= pyci_summary_json(b, s);
-	rc |= pyci_buf_printf(b, ",\"foreign\":%llu", (unsigned long long)s->foreign);
-	rc |= scanrun_summary_json(&c->e);
-	rc |= pyci_buf_puts(b, "}\n");
-	return rc ? -1 : 0;
+	pyci_jw w;
+	pyci_jw_init(&w, &c->e.out);
+	pyci_jw_begin(&w, NULL);
+	pyci_jw_cstr(&w, "type", "summary");
+	pyci_jw_u64(&w, "caches", s->total.count);
+	pyci_jw_u64(&w, "bytes", s->total.bytes);
+	pyci_summary_members(&w, s);
+	pyci_jw_u64(&w, "foreign", s->foreign);
+	scanrun_summary_members(&c->e, &w);
+	pyci_jw_end(&w);
+	return cli_json_line(&w);
 }
 
 /* cli_parse's on_option: the engine's options, then scan's own. */

@@ -331,13 +331,12 @@ void scanrun_walk_error(void *ctx, const char *path, pyci_walk_err kind, int err
 		error_record(e, path, walk_err_text(kind), err);
 }
 
-static int targets_list(pyci_buf *b, const pyci_targets *t, int json)
+static int targets_list(pyci_buf *b, const pyci_targets *t)
 {
 	for (size_t i = 0; i < t->count; i++) {
 		char name[24];
 		pyci_target_format(&t->items[i], name, sizeof(name));
-		if (pyci_buf_printf(b, json ? "%s\"%s\"" : "%s%s", i ? (json ? "," : ", ") : "",
-				    name) != 0)
+		if (pyci_buf_printf(b, "%s%s", i ? ", " : "", name) != 0)
 			return -1;
 	}
 	return 0;
@@ -348,7 +347,7 @@ int scanrun_warn_guessed_targets(struct scanrun *e)
 	if (!e->opt.targets || strcmp(e->from, "PATH") != 0)
 		return 0;
 	pyci_buf names = PYCI_BUF_INIT;
-	if (targets_list(&names, e->opt.targets, 0) != 0) {
+	if (targets_list(&names, e->opt.targets) != 0) {
 		pyci_buf_free(&names);
 		cli_error("out of memory");
 		return -1;
@@ -368,7 +367,7 @@ int scanrun_summary_text(struct scanrun *e)
 	int rc = 0;
 	if (e->opt.targets) {
 		rc |= pyci_buf_puts(b, "targets: ");
-		rc |= targets_list(b, e->opt.targets, 0);
+		rc |= targets_list(b, e->opt.targets);
 		rc |= pyci_buf_printf(b, " (from %s)\n",
 				      strcmp(e->from, "PATH") ? "--target" : "PATH");
 	} else {
@@ -384,21 +383,24 @@ int scanrun_summary_text(struct scanrun *e)
 	return rc ? -1 : 0;
 }
 
-int scanrun_summary_json(struct scanrun *e)
+void scanrun_summary_members(const struct scanrun *e, pyci_jw *w)
 {
-	pyci_buf *b = &e->out;
-	int rc = pyci_buf_puts(b, ",\"targets\":");
 	if (e->opt.targets) {
-		rc |= pyci_buf_putc(b, '[');
-		rc |= targets_list(b, e->opt.targets, 1);
-		rc |= pyci_buf_printf(b, "],\"targets_from\":\"%s\"", e->from);
+		pyci_jw_begin_array(w, "targets");
+		for (size_t i = 0; i < e->opt.targets->count; i++) {
+			char name[24];
+			pyci_target_format(&e->opt.targets->items[i], name, sizeof(name));
+			pyci_jw_cstr(w, NULL, name);
+		}
+		pyci_jw_end_array(w);
+		pyci_jw_cstr(w, "targets_from", e->from);
 	} else {
-		rc |= pyci_buf_puts(b, "null,\"targets_from\":null");
+		pyci_jw_null(w, "targets");
+		pyci_jw_null(w, "targets_from");
 	}
-	rc |= pyci_buf_printf(b, ",\"check_source\":\"%s\",\"errors\":%llu,\"mounts_not_crossed\":%llu",
-			      check_source_values[e->opt.check], (unsigned long long)e->sum.errors,
-			      (unsigned long long)e->sum.mounts);
-	return rc ? -1 : 0;
+	pyci_jw_cstr(w, "check_source", check_source_values[e->opt.check]);
+	pyci_jw_u64(w, "errors", e->sum.errors);
+	pyci_jw_u64(w, "mounts_not_crossed", e->sum.mounts);
 }
 
 void scanrun_free(struct scanrun *e)

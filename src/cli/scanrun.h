@@ -9,6 +9,7 @@
 
 #include "args.h"
 #include "pycinspect/buf.h"
+#include "pycinspect/json.h"
 #include "pycinspect/record.h"
 #include "pycinspect/scan.h"
 #include "pycinspect/target.h"
@@ -100,10 +101,13 @@ void scanrun_walk_error(void *ctx, const char *path, pyci_walk_err kind, int err
  * said). */
 int scanrun_warn_guessed_targets(struct scanrun *e);
 
-/* The summary's lines about targets, errors and mounts (text), or its fields (JSON, each
- * starting with a comma). */
+/* The summary's lines about targets, errors and mounts, appended to e->out.  0, or -1
+ * (ENOMEM). */
 int scanrun_summary_text(struct scanrun *e);
-int scanrun_summary_json(struct scanrun *e);
+
+/* The same as members of the summary object open in w: "targets", "targets_from",
+ * "check_source", "errors", "mounts_not_crossed".  A failure is w's (pyci_jw_finish). */
+void scanrun_summary_members(const struct scanrun *e, pyci_jw *w);
 
 void scanrun_free(struct scanrun *e);
 
