@@ -71,6 +71,16 @@ static int emit_line_text(pyci_buf *b, const pyci_record *r)
 	return pyci_buf_putc(b, '\n');
 }
 
+static int emit_line_json(pyci_buf *b, const pyci_record *r)
+{
+	pyci_jw w;
+	pyci_jw_init(&w, b);
+	pyci_jw_begin(&w, NULL);
+	pyci_record_members(&w, r);
+	pyci_jw_end(&w);
+	return cli_json_line(&w);
+}
+
 static int on_record(void *ctx, const pyci_record *r)
 {
 	struct scan_cli *c = scanrun_cmd(ctx);
@@ -83,8 +93,7 @@ static int on_record(void *ctx, const pyci_record *r)
 		return -1;
 	if (r->verdict->status == PYCI_FRESH && !c->all && !e->json)
 		return 0; /* text is for people: what needs attention; JSON has every cache */
-	int rc = e->json ? (pyci_record_json(&e->out, r, NULL) || pyci_buf_putc(&e->out, '\n'))
-			 : emit_line_text(&e->out, r);
+	int rc = e->json ? emit_line_json(&e->out, r) : emit_line_text(&e->out, r);
 	if (rc != 0)
 		return -1;
 	if (e->out.len >= FLUSH_AT && cli_flush(&e->out) != 0) {
