@@ -6,7 +6,9 @@
  * happened: each selected cache is removed during its record callback, while its directory is
  * open (pyci_clean_remove re-checks the file and its source first), and only then is its record
  * ("removed", "kept" or "failed") put in the output.  The record is built and the space for it
- * reserved before the removal, so that no allocation can fail between an act and its record.
+ * reserved before the removal, so that no allocation can fail between an act and its record: a
+ * JSON record is begun in a writer (json.h) with room for its end in its own buffer and in the
+ * log, and finished with the action and the error after the act.
  * Records go to stdout in batches of at most CLEAN_BATCH acts and at the end of each directory
  * (cli_flush_log): a run killed by SIGKILL leaves at most one batch of acts unrecorded, and
  * nothing is ever recorded that was not done.  SIGINT, SIGTERM and SIGHUP stop the run before
@@ -32,8 +34,12 @@
 
 /* Acts whose records may wait in memory: the most a SIGKILL can leave unrecorded. */
 #define CLEAN_BATCH 128
-/* Room for the end of a record after its act: action, error text, closing brace, newline. */
-#define RECORD_TAIL_MAX 256
+/* The longest error text of a record (snprintf cuts it there). */
+#define ERROR_TEXT_MAX 160
+/* Room for the end of a record after its act: ,"action":"would-remove" (24 bytes), ,"error":
+ * and the error text in quotes, escaped at worst (\u00XX: 6 bytes a byte), the closing brace and
+ * the newline. */
+#define RECORD_TAIL_MAX (40 + 6 * ERROR_TEXT_MAX)
 
 /* The signal that asked the run to stop, 0 none.  Set by the handler, read by the callbacks
  * between acts (the command line's own state, not the library's). */
@@ -51,6 +57,7 @@ struct clean_cli {
 	unsigned selected;
 	int dry_run;
 	pyci_buf rec;           /* a record built before its act */
+	pyci_jw jw;             /* JSON: the writer of rec, its object still open during the act */
 	size_t unwritten;       /* acts recorded in e.out, not yet written */
 	pyci_summary removed;   /* what was (or would be) removed, per version */
 	size_t removed_in_pycache;   /* caches of the current __pycache__ removed */
@@ -155,8 +162,9 @@ static int recorded(struct clean_cli *c)
 }
 
 /*
- * The start of r's record, before its act: the JSON object up to its closing brace (the action
- * follows), or the quoted path (text).  0, or -1 (ENOMEM; nothing was done).
+ * The start of r's record in c->rec, before its act: the JSON object open in c->jw with r's
+ * members and RECORD_TAIL_MAX bytes of room after them for record_end (the action follows), or
+ * the quoted path (text).  0, or -1 (ENOMEM; nothing was done).
  */
 static int record_start(struct clean_cli *c, const pyci_record *r)
 {
@@ -164,33 +172,34 @@ static int record_start(struct clean_cli *c, const pyci_record *r)
 	pyci_buf_clear(b);
 	if (!c->e.json)
 		return quoted(b, r->path, r->path_len);
-	if (pyci_record_json(b, r, NULL) != 0)
-		return -1;
-	pyci_buf_truncate(b, b->len - 1); /* the '}' */
-	return 0;
+	pyci_jw_init(&c->jw, b);
+	pyci_jw_begin(&c->jw, NULL);
+	pyci_record_members(&c->jw, r);
+	return c->jw.err || pyci_buf_reserve(b, RECORD_TAIL_MAX) ? -1 : 0;
 }
 
 /*
- * The rest of the record begun in c->rec, appended to the log: action, and for "kept" and
- * "failed" why.  In text, those two go to stderr only.  Cannot fail for want of memory when the
- * log has RECORD_TAIL_MAX bytes to spare beyond c->rec (reserved before the act).
+ * The rest of the record begun in c->rec, and the record appended to the log: action, and for
+ * "kept" and "failed" why.  In text, those two go to stderr only.  Cannot fail for want of
+ * memory: c->rec has RECORD_TAIL_MAX bytes of room (record_start), and the log as many beyond
+ * c->rec's length (reserved before the act).
  */
 static int record_end(struct clean_cli *c, const char *action, const char *error, int err)
 {
 	pyci_buf *b = &c->e.out;
 	if (c->e.json) {
-		int rc = pyci_buf_append(b, c->rec.data, c->rec.len) ||
-			 pyci_buf_puts(b, ",\"action\":\"") || pyci_buf_puts(b, action) ||
-			 pyci_buf_putc(b, '"');
-		if (!rc && error) {
-			char text[160];
+		pyci_jw *w = &c->jw;
+		pyci_jw_cstr(w, "action", action);
+		if (error) {
+			char text[ERROR_TEXT_MAX];
 			if (err)
 				(void)snprintf(text, sizeof(text), "%s: %s", error, strerror(err));
 			else
 				(void)snprintf(text, sizeof(text), "%s", error);
-			rc = pyci_buf_puts(b, ",\"error\":") || pyci_json_string(b, text, strlen(text));
+			pyci_jw_cstr(w, "error", text);
 		}
-		return rc || pyci_buf_puts(b, "}\n") ? -1 : 0;
+		pyci_jw_end(w);
+		return cli_json_line(w) || pyci_buf_append(b, c->rec.data, c->rec.len) ? -1 : 0;
 	}
 	if (error) { /* kept and failed: stderr, with the reason, after what stdout has */
 		if (flush_log(c) != 0)
@@ -268,20 +277,25 @@ static int put_dir(struct clean_cli *c, pyci_buf *b, const pyci_dir_done *d, con
 	size_t unremoved = c->unremoved_in_pycache;           /* selected, but failed or kept */
 	size_t not_selected = d->caches - removed - unremoved;
 	if (c->e.json) {
-		int rc = pyci_buf_puts(b, "{\"type\":\"dir\",\"path\":") ||
-			 pyci_json_string(b, path, strlen(path)) ||
-			 pyci_buf_printf(b, ",\"action\":\"%s\",\"entries\":%zu,\"kept_by\":[", action,
-					 d->entries);
+		pyci_jw w;
+		pyci_jw_init(&w, b);
+		pyci_jw_begin(&w, NULL);
+		pyci_jw_cstr(&w, "type", "dir");
+		pyci_jw_cstr(&w, "path", path);
+		pyci_jw_cstr(&w, "action", action);
+		pyci_jw_u64(&w, "entries", d->entries);
+		pyci_jw_begin_array(&w, "kept_by");
 		const char *n = d->others;
-		for (size_t i = 0; !rc && i < d->others_named; i++, n += strlen(n) + 1)
-			rc = (i && pyci_buf_putc(b, ',')) || pyci_json_string(b, n, strlen(n));
-		rc = rc || pyci_buf_printf(b,
-					   "],\"other_entries\":%zu,\"caches_left\":%zu,"
-					   "\"caches_not_removed\":%zu",
-					   others, not_selected, unremoved);
-		if (!rc && error)
-			rc = pyci_buf_puts(b, ",\"error\":") || pyci_json_string(b, error, strlen(error));
-		return rc || pyci_buf_puts(b, "}\n") ? -1 : 0;
+		for (size_t i = 0; i < d->others_named; i++, n += strlen(n) + 1)
+			pyci_jw_cstr(&w, NULL, n);
+		pyci_jw_end_array(&w);
+		pyci_jw_u64(&w, "other_entries", others);
+		pyci_jw_u64(&w, "caches_left", not_selected);
+		pyci_jw_u64(&w, "caches_not_removed", unremoved);
+		if (error)
+			pyci_jw_cstr(&w, "error", error);
+		pyci_jw_end(&w);
+		return cli_json_line(&w);
 	}
 	if (error) {
 		pyci_buf q = PYCI_BUF_INIT;
@@ -420,11 +434,16 @@ static int summary(struct clean_cli *c, int sig)
 static void end_interrupted(struct clean_cli *c, int sig)
 {
 	if (!c->e.write_failed) {
+		if (c->e.json) {
+			pyci_jw w;
+			pyci_jw_init(&w, &c->e.out);
+			pyci_jw_begin(&w, NULL);
+			pyci_jw_cstr(&w, "type", "interrupted");
+			pyci_jw_cstr(&w, "signal", signal_name(sig));
+			pyci_jw_end(&w);
+			(void)cli_json_line(&w); /* out of memory: the summary may still fit */
+		}
 		size_t mark = c->e.out.len;
-		if (c->e.json && pyci_buf_printf(&c->e.out, "{\"type\":\"interrupted\",\"signal\":\"%s\"}\n",
-						 signal_name(sig)) != 0)
-			pyci_buf_truncate(&c->e.out, mark);
-		mark = c->e.out.len;
 		if (summary(c, sig) != 0)
 			pyci_buf_truncate(&c->e.out, mark);
 		(void)flush_log(c);
