@@ -83,22 +83,25 @@ static int emit(pyci_buf *b, const pyci_magic_info *m, int json)
 	}
 	unsigned w = m->word;
 	if (json) {
-		int rc = pyci_buf_printf(b,
-					 "{\"type\":\"magic\",\"magic\":%u,\"bytes\":\"%02x%02x%02x%02x\","
-					 "\"implementation\":\"%s\",\"version\":\"%s\",\"label\":",
-					 (unsigned)m->number, w & 255, (w >> 8) & 255, (w >> 16) & 255,
-					 w >> 24, pyci_impl_name(m->impl), version);
-		rc |= pyci_json_string(b, label, strlen(label));
-		rc |= pyci_buf_printf(b, ",\"final\":%s,\"final_for\":", m->final ? "true" : "false");
-		rc |= m->final ? pyci_json_string(b, m->final_for, strlen(m->final_for))
-			       : pyci_buf_puts(b, "null");
-		rc |= pyci_buf_printf(b, ",\"match\":\"%s\",\"header_size\":%zu,\"source_hash\":",
-				      match_name(m->match), hsize);
-		rc |= hash ? pyci_buf_printf(b, "\"%s\"", hash) : pyci_buf_puts(b, "null");
-		rc |= pyci_buf_puts(b, ",\"note\":");
-		rc |= pyci_json_string(b, m->note, strlen(m->note));
-		rc |= pyci_buf_puts(b, "}\n");
-		return rc ? -1 : 0;
+		unsigned char bytes[4] = {(unsigned char)w, (unsigned char)(w >> 8),
+					  (unsigned char)(w >> 16), (unsigned char)(w >> 24)};
+		pyci_jw j;
+		pyci_jw_init(&j, b);
+		pyci_jw_begin(&j, NULL);
+		pyci_jw_cstr(&j, "type", "magic");
+		pyci_jw_u64(&j, "magic", m->number);
+		pyci_jw_bytes(&j, "bytes", bytes, sizeof(bytes));
+		pyci_jw_cstr(&j, "implementation", pyci_impl_name(m->impl));
+		pyci_jw_cstr(&j, "version", version);
+		pyci_jw_cstr(&j, "label", label);
+		pyci_jw_bool(&j, "final", m->final);
+		pyci_jw_cstr(&j, "final_for", m->final ? m->final_for : NULL);
+		pyci_jw_cstr(&j, "match", match_name(m->match));
+		pyci_jw_u64(&j, "header_size", hsize);
+		pyci_jw_cstr(&j, "source_hash", hash);
+		pyci_jw_cstr(&j, "note", m->note);
+		pyci_jw_end(&j);
+		return cli_json_line(&j);
 	}
 	return pyci_buf_printf(b, "%-8u %02x %02x %02x %02x  %-8s %-9s %-22s %s\n",
 			       (unsigned)m->number, w & 255, (w >> 8) & 255, (w >> 16) & 255,
