@@ -312,6 +312,39 @@ void pyci_jw_null(pyci_jw *w, const char *key)
 		jw_check(w, pyci_buf_puts(w->b, "null"));
 }
 
+void pyci_jw_decimal(pyci_jw *w, const char *key, const char *text)
+{
+	if (jw_member(w, key) != 0)
+		return;
+	const char *d = text + (text[0] == '-');
+	size_t n = strspn(d, "0123456789");
+	if (n == 0 || d[n] != '\0' || (d[0] == '0' && n > 1)) {
+		jw_fail(w, EINVAL);
+		return;
+	}
+	jw_check(w, pyci_buf_puts(w->b, text));
+}
+
+void pyci_jw_save(const pyci_jw *w, pyci_jw_mark *m)
+{
+	m->len = w->b->len;
+	m->depth = w->depth;
+	m->level = w->level[w->depth];
+}
+
+void pyci_jw_restore(pyci_jw *w, const pyci_jw_mark *m)
+{
+	if (w->err)
+		return;
+	if (w->depth < m->depth || m->len > w->b->len) {
+		jw_fail(w, EINVAL);
+		return;
+	}
+	pyci_buf_truncate(w->b, m->len);
+	w->depth = m->depth;
+	w->level[w->depth] = m->level;
+}
+
 int pyci_jw_finish(pyci_jw *w)
 {
 	if (!w->err && w->depth != 0)

@@ -97,6 +97,28 @@ void pyci_jw_i64(pyci_jw *w, const char *key, int64_t v);
 void pyci_jw_bool(pyci_jw *w, const char *key, int v);
 void pyci_jw_null(pyci_jw *w, const char *key);
 
+/* An integer of any size, given as its decimal text: -?(0|[1-9][0-9]*), as JSON writes it (a
+ * count of nanoseconds past 64 bits); anything else is EINVAL. */
+void pyci_jw_decimal(pyci_jw *w, const char *key, const char *text);
+
+/* A point in the value being written, to come back to. */
+typedef struct pyci_jw_mark {
+	size_t len;
+	unsigned depth;
+	unsigned char level;
+} pyci_jw_mark;
+
+/* Save in m the point w has reached: where its next member or element begins, comma included. */
+void pyci_jw_save(const pyci_jw *w, pyci_jw_mark *m);
+
+/*
+ * Take back what was written since m was saved (a member that turned out too large): the
+ * buffer is cut back to m, and w is as it was then.  The container open at m must still be
+ * open (w no less deep than at m, else EINVAL; one closed and another opened in its place
+ * cannot be told and must not be).  Does nothing once w has failed.
+ */
+void pyci_jw_restore(pyci_jw *w, const pyci_jw_mark *m);
+
 /*
  * The end of the value: 0 when it is complete in the buffer (every container closed), else -1
  * with errno (w->err, or EINVAL for a container left open), the buffer cut back to its length at

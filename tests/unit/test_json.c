@@ -14,7 +14,8 @@
  * held; the sticky failure (ENOMEM: every later call does nothing) and the cut-back to where
  * the value began; misuse (a key where none belongs, none where one does, a second top-level
  * value, an end that does not match, a container left open) and nesting past
- * PYCI_JW_MAX_DEPTH, which fail with EINVAL the same way.
+ * PYCI_JW_MAX_DEPTH, which fail with EINVAL the same way.  Integers as decimal text (past 64
+ * bits; malformed text is EINVAL), and a member taken back to a saved mark, its comma with it.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -647,6 +648,86 @@ static void test_writer_depth(void **state)
 	pyci_buf_free(&b);
 }
 
+static void test_writer_decimal(void **state)
+{
+	(void)state;
+	pyci_buf b = PYCI_BUF_INIT;
+	pyci_jw w;
+	pyci_jw_init(&w, &b);
+	pyci_jw_begin_array(&w, NULL);
+	pyci_jw_decimal(&w, NULL, "0");
+	pyci_jw_decimal(&w, NULL, "-0");
+	pyci_jw_decimal(&w, NULL, "15000000000123456789");
+	pyci_jw_decimal(&w, NULL, "-9223372036854775809000000000");
+	pyci_jw_end_array(&w);
+	assert_int_equal(pyci_jw_finish(&w), 0);
+	assert_string_equal(b.data, "[0,-0,15000000000123456789,-9223372036854775809000000000]");
+	static const char *const bad[] = {"", "-", "01", "-01", "1.5", "1e9", "+1", " 1", "1 ", "0x1",
+					  "--1", "nan"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		pyci_buf_clear(&b);
+		pyci_jw_init(&w, &b);
+		pyci_jw_begin(&w, NULL);
+		pyci_jw_decimal(&w, "n", bad[i]);
+		pyci_jw_end(&w);
+		errno = 0;
+		if (pyci_jw_finish(&w) != -1 || errno != EINVAL || b.len != 0)
+			fail_msg("decimal '%s' was taken", bad[i]);
+	}
+	pyci_buf_free(&b);
+}
+
+static void test_writer_restore(void **state)
+{
+	(void)state;
+	pyci_buf b = PYCI_BUF_INIT;
+	pyci_jw w;
+	pyci_jw_mark m;
+	pyci_jw_init(&w, &b);
+	pyci_jw_begin(&w, NULL);
+	pyci_jw_begin_array(&w, "tree");
+	/* the first element taken back: the next one has no comma before it */
+	pyci_jw_save(&w, &m);
+	pyci_jw_begin(&w, NULL);
+	pyci_jw_cstr(&w, "name", "too large");
+	pyci_jw_begin_array(&w, "names");
+	pyci_jw_restore(&w, &m);
+	assert_string_equal(b.data, "{\"tree\":[");
+	pyci_jw_begin(&w, NULL);
+	pyci_jw_u64(&w, "depth", 0);
+	pyci_jw_end(&w);
+	/* a later one, taken back with its comma */
+	pyci_jw_save(&w, &m);
+	pyci_jw_begin(&w, NULL);
+	pyci_jw_u64(&w, "depth", 1);
+	pyci_jw_end(&w);
+	pyci_jw_restore(&w, &m);
+	pyci_jw_end_array(&w);
+	/* a member of an object, the same way */
+	pyci_jw_save(&w, &m);
+	pyci_jw_cstr(&w, "gone", "x");
+	pyci_jw_restore(&w, &m);
+	pyci_jw_null(&w, "error");
+	pyci_jw_end(&w);
+	assert_int_equal(pyci_jw_finish(&w), 0);
+	assert_string_equal(b.data, "{\"tree\":[{\"depth\":0}],\"error\":null}");
+
+	/* a mark inside a container closed since: EINVAL, and the value is cut */
+	pyci_buf_clear(&b);
+	pyci_jw_init(&w, &b);
+	pyci_jw_begin(&w, NULL);
+	pyci_jw_begin(&w, "o");
+	pyci_jw_save(&w, &m);
+	pyci_jw_end(&w);
+	pyci_jw_restore(&w, &m);
+	assert_int_equal(w.err, EINVAL);
+	assert_int_equal(b.len, 0);
+	errno = 0;
+	assert_int_equal(pyci_jw_finish(&w), -1);
+	assert_int_equal(errno, EINVAL);
+	pyci_buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -667,6 +748,8 @@ int main(void)
 		cmocka_unit_test(test_writer_appends),
 		cmocka_unit_test(test_writer_failure),
 		cmocka_unit_test(test_writer_depth),
+		cmocka_unit_test(test_writer_decimal),
+		cmocka_unit_test(test_writer_restore),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
