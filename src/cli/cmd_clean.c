@@ -110,6 +110,7 @@ static const struct cli_group clean_groups[] = {
 	{"selectors:", clean_selectors, 0},
 	{"options:", clean_options, 0},
 	{NULL, scanrun_json_option, 0},
+	{NULL, scanrun_quiet_option, 0},
 	{NULL, scanrun_options, 0},
 	{NULL, cli_help_option, 0},
 	{0},
@@ -187,6 +188,8 @@ static int record_start(struct clean_cli *c, const pyci_record *r)
 static int record_end(struct clean_cli *c, const char *action, const char *error, int err)
 {
 	pyci_buf *b = &c->e.out;
+	if (c->e.quiet && (c->e.json || !error))
+		return 0; /* -q: the summary only (what failed is still said on stderr in text) */
 	if (c->e.json) {
 		pyci_jw *w = &c->jw;
 		pyci_jw_cstr(w, "action", action);
@@ -337,11 +340,14 @@ static int remove_pycache(struct clean_cli *c, const pyci_dir_done *d)
 		return -1;
 	if (pyci_clean_rmdir(d->fd, d->pycache_name, d->pycache_fd, c->dry_run) == 0) {
 		c->dirs++;
-		(void)pyci_buf_append(&c->e.out, c->rec.data, c->rec.len); /* reserved */
+		if (!c->e.quiet)
+			(void)pyci_buf_append(&c->e.out, c->rec.data, c->rec.len); /* reserved */
 		return recorded(c);
 	}
 	int err = errno;
 	c->failed++;
+	if (c->e.quiet && c->e.json)
+		return 0;
 	pyci_buf_clear(&c->rec);
 	if (put_dir(c, &c->rec, d, "failed",
 		    err == ESTALE ? "replaced since it was listed" : strerror(err)) != 0 ||
@@ -356,6 +362,8 @@ static int on_dir_done(void *ctx, const pyci_dir_done *d)
 	int rc = 0;
 	if (d->has_pycache && c->removed_in_pycache) {
 		if (c->removed_in_pycache < d->entries) {
+			if (c->e.quiet)
+				goto done;
 			size_t mark = c->e.out.len;
 			rc = put_dir(c, &c->e.out, d, "kept", NULL);
 			if (rc != 0)
@@ -364,6 +372,7 @@ static int on_dir_done(void *ctx, const pyci_dir_done *d)
 			rc = remove_pycache(c, d);
 		}
 	}
+done:
 	c->removed_in_pycache = c->unremoved_in_pycache = 0;
 	return rc || flush_log(c) ? -1 : 0;
 }
@@ -407,7 +416,7 @@ static int summary(struct clean_cli *c, int sig)
 		pyci_jw_end(&w);
 		return cli_json_line(&w);
 	}
-	if (s->total.count || c->dirs)
+	if (!c->e.quiet && (s->total.count || c->dirs))
 		rc |= pyci_buf_putc(b, '\n');
 	rc |= pyci_buf_printf(b, "%s %llu file%s (", c->dry_run ? "would remove" : "removed",
 			      (unsigned long long)s->total.count, s->total.count == 1 ? "" : "s");
@@ -433,7 +442,7 @@ static int summary(struct clean_cli *c, int sig)
  */
 static void end_interrupted(struct clean_cli *c, int sig)
 {
-	if (!c->e.write_failed) {
+	if (!c->e.write_failed && c->e.quiet < 2) {
 		if (c->e.json) {
 			pyci_jw w;
 			pyci_jw_init(&w, &c->e.out);
@@ -574,7 +583,7 @@ int cmd_clean(int argc, char **argv)
 	}
 	rc = fatal ? EXIT_USAGE : (c.failed || c.kept || c.e.sum.errors) ? EXIT_FINDINGS : EXIT_OK;
 	size_t mark = c.e.out.len;
-	if (summary(&c, 0) != 0) {
+	if (c.e.quiet < 2 && summary(&c, 0) != 0) {
 		pyci_buf_truncate(&c.e.out, mark);
 		cli_error("out of memory for the summary");
 		rc = EXIT_USAGE;

@@ -34,6 +34,7 @@ static const struct cli_option scan_options[] = {
 static const struct cli_group scan_groups[] = {
 	{"options:", scan_options, 0},
 	{NULL, scanrun_json_option, 0},
+	{NULL, scanrun_quiet_option, 0},
 	{NULL, scanrun_options, 0},
 	{NULL, cli_help_option, 0},
 	{0},
@@ -91,7 +92,7 @@ static int on_record(void *ctx, const pyci_record *r)
 	}
 	if (pyci_summary_add(&e->sum, r) != 0)
 		return -1;
-	if (r->verdict->status == PYCI_FRESH && !c->all && !e->json)
+	if (e->quiet || (r->verdict->status == PYCI_FRESH && !c->all && !e->json))
 		return 0; /* text is for people: what needs attention; JSON has every cache */
 	int rc = e->json ? emit_line_json(&e->out, r) : emit_line_text(&e->out, r);
 	if (rc != 0)
@@ -109,8 +110,9 @@ static int summary_text(struct scan_cli *c)
 	pyci_buf *b = &c->e.out;
 	const pyci_summary *s = &c->e.sum;
 	int rc = 0;
-	if (s->total.count && (c->all || s->status[PYCI_FRESH].count != s->total.count))
-		rc |= pyci_buf_putc(b, '\n');
+	if (s->total.count && !c->e.quiet &&
+	    (c->all || s->status[PYCI_FRESH].count != s->total.count))
+		rc |= pyci_buf_putc(b, '\n'); /* after the lines of the caches */
 	rc |= pyci_buf_printf(b, "%llu %s, ", (unsigned long long)s->total.count,
 			      s->total.count == 1 ? "cache" : "caches");
 	rc |= cli_human_bytes(b, s->total.bytes);
@@ -195,7 +197,7 @@ int cmd_scan(int argc, char **argv)
 	rc = fatal ? EXIT_USAGE : EXIT_OK;
 	if (!c.e.write_failed) {
 		pyci_summary_sort(&c.e.sum);
-		int s = c.e.json ? summary_json(&c) : summary_text(&c);
+		int s = c.e.quiet > 1 ? 0 : c.e.json ? summary_json(&c) : summary_text(&c);
 		if (s != 0 || cli_flush(&c.e.out) != 0)
 			rc = EXIT_USAGE;
 	} else {

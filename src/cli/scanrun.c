@@ -28,6 +28,14 @@ const struct cli_option scanrun_json_option[] = {
 	{0},
 };
 
+const struct cli_option scanrun_quiet_option[] = {
+	{"quiet", 'q', CLI_NOARG, NULL,
+	 "only the summary on stdout; twice: nothing (the exit status,\n"
+	 "and errors on stderr, still say what went wrong)",
+	 ENGINE_QUIET, NULL},
+	{0},
+};
+
 const struct cli_option scanrun_options[] = {
 	{"target", 't', CLI_ARG, "LIST",
 	 "interpreters the tree is for, comma-separated, repeatable:\n"
@@ -149,6 +157,9 @@ int scanrun_option(struct scanrun *e, int ch, const char *arg)
 		e->opt.threads = (unsigned)n;
 		return 1;
 	}
+	case ENGINE_QUIET:
+		e->quiet++;
+		return 1;
 	case ENGINE_IO:
 		if (parse_io(arg, &e->opt.io) != 0) {
 			cli_error("invalid --io '%s' (auto, uring or plain)", arg);

@@ -24,6 +24,7 @@ enum {
 	ENGINE_CROSS_MOUNTS,
 	ENGINE_JOBS,
 	ENGINE_IO,
+	ENGINE_QUIET,
 };
 
 /*
@@ -33,6 +34,8 @@ enum {
  * others, which all three list.
  */
 extern const struct cli_option scanrun_json_option[];
+/* -q, --quiet: scan's and clean's (dump prints objects, not lines to quiet). */
+extern const struct cli_option scanrun_quiet_option[];
 extern const struct cli_option scanrun_options[];
 
 struct scanrun {
@@ -52,6 +55,7 @@ struct scanrun {
 					 * only warned about (roots.c) */
 	void *cmd;                      /* the command's own state: the scan's callbacks are given
 					 * this scanrun as ctx, and find the command here */
+	int quiet;                      /* -q: only the summary; -qq: nothing on stdout */
 	int have_io;                    /* --io given (else PYCI_IO, else auto) */
 	const char *log;                /* out records acts (clean): written with cli_flush_log,
 					 * which says this of them when it cannot */
