@@ -8,7 +8,10 @@
  * allocation of its size.  Nothing here trusts the file: the header was decoded by header.c,
  * the body goes to marshal.c, which bounds everything it does, and the tree's JSON is written
  * within a bound checked before each piece (tree_writer).  So the memory of one call has a
- * bound known before the file is opened: pyci_dump_bound.
+ * bound known before the file is opened: pyci_dump_bound.  The object is built with the JSON
+ * writer (json.h), which places the commas and escapes every string; a code object that does
+ * not fit in the tree's bound is taken back to a mark, and an object that fails for want of
+ * memory leaves nothing in the caller's buffer.
  */
 #define _GNU_SOURCE
 #include "pycinspect/dump.h"
@@ -68,71 +71,53 @@ struct file_facts {
 	int not_code;                   /* ...which is not a code object's (the body is not held) */
 };
 
-static int put(pyci_buf *b, const char *s)
-{
-	return pyci_buf_puts(b, s);
-}
-
-static int put_str(pyci_buf *b, const char *key, const char *s)
-{
-	return pyci_json_field_str(b, key, s, s ? strlen(s) : 0);
-}
-
-static int put_i64(pyci_buf *b, const char *key, long long v)
-{
-	return pyci_json_next_key(b, key) || pyci_buf_printf(b, "%lld", v);
-}
-
-static int put_hex(pyci_buf *b, const char *key, const unsigned char *p, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	if (pyci_json_next_key(b, key) || pyci_buf_putc(b, '"'))
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (pyci_buf_putc(b, hex[p[i] >> 4]) || pyci_buf_putc(b, hex[p[i] & 15]))
-			return -1;
-	return pyci_buf_putc(b, '"');
-}
-
-static int put_xxh128(pyci_buf *b, const char *key, XXH128_hash_t h)
+static void put_xxh128(pyci_jw *w, const char *key, XXH128_hash_t h)
 {
 	XXH128_canonical_t c; /* big-endian, as xxhsum -H128 prints it */
 	XXH128_canonicalFromHash(&c, h);
-	return put_hex(b, key, c.digest, sizeof(c.digest));
+	pyci_jw_bytes(w, key, c.digest, sizeof(c.digest));
 }
 
 /* "key": sec * 10^9 + nsec (0 <= nsec < 10^9) in decimal, exactly: past 2262 the product does
  * not fit in 64 bits, and a file system may hold times up to 2446. */
-static int put_ns(pyci_buf *b, const char *key, int64_t sec, long nsec)
+static void put_ns(pyci_jw *w, const char *key, int64_t sec, long nsec)
 {
-	if (pyci_json_next_key(b, key))
-		return -1;
-	if (sec >= 0)
-		return sec ? pyci_buf_printf(b, "%lld%09ld", (long long)sec, nsec)
-			   : pyci_buf_printf(b, "%ld", nsec);
-	/* -(|sec| * 10^9 - nsec) = -((|sec| - 1) * 10^9 + (10^9 - nsec)) */
-	unsigned long long mag = (unsigned long long)-(sec + 1) + 1; /* INT64_MIN too */
-	if (nsec == 0)
-		return pyci_buf_printf(b, "-%llu000000000", mag);
-	long rest = 1000000000L - nsec;
-	return mag > 1 ? pyci_buf_printf(b, "-%llu%09ld", mag - 1, rest)
-		       : pyci_buf_printf(b, "-%ld", rest);
+	char text[48]; /* fits: at most 20 digits of sec, 9 of nsec, and the sign */
+	if (sec >= 0) {
+		if (sec)
+			(void)snprintf(text, sizeof(text), "%lld%09ld", (long long)sec, nsec);
+		else
+			(void)snprintf(text, sizeof(text), "%ld", nsec);
+	} else {
+		/* -(|sec| * 10^9 - nsec) = -((|sec| - 1) * 10^9 + (10^9 - nsec)) */
+		unsigned long long mag = (unsigned long long)-(sec + 1) + 1; /* INT64_MIN too */
+		long rest = 1000000000L - nsec;
+		if (nsec == 0)
+			(void)snprintf(text, sizeof(text), "-%llu000000000", mag);
+		else if (mag > 1)
+			(void)snprintf(text, sizeof(text), "-%llu%09ld", mag - 1, rest);
+		else
+			(void)snprintf(text, sizeof(text), "-%ld", rest);
+	}
+	pyci_jw_decimal(w, key, text);
 }
 
 /* UTC ISO-8601 with nanoseconds when nsec >= 0: 2023-11-14T22:13:20.123456789Z */
-static int put_utc(pyci_buf *b, const char *key, int64_t sec, long nsec)
+static void put_utc(pyci_jw *w, const char *key, int64_t sec, long nsec)
 {
 	time_t t = (time_t)sec;
 	struct tm tm;
 	char text[64];
-	if (!gmtime_r(&t, &tm))
-		return pyci_json_next_key(b, key) || put(b, "null");
+	if (!gmtime_r(&t, &tm)) {
+		pyci_jw_null(w, key);
+		return;
+	}
 	size_t n = strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &tm);
 	if (nsec >= 0)
 		(void)snprintf(text + n, sizeof(text) - n, ".%09ldZ", nsec); /* fits: 64 bytes */
 	else
 		(void)snprintf(text + n, sizeof(text) - n, "Z");
-	return put_str(b, key, text);
+	pyci_jw_cstr(w, key, text);
 }
 
 /*
@@ -333,87 +318,108 @@ static const char *file_type(mode_t mode)
 				: "unknown";
 }
 
+/* "mode" and "type" of a file's mode: permissions in octal, as ls -l's kinds say them. */
+static void put_mode(pyci_jw *w, unsigned long mode)
+{
+	char text[8];
+	(void)snprintf(text, sizeof(text), "%04o", (unsigned)(mode & 07777)); /* fits */
+	pyci_jw_cstr(w, "mode", text);
+	pyci_jw_cstr(w, "type", file_type((mode_t)mode));
+}
+
 /* The same fields for every kind of file: from fstat of the open file or lstat of its name;
  * failing both (vanished or replaced since the scan), from the scan's stat, which has no owner
  * or link count (null). */
-static int put_file(pyci_buf *b, const pyci_record *r, const struct file_facts *f)
+static void put_file(pyci_jw *w, const pyci_record *r, const struct file_facts *f)
 {
-	if (pyci_json_next_key(b, "file"))
-		return -1;
 	if (f->have_st) {
 		const struct stat *st = &f->st;
-		return pyci_buf_printf(b, "{\"mode\":\"%04o\",\"type\":\"%s\",\"uid\":%lu,\"gid\":%lu,"
-				       "\"inode\":%llu,\"device\":%llu,\"links\":%lu",
-				       (unsigned)(st->st_mode & 07777), file_type(st->st_mode),
-				       (unsigned long)st->st_uid, (unsigned long)st->st_gid,
-				       (unsigned long long)st->st_ino, (unsigned long long)st->st_dev,
-				       (unsigned long)st->st_nlink) ||
-		       put_ns(b, "mtime_ns", st->st_mtim.tv_sec, st->st_mtim.tv_nsec) ||
-		       put_utc(b, "mtime", st->st_mtim.tv_sec, st->st_mtim.tv_nsec) ||
-		       pyci_buf_putc(b, '}');
+		pyci_jw_begin(w, "file");
+		put_mode(w, st->st_mode);
+		pyci_jw_u64(w, "uid", st->st_uid);
+		pyci_jw_u64(w, "gid", st->st_gid);
+		pyci_jw_u64(w, "inode", st->st_ino);
+		pyci_jw_u64(w, "device", st->st_dev);
+		pyci_jw_u64(w, "links", st->st_nlink);
+		put_ns(w, "mtime_ns", st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+		put_utc(w, "mtime", st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+		pyci_jw_end(w);
+		return;
 	}
-	if (!r->have_file)
-		return put(b, "null");
-	return pyci_buf_printf(b, "{\"mode\":\"%04o\",\"type\":\"%s\",\"uid\":null,\"gid\":null,"
-			       "\"inode\":%llu,\"device\":%llu,\"links\":null",
-			       (unsigned)(r->file.mode & 07777), file_type((mode_t)r->file.mode),
-			       (unsigned long long)r->file.ino, (unsigned long long)r->file.dev) ||
-	       put_ns(b, "mtime_ns", r->file.mtime_sec, r->file.mtime_nsec) ||
-	       put_utc(b, "mtime", r->file.mtime_sec, r->file.mtime_nsec) || pyci_buf_putc(b, '}');
+	if (!r->have_file) {
+		pyci_jw_null(w, "file");
+		return;
+	}
+	pyci_jw_begin(w, "file");
+	put_mode(w, r->file.mode);
+	pyci_jw_null(w, "uid");
+	pyci_jw_null(w, "gid");
+	pyci_jw_u64(w, "inode", r->file.ino);
+	pyci_jw_u64(w, "device", r->file.dev);
+	pyci_jw_null(w, "links");
+	put_ns(w, "mtime_ns", r->file.mtime_sec, r->file.mtime_nsec);
+	put_utc(w, "mtime", r->file.mtime_sec, r->file.mtime_nsec);
+	pyci_jw_end(w);
 }
 
-static int put_header(pyci_buf *b, const pyci_record *r)
+static void put_header(pyci_jw *w, const pyci_record *r)
 {
 	const pyci_header *h = r->header;
 	const pyci_magic_info *m = &h->magic;
 	int known_magic = h->status != PYCI_HDR_EMPTY && h->status != PYCI_HDR_SHORT_MAGIC;
 	/* the scan never read it (not a regular file, or it could not be opened or read): its
 	 * header is unknown, not empty */
-	if (!r->have_file || !S_ISREG(r->file.mode) || r->file_errno)
-		return pyci_json_next_key(b, "header") || put(b, "null");
+	if (!r->have_file || !S_ISREG(r->file.mode) || r->file_errno) {
+		pyci_jw_null(w, "header");
+		return;
+	}
 	char version[24];
 	int have_version = pyci_record_version(r, version, sizeof(version)) == 0;
-	if (pyci_json_next_key(b, "header") || put(b, "{\"status\":") ||
-	    pyci_json_string(b, pyci_header_status_name(h->status),
-			     strlen(pyci_header_status_name(h->status))))
-		return -1;
-	if (!known_magic)
-		return put(b, ",\"magic_bytes\":null}");
+	pyci_jw_begin(w, "header");
+	pyci_jw_cstr(w, "status", pyci_header_status_name(h->status));
+	if (!known_magic) {
+		pyci_jw_null(w, "magic_bytes");
+		pyci_jw_end(w);
+		return;
+	}
 	unsigned char raw[4] = {(unsigned char)m->word, (unsigned char)(m->word >> 8),
 				(unsigned char)(m->word >> 16), (unsigned char)(m->word >> 24)};
-	if (put_hex(b, "magic_bytes", raw, 4) || put_i64(b, "magic", m->number) ||
-	    put_str(b, "version", have_version ? version : NULL) ||
-	    put_str(b, "label", have_version && m->label[0] ? m->label : NULL) ||
-	    put_str(b, "release",
-		    !have_version			 ? NULL
-		    : m->match == PYCI_MAGIC_RANGE	 ? "unknown"
-		    : m->final				 ? "final"
-							 : "pre-release") ||
-	    put_str(b, "implementation", have_version ? pyci_impl_name(m->impl) : NULL))
-		return -1;
-	if (h->size == 0)
-		return pyci_buf_putc(b, '}');
-	if (put_i64(b, "size", (long long)h->size))
-		return -1;
+	pyci_jw_bytes(w, "magic_bytes", raw, 4);
+	pyci_jw_i64(w, "magic", m->number);
+	pyci_jw_cstr(w, "version", have_version ? version : NULL);
+	pyci_jw_cstr(w, "label", have_version && m->label[0] ? m->label : NULL);
+	pyci_jw_cstr(w, "release",
+		     !have_version			 ? NULL
+		     : m->match == PYCI_MAGIC_RANGE	 ? "unknown"
+		     : m->final				 ? "final"
+							 : "pre-release");
+	pyci_jw_cstr(w, "implementation", have_version ? pyci_impl_name(m->impl) : NULL);
+	if (h->size == 0) {
+		pyci_jw_end(w);
+		return;
+	}
+	pyci_jw_i64(w, "size", (int64_t)h->size);
 	if (h->size == 16 && h->status != PYCI_HDR_TRUNCATED) {
-		if (put_i64(b, "flags", h->flags) || put(b, ",\"flags_decoded\":{") ||
-		    pyci_buf_printf(b, "\"hash_based\":%s,\"check_source\":%s,\"unknown_bits\":%u}",
-				    (h->flags & 1) ? "true" : "false",
-				    (h->flags & 3) == 3 ? "true" : "false", h->flags & ~3u))
-			return -1;
+		pyci_jw_i64(w, "flags", h->flags);
+		pyci_jw_begin(w, "flags_decoded");
+		pyci_jw_bool(w, "hash_based", (h->flags & 1) != 0);
+		pyci_jw_bool(w, "check_source", (h->flags & 3) == 3);
+		pyci_jw_u64(w, "unknown_bits", h->flags & ~3u);
+		pyci_jw_end(w);
 	}
 	const char *mode = h->status == PYCI_HDR_TRUNCATED || h->status == PYCI_HDR_BAD_FLAGS
 				   ? NULL
 				   : pyci_mode_name(h->mode);
-	if (put_str(b, "mode", mode))
-		return -1;
-	if (h->has_mtime && (put_i64(b, "mtime", h->mtime) || put_utc(b, "mtime_utc", h->mtime, -1)))
-		return -1;
-	if (h->has_source_size && put_i64(b, "source_size", h->source_size))
-		return -1;
-	if (h->has_hash && put_hex(b, "source_hash", h->hash, 8))
-		return -1;
-	return pyci_buf_putc(b, '}');
+	pyci_jw_cstr(w, "mode", mode);
+	if (h->has_mtime) {
+		pyci_jw_i64(w, "mtime", h->mtime);
+		put_utc(w, "mtime_utc", h->mtime, -1);
+	}
+	if (h->has_source_size)
+		pyci_jw_i64(w, "source_size", h->source_size);
+	if (h->has_hash)
+		pyci_jw_bytes(w, "source_hash", h->hash, 8);
+	pyci_jw_end(w);
 }
 
 /* The SipHash the header of this magic would need for the source (3.7+ layouts only). */
@@ -445,47 +451,40 @@ static int source_siphash(const pyci_record *r, uint8_t out[8])
 	return rc;
 }
 
-static int put_source(pyci_buf *b, const pyci_record *r)
+static void put_source(pyci_jw *w, const pyci_record *r)
 {
-	if (pyci_json_next_key(b, "source"))
-		return -1;
-	if (!r->source_path)
-		return put(b, "null");
+	if (!r->source_path) {
+		pyci_jw_null(w, "source");
+		return;
+	}
 	const pyci_source_info *s = r->source;
 	int exists = s && s->err == 0;
-	if (put(b, "{\"path\":") || pyci_json_string(b, r->source_path, r->source_path_len) ||
-	    pyci_json_field_bool(b, "exists", exists))
-		return -1;
+	pyci_jw_begin(w, "source");
+	pyci_jw_str(w, "path", r->source_path, r->source_path_len);
+	pyci_jw_bool(w, "exists", exists);
 	if (exists) {
-		if (pyci_json_field_bool(b, "regular", s->regular) ||
-		    put_ns(b, "mtime_ns", s->mtime_sec, s->mtime_nsec) ||
-		    put_utc(b, "mtime", s->mtime_sec, s->mtime_nsec) ||
-		    put_i64(b, "size", (long long)s->size))
-			return -1;
+		pyci_jw_bool(w, "regular", s->regular);
+		put_ns(w, "mtime_ns", s->mtime_sec, s->mtime_nsec);
+		put_utc(w, "mtime", s->mtime_sec, s->mtime_nsec);
+		pyci_jw_i64(w, "size", (int64_t)s->size);
 		uint8_t sip[8];
-		if (source_siphash(r, sip) == 0 ? put_hex(b, "siphash", sip, 8)
-						 : put_str(b, "siphash", NULL))
-			return -1;
+		pyci_jw_bytes(w, "siphash", source_siphash(r, sip) == 0 ? sip : NULL, sizeof(sip));
 	}
-	return pyci_buf_putc(b, '}');
+	pyci_jw_end(w);
 }
 
-static int put_verdict(pyci_buf *b, const pyci_record *r)
+static void put_verdict(pyci_jw *w, const pyci_record *r)
 {
 	const pyci_verdict *v = r->verdict;
-	if (put(b, ",\"verdict\":{\"status\":\"") || put(b, pyci_status_name(v->status)) ||
-	    put(b, "\"") || pyci_json_field_bool(b, "foreign", v->foreign) || put(b, ",\"reasons\":["))
-		return -1;
-	int first = 1;
-	for (int i = 0; i < PYCI_R_COUNT; i++) {
-		if (!(v->reasons & PYCI_REASON_BIT(i)))
-			continue;
-		const char *t = pyci_reason_text((pyci_reason)i);
-		if ((!first && pyci_buf_putc(b, ',')) || pyci_json_string(b, t, strlen(t)))
-			return -1;
-		first = 0;
-	}
-	return put(b, "]}");
+	pyci_jw_begin(w, "verdict");
+	pyci_jw_cstr(w, "status", pyci_status_name(v->status));
+	pyci_jw_bool(w, "foreign", v->foreign);
+	pyci_jw_begin_array(w, "reasons");
+	for (int i = 0; i < PYCI_R_COUNT; i++)
+		if (v->reasons & PYCI_REASON_BIT(i))
+			pyci_jw_cstr(w, NULL, pyci_reason_text((pyci_reason)i));
+	pyci_jw_end_array(w);
+	pyci_jw_end(w);
 }
 
 /*
@@ -507,124 +506,131 @@ static int same_second(const pyci_record *r)
 }
 
 /*
- * The tree's writer: appends to b while b->len stays within lim.  Every w_* call does nothing
- * once st is set: 1 when the code object being written cannot fit (a string is measured before
- * it is written, exactly when 6 bytes per byte might not fit; the small pieces are checked
- * after), -1 out of memory.  So the tree never takes more than lim and a few dozen bytes, and a
- * code object is listed exactly when its whole JSON fits.
+ * The tree's writer: the object's JSON writer, kept within b->len <= lim.  Every t_* call does
+ * nothing once st is set: 1 when the code object being written cannot fit (a string is
+ * measured before it is written, exactly when 6 bytes per byte might not fit; the small pieces
+ * are checked after), -1 when the writer failed (out of memory).  So the tree never takes more
+ * than lim and a few dozen bytes, and a code object is listed exactly when its whole JSON fits.
  */
 typedef struct tree_writer {
-	pyci_buf *b;
+	pyci_jw *w;
 	size_t lim;
 	int st;
 } tree_writer;
 
-static void w_done(tree_writer *w, int rc)
+/* After each piece. */
+static void t_done(tree_writer *t)
 {
-	w->st = rc ? -1 : w->b->len > w->lim;
+	t->st = t->w->err ? -1 : t->w->b->len > t->lim;
 }
 
-static void w_put(tree_writer *w, const char *s)
+static void t_begin(tree_writer *t, const char *key, int array)
 {
-	if (!w->st)
-		w_done(w, put(w->b, s));
-}
-
-static void w_putc(tree_writer *w, char c)
-{
-	if (!w->st)
-		w_done(w, pyci_buf_putc(w->b, c));
-}
-
-static void w_key(tree_writer *w, const char *key)
-{
-	if (!w->st)
-		w_done(w, pyci_json_next_key(w->b, key));
-}
-
-static void w_i64(tree_writer *w, const char *key, long long v)
-{
-	if (!w->st)
-		w_done(w, put_i64(w->b, key, v));
-}
-
-static void w_field(tree_writer *w, const char *key, int32_t v)
-{
-	if (v < 0) {
-		w_key(w, key);
-		w_put(w, "null");
-	} else {
-		w_i64(w, key, v);
-	}
-}
-
-static void w_mstr(tree_writer *w, const pyci_mstr *s)
-{
-	if (w->st)
+	if (t->st)
 		return;
-	if (!s->data) {
-		w_put(w, "null");
-		return;
-	}
-	size_t room = w->lim > w->b->len ? w->lim - w->b->len : 0;
-	if (room < 2 || (s->len > (room - 2) / 6 && pyci_json_string_size(s->data, s->len) > room)) {
-		w->st = 1;
-		return;
-	}
-	w_done(w, pyci_json_string(w->b, s->data, s->len));
+	if (array)
+		pyci_jw_begin_array(t->w, key);
+	else
+		pyci_jw_begin(t->w, key);
+	t_done(t);
 }
 
-static void w_mstr_array(tree_writer *w, const char *key, const pyci_mstr *a, size_t n)
+static void t_end(tree_writer *t, int array)
 {
-	w_key(w, key);
-	w_putc(w, '[');
-	for (size_t i = 0; i < n && !w->st; i++) {
-		if (i)
-			w_putc(w, ',');
-		w_mstr(w, &a[i]);
-	}
-	w_putc(w, ']');
+	if (t->st)
+		return;
+	if (array)
+		pyci_jw_end_array(t->w);
+	else
+		pyci_jw_end(t->w);
+	t_done(t);
 }
 
-static void put_code_object(tree_writer *w, const pyci_mcode *c, int consts)
+static void t_i64(tree_writer *t, const char *key, int64_t v)
 {
-	char depth[32];
-	(void)snprintf(depth, sizeof(depth), "{\"depth\":%d", c->depth); /* fits */
-	w_put(w, depth);
-	w_key(w, "filename");
-	w_mstr(w, &c->filename);
-	w_key(w, "name");
-	w_mstr(w, &c->name);
-	w_key(w, "qualname");
-	w_mstr(w, &c->qualname);
-	w_key(w, "qualname_stored");
-	w_put(w, c->qualname_stored ? "true" : "false");
-	w_i64(w, "firstlineno", c->firstlineno);
-	w_field(w, "argcount", c->argcount);
-	w_field(w, "posonlyargcount", c->posonlyargcount);
-	w_field(w, "kwonlyargcount", c->kwonlyargcount);
-	w_field(w, "nlocals", c->nlocals);
-	w_field(w, "stacksize", c->stacksize);
-	w_field(w, "flags", c->flags);
-	w_i64(w, "code_size", (long long)c->code_size);
-	w_mstr_array(w, "names", c->names, c->nnames);
-	w_mstr_array(w, "varnames", c->varnames, c->nvarnames);
-	w_mstr_array(w, "freevars", c->freevars, c->nfreevars);
-	w_mstr_array(w, "cellvars", c->cellvars, c->ncellvars);
+	if (t->st)
+		return;
+	pyci_jw_i64(t->w, key, v);
+	t_done(t);
+}
+
+/* A count the decoder may not have had (-1): null. */
+static void t_field(tree_writer *t, const char *key, int32_t v)
+{
+	if (t->st)
+		return;
+	if (v < 0)
+		pyci_jw_null(t->w, key);
+	else
+		pyci_jw_i64(t->w, key, v);
+	t_done(t);
+}
+
+static void t_bool(tree_writer *t, const char *key, int v)
+{
+	if (t->st)
+		return;
+	pyci_jw_bool(t->w, key, v);
+	t_done(t);
+}
+
+static void t_str(tree_writer *t, const char *key, const char *s, size_t len)
+{
+	if (t->st)
+		return;
+	size_t used = t->w->b->len;
+	size_t room = t->lim > used ? t->lim - used : 0;
+	if (s && (room < 2 || (len > (room - 2) / 6 && pyci_json_string_size(s, len) > room))) {
+		t->st = 1;
+		return;
+	}
+	pyci_jw_str(t->w, key, s, len);
+	t_done(t);
+}
+
+static void t_mstr(tree_writer *t, const char *key, const pyci_mstr *s)
+{
+	t_str(t, key, s->data, s->len);
+}
+
+static void t_mstr_array(tree_writer *t, const char *key, const pyci_mstr *a, size_t n)
+{
+	t_begin(t, key, 1);
+	for (size_t i = 0; i < n && !t->st; i++)
+		t_mstr(t, NULL, &a[i]);
+	t_end(t, 1);
+}
+
+static void put_code_object(tree_writer *t, const pyci_mcode *c, int consts)
+{
+	t_begin(t, NULL, 0);
+	t_i64(t, "depth", c->depth);
+	t_mstr(t, "filename", &c->filename);
+	t_mstr(t, "name", &c->name);
+	t_mstr(t, "qualname", &c->qualname);
+	t_bool(t, "qualname_stored", c->qualname_stored);
+	t_i64(t, "firstlineno", c->firstlineno);
+	t_field(t, "argcount", c->argcount);
+	t_field(t, "posonlyargcount", c->posonlyargcount);
+	t_field(t, "kwonlyargcount", c->kwonlyargcount);
+	t_field(t, "nlocals", c->nlocals);
+	t_field(t, "stacksize", c->stacksize);
+	t_field(t, "flags", c->flags);
+	t_i64(t, "code_size", (int64_t)c->code_size);
+	t_mstr_array(t, "names", c->names, c->nnames);
+	t_mstr_array(t, "varnames", c->varnames, c->nvarnames);
+	t_mstr_array(t, "freevars", c->freevars, c->nfreevars);
+	t_mstr_array(t, "cellvars", c->cellvars, c->ncellvars);
 	if (consts) {
-		w_put(w, ",\"consts\":[");
-		for (size_t i = 0; i < c->nconsts && !w->st; i++) {
+		t_begin(t, "consts", 1);
+		for (size_t i = 0; i < c->nconsts && !t->st; i++) {
 			const pyci_mconst *k = &c->consts[i];
-			if (i)
-				w_putc(w, ',');
-			w_put(w, "{\"type\":\"");
-			w_putc(w, k->type); /* one of the letters of pyci_mconst: no escape */
-			w_putc(w, '"');
-			w_key(w, "value");
-			w_mstr(w, &k->text);
-			w_putc(w, '}');
+			t_begin(t, NULL, 0);
+			t_str(t, "type", &k->type, 1); /* one of the letters of pyci_mconst */
+			t_mstr(t, "value", &k->text);
+			t_end(t, 0);
 		}
-		w_putc(w, ']');
+		t_end(t, 1);
 	}
 	/* what tuples of more than PYCI_MARSHAL_MAX_ITEMS members left out: only when any */
 	const struct {
@@ -639,15 +645,14 @@ static void put_code_object(tree_writer *w, const pyci_mcode *c, int consts)
 	for (size_t i = 0; i < sizeof(elided) / sizeof(elided[0]); i++) {
 		if (!elided[i].n)
 			continue;
-		char num[64];
-		(void)snprintf(num, sizeof(num), "%s\"%s\":%zu", any ? "," : ",\"elided\":{",
-			       elided[i].key, elided[i].n); /* fits: the keys are short */
-		w_put(w, num);
+		if (!any)
+			t_begin(t, "elided", 0);
+		t_i64(t, elided[i].key, (int64_t)elided[i].n);
 		any = 1;
 	}
 	if (any)
-		w_putc(w, '}');
-	w_putc(w, '}');
+		t_end(t, 0);
+	t_end(t, 0);
 }
 
 /* Bytes the tree's JSON may take for a body of len bytes. */
@@ -668,31 +673,36 @@ static int decode(const struct file_facts *f, const pyci_header *h, int consts, 
 	return pyci_marshal_decode(f->body, f->body_held, &h->magic, consts, m);
 }
 
-static int put_code(pyci_buf *b, const pyci_record *r, const struct file_facts *f,
-		    const pyci_dump_options *opt, int *problem)
+static void put_code(pyci_jw *w, const pyci_record *r, const struct file_facts *f,
+		     const pyci_dump_options *opt, int *problem)
 {
 	const pyci_header *h = r->header;
-	if (pyci_json_next_key(b, "code"))
-		return -1;
 	if (h->size == 0 || h->status == PYCI_HDR_TRUNCATED || h->status == PYCI_HDR_BAD_MAGIC ||
 	    !f->hashed) {
 		*problem = 1; /* nothing to decode: the header (or the read) already says why */
-		return put(b, "null");
+		pyci_jw_null(w, "code");
+		return;
 	}
-	if (f->body_len > PYCI_DUMP_MAX_BODY) {
+	const char *not_decoded = NULL;
+	if (f->body_len > PYCI_DUMP_MAX_BODY)
+		not_decoded = "body too large to decode";
+	else if (pyci_marshal_supported(&h->magic) && !f->not_code && f->body_len > f->body_held)
+		/* more than hold_size allowed for: rewritten since it was judged */
+		not_decoded = "the file changed since it was judged: body not decoded";
+	if (not_decoded) {
 		*problem = 1;
-		return put(b, "{\"error\":\"body too large to decode\",\"error_offset\":0}");
-	}
-	if (pyci_marshal_supported(&h->magic) && !f->not_code && f->body_len > f->body_held) {
-		*problem = 1; /* more than hold_size allowed for: rewritten since it was judged */
-		return put(b, "{\"error\":\"the file changed since it was judged: body not "
-			      "decoded\",\"error_offset\":0}");
+		pyci_jw_begin(w, "code");
+		pyci_jw_cstr(w, "error", not_decoded);
+		pyci_jw_i64(w, "error_offset", 0);
+		pyci_jw_end(w);
+		return;
 	}
 	pyci_marshal m;
 	int rc = decode(f, h, opt && opt->consts, &m);
-	int out = pyci_buf_printf(b, "{\"marshal_version\":%d,\"objects\":{", m.version);
-	int first = 1;
-	for (int t = 0; !out && t < 128; t++) {
+	pyci_jw_begin(w, "code");
+	pyci_jw_i64(w, "marshal_version", m.version);
+	pyci_jw_begin(w, "objects");
+	for (int t = 0; t < 128; t++) {
 		if (!m.type_counts[t])
 			continue;
 		const char *name = pyci_marshal_type_name((unsigned char)t);
@@ -701,50 +711,46 @@ static int put_code(pyci_buf *b, const pyci_record *r, const struct file_facts *
 			(void)snprintf(fallback, sizeof(fallback), "0x%02x", t); /* fits */
 			name = fallback;
 		}
-		out = (!first && pyci_buf_putc(b, ',')) || pyci_json_string(b, name, strlen(name)) ||
-		      pyci_buf_printf(b, ":%llu", (unsigned long long)m.type_counts[t]);
-		first = 0;
+		pyci_jw_u64(w, name, m.type_counts[t]);
 	}
-	out = out || put(b, "},\"tree\":[");
+	pyci_jw_end(w);
+	pyci_jw_begin_array(w, "tree");
 	/* the tree's JSON is bounded like the decoder's memory: names, constants and strings
 	 * shared by reference would otherwise be printed once per code object, gigabytes from a
 	 * file of a few hundred kilobytes.  Past the bound, the code objects already listed stay. */
-	size_t tree_start = b->len, listed = 0;
-	const size_t lim = tree_start + tree_bound(f->body_held);
-	for (size_t i = 0; !out && i < m.ncodes; i++) {
-		size_t before = b->len;
-		tree_writer w = {b, lim, 0};
-		if (i)
-			w_putc(&w, ',');
-		put_code_object(&w, &m.codes[i], opt && opt->consts);
-		if (w.st < 0) {
-			out = -1;
-		} else if (w.st > 0) {
-			b->len = before;
-			b->data[before] = '\0';
+	size_t listed = 0;
+	const size_t lim = w->b->len + tree_bound(f->body_held);
+	for (size_t i = 0; !w->err && i < m.ncodes; i++) {
+		pyci_jw_mark before;
+		pyci_jw_save(w, &before);
+		tree_writer t = {w, lim, 0};
+		put_code_object(&t, &m.codes[i], opt && opt->consts);
+		if (t.st > 0) {
+			pyci_jw_restore(w, &before); /* with its comma */
 			break;
-		} else {
-			listed++;
 		}
+		listed += t.st == 0;
 	}
-	out = out || put(b, "]");
+	pyci_jw_end_array(w);
 	if (rc != 0 || listed < m.ncodes)
 		*problem = 1;
-	if (!out) {
-		if (rc != 0)
-			out = put_str(b, "error", m.error_msg ? m.error_msg : "bad marshal data") ||
-			      put_i64(b, "error_offset", (long long)m.error_offset);
-		else if (listed < m.ncodes)
-			out = pyci_json_next_key(b, "error") ||
-			      pyci_buf_printf(b, "\"code tree too large to print: %zu of %zu code "
-						 "objects listed\"", listed, m.ncodes) ||
-			      put_i64(b, "error_offset", (long long)m.consumed);
-		else
-			out = put(b, ",\"error\":null,\"error_offset\":null") ||
-			      put_i64(b, "trailing_bytes", (long long)(f->body_held - m.consumed));
+	if (rc != 0) {
+		pyci_jw_cstr(w, "error", m.error_msg ? m.error_msg : "bad marshal data");
+		pyci_jw_i64(w, "error_offset", (int64_t)m.error_offset);
+	} else if (listed < m.ncodes) {
+		char text[128]; /* fits: two counts of at most 20 digits */
+		(void)snprintf(text, sizeof(text),
+			       "code tree too large to print: %zu of %zu code objects listed", listed,
+			       m.ncodes);
+		pyci_jw_cstr(w, "error", text);
+		pyci_jw_i64(w, "error_offset", (int64_t)m.consumed);
+	} else {
+		pyci_jw_null(w, "error");
+		pyci_jw_null(w, "error_offset");
+		pyci_jw_i64(w, "trailing_bytes", (int64_t)(f->body_held - m.consumed));
 	}
 	pyci_marshal_free(&m);
-	return out || pyci_buf_putc(b, '}') ? -1 : 0;
+	pyci_jw_end(w);
 }
 
 size_t pyci_dump_bound(const pyci_record *r)
@@ -767,26 +773,36 @@ int pyci_dump_json(pyci_buf *b, const pyci_record *r, const pyci_dump_options *o
 		problem = 1;
 	/* the same words as the verdict's reason for what was never opened */
 	const char *read_error = f.not_regular ? "not a regular file" : f.err ? strerror(f.err) : NULL;
-	int rc = put(b, "{\"type\":\"dump\",\"path\":") || pyci_json_string(b, r->path, r->path_len) ||
-		 pyci_json_next_key(b, "size");
-	if (!rc && r->have_file)
-		rc = pyci_buf_put_u64(b, r->file.size);
-	else if (!rc)
-		rc = f.have_st ? pyci_buf_put_u64(b, (uint64_t)f.st.st_size) : put(b, "null");
-	rc = rc || put_file(b, r, &f);
-	if (!rc && f.hashed)
-		rc = put_hex(b, "sha256", f.sha256, 32) || put_xxh128(b, "xxh3_128", f.xxh) ||
-		     put_xxh128(b, "body_xxh3_128", f.body_xxh);
-	else if (!rc)
-		rc = put(b, ",\"sha256\":null,\"xxh3_128\":null,\"body_xxh3_128\":null") ||
-		     put_str(b, "read_error", read_error);
-	rc = rc || put_header(b, r) || put_source(b, r) || put_verdict(b, r) ||
-	     pyci_json_field_bool(b, "same_second_hint", same_second(r)) || put_code(b, r, &f, opt, &problem) ||
-	     pyci_buf_putc(b, '}');
-	free(f.body);
-	if (rc) {
-		errno = ENOMEM;
-		return -1;
+	pyci_jw w;
+	pyci_jw_init(&w, b);
+	pyci_jw_begin(&w, NULL);
+	pyci_jw_cstr(&w, "type", "dump");
+	pyci_jw_str(&w, "path", r->path, r->path_len);
+	if (r->have_file)
+		pyci_jw_u64(&w, "size", r->file.size);
+	else if (f.have_st)
+		pyci_jw_u64(&w, "size", (uint64_t)f.st.st_size);
+	else
+		pyci_jw_null(&w, "size");
+	put_file(&w, r, &f);
+	if (f.hashed) {
+		pyci_jw_bytes(&w, "sha256", f.sha256, sizeof(f.sha256));
+		put_xxh128(&w, "xxh3_128", f.xxh);
+		put_xxh128(&w, "body_xxh3_128", f.body_xxh);
+	} else {
+		pyci_jw_null(&w, "sha256");
+		pyci_jw_null(&w, "xxh3_128");
+		pyci_jw_null(&w, "body_xxh3_128");
+		pyci_jw_cstr(&w, "read_error", read_error);
 	}
+	put_header(&w, r);
+	put_source(&w, r);
+	put_verdict(&w, r);
+	pyci_jw_bool(&w, "same_second_hint", same_second(r));
+	put_code(&w, r, &f, opt, &problem);
+	pyci_jw_end(&w);
+	free(f.body);
+	if (pyci_jw_finish(&w) != 0)
+		return -1; /* ENOMEM: nothing of the object stays in b */
 	return problem;
 }

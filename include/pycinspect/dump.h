@@ -36,7 +36,7 @@ typedef struct pyci_dump_options {
  * Append the JSON object for r (no newline) to b.  Problems reading the file or decoding it
  * become fields of the object ("read_error", "code.error"), not failures.  Returns 0 when the
  * file was read and its code decoded, 1 when the object reports such a problem, -1 with errno
- * ENOMEM.
+ * ENOMEM and b as it was.
  */
 int pyci_dump_json(pyci_buf *b, const pyci_record *r, const pyci_dump_options *opt);
 
