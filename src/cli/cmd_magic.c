@@ -170,27 +170,22 @@ static int pasted_bytes(char *const *args, int nargs, char hex[9])
 static int parse_number(const char *s, uint32_t *word)
 {
 	size_t n = strlen(s);
-	if (n == 8) {
-		int all_hex = 1;
-		for (size_t i = 0; i < 8; i++)
-			all_hex &= hexval((unsigned char)s[i]) >= 0;
-		if (all_hex) {
-			uint32_t w = 0;
-			for (size_t i = 0; i < 4; i++) {
-				int byte = hexval((unsigned char)s[2 * i]) * 16 +
-					   hexval((unsigned char)s[2 * i + 1]);
-				w |= (uint32_t)byte << (8 * i);
-			}
-			/* 10066178 is both bytes and 1.0's word in decimal, as the table prints it:
-			 * take the reading that names a known magic, bytes first */
-			pyci_magic_info m;
-			unsigned long dec = strtoul(s, NULL, 10);
-			if (strspn(s, "0123456789") == 8 && pyci_magic_lookup_word(w, &m) != 0 &&
-			    pyci_magic_lookup_word((uint32_t)dec, &m) == 0)
-				w = (uint32_t)dec;
-			*word = w;
-			return 0;
+	if (n == 8 && all_hex(s, 8)) {
+		uint32_t w = 0;
+		for (size_t i = 0; i < 4; i++) {
+			int byte = hexval((unsigned char)s[2 * i]) * 16 +
+				   hexval((unsigned char)s[2 * i + 1]);
+			w |= (uint32_t)byte << (8 * i);
 		}
+		/* 10066178 is both bytes and 1.0's word in decimal, as the table prints it: take the
+		 * reading that names a known magic, bytes first */
+		pyci_magic_info m;
+		unsigned long dec = strtoul(s, NULL, 10);
+		if (strspn(s, "0123456789") == 8 && pyci_magic_lookup_word(w, &m) != 0 &&
+		    pyci_magic_lookup_word((uint32_t)dec, &m) == 0)
+			w = (uint32_t)dec;
+		*word = w;
+		return 0;
 	}
 	int hex = n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
 	if (n == 0 || s[0] == '-' || s[0] == '+')
