@@ -45,7 +45,8 @@ int pyci_buf_reserve(pyci_buf *b, size_t n)
 
 int pyci_buf_append(pyci_buf *b, const void *data, size_t len)
 {
-	if (pyci_buf_reserve(b, len) != 0)
+	/* the room is there (the common case, once a buffer has grown): no call to reserve */
+	if (!(b->data && len < b->cap - b->len) && pyci_buf_reserve(b, len) != 0)
 		return -1;
 	if (len)
 		memcpy(b->data + b->len, data, len);
@@ -61,6 +62,11 @@ int pyci_buf_puts(pyci_buf *b, const char *s)
 
 int pyci_buf_putc(pyci_buf *b, char c)
 {
+	if (b->data && b->cap - b->len > 1) { /* room for c and the NUL */
+		b->data[b->len++] = c;
+		b->data[b->len] = '\0';
+		return 0;
+	}
 	return pyci_buf_append(b, &c, 1);
 }
 

@@ -67,6 +67,12 @@ static const char *u_escape(char tmp[8], const char prefix[5], unsigned char c)
 	return tmp;
 }
 
+/* A byte written as it is, without looking further: printable ASCII but '"' and '\\'. */
+static inline int plain_ascii(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7F && c != '"' && c != '\\';
+}
+
 /* The JSON string of s[0 .. len): appended to b, or with b NULL only counted into *size.
  * Inlined into both callers, so that each is compiled for its own b: the writer stays as fast
  * as a loop of its own. */
@@ -79,11 +85,12 @@ static inline __attribute__((always_inline)) int json_string(pyci_buf *b, const 
 		return -1;
 	size_t run = 0; /* start of a run of bytes copied as they are */
 	for (size_t i = 0; i < len;) {
+		/* printable ASCII but '"' and '\\': the common case, copied with its run */
+		while (i < len && plain_ascii(p[i]))
+			i++;
+		if (i == len)
+			break;
 		unsigned char c = p[i];
-		if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
-			i++; /* printable ASCII: the common case, copied with its run */
-			continue;
-		}
 		size_t n = pyci_utf8_seq(p + i, len - i);
 		const char *esc = NULL;
 		char tmp[8];
