@@ -45,8 +45,7 @@ int pyci_buf_reserve(pyci_buf *b, size_t n)
 
 int pyci_buf_append(pyci_buf *b, const void *data, size_t len)
 {
-	/* the room is there (the common case, once a buffer has grown): no call to reserve */
-	if (!(b->data && len < b->cap - b->len) && pyci_buf_reserve(b, len) != 0)
+	if (pyci_buf_reserve(b, len) != 0)
 		return -1;
 	if (len)
 		memcpy(b->data + b->len, data, len);

@@ -79,7 +79,7 @@ static int capable(int cap)
 	memset(data, 0, sizeof(data));
 	if (syscall(SYS_capget, &hdr, data) != 0)
 		return 0;
-	return (data[cap / 32].effective >> (cap % 32)) & 1u;
+	return (int)((data[cap / 32].effective >> (cap % 32)) & 1u);
 }
 
 /*

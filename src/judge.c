@@ -189,13 +189,9 @@ static void file_info_from_stat(pyci_file_info *f, const struct stat *st)
 	f->mtime_nsec = st->st_mtim.tv_nsec;
 }
 
-void judge_batch(struct judge *jd, judge_req *req, size_t n)
+/* judge_batch of at most PEEK_MAX_BATCH caches: one batch of I/O. */
+static void judge_chunk(struct judge *jd, judge_req *req, size_t n)
 {
-	while (n > PEEK_MAX_BATCH) {
-		judge_batch(jd, req, PEEK_MAX_BATCH);
-		req += PEEK_MAX_BATCH;
-		n -= PEEK_MAX_BATCH;
-	}
 	/* the I/O of the batch: each cache, and each distinct source once */
 	int dirfd = jd->src->dirfd ? jd->src->dirfd(jd->src_ctx) : -1;
 	struct source_memo *memo_of[PEEK_MAX_BATCH];
@@ -264,6 +260,16 @@ void judge_batch(struct judge *jd, judge_req *req, size_t n)
 			r->have_source = 1;
 			r->source = *in.source;
 		}
+	}
+}
+
+void judge_batch(struct judge *jd, judge_req *req, size_t n)
+{
+	while (n > 0) {
+		size_t k = n < PEEK_MAX_BATCH ? n : PEEK_MAX_BATCH;
+		judge_chunk(jd, req, k);
+		req += k;
+		n -= k;
 	}
 }
 

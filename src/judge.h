@@ -59,10 +59,10 @@ void judge_sources(struct judge *jd, const judge_source_ops *ops, void *ctx);
 /* One cache to judge: where it is, what the listing said it is, and its result (whose cname
  * the caller has parsed). */
 typedef struct judge_req {
-	int dirfd;
 	const char *name;
-	unsigned char d_type;   /* DT_REG is opened and read; anything else only stat'ed */
 	judge_result *res;
+	int dirfd;
+	unsigned char d_type;   /* DT_REG is opened and read; anything else only stat'ed */
 } judge_req;
 
 /*

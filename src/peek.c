@@ -250,7 +250,6 @@ static int ring_run(struct peeker *p, peek_cache *c, size_t n, peek_source *s, s
 	for (size_t j = 0; j < m; j++)
 		plain_source(&s[j]);
 	/* a statx of each open descriptor */
-	want = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (!c[i].listed_regular) {
 			if (p->res[i] == 0) {

@@ -276,7 +276,9 @@ static void judge_items(struct worker *w, const struct group *j, size_t from, si
 {
 	judge_req req[PEEK_MAX_BATCH];
 	while (from < to) {
-		size_t n = to - from < PEEK_MAX_BATCH ? to - from : PEEK_MAX_BATCH;
+		size_t n = to - from;
+		if (n > PEEK_MAX_BATCH)
+			n = PEEK_MAX_BATCH;
 		for (size_t k = 0; k < n; k++) {
 			struct item *it = &j->items[from + k];
 			req[k] = (judge_req){.dirfd = it->in_pycache ? j->pcfd : j->srcfd,

@@ -145,10 +145,10 @@ static int add_from_dir(pyci_targets *t, const char *dir, size_t *added)
 		errno = e;
 		return -1;
 	}
-	struct dirent *e;
 	for (;;) {
 		errno = 0;
-		if (!(e = readdir(d))) {
+		struct dirent *e = readdir(d);
+		if (!e) {
 			int err = errno;
 			closedir(d);
 			errno = err;
