@@ -74,9 +74,9 @@ static void check(const pyci_marshal *out, int r, size_t len)
 			       (!c->qualname.data && !(i && vars_elided_above(out, c->parent)))))
 			__builtin_trap();
 		if (c->nnames > PYCI_MARSHAL_MAX_ITEMS || c->nvarnames > PYCI_MARSHAL_MAX_ITEMS ||
-		    c->ncellvars > PYCI_MARSHAL_MAX_ITEMS || c->nfreevars > PYCI_MARSHAL_MAX_ITEMS ||
-		    c->nconsts > PYCI_MARSHAL_MAX_ITEMS || (c->names_elided && !c->nnames) ||
-		    (c->consts_elided && !c->consts))
+		    c->ncellvars > PYCI_MARSHAL_MAX_ITEMS ||
+		    c->nfreevars > PYCI_MARSHAL_MAX_ITEMS || c->nconsts > PYCI_MARSHAL_MAX_ITEMS ||
+		    (c->names_elided && !c->nnames) || (c->consts_elided && !c->consts))
 			__builtin_trap();
 		touch(&c->filename);
 		touch(&c->name);

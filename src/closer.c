@@ -18,10 +18,10 @@ struct closer {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int stopping;
-	size_t cap, head, len;  /* ring of cap slots; len waiting from head */
-	size_t wake_at;         /* the thread is woken when this many wait: a wake-up and two
-				 * context switches per descriptor cost more than its close */
-	size_t busy;            /* taken by the thread, not closed yet: they count against cap */
+	size_t cap, head, len; /* ring of cap slots; len waiting from head */
+	size_t wake_at;        /* the thread is woken when this many wait: a wake-up and two
+				* context switches per descriptor cost more than its close */
+	size_t busy;           /* taken by the thread, not closed yet: they count against cap */
 	int fds[];
 };
 
@@ -44,7 +44,8 @@ static void *closer_main(void *arg)
 		c->busy = n;
 		(void)pthread_mutex_unlock(&c->mu);
 		for (size_t i = 0; i < n; i++)
-			(void)close(batch[i]); /* nothing to do about a failed close of a directory */
+			(void)close(
+				batch[i]); /* nothing to do about a failed close of a directory */
 		(void)pthread_mutex_lock(&c->mu);
 		c->busy = 0;
 	}

@@ -134,7 +134,8 @@ int dirio_list(int fd, dirio_listing *l)
 			struct dirent64 *d = (struct dirent64 *)(void *)(l->dents + off);
 			off += d->d_reclen;
 			const char *name = d->d_name;
-			if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
+			if (name[0] == '.' &&
+			    (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
 				continue;
 			unsigned char type = d->d_type;
 			if (type == DT_UNKNOWN) {

@@ -19,9 +19,9 @@
 
 /* What an opener has learnt of the kernel; one per thread.  Start with dirio_opener_init. */
 typedef struct dirio_opener {
-	int cross_mounts;       /* descend into other mounts */
-	int have_openat2;       /* cleared when the kernel (or a seccomp filter) lacks it */
-	int noatime;            /* readopen.h: cleared after the first EPERM */
+	int cross_mounts; /* descend into other mounts */
+	int have_openat2; /* cleared when the kernel (or a seccomp filter) lacks it */
+	int noatime;      /* readopen.h: cleared after the first EPERM */
 } dirio_opener;
 
 void dirio_opener_init(dirio_opener *o, int cross_mounts);
@@ -53,7 +53,7 @@ typedef struct dirio_listing {
 	size_t names_len, names_cap;
 	pyci_entry *entries;
 	size_t count, cap;
-	char *dents;            /* getdents64 buffer, DIRIO_DENTS_SIZE bytes once allocated */
+	char *dents; /* getdents64 buffer, DIRIO_DENTS_SIZE bytes once allocated */
 } dirio_listing;
 
 #define DIRIO_DENTS_SIZE ((size_t)64 * 1024)

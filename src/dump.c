@@ -51,24 +51,25 @@
 #define OBJECT_FIXED ((size_t)64 << 10)
 
 _Static_assert(READ_FIXED + PYCI_DUMP_MAX_BODY + PYCI_MARSHAL_MAX_MEMORY +
-			       2 * (PYCI_DUMP_MAX_TREE_JSON + OBJECT_FIXED + 6 * ((size_t)8 << 10)) <=
+			       2 * (PYCI_DUMP_MAX_TREE_JSON + OBJECT_FIXED +
+				    6 * ((size_t)8 << 10)) <=
 		       PYCI_DUMP_MAX_MEMORY,
 	       "PYCI_DUMP_MAX_MEMORY is pyci_dump_bound's largest value for paths under 8 KiB");
 
 /* What reading the file gave. */
 struct file_facts {
-	int err;                        /* errno of open/read, 0 */
-	int not_regular;                /* never opened: not a regular file (err is then 0) */
-	struct stat st;                 /* fstat of the open file, or else lstat of its name */
+	int err;         /* errno of open/read, 0 */
+	int not_regular; /* never opened: not a regular file (err is then 0) */
+	struct stat st;  /* fstat of the open file, or else lstat of its name */
 	int have_st;
 	unsigned char sha256[32];
 	XXH128_hash_t xxh, body_xxh;
 	int hashed;
-	uint64_t body_len;              /* bytes after the header, all read */
-	unsigned char *body;            /* the first body_held of them (hold_size) */
+	uint64_t body_len;   /* bytes after the header, all read */
+	unsigned char *body; /* the first body_held of them (hold_size) */
 	size_t body_held;
-	unsigned char first;            /* the first byte after the header... */
-	int not_code;                   /* ...which is not a code object's (the body is not held) */
+	unsigned char first; /* the first byte after the header... */
+	int not_code;        /* ...which is not a code object's (the body is not held) */
 };
 
 static void put_xxh128(pyci_jw *w, const char *key, XXH128_hash_t h)
@@ -130,7 +131,8 @@ static void lstat_file(const pyci_record *r, struct file_facts *f)
 	struct stat st;
 	if (fstatat(r->dirfd, r->name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		return;
-	if (r->have_file && ((uint64_t)st.st_dev != r->file.dev || (uint64_t)st.st_ino != r->file.ino))
+	if (r->have_file &&
+	    ((uint64_t)st.st_dev != r->file.dev || (uint64_t)st.st_ino != r->file.ino))
 		return; /* replaced since it was judged: what the scan saw stays (put_file) */
 	f->st = st;
 	f->have_st = 1;
@@ -194,7 +196,8 @@ static void read_file(const pyci_record *r, size_t header_size, size_t hold, str
 	}
 	int noatime = 1;
 	int fd = pyci_openat_read(r->dirfd, r->name,
-				  O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, &noatime);
+				  O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
+				  &noatime);
 	if (fd < 0) {
 		if (errno == ELOOP) /* O_NOFOLLOW: replaced by a symlink since it was judged */
 			f->not_regular = 1;
@@ -389,10 +392,10 @@ static void put_header(pyci_jw *w, const pyci_record *r)
 	pyci_jw_cstr(w, "version", have_version ? version : NULL);
 	pyci_jw_cstr(w, "label", have_version && m->label[0] ? m->label : NULL);
 	pyci_jw_cstr(w, "release",
-		     !have_version			 ? NULL
-		     : m->match == PYCI_MAGIC_RANGE	 ? "unknown"
-		     : m->final				 ? "final"
-							 : "pre-release");
+		     !have_version                  ? NULL
+		     : m->match == PYCI_MAGIC_RANGE ? "unknown"
+		     : m->final                     ? "final"
+						    : "pre-release");
 	pyci_jw_cstr(w, "implementation", have_version ? pyci_impl_name(m->impl) : NULL);
 	if (h->size == 0) {
 		pyci_jw_end(w);
@@ -740,8 +743,8 @@ static void put_code(pyci_jw *w, const pyci_record *r, const struct file_facts *
 	} else if (listed < m.ncodes) {
 		char text[128]; /* fits: two counts of at most 20 digits */
 		(void)snprintf(text, sizeof(text),
-			       "code tree too large to print: %zu of %zu code objects listed", listed,
-			       m.ncodes);
+			       "code tree too large to print: %zu of %zu code objects listed",
+			       listed, m.ncodes);
 		pyci_jw_cstr(w, "error", text);
 		pyci_jw_i64(w, "error_offset", (int64_t)m.consumed);
 	} else {
@@ -772,7 +775,9 @@ int pyci_dump_json(pyci_buf *b, const pyci_record *r, const pyci_dump_options *o
 	if (f.err || f.not_regular)
 		problem = 1;
 	/* the same words as the verdict's reason for what was never opened */
-	const char *read_error = f.not_regular ? "not a regular file" : f.err ? strerror(f.err) : NULL;
+	const char *read_error = f.not_regular ? "not a regular file"
+				 : f.err       ? strerror(f.err)
+					       : NULL;
 	pyci_jw w;
 	pyci_jw_init(&w, b);
 	pyci_jw_begin(&w, NULL);

@@ -67,8 +67,8 @@ int pyci_exclude_match(const pyci_scan_options *o, const char *parent_below, con
 		}
 		/* the path below the root: the parent's, then name */
 		pyci_buf_clear(scratch);
-		if ((*parent_below && (pyci_buf_puts(scratch, parent_below) ||
-				       pyci_buf_putc(scratch, '/'))) ||
+		if ((*parent_below &&
+		     (pyci_buf_puts(scratch, parent_below) || pyci_buf_putc(scratch, '/'))) ||
 		    pyci_buf_puts(scratch, name))
 			return PYCI_EXCLUDE_NOMEM; /* left out: clean must not enter what the caller
 						    * may have excluded */

@@ -71,7 +71,8 @@ pyci_header_status pyci_header_parse(const uint8_t *buf, size_t len, uint64_t fi
 		if (out->flags & ~3u)
 			return out->status = PYCI_HDR_BAD_FLAGS;
 		if (out->flags & 1u) {
-			out->mode = (out->flags & 2u) ? PYCI_MODE_CHECKED_HASH : PYCI_MODE_UNCHECKED_HASH;
+			out->mode = (out->flags & 2u) ? PYCI_MODE_CHECKED_HASH
+						      : PYCI_MODE_UNCHECKED_HASH;
 			out->has_hash = 1;
 			memcpy(out->hash, buf + 8, 8);
 		} else {

@@ -76,8 +76,8 @@ static inline int plain_ascii(unsigned char c)
 /* The JSON string of s[0 .. len): appended to b, or with b NULL only counted into *size.
  * Inlined into both callers, so that each is compiled for its own b: the writer stays as fast
  * as a loop of its own. */
-static inline __attribute__((always_inline)) int json_string(pyci_buf *b, const char *s,
-							     size_t len, size_t *size)
+static inline __attribute__((always_inline)) int json_string(pyci_buf *b, const char *s, size_t len,
+							     size_t *size)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n_out = 2; /* the quotes */
@@ -113,7 +113,8 @@ static inline __attribute__((always_inline)) int json_string(pyci_buf *b, const 
 		if (esc) {
 			if (!b)
 				n_out += (i - run) + strlen(esc);
-			else if (pyci_buf_append(b, s + run, i - run) != 0 || pyci_buf_puts(b, esc) != 0)
+			else if (pyci_buf_append(b, s + run, i - run) != 0 ||
+				 pyci_buf_puts(b, esc) != 0)
 				return -1;
 			run = i + n;
 		}
@@ -166,8 +167,8 @@ int pyci_json_field_bool(pyci_buf *b, const char *key, int v)
 /* ---- the writer ------------------------------------------------------------------------ */
 
 enum {
-	LEVEL_ARRAY = 1,        /* an array (else an object, or the top level) */
-	LEVEL_USED = 2,         /* holds a member: the next one needs a comma */
+	LEVEL_ARRAY = 1, /* an array (else an object, or the top level) */
+	LEVEL_USED = 2,  /* holds a member: the next one needs a comma */
 };
 
 void pyci_jw_init(pyci_jw *w, pyci_buf *b)
@@ -303,7 +304,7 @@ void pyci_jw_i64(pyci_jw *w, const char *key, int64_t v)
 	if (jw_member(w, key) != 0)
 		return;
 	/* the magnitude of INT64_MIN too, without overflowing */
-	uint64_t mag = v < 0 ? (uint64_t)-(v + 1) + 1 : (uint64_t)v;
+	uint64_t mag = v < 0 ? (uint64_t) - (v + 1) + 1 : (uint64_t)v;
 	jw_check(w, (v < 0 && pyci_buf_putc(w->b, '-') != 0) || pyci_buf_put_u64(w->b, mag) != 0);
 }
 

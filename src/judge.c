@@ -28,13 +28,13 @@
 
 /* A source of the batch being judged: stat'ed once, hashed at most once per key. */
 struct source_memo {
-	size_t name_off;        /* "NAME.py" in the judge's names */
+	size_t name_off; /* "NAME.py" in the judge's names */
 	size_t stem_len;
 	pyci_source_info info;
-	int hashed;             /* hash valid for key/rounds below */
+	int hashed; /* hash valid for key/rounds below */
 	uint32_t k0;
 	int c, d;
-	int hash_err;           /* errno of a failed hash attempt, 0 if none */
+	int hash_err; /* errno of a failed hash attempt, 0 if none */
 	uint8_t hash[8];
 };
 
@@ -42,14 +42,14 @@ struct judge {
 	const pyci_scan_options *opt;
 	const judge_source_ops *src;
 	void *src_ctx;
-	pyci_hasher *hasher;    /* created on the first hash-based cache */
+	pyci_hasher *hasher; /* created on the first hash-based cache */
 	struct peeker *peeker;
-	pyci_buf names;         /* the batch's source names */
+	pyci_buf names; /* the batch's source names */
 	struct source_memo memo[PEEK_MAX_BATCH];
 	size_t nmemo;
 	peek_cache pc[PEEK_MAX_BATCH];
 	peek_source ps[PEEK_MAX_BATCH];
-	int noatime;            /* readopen.h: cleared after the first EPERM */
+	int noatime; /* readopen.h: cleared after the first EPERM */
 };
 
 static int dir_stat(void *ctx, const char *name, struct stat *st)
@@ -112,7 +112,8 @@ static struct source_memo *source_for(struct judge *jd, const char *name, size_t
 {
 	for (size_t i = 0; i < jd->nmemo; i++) {
 		struct source_memo *m = &jd->memo[i];
-		if (m->stem_len == stem_len && memcmp(jd->names.data + m->name_off, name, stem_len) == 0)
+		if (m->stem_len == stem_len &&
+		    memcmp(jd->names.data + m->name_off, name, stem_len) == 0)
 			return m;
 	}
 	struct source_memo *m = &jd->memo[jd->nmemo];
@@ -199,15 +200,18 @@ static void judge_chunk(struct judge *jd, judge_req *req, size_t n)
 	jd->nmemo = 0;
 	for (size_t i = 0; i < n; i++) {
 		judge_result *r = req[i].res;
-		int has_source = r->cname.kind == PYCI_NAME_PYCACHE || r->cname.kind == PYCI_NAME_LEGACY;
+		int has_source =
+			r->cname.kind == PYCI_NAME_PYCACHE || r->cname.kind == PYCI_NAME_LEGACY;
 		memo_of[i] = has_source ? source_for(jd, req[i].name, r->cname.stem_len) : NULL;
-		jd->pc[i] = (peek_cache){.dirfd = req[i].dirfd, .name = req[i].name,
+		jd->pc[i] = (peek_cache){.dirfd = req[i].dirfd,
+					 .name = req[i].name,
 					 .listed_regular = req[i].d_type == DT_REG};
 	}
 	size_t m = 0;
 	for (size_t k = 0; k < jd->nmemo; k++) {
 		if (dirfd >= 0) {
-			jd->ps[m++] = (peek_source){.dirfd = dirfd, .name = memo_name(jd, &jd->memo[k])};
+			jd->ps[m++] =
+				(peek_source){.dirfd = dirfd, .name = memo_name(jd, &jd->memo[k])};
 			continue;
 		}
 		struct stat st;
@@ -238,7 +242,8 @@ static void judge_chunk(struct judge *jd, judge_req *req, size_t n)
 		size_t got = c->err ? 0 : c->got;
 		pyci_header_parse(c->buf, got, r->have_file && !r->file_errno ? r->file.size : got,
 				  &r->header);
-		int has_source = r->cname.kind == PYCI_NAME_PYCACHE || r->cname.kind == PYCI_NAME_LEGACY;
+		int has_source =
+			r->cname.kind == PYCI_NAME_PYCACHE || r->cname.kind == PYCI_NAME_LEGACY;
 		struct source_memo *mm = memo_of[i];
 		struct hash_ctx hc = {jd, mm};
 		pyci_source_info unknown = {.err = ENOMEM};
@@ -254,7 +259,8 @@ static void judge_chunk(struct judge *jd, judge_req *req, size_t n)
 			.targets = jd->opt->targets,
 		};
 		if (!mm && has_source)
-			in.source = &unknown; /* out of memory for the memo: "source cannot be read" */
+			in.source =
+				&unknown; /* out of memory for the memo: "source cannot be read" */
 		pyci_judge(&in, &r->verdict);
 		if (in.source) {
 			r->have_source = 1;

@@ -38,13 +38,13 @@ typedef struct judge_result {
 	pyci_cache_name cname;
 	pyci_header header;
 	pyci_verdict verdict;
-	int have_source;        /* source valid (the name has a source) */
+	int have_source; /* source valid (the name has a source) */
 	pyci_source_info source;
-	int have_file;          /* file valid */
+	int have_file; /* file valid */
 	pyci_file_info file;
-	int file_errno;         /* errno when the cache could not be opened or read */
-	int mount_root;         /* a file mounted over the name: not judged, header and verdict
-				 * untouched */
+	int file_errno; /* errno when the cache could not be opened or read */
+	int mount_root; /* a file mounted over the name: not judged, header and verdict
+			 * untouched */
 } judge_result;
 
 struct judge;
@@ -62,7 +62,7 @@ typedef struct judge_req {
 	const char *name;
 	judge_result *res;
 	int dirfd;
-	unsigned char d_type;   /* DT_REG is opened and read; anything else only stat'ed */
+	unsigned char d_type; /* DT_REG is opened and read; anything else only stat'ed */
 } judge_req;
 
 /*

@@ -22,9 +22,9 @@ static const struct {
 	uint16_t lo, hi;
 	int minor;
 } cpython3_ranges[] = {
-	{3000, 3139, 0}, {3140, 3159, 1}, {3160, 3189, 2}, {3190, 3249, 3}, {3250, 3319, 4},
-	{3320, 3359, 5}, {3360, 3389, 6}, {3390, 3399, 7}, {3400, 3419, 8}, {3420, 3429, 9},
-	{3430, 3449, 10},
+	{3000, 3139, 0}, {3140, 3159, 1}, {3160, 3189, 2},  {3190, 3249, 3},
+	{3250, 3319, 4}, {3320, 3359, 5}, {3360, 3389, 6},  {3390, 3399, 7},
+	{3400, 3419, 8}, {3420, 3429, 9}, {3430, 3449, 10},
 };
 
 const pyci_magic_row *pyci_magic_table(size_t *count)
@@ -192,7 +192,8 @@ int pyci_magic_release_writes(const pyci_magic_row *r, pyci_impl impl, int major
 
 size_t pyci_magic_header_size(const pyci_magic_info *m)
 {
-	if (m->impl == PYCI_IMPL_CPYTHON && m->major == 3 && m->number >= 3000 && m->number < 4000) {
+	if (m->impl == PYCI_IMPL_CPYTHON && m->major == 3 && m->number >= 3000 &&
+	    m->number < 4000) {
 		if (m->number >= 3392)
 			return 16;
 		if (m->number >= 3210)

@@ -109,18 +109,18 @@ typedef struct mval {
 
 /* Results computed from a tuple once, shared by every code object that uses the tuple. */
 typedef struct seqmemo {
-	pyci_mstr *strs;     /* the items as strings (NULL until asked; n == 0: never needed) */
+	pyci_mstr *strs; /* the items as strings (NULL until asked; n == 0: never needed) */
 	int strs_done;
-	pyci_mstr *sorted;   /* strs sorted by (len, bytes), for the qualname rule */
+	pyci_mstr *sorted; /* strs sorted by (len, bytes), for the qualname rule */
 	int sorted_done;
 	pyci_mconst *consts; /* kept constants (want_consts) */
 	size_t nconsts;
 	int consts_done;
 	/* split of 3.11+ localsplusnames by the last kinds it was asked with */
 	const char *kinds;
-	pyci_mstr *lp[3];    /* varnames, cellvars, freevars */
+	pyci_mstr *lp[3]; /* varnames, cellvars, freevars */
 	size_t nlp[3];
-	size_t nel[3];       /* of each, names past the kept ones */
+	size_t nel[3]; /* of each, names past the kept ones */
 	int lp_done;
 } seqmemo;
 
@@ -138,7 +138,8 @@ typedef struct mseq {
 } mseq;
 
 typedef struct mlong {
-	const uint8_t *digits; /* in the body: n little-endian 15-bit digits, least significant first */
+	const uint8_t
+		*digits; /* in the body: n little-endian 15-bit digits, least significant first */
 	uint32_t n;
 	int negative;
 	const char *text; /* memo: decimal (or hex) text */
@@ -185,22 +186,22 @@ typedef enum {
 #define IS_INT_STEP(s) ((s) >= S_ARGCOUNT && (s) <= S_FIRSTLINENO)
 
 static const uint8_t steps_py2[] = {
-	S_ARGCOUNT, S_NLOCALS, S_STACKSIZE, S_FLAGS, O_CODE, O_CONSTS, O_NAMES, O_VARNAMES,
-	O_FREEVARS, O_CELLVARS, O_FILENAME, O_NAME, S_FIRSTLINENO, O_LNOTAB, S_END,
+	S_ARGCOUNT, S_NLOCALS,  S_STACKSIZE, S_FLAGS, O_CODE,        O_CONSTS, O_NAMES, O_VARNAMES,
+	O_FREEVARS, O_CELLVARS, O_FILENAME,  O_NAME,  S_FIRSTLINENO, O_LNOTAB, S_END,
 };
 static const uint8_t steps_py30[] = {
-	S_ARGCOUNT, S_KWONLY, S_NLOCALS, S_STACKSIZE, S_FLAGS, O_CODE, O_CONSTS, O_NAMES,
-	O_VARNAMES, O_FREEVARS, O_CELLVARS, O_FILENAME, O_NAME, S_FIRSTLINENO, O_LNOTAB, S_END,
+	S_ARGCOUNT, S_KWONLY,   S_NLOCALS,  S_STACKSIZE, S_FLAGS, O_CODE,        O_CONSTS, O_NAMES,
+	O_VARNAMES, O_FREEVARS, O_CELLVARS, O_FILENAME,  O_NAME,  S_FIRSTLINENO, O_LNOTAB, S_END,
 };
 static const uint8_t steps_py38[] = {
-	S_ARGCOUNT, S_POSONLY, S_KWONLY, S_NLOCALS, S_STACKSIZE, S_FLAGS, O_CODE, O_CONSTS,
-	O_NAMES, O_VARNAMES, O_FREEVARS, O_CELLVARS, O_FILENAME, O_NAME, S_FIRSTLINENO, O_LNOTAB,
-	S_END,
+	S_ARGCOUNT, S_POSONLY, S_KWONLY,      S_NLOCALS,  S_STACKSIZE, S_FLAGS,
+	O_CODE,     O_CONSTS,  O_NAMES,       O_VARNAMES, O_FREEVARS,  O_CELLVARS,
+	O_FILENAME, O_NAME,    S_FIRSTLINENO, O_LNOTAB,   S_END,
 };
 static const uint8_t steps_py311[] = {
-	S_ARGCOUNT, S_POSONLY, S_KWONLY, S_STACKSIZE, S_FLAGS, O_CODE, O_CONSTS, O_NAMES,
-	O_LPNAMES, O_LPKINDS, O_FILENAME, O_NAME, O_QUALNAME, S_FIRSTLINENO, O_LNOTAB, O_EXCTABLE,
-	S_END,
+	S_ARGCOUNT, S_POSONLY,     S_KWONLY,  S_STACKSIZE, S_FLAGS,    O_CODE,
+	O_CONSTS,   O_NAMES,       O_LPNAMES, O_LPKINDS,   O_FILENAME, O_NAME,
+	O_QUALNAME, S_FIRSTLINENO, O_LNOTAB,  O_EXCTABLE,  S_END,
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -219,14 +220,15 @@ typedef struct frame {
 	uint8_t keep;  /* F_SEQ: members are kept (keep_members()) */
 	uint8_t need;  /* F_SEQ: the sequence itself is wanted (wanted()) */
 	uint32_t nkept, kinds, more; /* F_SEQ: as in mseq */
-	size_t code;   /* F_CODE: index in codes */
+	size_t code;                 /* F_CODE: index in codes */
 	size_t outer;  /* F_CODE: the enclosing code object, restored when this one ends */
 	mseq *lpnames; /* F_CODE, 3.11+: localsplusnames until the kinds arrive */
 } frame;
 
 /* What the decoder keeps about a code object beside its pyci_mcode. */
 typedef struct codeinfo {
-	mseq *vars[3]; /* varnames, cellvars, freevars tuples (before 3.11), for the qualname rule */
+	mseq *vars
+		[3]; /* varnames, cellvars, freevars tuples (before 3.11), for the qualname rule */
 	int complete;
 } codeinfo;
 
@@ -263,7 +265,7 @@ typedef struct dec {
 	pyci_mcode *codes;
 	codeinfo *ci;
 	size_t ncodes, capcodes, capci;
-	size_t cur; /* innermost code object being read */
+	size_t cur;  /* innermost code object being read */
 	mseq *empty; /* the one empty sequence */
 } dec;
 
@@ -428,19 +430,40 @@ static layout code_layout(const pyci_magic_info *m, const char **why)
 static int min_version(int type, int py2)
 {
 	switch (type) {
-	case '0': case 'N': case 'F': case 'T': case 'S': case '.': case 'i': case 'I':
-	case 'l': case 'f': case 'x': case 's': case '(': case '[': case '{': case 'c':
+	case '0':
+	case 'N':
+	case 'F':
+	case 'T':
+	case 'S':
+	case '.':
+	case 'i':
+	case 'I':
+	case 'l':
+	case 'f':
+	case 'x':
+	case 's':
+	case '(':
+	case '[':
+	case '{':
+	case 'c':
 	case 'u':
 		return 0;
-	case '<': case '>': case 't':
+	case '<':
+	case '>':
+	case 't':
 		return 1;
 	case 'R':
 		return py2 ? 1 : -1;
-	case 'g': case 'y':
+	case 'g':
+	case 'y':
 		return 2;
 	case 'r':
 		return 3;
-	case 'a': case 'A': case 'z': case 'Z': case ')':
+	case 'a':
+	case 'A':
+	case 'z':
+	case 'Z':
+	case ')':
 		return 4;
 	case ':':
 		return 5;
@@ -454,39 +477,72 @@ static int min_version(int type, int py2)
 const char *pyci_marshal_type_name(unsigned char type)
 {
 	switch (type & 0x7F) {
-	case '0': return "null";
-	case 'N': return "none";
-	case 'F': return "false";
-	case 'T': return "true";
-	case 'S': return "stopiter";
-	case '.': return "ellipsis";
-	case 'i': return "int";
-	case 'I': return "int64";
-	case 'f': return "float";
-	case 'g': return "binary_float";
-	case 'x': return "complex";
-	case 'y': return "binary_complex";
-	case 'l': return "long";
-	case 's': return "string";
-	case 't': return "interned";
-	case 'r': return "ref";
-	case '(': return "tuple";
-	case '[': return "list";
-	case '{': return "dict";
-	case 'c': return "code";
-	case 'u': return "unicode";
-	case '?': return "unknown";
-	case '<': return "set";
-	case '>': return "frozenset";
-	case 'a': return "ascii";
-	case 'A': return "ascii_interned";
-	case ')': return "small_tuple";
-	case 'z': return "short_ascii";
-	case 'Z': return "short_ascii_interned";
-	case 'R': return "stringref";
-	case ':': return "slice";
-	case '}': return "frozendict";
-	default: return NULL;
+	case '0':
+		return "null";
+	case 'N':
+		return "none";
+	case 'F':
+		return "false";
+	case 'T':
+		return "true";
+	case 'S':
+		return "stopiter";
+	case '.':
+		return "ellipsis";
+	case 'i':
+		return "int";
+	case 'I':
+		return "int64";
+	case 'f':
+		return "float";
+	case 'g':
+		return "binary_float";
+	case 'x':
+		return "complex";
+	case 'y':
+		return "binary_complex";
+	case 'l':
+		return "long";
+	case 's':
+		return "string";
+	case 't':
+		return "interned";
+	case 'r':
+		return "ref";
+	case '(':
+		return "tuple";
+	case '[':
+		return "list";
+	case '{':
+		return "dict";
+	case 'c':
+		return "code";
+	case 'u':
+		return "unicode";
+	case '?':
+		return "unknown";
+	case '<':
+		return "set";
+	case '>':
+		return "frozenset";
+	case 'a':
+		return "ascii";
+	case 'A':
+		return "ascii_interned";
+	case ')':
+		return "small_tuple";
+	case 'z':
+		return "short_ascii";
+	case 'Z':
+		return "short_ascii_interned";
+	case 'R':
+		return "stringref";
+	case ':':
+		return "slice";
+	case '}':
+		return "frozendict";
+	default:
+		return NULL;
 	}
 }
 
@@ -495,8 +551,8 @@ const char *pyci_marshal_type_name(unsigned char type)
 
 static int32_t le_i32(const uint8_t *p)
 {
-	uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-		     (uint32_t)p[3] << 24;
+	uint32_t u =
+		(uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 	return u <= INT32_MAX ? (int32_t)u : (int32_t)(u - 0x80000000u) - INT32_MAX - 1;
 }
 
@@ -539,7 +595,8 @@ static int rd_size(dec *d, size_t start, size_t unit, uint32_t *n)
 	if (v < 0)
 		return fail(d, EINVAL, "bad marshal data (size out of range)", start);
 	if ((uint64_t)v * unit > remaining(d))
-		return fail(d, EINVAL, "bad marshal data (size larger than the remaining data)", start);
+		return fail(d, EINVAL, "bad marshal data (size larger than the remaining data)",
+			    start);
 	*n = (uint32_t)v;
 	return 0;
 }
@@ -551,7 +608,8 @@ static int rd_byte_size(dec *d, size_t start, uint32_t *n)
 		return fail(d, EINVAL, "marshal data too short", d->pos);
 	*n = d->p[d->pos++];
 	if (*n > remaining(d))
-		return fail(d, EINVAL, "bad marshal data (size larger than the remaining data)", start);
+		return fail(d, EINVAL, "bad marshal data (size larger than the remaining data)",
+			    start);
 	return 0;
 }
 
@@ -898,7 +956,8 @@ static int long_text(dec *d, pyci_mstr *out, mlong *L)
 			size_t size = 0;
 			for (size_t i = n; i > 0;) {
 				const uint8_t *dg = L->digits;
-				uint64_t hi = (uint64_t)dg[2 * (i - 1)] | (uint64_t)dg[2 * (i - 1) + 1] << 8;
+				uint64_t hi = (uint64_t)dg[2 * (i - 1)] |
+					      (uint64_t)dg[2 * (i - 1) + 1] << 8;
 				unsigned shift = 15;
 				if (i % 2 == 0) { /* z < 10^9 * 2^30 < 2^60 */
 					hi = hi << 15 | (uint64_t)dg[2 * (i - 2)] |
@@ -963,8 +1022,7 @@ static int is_tuple(const mval *v)
  * PYCI_MARSHAL_MAX_ITEMS were left out into *elided (set only on success: a code object never
  * shows a count without its array).  Returns 0, 1 when the value is not a tuple of such
  * strings, -1 on error. */
-static int tuple_strs(dec *d, const mval *v, int want, pyci_mstr **arr, size_t *n,
-		      size_t *elided)
+static int tuple_strs(dec *d, const mval *v, int want, pyci_mstr **arr, size_t *n, size_t *elided)
 {
 	if (!is_tuple(v))
 		return 1;
@@ -1197,13 +1255,27 @@ static int code_advance(dec *d, size_t fi)
 		if (rd_i32(d, &v) != 0)
 			return -1;
 		switch (s) {
-		case S_ARGCOUNT: c->argcount = v; break;
-		case S_POSONLY: c->posonlyargcount = v; break;
-		case S_KWONLY: c->kwonlyargcount = v; break;
-		case S_NLOCALS: c->nlocals = v; break;
-		case S_STACKSIZE: c->stacksize = v; break;
-		case S_FLAGS: c->flags = v; break;
-		default: c->firstlineno = v; break;
+		case S_ARGCOUNT:
+			c->argcount = v;
+			break;
+		case S_POSONLY:
+			c->posonlyargcount = v;
+			break;
+		case S_KWONLY:
+			c->kwonlyargcount = v;
+			break;
+		case S_NLOCALS:
+			c->nlocals = v;
+			break;
+		case S_STACKSIZE:
+			c->stacksize = v;
+			break;
+		case S_FLAGS:
+			c->flags = v;
+			break;
+		default:
+			c->firstlineno = v;
+			break;
 		}
 		f->step++;
 	}
@@ -1300,9 +1372,10 @@ static int code_field(dec *d, size_t fi, const mval *v, size_t vstart)
 		if (v->kind != V_BSTR)
 			goto wrong;
 		if (v->len != f->lpnames->n)
-			return fail(d, EINVAL,
-				    "bad marshal data (localsplusnames and localspluskinds differ in length)",
-				    vstart);
+			return fail(
+				d, EINVAL,
+				"bad marshal data (localsplusnames and localspluskinds differ in length)",
+				vstart);
 		return split_localsplus(d, f->lpnames, v->u.s, c);
 	default:
 		break;
@@ -1327,12 +1400,14 @@ static int read_long(dec *d, size_t start, int want, mval *v)
 		return fail(d, EINVAL, "bad marshal data (long size out of range)", start);
 	uint32_t an = n < 0 ? (uint32_t)-n : (uint32_t)n;
 	if ((uint64_t)an * 2 > remaining(d))
-		return fail(d, EINVAL, "bad marshal data (size larger than the remaining data)", start);
+		return fail(d, EINVAL, "bad marshal data (size larger than the remaining data)",
+			    start);
 	const uint8_t *dg = d->p + d->pos;
 	for (size_t i = 0; i < an; i++) {
 		unsigned md = (unsigned)dg[2 * i] | (unsigned)dg[2 * i + 1] << 8;
 		if (md >= 0x8000)
-			return fail(d, EINVAL, "bad marshal data (digit out of range in long)", start);
+			return fail(d, EINVAL, "bad marshal data (digit out of range in long)",
+				    start);
 		if (md == 0 && i == an - 1)
 			return fail(d, EINVAL, "bad marshal data (unnormalized long data)", start);
 	}
@@ -1420,8 +1495,15 @@ static int wanted(const dec *d, int flag, int container)
 	if (flag)
 		return 1;
 	switch (field_step(d)) {
-	case O_CONSTS: case O_NAMES: case O_VARNAMES: case O_FREEVARS: case O_CELLVARS:
-	case O_FILENAME: case O_NAME: case O_QUALNAME: case O_LPNAMES:
+	case O_CONSTS:
+	case O_NAMES:
+	case O_VARNAMES:
+	case O_FREEVARS:
+	case O_CELLVARS:
+	case O_FILENAME:
+	case O_NAME:
+	case O_QUALNAME:
+	case O_LPNAMES:
 		return 1;
 	default:
 		break;
@@ -1444,7 +1526,11 @@ static int keep_members(const dec *d, int type, int flag)
 	switch (field_step(d)) {
 	case O_CONSTS:
 		return d->want_consts;
-	case O_NAMES: case O_VARNAMES: case O_FREEVARS: case O_CELLVARS: case O_LPNAMES:
+	case O_NAMES:
+	case O_VARNAMES:
+	case O_FREEVARS:
+	case O_CELLVARS:
+	case O_LPNAMES:
 		return 1;
 	default:
 		return 0;
@@ -1478,12 +1564,24 @@ static int read_one(dec *d, mval *v, size_t *vstart)
 	fkind fk;
 	switch (type) {
 	/* singletons and NULL: no ref slot even with FLAG_REF, as in CPython */
-	case '0': v->kind = V_NULL; return 1;
-	case 'N': v->kind = V_NONE; return 1;
-	case 'T': v->kind = V_TRUE; return 1;
-	case 'F': v->kind = V_FALSE; return 1;
-	case '.': v->kind = V_ELLIPSIS; return 1;
-	case 'S': v->kind = V_STOPITER; return 1;
+	case '0':
+		v->kind = V_NULL;
+		return 1;
+	case 'N':
+		v->kind = V_NONE;
+		return 1;
+	case 'T':
+		v->kind = V_TRUE;
+		return 1;
+	case 'F':
+		v->kind = V_FALSE;
+		return 1;
+	case '.':
+		v->kind = V_ELLIPSIS;
+		return 1;
+	case 'S':
+		v->kind = V_STOPITER;
+		return 1;
 	case 'i':
 		if (rd_i32(d, &i32) != 0)
 			return -1;
@@ -1540,7 +1638,8 @@ static int read_one(dec *d, mval *v, size_t *vstart)
 		break;
 	}
 	case 's':
-		if (rd_size(d, start, 1, &n) != 0 || read_str(d, start, n, V_BSTR, 0, 0, want, v) != 0)
+		if (rd_size(d, start, 1, &n) != 0 ||
+		    read_str(d, start, n, V_BSTR, 0, 0, want, v) != 0)
 			return -1;
 		break;
 	case 't':
@@ -1559,13 +1658,15 @@ static int read_one(dec *d, mval *v, size_t *vstart)
 		}
 		break;
 	case 'u':
-		if (rd_size(d, start, 1, &n) != 0 || read_str(d, start, n, V_TEXT, 1, 0, want, v) != 0)
+		if (rd_size(d, start, 1, &n) != 0 ||
+		    read_str(d, start, n, V_TEXT, 1, 0, want, v) != 0)
 			return -1;
 		break;
 	case 'a':
 	case 'A':
 		/* read as latin-1, like PyUnicode_FromKindAndData(1BYTE_KIND) */
-		if (rd_size(d, start, 1, &n) != 0 || read_str(d, start, n, V_TEXT, 0, 1, want, v) != 0)
+		if (rd_size(d, start, 1, &n) != 0 ||
+		    read_str(d, start, n, V_TEXT, 0, 1, want, v) != 0)
 			return -1;
 		break;
 	case 'z':
@@ -1681,7 +1782,8 @@ static int accept(dec *d, mval *v, size_t *vstart)
 			if (!items)
 				return -1;
 			if (f->nkept)
-				memcpy(items, d->vstack + f->vbase, (size_t)f->nkept * sizeof(mval));
+				memcpy(items, d->vstack + f->vbase,
+				       (size_t)f->nkept * sizeof(mval));
 			s->n = f->n;
 			s->nkept = f->nkept;
 			s->kinds = f->kinds;
@@ -1750,7 +1852,8 @@ static void skip_singletons(dec *d)
 	if (d->nframes == 0 || d->nframes >= PYCI_MARSHAL_MAX_DEPTH)
 		return;
 	frame *f = &d->frames[d->nframes - 1];
-	if (f->kind != F_SEQ || (f->keep && !(d->want_consts && f->nkept >= PYCI_MARSHAL_MAX_ITEMS)))
+	if (f->kind != F_SEQ ||
+	    (f->keep && !(d->want_consts && f->nkept >= PYCI_MARSHAL_MAX_ITEMS)))
 		return;
 	const uint8_t *p = d->p;
 	size_t pos = d->pos;
@@ -1761,12 +1864,23 @@ static void skip_singletons(dec *d)
 		if ((byte & FLAG_REF) && d->version < 3)
 			break;
 		switch (byte & 0x7F) {
-		case 'N': kind = V_NONE; break;
-		case 'T': kind = V_TRUE; break;
-		case 'F': kind = V_FALSE; break;
-		case '.': kind = V_ELLIPSIS; break;
-		case 'S': kind = V_STOPITER; break;
-		default: goto out;
+		case 'N':
+			kind = V_NONE;
+			break;
+		case 'T':
+			kind = V_TRUE;
+			break;
+		case 'F':
+			kind = V_FALSE;
+			break;
+		case '.':
+			kind = V_ELLIPSIS;
+			break;
+		case 'S':
+			kind = V_STOPITER;
+			break;
+		default:
+			goto out;
 		}
 		/* the same byte again: counted at once */
 		size_t same = 1, most = (size_t)(f->n - 1 - i);
@@ -2039,10 +2153,18 @@ int pyci_marshal_decode(const uint8_t *body, size_t len, const pyci_magic_info *
 	d.py2 = m->major < 3;
 	const char *why = "";
 	switch (code_layout(m, &why)) {
-	case L_PY2: d.steps = steps_py2; break;
-	case L_PY30: d.steps = steps_py30; break;
-	case L_PY38: d.steps = steps_py38; break;
-	case L_PY311: d.steps = steps_py311; break;
+	case L_PY2:
+		d.steps = steps_py2;
+		break;
+	case L_PY30:
+		d.steps = steps_py30;
+		break;
+	case L_PY38:
+		d.steps = steps_py38;
+		break;
+	case L_PY311:
+		d.steps = steps_py311;
+		break;
 	default:
 		fail(&d, ENOTSUP, why, 0);
 		goto done;

@@ -22,7 +22,7 @@ typedef struct mountinfo_entry {
 typedef struct mountinfo {
 	mountinfo_entry *m;
 	size_t n;
-	char **lines_;          /* the text the entries point into */
+	char **lines_; /* the text the entries point into */
 } mountinfo;
 
 /*

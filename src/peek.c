@@ -38,7 +38,7 @@ struct peeker {
 	int ring_ok;
 #ifdef PYCI_HAVE_LIBURING
 	struct io_uring ring;
-	struct statx sx[PEEK_MAX_BATCH];  /* the caches' */
+	struct statx sx[PEEK_MAX_BATCH]; /* the caches' */
 	int fd[PEEK_MAX_BATCH];
 	int res[PEEK_MAX_BATCH];
 	int noatime_used[PEEK_MAX_BATCH];
@@ -242,7 +242,9 @@ static int ring_run(struct peeker *p, peek_cache *c, size_t n, peek_source *s, s
 			want++;
 		} else {
 			p->res[i] = statx(c[i].dirfd, c[i].name, AT_SYMLINK_NOFOLLOW | STATX_FLAGS,
-					  STATX_BASIC_STATS, &p->sx[i]) == 0 ? 0 : -errno;
+					  STATX_BASIC_STATS, &p->sx[i]) == 0
+					    ? 0
+					    : -errno;
 		}
 	}
 	if (want && ring_round(p, c, want) != 0)
@@ -262,7 +264,9 @@ static int ring_run(struct peeker *p, peek_cache *c, size_t n, peek_source *s, s
 			continue; /* finished by the plain path below */
 		p->fd[i] = p->res[i];
 		p->res[i] = statx(p->fd[i], "", AT_EMPTY_PATH | STATX_FLAGS, STATX_BASIC_STATS,
-				  &p->sx[i]) == 0 ? 0 : -errno;
+				  &p->sx[i]) == 0
+				    ? 0
+				    : -errno;
 	}
 	/* B: the first bytes of each regular file, and every close */
 	want = 0;

@@ -27,24 +27,24 @@
 
 /* One cache of a batch. */
 typedef struct peek_cache {
-	int dirfd;              /* in: the directory it is in */
-	const char *name;       /* in: its name there */
-	int listed_regular;     /* in: listed as a regular file (DT_REG): opened and read */
-	int regular;            /* out: still a regular file when opened (else never read) */
-	int err;                /* out: errno of opening, stat'ing or reading it, else 0 */
-	int have_stat;          /* out: st is valid (from the open file, or its name) */
-	struct stat st;         /* out: dev, ino, mode, size, mtime */
-	int mount_root;         /* out: the open file is a mount point: not read */
-	size_t got;             /* out: bytes read into buf */
+	int dirfd;          /* in: the directory it is in */
+	const char *name;   /* in: its name there */
+	int listed_regular; /* in: listed as a regular file (DT_REG): opened and read */
+	int regular;        /* out: still a regular file when opened (else never read) */
+	int err;            /* out: errno of opening, stat'ing or reading it, else 0 */
+	int have_stat;      /* out: st is valid (from the open file, or its name) */
+	struct stat st;     /* out: dev, ino, mode, size, mtime */
+	int mount_root;     /* out: the open file is a mount point: not read */
+	size_t got;         /* out: bytes read into buf */
 	uint8_t buf[PYCI_PEEK_SIZE];
 } peek_cache;
 
 /* One source of a batch. */
 typedef struct peek_source {
-	int dirfd;              /* in */
-	const char *name;       /* in: NAME.py */
-	int err;                /* out: 0, or the errno of stat(2) */
-	struct stat st;         /* out, when err is 0 (symlinks followed, as CPython does) */
+	int dirfd;        /* in */
+	const char *name; /* in: NAME.py */
+	int err;          /* out: 0, or the errno of stat(2) */
+	struct stat st;   /* out, when err is 0 (symlinks followed, as CPython does) */
 } peek_source;
 
 struct peeker;

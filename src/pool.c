@@ -26,7 +26,7 @@ struct pool {
 	void (*ctx_free)(void *);
 	unsigned nthreads, nctx;
 	pthread_t *threads;
-	void **ctx;                   /* one per worker; ctx[0] is the inline one with 0 threads */
+	void **ctx; /* one per worker; ctx[0] is the inline one with 0 threads */
 };
 
 static void *worker(void *arg)

@@ -37,24 +37,24 @@
 enum { PW_READY, PW_RUNNING, PW_DONE, PW_DEEP };
 
 struct pw_node {
-	struct pw_node *parent;         /* the directory it is opened from */
-	char *path;                     /* display path */
+	struct pw_node *parent; /* the directory it is opened from */
+	char *path;             /* display path */
 	size_t path_len;
-	const char *name;               /* its name in parent: the end of path */
+	const char *name; /* its name in parent: the end of path */
 	int depth;
 	int state;
-	int fd;                         /* -1: not open (yet, or any more) */
-	size_t pending;                 /* children whose open was not tried yet */
-	int emitted;                    /* its descriptor is no longer needed for emit */
-	unsigned refs;                  /* 1 until emitted, + 1 per live child */
-	size_t slot;                    /* index in the ready heap while PW_READY */
-	uint32_t *key;                  /* its place in the walk: index among siblings, per level */
+	int fd;         /* -1: not open (yet, or any more) */
+	size_t pending; /* children whose open was not tried yet */
+	int emitted;    /* its descriptor is no longer needed for emit */
+	unsigned refs;  /* 1 until emitted, + 1 per live child */
+	size_t slot;    /* index in the ready heap while PW_READY */
+	uint32_t *key;  /* its place in the walk: index among siblings, per level */
 	int keylen;
 	void *result;
-	int err;                        /* it could not be walked: errno, and how */
+	int err; /* it could not be walked: errno, and how */
 	pyci_walk_err kind;
-	struct pw_node *pc;             /* its __pycache__, or NULL */
-	struct pw_node **kids;          /* subdirectories in emission order, once done */
+	struct pw_node *pc;    /* its __pycache__, or NULL */
+	struct pw_node **kids; /* subdirectories in emission order, once done */
 	size_t nkids;
 	struct pw_node *all_prev, *all_next;
 };
@@ -64,17 +64,17 @@ struct pwalk {
 	const pwalk_ops *ops;
 	pthread_mutex_t lock;
 	pthread_cond_t work, done;
-	struct pw_node **ready;         /* the ready heap, first in walk order on top */
+	struct pw_node **ready; /* the ready heap, first in walk order on top */
 	size_t ready_len, ready_cap;
-	unsigned inflight;              /* nodes running, or done and not yet emitted */
-	struct pw_node *awaited;        /* the node the calling thread waits for */
-	unsigned long events;           /* nodes published or emitted, wakes, stops: a thread
-					 * that let go of the lock sleeps only if none came */
+	unsigned inflight;       /* nodes running, or done and not yet emitted */
+	struct pw_node *awaited; /* the node the calling thread waits for */
+	unsigned long events;    /* nodes published or emitted, wakes, stops: a thread
+				  * that let go of the lock sleeps only if none came */
 	int stopping;
-	int fatal;                      /* errno of a visit that failed fatally, 0 if none */
-	struct pw_node *all;            /* every live node */
-	uint64_t root_dev, root_mnt;    /* for the mount rule without openat2 */
-	struct closer *closer;          /* for the calling thread's closes (defer_close) */
+	int fatal;                   /* errno of a visit that failed fatally, 0 if none */
+	struct pw_node *all;         /* every live node */
+	uint64_t root_dev, root_mnt; /* for the mount rule without openat2 */
+	struct closer *closer;       /* for the calling thread's closes (defer_close) */
 };
 
 /* What a thread needs to run tasks: its visitor context and its own listing buffers. */
@@ -83,7 +83,7 @@ struct pw_thread {
 	void *wctx;
 	dirio_opener opener;
 	dirio_listing list, pc_list;
-	int emitter;                    /* the calling thread */
+	int emitter; /* the calling thread */
 };
 
 /* ---- nodes -------------------------------------------------------------------------------- */
@@ -395,7 +395,8 @@ static void run_task(struct pw_thread *t, struct pw_node *x)
 		x->kind = PYCI_WALK_ERR_READ;
 		goto done;
 	}
-	pyci_dir dir = {x->fd, x->path, x->path_len, t->list.entries, t->list.count, x->depth, NULL};
+	pyci_dir dir = {x->fd,         x->path,  x->path_len, t->list.entries,
+			t->list.count, x->depth, NULL};
 	pyci_dir pcdir;
 	int have_pc = 0;
 	for (size_t i = 0; i < dir.count; i++) {
@@ -419,8 +420,12 @@ static void run_task(struct pw_thread *t, struct pw_node *x)
 			close(pfd);
 		} else {
 			x->pc->fd = pfd;
-			pcdir = (pyci_dir){pfd,		  x->pc->path,	       x->pc->path_len,
-					   t->pc_list.entries, t->pc_list.count, x->pc->depth,
+			pcdir = (pyci_dir){pfd,
+					   x->pc->path,
+					   x->pc->path_len,
+					   t->pc_list.entries,
+					   t->pc_list.count,
+					   x->pc->depth,
 					   NULL};
 			have_pc = 1;
 		}

@@ -54,11 +54,11 @@ typedef struct pwalk_ops {
 
 typedef struct pwalk_options {
 	int cross_mounts;
-	unsigned threads;       /* workers; 0: every visit on the calling thread */
-	unsigned window;        /* directories visited or waiting to be emitted, at least 1 */
-	int max_depth;          /* deeper subdirectories go to ops->deep */
-	int defer_close;        /* as pyci_walk_options.defer_close */
-	void **wctx;            /* threads + 1 visitor contexts: one per worker, then the caller's */
+	unsigned threads; /* workers; 0: every visit on the calling thread */
+	unsigned window;  /* directories visited or waiting to be emitted, at least 1 */
+	int max_depth;    /* deeper subdirectories go to ops->deep */
+	int defer_close;  /* as pyci_walk_options.defer_close */
+	void **wctx;      /* threads + 1 visitor contexts: one per worker, then the caller's */
 } pwalk_options;
 
 /*

@@ -51,10 +51,10 @@ void pyci_record_members(pyci_jw *w, const pyci_record *r)
 	/* non-regular and unreadable caches were never read: their header is 0 bytes long */
 	int have_magic = h->status != PYCI_HDR_EMPTY && h->status != PYCI_HDR_SHORT_MAGIC;
 	/* the mode is known once the flags were read and found valid */
-	const char *mode = h->size && h->status != PYCI_HDR_TRUNCATED &&
-					   h->status != PYCI_HDR_BAD_FLAGS
-				   ? pyci_mode_name(h->mode)
-				   : NULL;
+	const char *mode =
+		h->size && h->status != PYCI_HDR_TRUNCATED && h->status != PYCI_HDR_BAD_FLAGS
+			? pyci_mode_name(h->mode)
+			: NULL;
 	char range_label[48]; /* version is at most 23 bytes: this cannot truncate */
 	const char *label = have_version && h->magic.label[0] ? h->magic.label : NULL;
 	if (have_version && h->magic.match == PYCI_MAGIC_RANGE) {
@@ -211,7 +211,8 @@ void pyci_summary_members(pyci_jw *w, const pyci_summary *s)
 		pyci_jw_u64(w, "bytes", vt->total.bytes);
 		for (int st = 0; st < PYCI_STATUS_COUNT; st++)
 			if (vt->status[st].count)
-				tally_members(w, pyci_status_name((pyci_status)st), &vt->status[st]);
+				tally_members(w, pyci_status_name((pyci_status)st),
+					      &vt->status[st]);
 		pyci_jw_end(w);
 	}
 	pyci_jw_end(w);

@@ -42,11 +42,11 @@
 
 struct root {
 	const char *given;
-	char *real;     /* realpath, or NULL: not compared */
-	char *fspath;   /* the path within its filesystem, or NULL: unknown */
+	char *real;   /* realpath, or NULL: not compared */
+	char *fspath; /* the path within its filesystem, or NULL: unknown */
 	int dir;
-	uint64_t mnt;   /* statx mount id, 0 unknown */
-	uint64_t dev;   /* st_dev */
+	uint64_t mnt; /* statx mount id, 0 unknown */
+	uint64_t dev; /* st_dev */
 	uint64_t ino;
 	uint64_t fsdev; /* the filesystem's device in mountinfo (st_dev differs on btrfs) */
 };
@@ -89,8 +89,8 @@ static void resolve(struct root *r, const char *path, const mountinfo *mi)
 	if (lstat(path, &st) != 0 || (S_ISLNK(st.st_mode) && (n == 0 || path[n - 1] != '/')))
 		return;
 	struct statx sx;
-	if (statx(AT_FDCWD, path, AT_STATX_DONT_SYNC, STATX_TYPE | STATX_INO | STATX_MNT_ID,
-		  &sx) != 0)
+	if (statx(AT_FDCWD, path, AT_STATX_DONT_SYNC, STATX_TYPE | STATX_INO | STATX_MNT_ID, &sx) !=
+	    0)
 		return;
 	r->dir = S_ISDIR(sx.stx_mode);
 	if (!r->dir && !cache_file(path, sx.stx_mode))
@@ -115,8 +115,7 @@ static const char *below(const char *outer, const char *inner)
 
 /* Whether the walk meets `rel` (below its root; inner_dir: its last component is a directory)
  * with nothing on the way left out by the excludes. */
-static int walk_meets(const char *rel, int inner_dir, const pyci_scan_options *o,
-		      pyci_buf *scratch)
+static int walk_meets(const char *rel, int inner_dir, const pyci_scan_options *o, pyci_buf *scratch)
 {
 	pyci_buf up = PYCI_BUF_INIT, name = PYCI_BUF_INIT;
 	int met = 1;
@@ -159,8 +158,8 @@ static int same_file_below(const struct root *outer, const char *rel, const stru
  * Whether the walk of `outer` lists the files of `inner`.  2 the same, 1 inside, 0 not.  As
  * the walk keeps to one filesystem: the same st_dev, and the same mount when both are known.
  */
-static int reaches(const struct root *outer, const struct root *inner,
-		   const pyci_scan_options *o, pyci_buf *scratch)
+static int reaches(const struct root *outer, const struct root *inner, const pyci_scan_options *o,
+		   pyci_buf *scratch)
 {
 	if (!outer->real || !inner->real)
 		return 0;
@@ -302,7 +301,8 @@ int pyci_roots_overlaps(const char *const *paths, size_t n, const pyci_scan_opti
 			struct pair p = {r, j, 0, 0, o, &scratch};
 			if (each_ancestor(r, by_real, n, j, 0, check_pair, &p) ||
 			    each_ancestor(r, by_fs, n, j, 1, check_pair, &p))
-				found[(*nout)++] = (pyci_roots_overlap){.inner = j, .outer = p.i,
+				found[(*nout)++] = (pyci_roots_overlap){.inner = j,
+									.outer = p.i,
 									.same = p.how == 2,
 									.inner_dir = r[j].dir};
 		}

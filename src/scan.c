@@ -40,9 +40,8 @@
 #include "pycinspect/buf.h"
 
 #define MAX_THREADS 8
-#define BATCH_ITEMS 256         /* caches per job, about */
-#define OTHERS_NAMED 8          /* names kept of what else a __pycache__ holds */
-
+#define BATCH_ITEMS 256 /* caches per job, about */
+#define OTHERS_NAMED 8  /* names kept of what else a __pycache__ holds */
 
 /* ---- jobs --------------------------------------------------------------------------------- */
 
@@ -51,8 +50,8 @@ struct item {
 	size_t name_off, name_len;
 	unsigned char type;
 	int in_pycache;
-	judge_result res;       /* res.cname from the listing, the rest from the judge */
-	int have_prepared;      /* ops->prepare ran: its output and return value */
+	judge_result res;  /* res.cname from the listing, the rest from the judge */
+	int have_prepared; /* ops->prepare ran: its output and return value */
 	pyci_buf prepared;
 	int prepared_rc;
 };
@@ -63,17 +62,17 @@ struct item {
  * the walker for the job (pyci_walk_hold) or, when the walker did not open it, owned.
  */
 struct group {
-	int is_error;           /* a directory not walked, reported in its place in the order */
+	int is_error; /* a directory not walked, reported in its place in the order */
 	pyci_walk_err err_kind;
 	int err;
 	int srcfd, pcfd;
 	pyci_walk_node *src_hold, *pc_hold; /* NULL: the descriptor is the job's to close... */
 	int src_borrowed, pc_borrowed;      /* ...unless pwalk keeps it open until emitted */
-	pyci_buf path, pcpath;  /* display paths of the two directories */
-	pyci_buf names;         /* the items' names, each NUL-terminated */
-	size_t pc_entries;      /* entries of the __pycache__ listing */
-	int partial;            /* the listing is one file named by the caller, not the directory */
-	pyci_buf pc_others;     /* names of its entries that are not items (at most OTHERS_NAMED) */
+	pyci_buf path, pcpath;              /* display paths of the two directories */
+	pyci_buf names;                     /* the items' names, each NUL-terminated */
+	size_t pc_entries;                  /* entries of the __pycache__ listing */
+	int partial;        /* the listing is one file named by the caller, not the directory */
+	pyci_buf pc_others; /* names of its entries that are not items (at most OTHERS_NAMED) */
 	size_t pc_others_named;
 	struct item *items;
 	size_t n, cap;
@@ -81,7 +80,7 @@ struct group {
 	 * caches of one source, taken a run at a time */
 	size_t *runs, nruns;
 	atomic_size_t next_run;
-	unsigned helpers;       /* threads helping, under the board's lock */
+	unsigned helpers; /* threads helping, under the board's lock */
 };
 
 static void group_free(struct group *j)
@@ -111,8 +110,8 @@ struct scanner;
 
 /* Buffers of one thread for building the jobs of a directory. */
 struct scratch {
-	pyci_buf rel;           /* a path below the root, for excludes */
-	pyci_buf parent;        /* the display path of a __pycache__'s parent */
+	pyci_buf rel;    /* a path below the root, for excludes */
+	pyci_buf parent; /* the display path of a __pycache__'s parent */
 };
 
 static void scratch_free(struct scratch *s)
@@ -174,7 +173,7 @@ static int group_add_listing(const struct scanner *sc, struct scratch *x, struct
 struct job {
 	struct group **groups;
 	size_t n, cap;
-	size_t items;           /* caches in all groups */
+	size_t items; /* caches in all groups */
 };
 
 static void job_free(struct job *b)
@@ -211,16 +210,16 @@ struct scanner {
 	const pyci_scan_options *opt;
 	const pyci_scan_ops *ops;
 	struct pool *pool;
-	struct job *open;               /* groups not yet handed to the pool */
-	size_t batch_groups;            /* hand a job over at this many groups... */
+	struct job *open;    /* groups not yet handed to the pool */
+	size_t batch_groups; /* hand a job over at this many groups... */
 	pyci_buf path, srcpath;
-	int stopped;                    /* ops->record asked to stop, or memory ran out */
+	int stopped; /* ops->record asked to stop, or memory ran out */
 	int stop_errno;
 	int root_is_pycache;
-	size_t root_len;                /* strlen of the root's display path */
-	int named_file;                 /* the root is a single cache file */
-	struct scratch scratch;         /* the calling thread's */
-	atomic_size_t prepared_bytes;   /* ops->prepare output not yet reported */
+	size_t root_len;              /* strlen of the root's display path */
+	int named_file;               /* the root is a single cache file */
+	struct scratch scratch;       /* the calling thread's */
+	atomic_size_t prepared_bytes; /* ops->prepare output not yet reported */
 };
 
 /* ---- a worker: what it knows of the sources of the job it runs ----------------------------- */
@@ -231,13 +230,12 @@ struct worker {
 	const pyci_scan_options *opt;
 	const struct scanner *sc;
 	atomic_size_t *prepared_bytes; /* the scanner's: prepared output not yet reported */
-	pyci_buf path, srcpath; /* a record's paths, for ops->prepare */
-	struct board *board;    /* parallel walk: groups offered for help */
-	struct scratch x;       /* for building groups (parallel walk) */
+	pyci_buf path, srcpath;        /* a record's paths, for ops->prepare */
+	struct board *board;           /* parallel walk: groups offered for help */
+	struct scratch x;              /* for building groups (parallel walk) */
 	struct judge *judge;
-	int srcfd;              /* the sources' directory of the group being judged */
+	int srcfd; /* the sources' directory of the group being judged */
 };
-
 
 /* arg: the scanner. */
 static void *worker_new(void *arg)
@@ -328,13 +326,13 @@ static void run_group(struct worker *w, struct group *j)
  * is the caches of one source, so that they still share one stat of it); threads with nothing
  * else to do (pwalk's help) take runs too.  The worker returns once every run is judged and no helper holds it.
  */
-#define SHARE_MIN_RUNS 8        /* fewer sources: one thread judges the group */
-#define RUNS_PER_TAKE 8         /* runs a thread takes at once: their I/O is one batch */
+#define SHARE_MIN_RUNS 8 /* fewer sources: one thread judges the group */
+#define RUNS_PER_TAKE 8  /* runs a thread takes at once: their I/O is one batch */
 #define BOARD_SLOTS 16
 
 struct board {
 	pthread_mutex_t lock;
-	pthread_cond_t idle;    /* a group's helpers went down to 0 */
+	pthread_cond_t idle; /* a group's helpers went down to 0 */
 	struct group *g[BOARD_SLOTS];
 };
 
@@ -667,7 +665,8 @@ static int make_group(const struct collect *c, const pyci_dir *src, int srcfd, c
 	j->partial = c->sc->named_file;
 	int rc = pyci_buf_puts(&j->path, srcpath);
 	if (rc == 0 && legacy)
-		rc = group_add_listing(c->sc, c->x, j, legacy, legacy_in_pycache, legacy_in_pycache);
+		rc = group_add_listing(c->sc, c->x, j, legacy, legacy_in_pycache,
+				       legacy_in_pycache);
 	if (rc == 0 && pycache)
 		rc = group_add_listing(c->sc, c->x, j, pycache, 1, 1);
 	if (rc != 0) {
@@ -907,13 +906,13 @@ static void walk_error(void *ctx, const char *path, pyci_walk_err kind, int err)
 #define WINDOW 64
 #define MAX_PAR_DEPTH 40
 #define DEEP_FDS 64
-#define PARALLEL_FDS                                                                     \
-	(3 * (WINDOW + 1) + 2 * (MAX_PAR_DEPTH + 1) + PWALK_CLOSER_CAP + DEEP_FDS +     \
+#define PARALLEL_FDS                                                                \
+	(3 * (WINDOW + 1) + 2 * (MAX_PAR_DEPTH + 1) + PWALK_CLOSER_CAP + DEEP_FDS + \
 	 4 * (MAX_THREADS + 1))
 
 /* pwalk's visit. */
-static void *pvisit(void *wctx, struct pwalk *walk, const pyci_dir *dir,
-		    const pyci_dir *pycache, int *err)
+static void *pvisit(void *wctx, struct pwalk *walk, const pyci_dir *dir, const pyci_dir *pycache,
+		    int *err)
 {
 	struct worker *w = wctx;
 	struct job *b = calloc(1, sizeof(*b));
@@ -962,10 +961,11 @@ static void pdiscard(void *result)
 static int pdeep(void *ctx, int parentfd, const char *name, const char *display, int depth)
 {
 	struct scanner *sc = ctx;
-	pyci_walk_options wopt = {.cross_mounts = sc->opt->cross_mounts, .max_fds = DEEP_FDS,
+	pyci_walk_options wopt = {.cross_mounts = sc->opt->cross_mounts,
+				  .max_fds = DEEP_FDS,
 				  .defer_close = sc->opt->defer_close};
-	pyci_walk_ops wops = {.visit = visit, .error = walk_error, .skip = skip_dir, .done = drain,
-			      .ctx = sc};
+	pyci_walk_ops wops = {
+		.visit = visit, .error = walk_error, .skip = skip_dir, .done = drain, .ctx = sc};
 	if (pyci_walk_at(parentfd, name, display, depth, &wopt, &wops) != 0) {
 		stop(sc, errno);
 		return -1;
@@ -999,7 +999,7 @@ static int scan_parallel(struct scanner *sc, const char *path, unsigned threads)
 		((struct worker *)wctx[i])->board = &bd;
 	}
 	pwalk_options popt = {sc->opt->cross_mounts, threads, WINDOW, MAX_PAR_DEPTH,
-			      sc->opt->defer_close, wctx};
+			      sc->opt->defer_close,  wctx};
 	pwalk_ops pops = {pvisit, help, pskip, pemit, walk_error, pdiscard, pdeep, sc};
 	rc = pwalk(path, &popt, &pops);
 out:;
@@ -1025,22 +1025,26 @@ out:;
 struct plan {
 	unsigned threads, walker_fds;
 	size_t jobs, groups;
-	int parallel;           /* directories walked by pwalk, threads workers */
+	int parallel; /* directories walked by pwalk, threads workers */
 };
 
-#define MIN_WALKER_FDS 6        /* walk.c's least: a root, its __pycache__ and a few levels */
-#define MAX_WALKER_FDS 384      /* the most the walk itself holds open */
-#define RLIMIT_CAP 4096         /* descriptors planned for, whatever RLIMIT_NOFILE allows */
-#define RESERVED_FDS 8          /* stdio, the root's probes, the caller's own */
-#define MIN_POOL_FDS 64         /* fewer: everything on the calling thread */
+#define MIN_WALKER_FDS 6   /* walk.c's least: a root, its __pycache__ and a few levels */
+#define MAX_WALKER_FDS 384 /* the most the walk itself holds open */
+#define RLIMIT_CAP 4096    /* descriptors planned for, whatever RLIMIT_NOFILE allows */
+#define RESERVED_FDS 8     /* stdio, the root's probes, the caller's own */
+#define MIN_POOL_FDS 64    /* fewer: everything on the calling thread */
 #define GROUPS_PER_JOB 16
-#define GROUPS_PER_JOB_TIGHT 4  /* when descriptors are short */
+#define GROUPS_PER_JOB_TIGHT 4 /* when descriptors are short */
 #define MIN_JOBS 2
 #define MAX_JOBS 16
 
 /* One thread, walk.c, one job of one group at a time: the plan that needs the least. */
 static const struct plan serial_plan = {
-	.threads = 0, .walker_fds = MIN_WALKER_FDS, .jobs = 1, .groups = 1, .parallel = 0,
+	.threads = 0,
+	.walker_fds = MIN_WALKER_FDS,
+	.jobs = 1,
+	.groups = 1,
+	.parallel = 0,
 };
 
 static struct plan make_plan(const pyci_scan_options *opt)
@@ -1098,8 +1102,11 @@ int pyci_scan_path(const char *path, const pyci_scan_options *opt, const pyci_sc
 	}
 	int parallel = S_ISDIR(st.st_mode) && plan.parallel;
 	if (parallel) /* the pool only runs the subtrees too deep for pwalk, inline */
-		plan = (struct plan){.threads = plan.threads, .walker_fds = MIN_WALKER_FDS, .jobs = 1,
-				     .groups = 1, .parallel = 1};
+		plan = (struct plan){.threads = plan.threads,
+				     .walker_fds = MIN_WALKER_FDS,
+				     .jobs = 1,
+				     .groups = 1,
+				     .parallel = 1};
 	sc.batch_groups = plan.groups;
 	/* threads in all: the walking thread and plan.threads - 1 workers */
 	sc.pool = pool_new(S_ISDIR(st.st_mode) && !parallel && plan.threads ? plan.threads - 1 : 0,
@@ -1122,8 +1129,11 @@ int pyci_scan_path(const char *path, const pyci_scan_options *opt, const pyci_sc
 			pyci_walk_options wopt = {.cross_mounts = opt->cross_mounts,
 						  .max_fds = plan.walker_fds,
 						  .defer_close = opt->defer_close};
-			pyci_walk_ops wops = {.visit = visit, .error = walk_error, .skip = skip_dir,
-					      .done = drain, .ctx = &sc};
+			pyci_walk_ops wops = {.visit = visit,
+					      .error = walk_error,
+					      .skip = skip_dir,
+					      .done = drain,
+					      .ctx = &sc};
 			rc = pyci_walk(path, &wopt, &wops);
 		}
 	}

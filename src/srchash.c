@@ -114,8 +114,8 @@ int pyci_srchash_buf(pyci_hasher *h, uint32_t k0, int c_rounds, int d_rounds, co
 	return finish(h, out);
 }
 
-int pyci_srchash_fd(pyci_hasher *h, uint32_t k0, int c_rounds, int d_rounds, int fd,
-		    uint8_t out[8], uint64_t *nread)
+int pyci_srchash_fd(pyci_hasher *h, uint32_t k0, int c_rounds, int d_rounds, int fd, uint8_t out[8],
+		    uint64_t *nread)
 {
 	uint64_t total = 0;
 	if (begin(h, k0, c_rounds, d_rounds) != 0)

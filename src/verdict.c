@@ -225,9 +225,9 @@ void pyci_judge(const pyci_judge_input *in, pyci_verdict *out)
 		stale |= BIT(PYCI_R_PYO_IGNORED);
 	} else if (h->mode == PYCI_MODE_TIMESTAMP) {
 		const pyci_source_info *s = in->source;
-		stale |= pyci_timestamp_check(pyci_rules_for(out->owner_impl, out->owner_major,
-							     out->owner_minor),
-					      h, s->mtime_sec, s->mtime_nsec, s->size);
+		stale |= pyci_timestamp_check(
+			pyci_rules_for(out->owner_impl, out->owner_major, out->owner_minor), h,
+			s->mtime_sec, s->mtime_nsec, s->size);
 	} else {
 		uint64_t hv = hash_check(in, out);
 		if (hv & BIT(PYCI_R_SOURCE_UNREADABLE)) {
@@ -246,9 +246,8 @@ foreign:
 	if (is_foreign(in, out)) {
 		out->foreign = 1;
 		const pyci_magic_info *m = &h->magic;
-		if (!in->targets ||
-		    !pyci_targets_contains(in->targets, out->owner_impl, out->owner_major,
-					   out->owner_minor))
+		if (!in->targets || !pyci_targets_contains(in->targets, out->owner_impl,
+							   out->owner_major, out->owner_minor))
 			why |= BIT(PYCI_R_NOT_TARGET);
 		else if (m->match == PYCI_MAGIC_UNICODE)
 			why |= BIT(PYCI_R_UNICODE);
@@ -265,9 +264,9 @@ foreign:
 const char *pyci_status_name(pyci_status s)
 {
 	static const char *const names[PYCI_STATUS_COUNT] = {
-		[PYCI_FRESH] = "fresh",           [PYCI_STALE] = "stale",
-		[PYCI_ORPHANED] = "orphaned",     [PYCI_SOURCELESS] = "sourceless",
-		[PYCI_INVALID] = "invalid",       [PYCI_FOREIGN] = "foreign",
+		[PYCI_FRESH] = "fresh",       [PYCI_STALE] = "stale",
+		[PYCI_ORPHANED] = "orphaned", [PYCI_SOURCELESS] = "sourceless",
+		[PYCI_INVALID] = "invalid",   [PYCI_FOREIGN] = "foreign",
 	};
 	return (unsigned)s < PYCI_STATUS_COUNT ? names[s] : "unknown";
 }
@@ -294,7 +293,8 @@ const char *pyci_reason_text(pyci_reason r)
 		[PYCI_R_MTIME_MISMATCH] = "source mtime differs",
 		[PYCI_R_SIZE_MISMATCH] = "source size differs",
 		[PYCI_R_MTIME_SIGNED] = "mtime field >= 2^31 never matches in this version",
-		[PYCI_R_MTIME_UNMASKED] = "source mtime outside 32 bits never matches in this version",
+		[PYCI_R_MTIME_UNMASKED] =
+			"source mtime outside 32 bits never matches in this version",
 		[PYCI_R_TORN_WRITE] = "mtime field is 0 (interrupted write)",
 		[PYCI_R_HASH_MISMATCH] = "source hash differs",
 		[PYCI_R_UNCHECKED_STALE] =

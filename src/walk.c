@@ -25,18 +25,17 @@
 #include "dirio.h"
 #include "readopen.h"
 
-
 struct pyci_walk_node {
 	struct pyci_walk_node *parent;
 	char *name;
 	size_t name_len;
 	int depth;
-	unsigned refs;          /* 1 while pending or being visited, + 1 per live child */
-	int fd;                 /* -1 when not open */
-	int pinned;             /* never evicted (root, and nodes in use) */
-	unsigned holds;         /* pyci_walk_hold()s not given back: never evicted either */
+	unsigned refs;  /* 1 while pending or being visited, + 1 per live child */
+	int fd;         /* -1 when not open */
+	int pinned;     /* never evicted (root, and nodes in use) */
+	unsigned holds; /* pyci_walk_hold()s not given back: never evicted either */
 	struct walker *w;
-	int have_id;            /* dev, ino, mnt recorded at the first open */
+	int have_id; /* dev, ino, mnt recorded at the first open */
 	uint64_t dev, ino, mnt;
 	struct pyci_walk_node *lru_prev, *lru_next;
 };
@@ -48,12 +47,12 @@ struct walker {
 	struct pyci_walk_node **stack;
 	size_t stack_len, stack_cap;
 	dirio_listing list, pc_list;
-	char *path, *pc_path;     /* display paths of the directory and its __pycache__ */
+	char *path, *pc_path; /* display paths of the directory and its __pycache__ */
 	size_t path_cap, pc_path_cap;
 	const char *root_path;
 	uint64_t root_dev, root_mnt;
-	dirio_opener opener;      /* cross_mounts, and what the kernel allows */
-	struct closer *closer;    /* defer_close: closes on a helper thread; NULL: inline */
+	dirio_opener opener;   /* cross_mounts, and what the kernel allows */
+	struct closer *closer; /* defer_close: closes on a helper thread; NULL: inline */
 };
 
 /* ---- descriptor cache ------------------------------------------------------------------- */
@@ -153,7 +152,8 @@ static int open_one(struct walker *w, struct pyci_walk_node *u)
 		return -1;
 	}
 	if (!u->have_id) {
-		if (!w->opener.cross_mounts && !dirio_same_mount(dev, mnt, w->root_dev, w->root_mnt)) {
+		if (!w->opener.cross_mounts &&
+		    !dirio_same_mount(dev, mnt, w->root_dev, w->root_mnt)) {
 			close(fd);
 			errno = EXDEV;
 			return -1;

@@ -11,12 +11,17 @@
 #include <stdint.h>
 
 typedef struct pyci_buf {
-	char *data;     /* owned; NULL until the first append */
+	char *data; /* owned; NULL until the first append */
 	size_t len;
 	size_t cap;
 } pyci_buf;
 
-#define PYCI_BUF_INIT {NULL, 0, 0}
+/* clang-format off: an initializer, not a block */
+#define PYCI_BUF_INIT      \
+	{                  \
+		NULL, 0, 0 \
+	}
+/* clang-format on */
 
 /* Release the storage; the buffer can be reused after. */
 void pyci_buf_free(pyci_buf *b);

@@ -18,19 +18,19 @@
 #include "pycinspect/magic.h"
 
 typedef enum {
-	PYCI_NAME_NOT_CACHE = 0,    /* does not end in .pyc / .pyo */
-	PYCI_NAME_PYCACHE,          /* NAME.TAG[.opt-N].pyc or NAME.TAG.pyo in __pycache__ */
-	PYCI_NAME_PYCACHE_BAD,      /* ends in .pyc/.pyo inside __pycache__ but has no usable tag */
-	PYCI_NAME_LEGACY,           /* NAME.pyc / NAME.pyo outside __pycache__ */
+	PYCI_NAME_NOT_CACHE = 0, /* does not end in .pyc / .pyo */
+	PYCI_NAME_PYCACHE,       /* NAME.TAG[.opt-N].pyc or NAME.TAG.pyo in __pycache__ */
+	PYCI_NAME_PYCACHE_BAD,   /* ends in .pyc/.pyo inside __pycache__ but has no usable tag */
+	PYCI_NAME_LEGACY,        /* NAME.pyc / NAME.pyo outside __pycache__ */
 } pyci_name_kind;
 
 typedef struct pyci_cache_name {
 	pyci_name_kind kind;
-	size_t stem_len;            /* NAME is name[0 .. stem_len) */
-	size_t tag_off, tag_len;    /* TAG, PYCACHE only; tag_len 0 otherwise */
-	size_t opt_off, opt_len;    /* N of opt-N, PYCACHE only; opt_len 0 when absent */
-	int pyo;                    /* extension is .pyo */
-	pyci_impl tag_impl;         /* from the tag; PYCI_IMPL_UNKNOWN if not cpython-/pypy */
+	size_t stem_len;         /* NAME is name[0 .. stem_len) */
+	size_t tag_off, tag_len; /* TAG, PYCACHE only; tag_len 0 otherwise */
+	size_t opt_off, opt_len; /* N of opt-N, PYCACHE only; opt_len 0 when absent */
+	int pyo;                 /* extension is .pyo */
+	pyci_impl tag_impl;      /* from the tag; PYCI_IMPL_UNKNOWN if not cpython-/pypy */
 	int tag_major, tag_minor;
 } pyci_cache_name;
 

@@ -28,8 +28,8 @@
 #define PYCI_DUMP_MAX_MEMORY ((size_t)515 << 20)
 
 typedef struct pyci_dump_options {
-	int consts;     /* include the single-value constants of every code object (str, bytes,
-			 * numbers, None, True, False, Ellipsis; pyci_mconst) */
+	int consts; /* include the single-value constants of every code object (str, bytes,
+		     * numbers, None, True, False, Ellipsis; pyci_mconst) */
 } pyci_dump_options;
 
 /*

@@ -24,36 +24,36 @@
 #define PYCI_PEEK_SIZE 17
 
 typedef enum {
-	PYCI_MODE_NONE = 0,         /* header not decoded far enough to tell */
+	PYCI_MODE_NONE = 0, /* header not decoded far enough to tell */
 	PYCI_MODE_TIMESTAMP,
-	PYCI_MODE_CHECKED_HASH,     /* flags 3 */
-	PYCI_MODE_UNCHECKED_HASH,   /* flags 1 */
+	PYCI_MODE_CHECKED_HASH,   /* flags 3 */
+	PYCI_MODE_UNCHECKED_HASH, /* flags 1 */
 } pyci_mode;
 
 typedef enum {
 	PYCI_HDR_OK = 0,
-	PYCI_HDR_EMPTY,             /* 0 bytes */
-	PYCI_HDR_SHORT_MAGIC,       /* 1-3 bytes: not even a magic number */
-	PYCI_HDR_BAD_MAGIC,         /* not a magic number of any known Python */
-	PYCI_HDR_TRUNCATED,         /* known magic, but fewer bytes than its header */
-	PYCI_HDR_BAD_FLAGS,         /* PEP 552 flags with a bit above bit 1 */
-	PYCI_HDR_NO_BODY,           /* a complete header and nothing after it */
-	PYCI_HDR_NOT_CODE,          /* what follows the header is not a marshalled code object */
-	PYCI_HDR_SHORT_BODY,        /* fewer bytes after the header than the smallest code object */
+	PYCI_HDR_EMPTY,       /* 0 bytes */
+	PYCI_HDR_SHORT_MAGIC, /* 1-3 bytes: not even a magic number */
+	PYCI_HDR_BAD_MAGIC,   /* not a magic number of any known Python */
+	PYCI_HDR_TRUNCATED,   /* known magic, but fewer bytes than its header */
+	PYCI_HDR_BAD_FLAGS,   /* PEP 552 flags with a bit above bit 1 */
+	PYCI_HDR_NO_BODY,     /* a complete header and nothing after it */
+	PYCI_HDR_NOT_CODE,    /* what follows the header is not a marshalled code object */
+	PYCI_HDR_SHORT_BODY,  /* fewer bytes after the header than the smallest code object */
 } pyci_header_status;
 
 typedef struct pyci_header {
 	pyci_header_status status;
-	pyci_magic_info magic;      /* valid when status is not EMPTY, SHORT_MAGIC or BAD_MAGIC */
-	size_t size;                /* expected header size: 8, 12 or 16; 0 if magic unknown */
-	uint32_t flags;             /* PEP 552 flags (0 for older layouts) */
+	pyci_magic_info magic; /* valid when status is not EMPTY, SHORT_MAGIC or BAD_MAGIC */
+	size_t size;           /* expected header size: 8, 12 or 16; 0 if magic unknown */
+	uint32_t flags;        /* PEP 552 flags (0 for older layouts) */
 	pyci_mode mode;
-	int has_mtime;              /* timestamp pyc: mtime present */
+	int has_mtime; /* timestamp pyc: mtime present */
 	uint32_t mtime;
-	int has_source_size;        /* 12- and 16-byte timestamp layouts */
+	int has_source_size; /* 12- and 16-byte timestamp layouts */
 	uint32_t source_size;
-	int has_hash;               /* hash-based pyc */
-	uint8_t hash[8];            /* as stored: the little-endian SipHash output */
+	int has_hash;    /* hash-based pyc */
+	uint8_t hash[8]; /* as stored: the little-endian SipHash output */
 } pyci_header;
 
 /*

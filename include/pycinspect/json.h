@@ -59,9 +59,9 @@ size_t pyci_utf8_seq(const unsigned char *s, size_t n);
  */
 typedef struct pyci_jw {
 	pyci_buf *b;
-	size_t start;                   /* b->len when the value began: where a failure cuts back */
+	size_t start; /* b->len when the value began: where a failure cuts back */
 	int err;
-	unsigned depth;                 /* containers open; level[0] is the top level */
+	unsigned depth; /* containers open; level[0] is the top level */
 	unsigned char level[PYCI_JW_MAX_DEPTH + 1];
 } pyci_jw;
 

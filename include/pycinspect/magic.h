@@ -21,16 +21,16 @@ typedef enum {
 
 /* How a magic number was recognised. */
 typedef enum {
-	PYCI_MAGIC_EXACT = 0,   /* a row of the table */
-	PYCI_MAGIC_UNICODE,     /* a row + 1: the -U variant of CPython 1.6-2.7 */
-	PYCI_MAGIC_RANGE,       /* inside a version's range, but never assigned upstream */
+	PYCI_MAGIC_EXACT = 0, /* a row of the table */
+	PYCI_MAGIC_UNICODE,   /* a row + 1: the -U variant of CPython 1.6-2.7 */
+	PYCI_MAGIC_RANGE,     /* inside a version's range, but never assigned upstream */
 } pyci_magic_match;
 
 typedef struct pyci_magic_info {
-	uint32_t word;          /* the four bytes as a little-endian word */
-	uint32_t number;        /* the 16-bit magic, or the whole word for 1.0-1.2 */
+	uint32_t word;   /* the four bytes as a little-endian word */
+	uint32_t number; /* the 16-bit magic, or the whole word for 1.0-1.2 */
 	pyci_impl impl;
-	int major, minor;       /* language version the magic belongs to */
+	int major, minor; /* language version the magic belongs to */
 	pyci_magic_match match;
 	bool final;             /* written by a final (x.y.z) release, exact match only */
 	const char *label;      /* "3.12b1", "2.7a0", "PyPy3 (3.9)"; static storage */

@@ -70,33 +70,33 @@ typedef struct pyci_mstr {
  * ("0x...", "-0x...").  None, True, False and Ellipsis carry their names as text.
  */
 typedef struct pyci_mconst {
-	char type;        /* 's' str, 'b' bytes, 'i' int, 'f' float, 'c' complex, 'N' None,
-			   * 'T' True, 'F' False, '.' Ellipsis */
-	pyci_mstr text;   /* the value: the string itself, or the number in decimal (floats as
-			   * repr() would print them, ints of any size) */
+	char type;      /* 's' str, 'b' bytes, 'i' int, 'f' float, 'c' complex, 'N' None,
+			 * 'T' True, 'F' False, '.' Ellipsis */
+	pyci_mstr text; /* the value: the string itself, or the number in decimal (floats as
+			 * repr() would print them, ints of any size) */
 } pyci_mconst;
 
 typedef struct pyci_mcode {
-	int depth;                /* 0 for the top-level code object */
-	size_t parent;            /* index of the enclosing code object; SIZE_MAX for the top */
-	pyci_mstr filename;       /* co_filename as compiled (often the build machine's path) */
+	int depth;          /* 0 for the top-level code object */
+	size_t parent;      /* index of the enclosing code object; SIZE_MAX for the top */
+	pyci_mstr filename; /* co_filename as compiled (often the build machine's path) */
 	pyci_mstr name;
-	pyci_mstr qualname;       /* stored (3.11+), else derived: parents' qualnames joined with
-				   * '.', "<locals>" after functions, as CPython 3 would name it
-				   * (the exact rule is at the top of this file) */
+	pyci_mstr qualname; /* stored (3.11+), else derived: parents' qualnames joined with
+			     * '.', "<locals>" after functions, as CPython 3 would name it
+			     * (the exact rule is at the top of this file) */
 	int qualname_stored;
 	int32_t firstlineno;
 	/* -1 when the layout has no such field; 3.11+ has no nlocals field, it is given as
 	 * CPython computes co_nlocals: the number of varnames */
 	int32_t argcount, posonlyargcount, kwonlyargcount, nlocals, stacksize, flags;
-	size_t code_size;         /* bytes of co_code */
+	size_t code_size; /* bytes of co_code */
 	/* 3.11+: varnames, cellvars, freevars are localsplusnames split by their kinds: LOCAL
 	 * (0x20), CELL (0x40), FREE (0x80); an argument captured by a closure (0x60) is in both
 	 * varnames and cellvars, as CPython reports co_varnames and co_cellvars.  Arrays may be
 	 * shared between code objects. */
 	pyci_mstr *names, *varnames, *freevars, *cellvars;
 	size_t nnames, nvarnames, nfreevars, ncellvars;
-	pyci_mconst *consts;      /* with want_consts; NULL otherwise */
+	pyci_mconst *consts; /* with want_consts; NULL otherwise */
 	size_t nconsts;
 	/* members left out of the arrays above because their tuple had more than
 	 * PYCI_MARSHAL_MAX_ITEMS of them (0 unless so; consts: with want_consts).  nlocals still
@@ -106,20 +106,20 @@ typedef struct pyci_mcode {
 } pyci_mcode;
 
 typedef struct pyci_marshal {
-	pyci_mcode *codes;        /* pre-order, codes[0] is the top-level code object */
+	pyci_mcode *codes; /* pre-order, codes[0] is the top-level code object */
 	size_t ncodes;
-	int version;              /* marshal version the magic implies (0-6, reference 6.1) */
+	int version;               /* marshal version the magic implies (0-6, reference 6.1) */
 	uint64_t type_counts[128]; /* objects read, by type code (FLAG_REF masked off) */
-	int error;                /* 0, or an errno-like code: EINVAL (bad or truncated data),
-				   * E2BIG (too deep), ENOMEM (out of memory, or past the bound),
-				   * ENOTSUP (a code layout not supported, see above) */
-	const char *error_msg;    /* static text, e.g. "bad marshal data (invalid reference)" */
-	size_t error_offset;      /* offset in the body where decoding stopped: the type byte of
-				   * the object found bad, or where a missing object or field was
-				   * expected */
-	size_t consumed;          /* bytes of the body the top object took (trailing bytes after it
-				   * are not an error); 0 on error */
-	void *priv_;              /* arena; freed by pyci_marshal_free */
+	int error;                 /* 0, or an errno-like code: EINVAL (bad or truncated data),
+				    * E2BIG (too deep), ENOMEM (out of memory, or past the bound),
+				    * ENOTSUP (a code layout not supported, see above) */
+	const char *error_msg;     /* static text, e.g. "bad marshal data (invalid reference)" */
+	size_t error_offset;       /* offset in the body where decoding stopped: the type byte of
+				    * the object found bad, or where a missing object or field was
+				    * expected */
+	size_t consumed;           /* bytes of the body the top object took (trailing bytes after it
+				    * are not an error); 0 on error */
+	void *priv_;               /* arena; freed by pyci_marshal_free */
 } pyci_marshal;
 
 /*

@@ -38,8 +38,8 @@ typedef struct pyci_tally {
 } pyci_tally;
 
 typedef struct pyci_version_tally {
-	pyci_target key;                /* impl PYCI_IMPL_UNKNOWN for unknown magic numbers */
-	char version[24];               /* "3.12", "pypy3.9", or "unknown" */
+	pyci_target key;  /* impl PYCI_IMPL_UNKNOWN for unknown magic numbers */
+	char version[24]; /* "3.12", "pypy3.9", or "unknown" */
 	pyci_tally total;
 	pyci_tally status[PYCI_STATUS_COUNT];
 } pyci_version_tally;
@@ -47,15 +47,20 @@ typedef struct pyci_version_tally {
 typedef struct pyci_summary {
 	pyci_tally total;
 	pyci_tally status[PYCI_STATUS_COUNT];
-	uint64_t foreign;               /* records with foreign set, whatever their status */
-	pyci_version_tally *versions;   /* sorted by version when read through pyci_summary_sort */
+	uint64_t foreign;             /* records with foreign set, whatever their status */
+	pyci_version_tally *versions; /* sorted by version when read through pyci_summary_sort */
 	size_t nversions, cap;
-	uint64_t errors;                /* directories that could not be walked (an unreadable cache
-					 * is a record: invalid, "cannot be read") */
-	uint64_t mounts;                /* mount points not crossed */
+	uint64_t errors; /* directories that could not be walked (an unreadable cache
+			  * is a record: invalid, "cannot be read") */
+	uint64_t mounts; /* mount points not crossed */
 } pyci_summary;
 
-#define PYCI_SUMMARY_INIT {{0, 0}, {{0, 0}}, 0, NULL, 0, 0, 0, 0}
+/* clang-format off: an initializer, not a block */
+#define PYCI_SUMMARY_INIT                             \
+	{                                             \
+		{0, 0}, {{0, 0}}, 0, NULL, 0, 0, 0, 0 \
+	}
+/* clang-format on */
 
 /* Count r.  0, or -1 (ENOMEM).  Never fails after pyci_summary_reserve succeeded. */
 int pyci_summary_add(pyci_summary *s, const pyci_record *r);

@@ -18,8 +18,8 @@
 /* paths[inner]'s files are listed by the walk of paths[outer]. */
 typedef struct pyci_roots_overlap {
 	size_t inner, outer;
-	int same;               /* the same place (given twice), else inside */
-	int inner_dir;          /* paths[inner] is a directory (else a cache file) */
+	int same;      /* the same place (given twice), else inside */
+	int inner_dir; /* paths[inner] is a directory (else a cache file) */
 } pyci_roots_overlap;
 
 /*

@@ -27,34 +27,34 @@
 
 /* How the engine does its per-cache I/O. */
 typedef enum {
-	PYCI_IO_AUTO = 0,       /* io_uring when the kernel allows it (and every operation needed),
-				 * else plain system calls */
-	PYCI_IO_URING,          /* io_uring; plain calls only where the kernel refuses it */
-	PYCI_IO_PLAIN,          /* plain system calls */
+	PYCI_IO_AUTO = 0, /* io_uring when the kernel allows it (and every operation needed),
+			   * else plain system calls */
+	PYCI_IO_URING,    /* io_uring; plain calls only where the kernel refuses it */
+	PYCI_IO_PLAIN,    /* plain system calls */
 } pyci_io;
 
 typedef struct pyci_scan_options {
 	pyci_check_source check;
-	const pyci_targets *targets;    /* NULL: no cache is foreign */
+	const pyci_targets *targets; /* NULL: no cache is foreign */
 	int cross_mounts;
-	unsigned max_fds;               /* descriptor budget; 0: from RLIMIT_NOFILE */
-	unsigned threads;               /* threads in all, the calling one included; 0: one per
-					 * online CPU (at most 8); 1: everything on the calling
-					 * thread */
-	const char *const *excludes;    /* NULL-terminated fnmatch(3) globs, or NULL: a directory or
-					 * cache whose name matches is left out; a glob with a '/'
-					 * is matched against the path below the root instead, as
-					 * is one that starts with "./" or "/"; one that ends with
-					 * '/' matches directories only */
-	atomic_ulong *exclude_hits;     /* NULL, or one counter per glob of excludes, increased
-					 * by the walk for each entry the glob left out (a glob
-					 * that matched nothing was mistyped, perhaps) */
-	int no_default_excludes;        /* also walk .git, .hg, .svn and node_modules */
-	int defer_close;                /* pyci_walk_options.defer_close: for callers that remove
-					 * directories during the scan (clean) */
-	size_t prepared_budget;         /* bytes of ops->prepare output that may wait to be
-					 * reported; 0: PYCI_PREPARED_BUDGET */
-	pyci_io io;                     /* the same results either way (PYCI_IO_AUTO) */
+	unsigned max_fds;            /* descriptor budget; 0: from RLIMIT_NOFILE */
+	unsigned threads;            /* threads in all, the calling one included; 0: one per
+				      * online CPU (at most 8); 1: everything on the calling
+				      * thread */
+	const char *const *excludes; /* NULL-terminated fnmatch(3) globs, or NULL: a directory or
+				      * cache whose name matches is left out; a glob with a '/'
+				      * is matched against the path below the root instead, as
+				      * is one that starts with "./" or "/"; one that ends with
+				      * '/' matches directories only */
+	atomic_ulong *exclude_hits;  /* NULL, or one counter per glob of excludes, increased
+				      * by the walk for each entry the glob left out (a glob
+				      * that matched nothing was mistyped, perhaps) */
+	int no_default_excludes;     /* also walk .git, .hg, .svn and node_modules */
+	int defer_close;             /* pyci_walk_options.defer_close: for callers that remove
+				      * directories during the scan (clean) */
+	size_t prepared_budget;      /* bytes of ops->prepare output that may wait to be
+				      * reported; 0: PYCI_PREPARED_BUDGET */
+	pyci_io io;                  /* the same results either way (PYCI_IO_AUTO) */
 } pyci_scan_options;
 
 /* The directories left out unless no_default_excludes (a root named by the caller never is). */
@@ -82,24 +82,24 @@ typedef struct pyci_file_info {
 } pyci_file_info;
 
 typedef struct pyci_record {
-	const char *path;               /* display path of the cache; NUL-terminated */
+	const char *path; /* display path of the cache; NUL-terminated */
 	size_t path_len;
-	const char *name;               /* its name within dirfd */
+	const char *name; /* its name within dirfd */
 	size_t name_len;
-	int dirfd;                      /* the directory holding it, open during the callback */
-	int srcdirfd;                   /* the directory of its source, open during the callback */
-	const char *source_path;        /* display path of the source, or NULL (bad cache name) */
+	int dirfd;               /* the directory holding it, open during the callback */
+	int srcdirfd;            /* the directory of its source, open during the callback */
+	const char *source_path; /* display path of the source, or NULL (bad cache name) */
 	size_t source_path_len;
 	const pyci_cache_name *cname;
-	const pyci_header *header;      /* decoded as far as the bytes allowed */
+	const pyci_header *header; /* decoded as far as the bytes allowed */
 	const pyci_verdict *verdict;
 	const pyci_source_info *source; /* NULL when source_path is NULL */
 	int have_file;                  /* file fields valid */
 	pyci_file_info file;
-	int file_errno;                 /* errno when the cache could not be opened or read */
-	const pyci_buf *prepared;       /* what ops->prepare wrote for it, or NULL (not asked, it
-					 * failed, or the engine left the work to ops->record) */
-	int prepared_rc;                /* what ops->prepare returned, when prepared */
+	int file_errno;           /* errno when the cache could not be opened or read */
+	const pyci_buf *prepared; /* what ops->prepare wrote for it, or NULL (not asked, it
+				   * failed, or the engine left the work to ops->record) */
+	int prepared_rc;          /* what ops->prepare returned, when prepared */
 } pyci_record;
 
 /*
@@ -107,16 +107,16 @@ typedef struct pyci_record {
  * sources, and its __pycache__ as it was listed.  Both descriptors are open during the call.
  */
 typedef struct pyci_dir_done {
-	int fd;                 /* the directory (the sources' directory) */
-	const char *path;       /* its display path */
-	int has_pycache;        /* the fields below describe its __pycache__ */
+	int fd;           /* the directory (the sources' directory) */
+	const char *path; /* its display path */
+	int has_pycache;  /* the fields below describe its __pycache__ */
 	int pycache_fd;
 	const char *pycache_name; /* "__pycache__", its name in fd */
 	const char *pycache_path;
-	size_t entries;         /* entries it held when listed ("." and ".." aside) */
-	size_t caches;          /* of which reported as caches just before */
-	const char *others;     /* names of the other entries, each NUL-terminated (at most 8) */
-	size_t others_named;    /* how many names `others` holds */
+	size_t entries;      /* entries it held when listed ("." and ".." aside) */
+	size_t caches;       /* of which reported as caches just before */
+	const char *others;  /* names of the other entries, each NUL-terminated (at most 8) */
+	size_t others_named; /* how many names `others` holds */
 } pyci_dir_done;
 
 /* Non-cache trouble on the way: directories that could not be entered, and mount points. */

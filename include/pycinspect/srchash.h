@@ -40,7 +40,7 @@ int pyci_srchash_buf(pyci_hasher *h, uint32_t k0, int c_rounds, int d_rounds, co
  * receives the number of bytes hashed (may be NULL).  Returns 0, or -1 with errno from read(),
  * or from OpenSSL as pyci_srchash_buf says.
  */
-int pyci_srchash_fd(pyci_hasher *h, uint32_t k0, int c_rounds, int d_rounds, int fd,
-		    uint8_t out[8], uint64_t *nread);
+int pyci_srchash_fd(pyci_hasher *h, uint32_t k0, int c_rounds, int d_rounds, int fd, uint8_t out[8],
+		    uint64_t *nread);
 
 #endif

@@ -36,16 +36,17 @@ typedef enum {
 
 /* Mirrors CPython's --check-hash-based-pycs. */
 typedef enum {
-	PYCI_CHECK_DEFAULT = 0,  /* hash checked caches as CPython does, and unchecked ones to warn */
-	PYCI_CHECK_ALWAYS,       /* both kinds, as CPython with "always" */
-	PYCI_CHECK_NEVER,        /* neither: sources are not read */
+	PYCI_CHECK_DEFAULT =
+		0,         /* hash checked caches as CPython does, and unchecked ones to warn */
+	PYCI_CHECK_ALWAYS, /* both kinds, as CPython with "always" */
+	PYCI_CHECK_NEVER,  /* neither: sources are not read */
 } pyci_check_source;
 
 /* Which generation of CPython's freshness test applies (see the top of this file). */
 typedef enum {
-	PYCI_RULES_C_IMPORT = 0,     /* 1.x - 3.2, PyPy2 */
+	PYCI_RULES_C_IMPORT = 0,       /* 1.x - 3.2, PyPy2 */
 	PYCI_RULES_IMPORTLIB_UNMASKED, /* 3.3 - 3.6 */
-	PYCI_RULES_IMPORTLIB_MASKED, /* 3.7+ */
+	PYCI_RULES_IMPORTLIB_MASKED,   /* 3.7+ */
 } pyci_rules;
 
 /* Reasons: one bit each; pyci_reason_text() gives the short text. */
@@ -89,9 +90,9 @@ typedef enum {
 /* Source file facts, as stat(2) gives them (the source is followed through symlinks, as
  * CPython does). */
 typedef struct pyci_source_info {
-	int err;            /* 0: stat succeeded; ENOENT/ENOTDIR: no source; other: errno (the
-			     * source exists, or may, but cannot be checked) */
-	int regular;        /* S_ISREG */
+	int err;     /* 0: stat succeeded; ENOENT/ENOTDIR: no source; other: errno (the
+		      * source exists, or may, but cannot be checked) */
+	int regular; /* S_ISREG */
 	int64_t mtime_sec;
 	long mtime_nsec;
 	uint64_t size;
@@ -116,16 +117,16 @@ typedef struct pyci_judge_input {
 	pyci_hash_fn hash;
 	void *hash_ctx;
 	pyci_check_source check;
-	const pyci_targets *targets;    /* NULL: every interpreter counts as a target */
+	const pyci_targets *targets; /* NULL: every interpreter counts as a target */
 } pyci_judge_input;
 
 typedef struct pyci_verdict {
 	pyci_status status;
 	int foreign;
-	uint64_t reasons;       /* PYCI_REASON_BIT()s */
-	int source_errno;       /* errno when the source could not be read or hashed, else 0
-				 * (ENOMEM when memory for the hasher ran out, OpenSSL's too) */
-	pyci_impl owner_impl;   /* the interpreter whose rules were applied */
+	uint64_t reasons;     /* PYCI_REASON_BIT()s */
+	int source_errno;     /* errno when the source could not be read or hashed, else 0
+			       * (ENOMEM when memory for the hasher ran out, OpenSSL's too) */
+	pyci_impl owner_impl; /* the interpreter whose rules were applied */
 	int owner_major, owner_minor;
 } pyci_verdict;
 

@@ -22,29 +22,29 @@
 #include <stdint.h>
 
 typedef struct pyci_entry {
-	const char *name;       /* NUL-terminated */
+	const char *name; /* NUL-terminated */
 	size_t len;
-	unsigned char type;     /* DT_REG, DT_DIR, DT_LNK, ... (DT_UNKNOWN only if fstatat failed) */
+	unsigned char type; /* DT_REG, DT_DIR, DT_LNK, ... (DT_UNKNOWN only if fstatat failed) */
 } pyci_entry;
 
 typedef struct pyci_walk_node pyci_walk_node;
 
 typedef struct pyci_dir {
-	int fd;                 /* open O_DIRECTORY descriptor, valid during the visit */
-	const char *path;       /* the root as given joined with the path below it; NUL-terminated */
+	int fd;           /* open O_DIRECTORY descriptor, valid during the visit */
+	const char *path; /* the root as given joined with the path below it; NUL-terminated */
 	size_t path_len;
 	const pyci_entry *entries; /* sorted bytewise; no "." or ".." */
 	size_t count;
-	int depth;              /* 0 for the root */
-	pyci_walk_node *node;   /* for pyci_walk_hold() */
+	int depth;            /* 0 for the root */
+	pyci_walk_node *node; /* for pyci_walk_hold() */
 } pyci_dir;
 
 /* Kinds of trouble the walker reports and walks past. */
 typedef enum {
-	PYCI_WALK_ERR_OPEN = 0, /* a directory could not be opened (errno) */
-	PYCI_WALK_ERR_READ,     /* a directory could not be listed (errno) */
-	PYCI_WALK_ERR_CHANGED,  /* a directory was replaced during the walk */
-	PYCI_WALK_ERR_MOUNT,    /* a mount point, not crossed (not an error: a notice) */
+	PYCI_WALK_ERR_OPEN = 0,   /* a directory could not be opened (errno) */
+	PYCI_WALK_ERR_READ,       /* a directory could not be listed (errno) */
+	PYCI_WALK_ERR_CHANGED,    /* a directory was replaced during the walk */
+	PYCI_WALK_ERR_MOUNT,      /* a mount point, not crossed (not an error: a notice) */
 	PYCI_WALK_ERR_MOUNT_FILE, /* a file that is a mount point (bind-mounted over a cache
 				   * name): never judged, with or without cross_mounts (a notice,
 				   * reported by the scan engine, not by the walk) */
@@ -66,10 +66,10 @@ typedef struct pyci_walk_ops {
 } pyci_walk_ops;
 
 typedef struct pyci_walk_options {
-	int cross_mounts;       /* descend into other mounts */
-	unsigned max_fds;       /* descriptor budget; 0 = derived from RLIMIT_NOFILE */
-	int defer_close;        /* close directories on a helper thread (within the budget): the
-				 * last close of a removed directory can wait for the device */
+	int cross_mounts; /* descend into other mounts */
+	unsigned max_fds; /* descriptor budget; 0 = derived from RLIMIT_NOFILE */
+	int defer_close;  /* close directories on a helper thread (within the budget): the
+			   * last close of a removed directory can wait for the device */
 } pyci_walk_options;
 
 /*

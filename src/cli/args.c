@@ -53,8 +53,9 @@ static int getopt_full(int argc, char **argv, const char *shortopts, const struc
 	if (len == strlen(name) && strncmp(tok + 2, name, len) == 0)
 		return ch;
 	/* the same form as getopt_long's own messages: "pycinspect scan: ..." (see main.c) */
-	(void)fprintf(stderr, "%s: unrecognized option '--%.*s' (long options are spelt in full: '--%s')\n", argv[0],
-		      (int)len, tok + 2, name);
+	(void)fprintf(stderr,
+		      "%s: unrecognized option '--%.*s' (long options are spelt in full: '--%s')\n",
+		      argv[0], (int)len, tok + 2, name);
 	return '?';
 }
 
@@ -84,8 +85,9 @@ int cli_parse(const struct cli_command *cmd, int argc, char **argv,
 	      int (*on_option)(void *ctx, int id, const char *arg), void *ctx)
 {
 	size_t n = count_options(cmd);
-	struct option *longopts = calloc(n + 1, sizeof(*longopts)); /* + the zero row that ends it */
-	char *shortopts = malloc(2 * n + 1); /* a letter, and ':' when it takes a value */
+	struct option *longopts =
+		calloc(n + 1, sizeof(*longopts)); /* + the zero row that ends it */
+	char *shortopts = malloc(2 * n + 1);      /* a letter, and ':' when it takes a value */
 	int rc = -1;
 	if (!longopts || !shortopts) {
 		cli_error("out of memory");

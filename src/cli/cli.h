@@ -13,8 +13,8 @@
 /* Exit codes, documented in docs/exit-codes.md and the man page. */
 enum {
 	EXIT_OK = 0,
-	EXIT_FINDINGS = 1,  /* --check found caches that are not fresh, or a walk error */
-	EXIT_USAGE = 2,     /* bad usage or a fatal error */
+	EXIT_FINDINGS = 1, /* --check found caches that are not fresh, or a walk error */
+	EXIT_USAGE = 2,    /* bad usage or a fatal error */
 };
 
 extern const char *pyci_progname;

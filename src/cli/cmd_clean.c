@@ -52,14 +52,14 @@ static void on_signal(int sig)
 }
 
 struct clean_cli {
-	struct scanrun e;    /* its out is the log; the scan's callbacks get &e as ctx, and
-				 * e.cmd is this struct */
+	struct scanrun e; /* its out is the log; the scan's callbacks get &e as ctx, and
+			   * e.cmd is this struct */
 	unsigned selected;
 	int dry_run;
-	pyci_buf rec;           /* a record built before its act */
-	pyci_jw jw;             /* JSON: the writer of rec, its object still open during the act */
-	size_t unwritten;       /* acts recorded in e.out, not yet written */
-	pyci_summary removed;   /* what was (or would be) removed, per version */
+	pyci_buf rec;         /* a record built before its act */
+	pyci_jw jw;           /* JSON: the writer of rec, its object still open during the act */
+	size_t unwritten;     /* acts recorded in e.out, not yet written */
+	pyci_summary removed; /* what was (or would be) removed, per version */
 	size_t removed_in_pycache;   /* caches of the current __pycache__ removed */
 	size_t unremoved_in_pycache; /* selected caches of the current __pycache__ left in it */
 	unsigned long long dirs, failed, kept;
@@ -85,8 +85,8 @@ static const struct cli_option clean_selectors[] = {
 	 "caches whose source is gone (a name no import looks up,\n"
 	 "such as __pycache__/x.pyc, is kept: remove it by hand)",
 	 CLEAN_ORPHANED, NULL},
-	{"foreign", 0, CLI_NOARG, NULL, "caches of interpreters that are not targets", CLEAN_FOREIGN,
-	 NULL},
+	{"foreign", 0, CLI_NOARG, NULL, "caches of interpreters that are not targets",
+	 CLEAN_FOREIGN, NULL},
 	{"invalid", 0, CLI_NOARG, NULL, "caches no interpreter can use", CLEAN_INVALID, NULL},
 	{"all", 0, CLI_NOARG, NULL, "the four above", CLEAN_ALL, NULL},
 	{"sourceless", 0, CLI_NOARG, NULL,
@@ -208,8 +208,9 @@ static int record_end(struct clean_cli *c, const char *action, const char *error
 		if (flush_log(c) != 0)
 			return -1;
 		if (err)
-			cli_error("%s %s: %s: %s", strcmp(action, "kept") ? "cannot remove" : "kept",
-				  c->rec.data, error, strerror(err));
+			cli_error("%s %s: %s: %s",
+				  strcmp(action, "kept") ? "cannot remove" : "kept", c->rec.data,
+				  error, strerror(err));
 		else
 			cli_error("%s %s: %s", strcmp(action, "kept") ? "cannot remove" : "kept",
 				  c->rec.data, error);
@@ -264,7 +265,7 @@ static int on_record(void *ctx, const pyci_record *r)
 		else
 			c->failed++;
 	}
-	rc = rc == 0   ? record_end(c, c->dry_run ? "would-remove" : "removed", NULL, 0)
+	rc = rc == 0  ? record_end(c, c->dry_run ? "would-remove" : "removed", NULL, 0)
 	     : rc > 0 ? record_end(c, "kept", why, 0)
 		      : record_end(c, "failed", strerror(err), 0);
 	return rc || recorded(c) ? -1 : 0;
@@ -277,7 +278,7 @@ static int put_dir(struct clean_cli *c, pyci_buf *b, const pyci_dir_done *d, con
 	const char *path = d->pycache_path;
 	size_t removed = c->removed_in_pycache;
 	size_t others = d->entries - d->caches;
-	size_t unremoved = c->unremoved_in_pycache;           /* selected, but failed or kept */
+	size_t unremoved = c->unremoved_in_pycache; /* selected, but failed or kept */
 	size_t not_selected = d->caches - removed - unremoved;
 	if (c->e.json) {
 		pyci_jw w;
@@ -308,7 +309,8 @@ static int put_dir(struct clean_cli *c, pyci_buf *b, const pyci_dir_done *d, con
 		return 0;
 	}
 	if (strcmp(action, "kept") != 0)
-		return pyci_buf_puts(b, c->dry_run ? "would remove directory " : "removed directory ") ||
+		return pyci_buf_puts(b, c->dry_run ? "would remove directory "
+						   : "removed directory ") ||
 		       quoted(b, path, strlen(path)) || pyci_buf_putc(b, '\n');
 	/* kept because of what else it holds: say what */
 	int rc = pyci_buf_puts(b, "kept directory ") || quoted(b, path, strlen(path)) ||
@@ -429,8 +431,9 @@ static int summary(struct clean_cli *c, int sig)
 		rc |= pyci_buf_putc(b, '\n');
 	}
 	if (c->failed || c->kept)
-		rc |= pyci_buf_printf(b, "not removed: %llu failed, %llu kept for safety (see stderr)\n",
-				      c->failed, c->kept);
+		rc |= pyci_buf_printf(
+			b, "not removed: %llu failed, %llu kept for safety (see stderr)\n",
+			c->failed, c->kept);
 	rc |= scanrun_summary_text(&c->e);
 	return rc ? -1 : 0;
 }
@@ -536,7 +539,8 @@ static void nothing_selected(void)
 	pyci_buf names = PYCI_BUF_INIT;
 	int rc = 0;
 	for (const struct cli_option *o = clean_selectors; o->long_name && !rc; o++)
-		rc = pyci_buf_printf(&names, "%s--%s", o == clean_selectors ? "" : ", ", o->long_name);
+		rc = pyci_buf_printf(&names, "%s--%s", o == clean_selectors ? "" : ", ",
+				     o->long_name);
 	if (rc == 0)
 		cli_error("nothing selected: say what to remove (%s)", names.data);
 	else
@@ -571,10 +575,14 @@ int cmd_clean(int argc, char **argv)
 
 	/* the last close of each removed __pycache__ may wait for the device: not on this thread */
 	c.e.opt.defer_close = 1;
-	c.e.refuse_overlap = 1; /* the dry run could not foresee a second pass over the same files */
+	c.e.refuse_overlap =
+		1; /* the dry run could not foresee a second pass over the same files */
 	c.e.cmd = &c;
-	pyci_scan_ops ops = {.record = on_record, .error = scanrun_walk_error, .dir_done = on_dir_done,
-			     .ctx = &c.e, .prepare = NULL};
+	pyci_scan_ops ops = {.record = on_record,
+			     .error = scanrun_walk_error,
+			     .dir_done = on_dir_done,
+			     .ctx = &c.e,
+			     .prepare = NULL};
 	int fatal = scanrun_run(&c.e, argv + first, &ops, refuse_root);
 	if (caught)
 		end_interrupted(&c, caught); /* does not return */

@@ -30,9 +30,9 @@ struct dump_cli {
 	struct scanrun e; /* the scan's callbacks get &e as ctx; e.cmd is this struct */
 	pyci_dump_options dopt;
 	int pretty;
-	pyci_buf one;        /* the current object, compact, when on_record builds it */
+	pyci_buf one; /* the current object, compact, when on_record builds it */
 	unsigned long long problems;
-	atomic_size_t held;  /* of WORKERS_MEMORY */
+	atomic_size_t held; /* of WORKERS_MEMORY */
 };
 
 enum { DUMP_PRETTY = 256, DUMP_CONSTS };
@@ -165,8 +165,9 @@ static int write_object(struct dump_cli *c, const pyci_buf *one)
 		return p ? p : pyci_buf_putc(&c->e.out, '\n');
 	}
 	if (one->len >= FLUSH_AT)
-		return cli_flush(&c->e.out) != 0 || cli_write(one->data, one->len) != 0 ? -2
-		       : pyci_buf_putc(&c->e.out, '\n');
+		return cli_flush(&c->e.out) != 0 || cli_write(one->data, one->len) != 0
+			       ? -2
+			       : pyci_buf_putc(&c->e.out, '\n');
 	return pyci_buf_append(&c->e.out, one->data, one->len) || pyci_buf_putc(&c->e.out, '\n')
 		       ? -1
 		       : 0;
@@ -235,8 +236,11 @@ int cmd_dump(int argc, char **argv)
 	if (scanrun_ready(&c.e) != 0)
 		goto out;
 	c.e.cmd = &c;
-	pyci_scan_ops ops = {.record = on_record, .error = scanrun_walk_error, .dir_done = NULL,
-			     .ctx = &c.e, .prepare = prepare};
+	pyci_scan_ops ops = {.record = on_record,
+			     .error = scanrun_walk_error,
+			     .dir_done = NULL,
+			     .ctx = &c.e,
+			     .prepare = prepare};
 	int fatal = scanrun_run(&c.e, argv + first, &ops, NULL);
 	if (c.e.write_failed || cli_flush(&c.e.out) != 0)
 		goto out;

@@ -262,14 +262,15 @@ static int look_up(struct magic_out *o, const char *arg)
 		if (pyci_magic_lookup_word(word, &m) == 0)
 			return emit_row(o, &m) != 0 ? -2 : 1;
 		/* read the wrong way round (a big-endian dump, a reversed paste)? */
-		uint32_t swapped = (word >> 24) | ((word >> 8) & 0xFF00u) | ((word << 8) & 0xFF0000u) |
-				   (word << 24);
+		uint32_t swapped = (word >> 24) | ((word >> 8) & 0xFF00u) |
+				   ((word << 8) & 0xFF0000u) | (word << 24);
 		if (pyci_magic_lookup_word(swapped, &m) == 0)
-			cli_error("'%s' is not a known Python magic number; with its bytes reversed "
-				  "(%02x%02x%02x%02x) it is %u (%s %d.%d)",
-				  arg, swapped & 255, (swapped >> 8) & 255, (swapped >> 16) & 255,
-				  swapped >> 24, (unsigned)m.number, pyci_impl_name(m.impl), m.major,
-				  m.minor);
+			cli_error(
+				"'%s' is not a known Python magic number; with its bytes reversed "
+				"(%02x%02x%02x%02x) it is %u (%s %d.%d)",
+				arg, swapped & 255, (swapped >> 8) & 255, (swapped >> 16) & 255,
+				swapped >> 24, (unsigned)m.number, pyci_impl_name(m.impl), m.major,
+				m.minor);
 		else
 			cli_error("'%s' is not a known Python magic number", arg);
 		return 0;
@@ -280,7 +281,8 @@ static int look_up(struct magic_out *o, const char *arg)
 		for (size_t i = 0; i < count; i++) {
 			series |= rows[i].impl == rel.impl && rows[i].major == rel.major &&
 				  rows[i].minor == rel.minor;
-			if (!pyci_magic_release_writes(&rows[i], rel.impl, rel.major, rel.minor, patch))
+			if (!pyci_magic_release_writes(&rows[i], rel.impl, rel.major, rel.minor,
+						       patch))
 				continue;
 			if (emit_table_row(o, &rows[i]) != 0)
 				return -2;
@@ -290,8 +292,10 @@ static int look_up(struct magic_out *o, const char *arg)
 			char version[24];
 			pyci_target_format(&rel, version, sizeof(version));
 			if (series)
-				cli_error("no magic number known for '%s': %s has no final release yet "
-					  "('pycinspect magic %s' lists its numbers)", arg, version, version);
+				cli_error(
+					"no magic number known for '%s': %s has no final release yet "
+					"('pycinspect magic %s' lists its numbers)",
+					arg, version, version);
 			else
 				cli_error("no magic number known for '%s'", arg);
 		}
@@ -299,7 +303,8 @@ static int look_up(struct magic_out *o, const char *arg)
 	}
 	if (pyci_targets_add_spec(&want, arg, strlen(arg)) == 0) {
 		for (size_t i = 0; i < count; i++) {
-			if (!pyci_targets_contains(&want, rows[i].impl, rows[i].major, rows[i].minor))
+			if (!pyci_targets_contains(&want, rows[i].impl, rows[i].major,
+						   rows[i].minor))
 				continue;
 			if (emit_table_row(o, &rows[i]) != 0)
 				return -2;

@@ -32,12 +32,9 @@ static const struct cli_option scan_options[] = {
 };
 
 static const struct cli_group scan_groups[] = {
-	{"options:", scan_options, 0},
-	{NULL, scanrun_json_option, 0},
-	{NULL, scanrun_quiet_option, 0},
-	{NULL, scanrun_options, 0},
-	{NULL, cli_help_option, 0},
-	{0},
+	{"options:", scan_options, 0},   {NULL, scanrun_json_option, 0},
+	{NULL, scanrun_quiet_option, 0}, {NULL, scanrun_options, 0},
+	{NULL, cli_help_option, 0},      {0},
 };
 
 static const struct cli_command scan_command = {
@@ -65,7 +62,8 @@ static int emit_line_text(pyci_buf *b, const pyci_record *r)
 	for (int i = 0; i < PYCI_R_COUNT; i++) {
 		if (!(r->verdict->reasons & PYCI_REASON_BIT(i)))
 			continue;
-		if (pyci_buf_puts(b, sep) != 0 || pyci_buf_puts(b, pyci_reason_text((pyci_reason)i)))
+		if (pyci_buf_puts(b, sep) != 0 ||
+		    pyci_buf_puts(b, pyci_reason_text((pyci_reason)i)))
 			return -1;
 		sep = "; ";
 	}
@@ -191,8 +189,11 @@ int cmd_scan(int argc, char **argv)
 		goto out;
 
 	c.e.cmd = &c;
-	pyci_scan_ops ops = {.record = on_record, .error = scanrun_walk_error, .dir_done = NULL,
-			     .ctx = &c.e, .prepare = NULL};
+	pyci_scan_ops ops = {.record = on_record,
+			     .error = scanrun_walk_error,
+			     .dir_done = NULL,
+			     .ctx = &c.e,
+			     .prepare = NULL};
 	int fatal = scanrun_run(&c.e, argv + first, &ops, NULL);
 	rc = fatal ? EXIT_USAGE : EXIT_OK;
 	if (!c.e.write_failed) {
@@ -204,7 +205,8 @@ int cmd_scan(int argc, char **argv)
 		rc = EXIT_USAGE;
 	}
 	const pyci_summary *s = &c.e.sum;
-	if (rc == EXIT_OK && c.check && (s->status[PYCI_FRESH].count != s->total.count || s->errors))
+	if (rc == EXIT_OK && c.check &&
+	    (s->status[PYCI_FRESH].count != s->total.count || s->errors))
 		rc = EXIT_FINDINGS;
 out:
 	scanrun_free(&c.e);

@@ -50,23 +50,24 @@ const char *pyci_progname = "pycinspect";
  * helped. */
 static void usage(FILE *f)
 {
-	(void)fputs("usage: pycinspect COMMAND [OPTIONS] [ARGS...]\n"
-	            "\n"
-	            "Find Python bytecode caches (.pyc) and judge each one as CPython would.\n"
-	            "\n"
-	            "commands:\n"
-	            "  scan [PATH...]        report caches that are stale, orphaned, foreign or broken\n"
-	            "  clean SELECTOR... [PATH...]  remove the selected caches (--stale, --all, ...)\n"
-	            "  dump [PATH...]        forensic JSON of each cache: hashes, header, source, code\n"
-	            "  magic [NUMBER|VERSION...]  the magic-number table, both ways\n"
-	            "\n"
-	            "  pycinspect COMMAND --help   options of a command\n"
-	            "  pycinspect --version\n"
-	            "\n"
-	            "exit status: 0 ok, 1 findings (scan --check), removals not done (clean),\n"
-	            "caches not read or decoded (dump) or unknown numbers (magic), 2 usage or\n"
-	            "fatal error\n",
-	            f);
+	(void)fputs(
+		"usage: pycinspect COMMAND [OPTIONS] [ARGS...]\n"
+		"\n"
+		"Find Python bytecode caches (.pyc) and judge each one as CPython would.\n"
+		"\n"
+		"commands:\n"
+		"  scan [PATH...]        report caches that are stale, orphaned, foreign or broken\n"
+		"  clean SELECTOR... [PATH...]  remove the selected caches (--stale, --all, ...)\n"
+		"  dump [PATH...]        forensic JSON of each cache: hashes, header, source, code\n"
+		"  magic [NUMBER|VERSION...]  the magic-number table, both ways\n"
+		"\n"
+		"  pycinspect COMMAND --help   options of a command\n"
+		"  pycinspect --version\n"
+		"\n"
+		"exit status: 0 ok, 1 findings (scan --check), removals not done (clean),\n"
+		"caches not read or decoded (dump) or unknown numbers (magic), 2 usage or\n"
+		"fatal error\n",
+		f);
 }
 
 int main(int argc, char **argv)

@@ -52,7 +52,8 @@ void cli_quiet_epipe(void)
 static int output_error(int err)
 {
 	if (!output_failed && !(epipe_quiet && err == EPIPE))
-		(void)fprintf(stderr, "%s: cannot write output: %s\n", pyci_progname, strerror(err));
+		(void)fprintf(stderr, "%s: cannot write output: %s\n", pyci_progname,
+			      strerror(err));
 	output_failed = 1;
 	return -1;
 }
@@ -133,7 +134,8 @@ int cli_flush_log(pyci_buf *b, const char *done)
 	for (size_t i = whole; i < b->len; i++)
 		lines += b->data[i] == '\n';
 	output_failed = 1;
-	(void)fprintf(stderr, "%s: cannot write output: %s; these %zu record%s %s not written (%s):\n",
+	(void)fprintf(stderr,
+		      "%s: cannot write output: %s; these %zu record%s %s not written (%s):\n",
 		      pyci_progname, strerror(err), lines, lines == 1 ? "" : "s",
 		      lines == 1 ? "was" : "were", done);
 	(void)fwrite(b->data + whole, 1, b->len - whole, stderr);

@@ -86,7 +86,8 @@ static int known_version(const pyci_target *t)
 	size_t n;
 	const pyci_magic_row *rows = pyci_magic_table(&n);
 	for (size_t i = 0; i < n; i++)
-		if (rows[i].impl == t->impl && rows[i].major == t->major && rows[i].minor == t->minor)
+		if (rows[i].impl == t->impl && rows[i].major == t->major &&
+		    rows[i].minor == t->minor)
 			return 1;
 	return 0;
 }
@@ -100,8 +101,9 @@ int scanrun_option(struct scanrun *e, int ch, const char *arg)
 	case ENGINE_TARGET: {
 		size_t had = e->targets.count;
 		if (pyci_targets_add_list(&e->targets, arg) != 0) {
-			cli_error("invalid target in '%s' (expected e.g. 3.12, cpython-312, pypy310)",
-				  arg);
+			cli_error(
+				"invalid target in '%s' (expected e.g. 3.12, cpython-312, pypy310)",
+				arg);
 			return -1;
 		}
 		/* a typo (3.21 for 3.12) would make every cache foreign, and clean --all remove it */
@@ -111,9 +113,10 @@ int scanrun_option(struct scanrun *e, int ch, const char *arg)
 				continue;
 			char name[24];
 			pyci_target_format(t, name, sizeof(name));
-			cli_error("unknown interpreter version '%s' in --target '%s' (no magic number "
-				  "is known for it; 'pycinspect magic' lists them)",
-				  name, arg);
+			cli_error(
+				"unknown interpreter version '%s' in --target '%s' (no magic number "
+				"is known for it; 'pycinspect magic' lists them)",
+				name, arg);
 			return -1;
 		}
 		e->have_targets = 1;
@@ -225,7 +228,7 @@ static void root_error(struct scanrun *e, const char *path, int err)
 {
 	struct stat st;
 	int link = err == ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
-	const char *what = link		  ? "symbolic link, not followed"
+	const char *what = link            ? "symbolic link, not followed"
 			   : err == EINVAL ? "not a directory or a .pyc/.pyo file"
 					   : "cannot scan";
 	e->sum.errors++;
@@ -271,7 +274,7 @@ static void warn_unmatched(struct scanrun *e)
 }
 
 int scanrun_run(struct scanrun *e, char **paths, const pyci_scan_ops *ops,
-	       int (*refuse)(const char *path))
+		int (*refuse)(const char *path))
 {
 	int fatal = 0;
 	static char dot[] = ".";

@@ -42,24 +42,24 @@ struct scanrun {
 	pyci_scan_options opt;
 	pyci_targets targets;
 	int have_targets;
-	const char *from;               /* "option" or "PATH" */
-	const char **excludes;          /* NULL-terminated, for opt.excludes */
+	const char *from;      /* "option" or "PATH" */
+	const char **excludes; /* NULL-terminated, for opt.excludes */
 	size_t nexcludes;
-	atomic_ulong *exclude_hits;     /* opt.exclude_hits: a warning for a glob that matched
-					 * nothing in the whole run */
+	atomic_ulong *exclude_hits; /* opt.exclude_hits: a warning for a glob that matched
+				     * nothing in the whole run */
 	int json;
-	pyci_buf out;                   /* what goes to stdout, flushed by the commands */
-	pyci_summary sum;               /* errors and mounts are counted here too */
+	pyci_buf out;     /* what goes to stdout, flushed by the commands */
+	pyci_summary sum; /* errors and mounts are counted here too */
 	int write_failed;
-	int refuse_overlap;             /* PATHs that name the same files: refused (clean), not
-					 * only warned about (roots.c) */
-	void *cmd;                      /* the command's own state: the scan's callbacks are given
-					 * this scanrun as ctx, and find the command here */
-	int quiet;                      /* -q: only the summary; -qq: nothing on stdout */
-	int have_io;                    /* --io given (else PYCI_IO, else auto) */
-	const char *log;                /* out records acts (clean): written with cli_flush_log,
-					 * which says this of them when it cannot */
-	int stopped;                    /* a callback stopped the run and says why itself */
+	int refuse_overlap; /* PATHs that name the same files: refused (clean), not
+			     * only warned about (roots.c) */
+	void *cmd;          /* the command's own state: the scan's callbacks are given
+			     * this scanrun as ctx, and find the command here */
+	int quiet;          /* -q: only the summary; -qq: nothing on stdout */
+	int have_io;        /* --io given (else PYCI_IO, else auto) */
+	const char *log;    /* out records acts (clean): written with cli_flush_log,
+			     * which says this of them when it cannot */
+	int stopped;        /* a callback stopped the run and says why itself */
 };
 
 /* The command's state of a scan callback's ctx (an scanrun). */
@@ -87,7 +87,7 @@ int scanrun_ready(struct scanrun *e);
  * (exit 2), 0 if none did; stops early when output failed or memory ran out.
  */
 int scanrun_run(struct scanrun *e, char **paths, const pyci_scan_ops *ops,
-	       int (*refuse)(const char *path));
+		int (*refuse)(const char *path));
 
 /*
  * Compare the PATHs (NULL-terminated) before anything is walked: one the walk of another

@@ -112,8 +112,8 @@ typedef int (*statx_fn)(int, const char *, int, unsigned int, struct statx *);
 typedef int (*stat_fn)(const char *, struct stat *);
 typedef int (*stat64_fn)(const char *, struct stat64 *);
 typedef int (*main_fn)(int, char **, char **);
-typedef int (*start_main_fn)(main_fn, int, char **, void (*)(void), void (*)(void),
-			     void (*)(void), void *);
+typedef int (*start_main_fn)(main_fn, int, char **, void (*)(void), void (*)(void), void (*)(void),
+			     void *);
 
 static write_fn real_write;
 static writev_fn real_writev;
@@ -173,13 +173,13 @@ static void *next(const char *name)
 }
 
 /* (memcpy: ISO C has no cast from an object pointer to a function pointer) */
-#define RESOLVE(var, type, name)                                                        \
-	do {                                                                            \
-		if (!(var)) {                                                           \
-			void *p_ = next(name);                                          \
+#define RESOLVE(var, type, name)                                                         \
+	do {                                                                             \
+		if (!(var)) {                                                            \
+			void *p_ = next(name);                                           \
 			_Static_assert(sizeof(type) == sizeof(p_), "function pointers"); \
-			memcpy(&(var), &p_, sizeof(var));                               \
-		}                                                                       \
+			memcpy(&(var), &p_, sizeof(var));                                \
+		}                                                                        \
 	} while (0)
 
 static void resolve_all(void)
@@ -280,11 +280,12 @@ static int parse_errno(const char *s, int dflt)
 		const char *name;
 		int value;
 	} names[] = {
-		{"EACCES", EACCES}, {"EPERM", EPERM},   {"EROFS", EROFS},     {"EIO", EIO},
-		{"EBUSY", EBUSY},   {"ENOSPC", ENOSPC}, {"EPIPE", EPIPE},     {"EDQUOT", EDQUOT},
-		{"EFBIG", EFBIG},   {"ENOENT", ENOENT}, {"ENOTEMPTY", ENOTEMPTY},
-		{"EEXIST", EEXIST}, {"EINTR", EINTR},   {"EAGAIN", EAGAIN},   {"ENOMEM", ENOMEM},
-		{"ESTALE", ESTALE}, {"ENOTDIR", ENOTDIR}, {"EISDIR", EISDIR},
+		{"EACCES", EACCES}, {"EPERM", EPERM},         {"EROFS", EROFS},
+		{"EIO", EIO},       {"EBUSY", EBUSY},         {"ENOSPC", ENOSPC},
+		{"EPIPE", EPIPE},   {"EDQUOT", EDQUOT},       {"EFBIG", EFBIG},
+		{"ENOENT", ENOENT}, {"ENOTEMPTY", ENOTEMPTY}, {"EEXIST", EEXIST},
+		{"EINTR", EINTR},   {"EAGAIN", EAGAIN},       {"ENOMEM", ENOMEM},
+		{"ESTALE", ESTALE}, {"ENOTDIR", ENOTDIR},     {"EISDIR", EISDIR},
 	};
 	if (!s || !*s)
 		return dflt;
@@ -358,7 +359,8 @@ static ssize_t out_write(const void *buf, size_t n)
 		trace("F", num, "");
 	}
 	if (w > 0) {
-		unsigned long total = atomic_fetch_add(&n_bytes, (unsigned long)w) + (unsigned long)w;
+		unsigned long total =
+			atomic_fetch_add(&n_bytes, (unsigned long)w) + (unsigned long)w;
 		if (tee_fd >= 0) {
 			int saved = errno;
 			write_all(tee_fd, buf, (size_t)w);
@@ -407,7 +409,8 @@ static void replace_stdout(void)
 		setvbuf(f, NULL, _IOLBF, BUFSIZ);
 	else
 		setvbuf(f, NULL, _IOFBF,
-			st.st_blksize > 0 && st.st_blksize < BUFSIZ ? (size_t)st.st_blksize : BUFSIZ);
+			st.st_blksize > 0 && st.st_blksize < BUFSIZ ? (size_t)st.st_blksize
+								    : BUFSIZ);
 	fflush(stdout);
 	stdout = f;
 }

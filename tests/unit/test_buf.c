@@ -171,7 +171,8 @@ static void check_printf_len(size_t p, size_t n)
 static void test_printf_growth(void **state)
 {
 	(void)state;
-	static const size_t lens[] = {0, 1, 254, 255, 256, 257, 300, 511, 512, 513, 1000, 4096, 70000};
+	static const size_t lens[] = {0,   1,   254, 255,  256,  257,  300,
+				      511, 512, 513, 1000, 4096, 70000};
 	static const size_t prefixes[] = {0, 1, 200, 255, 256, 300, 1023};
 	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
 		for (size_t j = 0; j < sizeof(prefixes) / sizeof(prefixes[0]); j++)

@@ -195,15 +195,16 @@ static void test_not_cache(void **state)
 {
 	(void)state;
 	static const char *const names[] = {
-		"x.py", ".pyc", ".pyo", "x.PYC", "x.Pyc", "x.pyc~", "x.pyc.bak", "pyc", "xpyc",
-		"x.pycx", "x.pyd", "x.so", "", "x.pyw", "x_pyc", "__pycache__",
+		"x.py", ".pyc",   ".pyo",  "x.PYC", "x.Pyc", "x.pyc~", "x.pyc.bak", "pyc",
+		"xpyc", "x.pycx", "x.pyd", "x.so",  "",      "x.pyw",  "x_pyc",     "__pycache__",
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		for (int inp = 0; inp <= 1; inp++) {
 			pyci_cache_name c;
 			memset(&c, 0x5a, sizeof(c));
 			if (parse(names[i], inp, &c) != -1)
-				fail_msg("\"%s\" (in_pycache=%d) taken as a cache name", names[i], inp);
+				fail_msg("\"%s\" (in_pycache=%d) taken as a cache name", names[i],
+					 inp);
 			assert_int_equal(c.kind, PYCI_NAME_NOT_CACHE);
 		}
 	}

@@ -59,8 +59,8 @@ static pyci_file_info identity(int dirfd, const char *name)
 {
 	struct stat st;
 	assert_int_equal(fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW), 0);
-	pyci_file_info f = {(uint64_t)st.st_dev, (uint64_t)st.st_ino, (uint32_t)st.st_mode,
-			    (uint64_t)st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
+	pyci_file_info f = {(uint64_t)st.st_dev,  (uint64_t)st.st_ino, (uint32_t)st.st_mode,
+			    (uint64_t)st.st_size, st.st_mtim.tv_sec,   st.st_mtim.tv_nsec};
 	return f;
 }
 
@@ -69,8 +69,12 @@ static int remove_judged(int dirfd, const char *name, const pyci_file_info *f, i
 			 const char **why)
 {
 	static const pyci_cache_name bad = {.kind = PYCI_NAME_PYCACHE_BAD};
-	pyci_record r = {.name = name, .dirfd = dirfd, .srcdirfd = dirfd, .cname = &bad,
-			 .have_file = 1, .file = *f};
+	pyci_record r = {.name = name,
+			 .dirfd = dirfd,
+			 .srcdirfd = dirfd,
+			 .cname = &bad,
+			 .have_file = 1,
+			 .file = *f};
 	return pyci_clean_remove(&r, dry_run, why);
 }
 
@@ -156,8 +160,12 @@ static void judge_now(struct dir *d, struct judged *j)
 		j->src.dev = (uint64_t)st.st_dev;
 		j->src.ino = (uint64_t)st.st_ino;
 	}
-	j->r = (pyci_record){.name = "m.cpython-312.pyc", .dirfd = j->pc, .srcdirfd = d->fd,
-			     .cname = &j->cname, .source = &j->src, .have_file = 1,
+	j->r = (pyci_record){.name = "m.cpython-312.pyc",
+			     .dirfd = j->pc,
+			     .srcdirfd = d->fd,
+			     .cname = &j->cname,
+			     .source = &j->src,
+			     .have_file = 1,
 			     .file = identity(j->pc, "m.cpython-312.pyc")};
 }
 
@@ -264,9 +272,11 @@ static void test_rmdir_only_the_listed_directory(void **state)
 static void test_eligible(void **state)
 {
 	(void)state;
-	pyci_cache_name pycache = {.kind = PYCI_NAME_PYCACHE}, bad = {.kind = PYCI_NAME_PYCACHE_BAD};
-	pyci_verdict stale = {.status = PYCI_STALE}, fifo = {.status = PYCI_INVALID,
-						       .reasons = PYCI_REASON_BIT(PYCI_R_NOT_REGULAR)};
+	pyci_cache_name pycache = {.kind = PYCI_NAME_PYCACHE},
+			bad = {.kind = PYCI_NAME_PYCACHE_BAD};
+	pyci_verdict stale = {.status = PYCI_STALE},
+		     fifo = {.status = PYCI_INVALID,
+			     .reasons = PYCI_REASON_BIT(PYCI_R_NOT_REGULAR)};
 	pyci_record r = {.cname = &pycache, .verdict = &stale, .have_file = 1};
 	r.file.mode = S_IFREG | 0644;
 	const char *why = NULL;
@@ -310,9 +320,11 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_removes_the_judged_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changed_file_is_kept, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_changed_source_keeps_the_cache, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_changed_source_keeps_the_cache, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_dry_run_predicts_permission, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rmdir_only_the_listed_directory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rmdir_only_the_listed_directory, setup,
+						teardown),
 		cmocka_unit_test(test_eligible),
 		cmocka_unit_test(test_is_root),
 	};

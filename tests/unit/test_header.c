@@ -54,8 +54,8 @@ static void test_layout_16_timestamp(void **state)
 {
 	(void)state;
 	/* bytes written out by hand: 3.12 magic, flags 0, mtime 0x5F5E1000, size 0x00000123 */
-	const uint8_t b[] = {0xcb, 0x0d, 0x0d, 0x0a, 0, 0, 0, 0,
-			     0x00, 0x10, 0x5e, 0x5f, 0x23, 0x01, 0x00, 0x00, 0xe3};
+	const uint8_t b[] = {0xcb, 0x0d, 0x0d, 0x0a, 0,    0,    0,    0,   0x00,
+			     0x10, 0x5e, 0x5f, 0x23, 0x01, 0x00, 0x00, 0xe3};
 	pyci_header h;
 	assert_int_equal(pyci_header_parse(b, sizeof(b), BIG, &h), PYCI_HDR_OK);
 	assert_int_equal(h.status, PYCI_HDR_OK);
@@ -77,8 +77,8 @@ static void test_layout_12(void **state)
 {
 	(void)state;
 	/* 3.6 (3379): magic, mtime, size, then the code ('c' | FLAG_REF) */
-	const uint8_t b[] = {0x33, 0x0d, 0x0d, 0x0a, 0x78, 0x56, 0x34, 0x12,
-			     0xef, 0xcd, 0xab, 0x89, 0xe3};
+	const uint8_t b[] = {0x33, 0x0d, 0x0d, 0x0a, 0x78, 0x56, 0x34,
+			     0x12, 0xef, 0xcd, 0xab, 0x89, 0xe3};
 	pyci_header h;
 	assert_int_equal(pyci_header_parse(b, sizeof(b), BIG, &h), PYCI_HDR_OK);
 	assert_int_equal(h.size, 12);
@@ -419,9 +419,9 @@ static void test_names(void **state)
 	assert_string_equal(pyci_header_status_name(PYCI_HDR_EMPTY), "empty");
 	assert_string_equal(pyci_header_status_name(PYCI_HDR_TRUNCATED), "truncated");
 	const pyci_header_status all[] = {
-		PYCI_HDR_OK,	    PYCI_HDR_EMPTY,    PYCI_HDR_SHORT_MAGIC, PYCI_HDR_BAD_MAGIC,
-		PYCI_HDR_TRUNCATED, PYCI_HDR_BAD_FLAGS, PYCI_HDR_NO_BODY,    PYCI_HDR_NOT_CODE,
-		PYCI_HDR_SHORT_BODY,
+		PYCI_HDR_OK,        PYCI_HDR_EMPTY,     PYCI_HDR_SHORT_MAGIC,
+		PYCI_HDR_BAD_MAGIC, PYCI_HDR_TRUNCATED, PYCI_HDR_BAD_FLAGS,
+		PYCI_HDR_NO_BODY,   PYCI_HDR_NOT_CODE,  PYCI_HDR_SHORT_BODY,
 	};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		const char *n = pyci_header_status_name(all[i]);
@@ -439,20 +439,13 @@ static void test_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_peek_size),
-		cmocka_unit_test(test_layout_16_timestamp),
-		cmocka_unit_test(test_layout_12),
-		cmocka_unit_test(test_layout_8),
-		cmocka_unit_test(test_flags),
-		cmocka_unit_test(test_empty_and_short),
-		cmocka_unit_test(test_bad_magic),
-		cmocka_unit_test(test_truncated),
-		cmocka_unit_test(test_no_body),
-		cmocka_unit_test(test_not_code),
-		cmocka_unit_test(test_short_body),
-		cmocka_unit_test(test_short_body_layout_minimum),
-		cmocka_unit_test(test_large_file),
-		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_peek_size),  cmocka_unit_test(test_layout_16_timestamp),
+		cmocka_unit_test(test_layout_12),  cmocka_unit_test(test_layout_8),
+		cmocka_unit_test(test_flags),      cmocka_unit_test(test_empty_and_short),
+		cmocka_unit_test(test_bad_magic),  cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_no_body),    cmocka_unit_test(test_not_code),
+		cmocka_unit_test(test_short_body), cmocka_unit_test(test_short_body_layout_minimum),
+		cmocka_unit_test(test_large_file), cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -86,14 +86,30 @@ static long json_decode(const char *s, size_t len, unsigned char *out)
 		if (++i >= len - 1)
 			return -1;
 		switch (s[i]) {
-		case '"': out[o++] = '"'; break;
-		case '\\': out[o++] = '\\'; break;
-		case '/': out[o++] = '/'; break;
-		case 'b': out[o++] = '\b'; break;
-		case 'f': out[o++] = '\f'; break;
-		case 'n': out[o++] = '\n'; break;
-		case 'r': out[o++] = '\r'; break;
-		case 't': out[o++] = '\t'; break;
+		case '"':
+			out[o++] = '"';
+			break;
+		case '\\':
+			out[o++] = '\\';
+			break;
+		case '/':
+			out[o++] = '/';
+			break;
+		case 'b':
+			out[o++] = '\b';
+			break;
+		case 'f':
+			out[o++] = '\f';
+			break;
+		case 'n':
+			out[o++] = '\n';
+			break;
+		case 'r':
+			out[o++] = '\r';
+			break;
+		case 't':
+			out[o++] = '\t';
+			break;
 		case 'u': {
 			if (i + 4 > len - 2) /* four hex digits before the closing quote */
 				return -1;
@@ -173,7 +189,8 @@ static void test_plain(void **state)
 	(void)state;
 	CHECK("", "\"\"");
 	CHECK("abc", "\"abc\"");
-	CHECK("/srv/app/__pycache__/m.cpython-312.pyc", "\"/srv/app/__pycache__/m.cpython-312.pyc\"");
+	CHECK("/srv/app/__pycache__/m.cpython-312.pyc",
+	      "\"/srv/app/__pycache__/m.cpython-312.pyc\"");
 	CHECK(" ~", "\" ~\"");
 }
 
@@ -213,14 +230,14 @@ static void test_escapes(void **state)
 static void test_valid_utf8(void **state)
 {
 	(void)state;
-	CHECK("caf\xc3\xa9", "\"caf\xc3\xa9\"");                 /* é */
-	CHECK("\xe2\x82\xac", "\"\xe2\x82\xac\"");               /* € */
-	CHECK("\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\"");       /* U+1F600 */
-	CHECK("\xf4\x8f\xbf\xbf", "\"\xf4\x8f\xbf\xbf\"");       /* U+10FFFF */
-	CHECK("\xc2\x80", "\"\xc2\x80\"");                       /* U+0080 */
-	CHECK("\xed\x9f\xbf", "\"\xed\x9f\xbf\"");               /* U+D7FF */
-	CHECK("\xee\x80\x80", "\"\xee\x80\x80\"");               /* U+E000 */
-	CHECK("\xef\xbf\xbf", "\"\xef\xbf\xbf\"");               /* U+FFFF */
+	CHECK("caf\xc3\xa9", "\"caf\xc3\xa9\"");           /* é */
+	CHECK("\xe2\x82\xac", "\"\xe2\x82\xac\"");         /* € */
+	CHECK("\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\""); /* U+1F600 */
+	CHECK("\xf4\x8f\xbf\xbf", "\"\xf4\x8f\xbf\xbf\""); /* U+10FFFF */
+	CHECK("\xc2\x80", "\"\xc2\x80\"");                 /* U+0080 */
+	CHECK("\xed\x9f\xbf", "\"\xed\x9f\xbf\"");         /* U+D7FF */
+	CHECK("\xee\x80\x80", "\"\xee\x80\x80\"");         /* U+E000 */
+	CHECK("\xef\xbf\xbf", "\"\xef\xbf\xbf\"");         /* U+FFFF */
 	CHECK("a\xd0\x96\"", "\"a\xd0\x96\\\"\"");
 }
 
@@ -230,14 +247,14 @@ static void test_invalid_bytes(void **state)
 	CHECK("\xff", "\"\\udcff\"");
 	CHECK("\x80", "\"\\udc80\"");
 	CHECK("a\x80z", "\"a\\udc80z\"");
-	CHECK("\xc0\x80", "\"\\udcc0\\udc80\"");                /* overlong NUL */
-	CHECK("\xc1\xbf", "\"\\udcc1\\udcbf\"");                /* overlong */
-	CHECK("\xe0\x80\xaf", "\"\\udce0\\udc80\\udcaf\"");     /* overlong 3-byte */
+	CHECK("\xc0\x80", "\"\\udcc0\\udc80\"");            /* overlong NUL */
+	CHECK("\xc1\xbf", "\"\\udcc1\\udcbf\"");            /* overlong */
+	CHECK("\xe0\x80\xaf", "\"\\udce0\\udc80\\udcaf\""); /* overlong 3-byte */
 	CHECK("\xf0\x80\x80\xaf", "\"\\udcf0\\udc80\\udc80\\udcaf\"");
 	CHECK("\xed\xa0\x80", "\"\\udced\\udca0\\udc80\""); /* surrogate D800 */
 	CHECK("\xed\xbf\xbf", "\"\\udced\\udcbf\\udcbf\""); /* surrogate DFFF */
-	CHECK("\xe2\x82", "\"\\udce2\\udc82\"");             /* truncated at the end */
-	CHECK("\xe2\x82z", "\"\\udce2\\udc82z\"");           /* truncated before ASCII */
+	CHECK("\xe2\x82", "\"\\udce2\\udc82\"");            /* truncated at the end */
+	CHECK("\xe2\x82z", "\"\\udce2\\udc82z\"");          /* truncated before ASCII */
 	CHECK("\xe2\x82\xe2\x82\xac", "\"\\udce2\\udc82\xe2\x82\xac\"");
 	CHECK("\xf4\x90\x80\x80", "\"\\udcf4\\udc90\\udc80\\udc80\""); /* > U+10FFFF */
 	CHECK("\xf5\x80\x80\x80", "\"\\udcf5\\udc80\\udc80\\udc80\"");
@@ -271,8 +288,9 @@ static void test_fields(void **state)
 	assert_int_equal(pyci_json_field_bool(&b, "f", 0), 0);
 	assert_int_equal(pyci_json_next_key(&b, "n"), 0);
 	assert_int_equal(pyci_buf_puts(&b, "2}"), 0);
-	assert_string_equal(b.data,
-			    "{\"a\":1,\"s\":\"x\\udcff\",\"none\":null,\"t\":true,\"f\":false,\"n\":2}");
+	assert_string_equal(
+		b.data,
+		"{\"a\":1,\"s\":\"x\\udcff\",\"none\":null,\"t\":true,\"f\":false,\"n\":2}");
 	pyci_buf_free(&b);
 }
 
@@ -473,9 +491,10 @@ static void test_writer_escaping(void **state)
 	pyci_jw_end_array(&w);
 	pyci_jw_end(&w);
 	assert_int_equal(pyci_jw_finish(&w), 0);
-	assert_string_equal(b.data, "{\"path\":\"m\\udcff\\udcfe.cpython-311.pyc\","
-				    "\"nul\":\"a\\u0000b\",\"ctl\":\"t\\tn\\nq\\\"s\\\\\","
-				    "\"k\\\"e\\\\y\\udcff\":\"caf\xc3\xa9\",\"a\\nb\":[\"\\u0001\"]}");
+	assert_string_equal(b.data,
+			    "{\"path\":\"m\\udcff\\udcfe.cpython-311.pyc\","
+			    "\"nul\":\"a\\u0000b\",\"ctl\":\"t\\tn\\nq\\\"s\\\\\","
+			    "\"k\\\"e\\\\y\\udcff\":\"caf\xc3\xa9\",\"a\\nb\":[\"\\u0001\"]}");
 	assert_true(pyci_utf8_valid(b.data, b.len));
 	pyci_buf_free(&b);
 }
@@ -662,8 +681,8 @@ static void test_writer_decimal(void **state)
 	pyci_jw_end_array(&w);
 	assert_int_equal(pyci_jw_finish(&w), 0);
 	assert_string_equal(b.data, "[0,-0,15000000000123456789,-9223372036854775809000000000]");
-	static const char *const bad[] = {"", "-", "01", "-01", "1.5", "1e9", "+1", " 1", "1 ", "0x1",
-					  "--1", "nan"};
+	static const char *const bad[] = {"",   "-",  "01", "-01", "1.5", "1e9",
+					  "+1", " 1", "1 ", "0x1", "--1", "nan"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		pyci_buf_clear(&b);
 		pyci_jw_init(&w, &b);

@@ -112,8 +112,8 @@ enum { LAY27 = 27, LAY30 = 30, LAY38 = 38, LAY311 = 311 };
 
 typedef struct spec {
 	int layout;
-	int old_strings;         /* LAY30 before 3.4: names as 'u', not 'z' */
-	unsigned ref;            /* 0x80 for FLAG_REF on the 'c' */
+	int old_strings; /* LAY30 before 3.4: names as 'u', not 'z' */
+	unsigned ref;    /* 0x80 for FLAG_REF on the 'c' */
 	int32_t flags, firstlineno, argcount;
 	const char *name, *qualname, *filename;
 	const char *const *names;
@@ -122,7 +122,7 @@ typedef struct spec {
 	size_t nvarnames;
 	const char *const *cellvars;
 	size_t ncellvars;
-	const char *const *lpnames;  /* 3.11+ */
+	const char *const *lpnames; /* 3.11+ */
 	const char *lpkinds;
 	size_t nlp;
 	/* writes the consts object; NULL: an empty tuple */
@@ -211,7 +211,8 @@ static void assert_const(const pyci_marshal *mm, size_t i, char type, const char
 	assert_true(mm->ncodes > 0);
 	assert_true(i < mm->codes[0].nconsts);
 	const pyci_mconst *c = &mm->codes[0].consts[i];
-	if (c->type != type || c->text.len != strlen(text) || memcmp(c->text.data, text, c->text.len))
+	if (c->type != type || c->text.len != strlen(text) ||
+	    memcmp(c->text.data, text, c->text.len))
 		fail_msg("const %zu: got %c:%.*s, want %c:%s", i, c->type, (int)c->text.len,
 			 c->text.data ? c->text.data : "(null)", type, text);
 	assert_int_equal(c->text.data[c->text.len], '\0');
@@ -227,9 +228,9 @@ static void test_versions(void **state)
 		uint32_t magic;
 		int version;
 	} rows[] = {
-		{62011, 0}, {62061, 1}, {62131, 2}, {62211, 2}, {3131, 2}, {3230, 2}, {3250, 3},
-		{3280, 4}, {3310, 4}, {3379, 4}, {3571, 4}, {3600, 4}, {3608, 5}, {3627, 5},
-		{3666, 6},
+		{62011, 0}, {62061, 1}, {62131, 2}, {62211, 2}, {3131, 2},
+		{3230, 2},  {3250, 3},  {3280, 4},  {3310, 4},  {3379, 4},
+		{3571, 4},  {3600, 4},  {3608, 5},  {3627, 5},  {3666, 6},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		pyci_magic_info m = magic_of(rows[i].magic);
@@ -276,26 +277,36 @@ static void test_layouts_each(void **state)
 	} rows[] = {
 		/* every release line from 2.3 to 3.15, by the final release's magic (2.3-2.6 and
 		 * 3.0-3.5 have no interpreter on the machine to check them against) */
-		{62011, LAY27, -1, -1, 2, 0}, {62061, LAY27, -1, -1, 2, 0}, {62131, LAY27, -1, -1, 2, 0},
-		{62161, LAY27, -1, -1, 2, 0}, {3131, LAY30, -1, 0, 2, 1}, {3151, LAY30, -1, 0, 2, 1},
-		{3180, LAY30, -1, 0, 2, 1}, {3230, LAY30, -1, 0, 2, 1}, {3310, LAY30, -1, 0, 2, 0},
-		{3350, LAY30, -1, 0, 2, 0},
-		{62211, LAY27, -1, -1, 2, 0}, {3379, LAY30, -1, 0, 2, 0}, {3401, LAY30, -1, 0, 2, 0},
-		{3410, LAY38, 0, 0, 2, 0},    {3425, LAY38, 0, 0, 2, 0},  {3439, LAY38, 0, 0, 2, 0},
-		{3495, LAY311, 0, 0, 2, 0},   {3571, LAY311, 0, 0, 2, 0}, {3627, LAY311, 0, 0, 2, 0},
-		{3666, LAY311, 0, 0, 2, 0},
+		{62011, LAY27, -1, -1, 2, 0}, {62061, LAY27, -1, -1, 2, 0},
+		{62131, LAY27, -1, -1, 2, 0}, {62161, LAY27, -1, -1, 2, 0},
+		{3131, LAY30, -1, 0, 2, 1},   {3151, LAY30, -1, 0, 2, 1},
+		{3180, LAY30, -1, 0, 2, 1},   {3230, LAY30, -1, 0, 2, 1},
+		{3310, LAY30, -1, 0, 2, 0},   {3350, LAY30, -1, 0, 2, 0},
+		{62211, LAY27, -1, -1, 2, 0}, {3379, LAY30, -1, 0, 2, 0},
+		{3401, LAY30, -1, 0, 2, 0},   {3410, LAY38, 0, 0, 2, 0},
+		{3425, LAY38, 0, 0, 2, 0},    {3439, LAY38, 0, 0, 2, 0},
+		{3495, LAY311, 0, 0, 2, 0},   {3571, LAY311, 0, 0, 2, 0},
+		{3627, LAY311, 0, 0, 2, 0},   {3666, LAY311, 0, 0, 2, 0},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		spec s = {.layout = rows[i].layout, .old_strings = rows[i].old_strings, .name = "f",
-			  .flags = 3, .firstlineno = 7,
-			  .argcount = 2, .varnames = vn, .nvarnames = 2, .lpnames = vn,
-			  .lpkinds = "\x26\x26", .nlp = 2};
+		spec s = {.layout = rows[i].layout,
+			  .old_strings = rows[i].old_strings,
+			  .name = "f",
+			  .flags = 3,
+			  .firstlineno = 7,
+			  .argcount = 2,
+			  .varnames = vn,
+			  .nvarnames = 2,
+			  .lpnames = vn,
+			  .lpkinds = "\x26\x26",
+			  .nlp = 2};
 		bb b = {0};
 		put_code(&b, &s);
 		pyci_magic_info m = magic_of(rows[i].magic);
 		pyci_marshal out;
 		if (pyci_marshal_decode(b.d, b.n, &m, 0, &out) != 0)
-			fail_msg("magic %u: %s at %zu", rows[i].magic, out.error_msg, out.error_offset);
+			fail_msg("magic %u: %s at %zu", rows[i].magic, out.error_msg,
+				 out.error_offset);
 		assert_int_equal(out.consumed, b.n);
 		assert_int_equal(out.ncodes, 1);
 		const pyci_mcode *c = &out.codes[0];
@@ -450,7 +461,8 @@ static void test_float_repr(void **state)
 		{-0.0, "-0.0"},
 		{5e-324, "5e-324"},
 		{1.7976931348623157e308, "1.7976931348623157e+308"},
-		{5.9604644775390625e-08, "5.960464477539063e-08"}, /* 2**-24: next to a power of 2 */
+		{5.9604644775390625e-08,
+		 "5.960464477539063e-08"}, /* 2**-24: next to a power of 2 */
 		{1.0 / 3, "0.3333333333333333"},
 		{2.0 / 3, "0.6666666666666666"},
 		{9007199254740993.0, "9007199254740992.0"},
@@ -491,10 +503,10 @@ static void test_text_floats(void **state)
 		const char *text;
 		const char *repr; /* NULL: invalid */
 	} rows[] = {
-		{"1", "1.0"},   {"-2.50", "-2.5"}, {".5", "0.5"},   {"5.", "5.0"},
-		{"1E3", "1000.0"}, {"inf", "inf"}, {"-Infinity", "-inf"}, {"nan", "nan"},
-		{"1.2.3", NULL}, {" 1", NULL},      {"0x10", NULL},  {"", NULL},
-		{"e5", NULL},   {"1e", NULL},      {"infinit", NULL},
+		{"1", "1.0"},      {"-2.50", "-2.5"}, {".5", "0.5"},         {"5.", "5.0"},
+		{"1E3", "1000.0"}, {"inf", "inf"},    {"-Infinity", "-inf"}, {"nan", "nan"},
+		{"1.2.3", NULL},   {" 1", NULL},      {"0x10", NULL},        {"", NULL},
+		{"e5", NULL},      {"1e", NULL},      {"infinit", NULL},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		/* text floats are what 2.3 and older wrote; read in any version */
@@ -537,13 +549,14 @@ static void test_longs(void **state)
 	/* 10**20 in base 2**15, least significant first */
 	{
 		unsigned long long lo = 0x6bc75e2d63100000ull; /* low 64 bits of 10**20 */
-		unsigned hi = 0x5;                              /* bits 64.. */
+		unsigned hi = 0x5;                             /* bits 64.. */
 		unsigned dg[5];
 		for (int k = 0; k < 5; k++) {
 			unsigned v = 0;
 			for (int bit = 0; bit < 15; bit++) {
 				int pos = k * 15 + bit;
-				unsigned b = pos < 64 ? (unsigned)(lo >> pos) & 1 : (hi >> (pos - 64)) & 1;
+				unsigned b = pos < 64 ? (unsigned)(lo >> pos) & 1
+						      : (hi >> (pos - 64)) & 1;
 				v |= b << bit;
 			}
 			dg[k] = v;
@@ -624,11 +637,9 @@ static void test_strings_utf8(void **state)
 		int ok;
 	} rows[] = {
 		{"\xed\xa0\x80", 3, 1}, /* a lone surrogate: surrogatepass */
-		{"\xf0\x9f\x98\x80", 4, 1},
-		{"\xff", 1, 0},
-		{"\xc0\x80", 2, 0}, /* overlong */
-		{"\xe2\x82", 2, 0}, /* truncated */
-		{"\xf4\x90\x80\x80", 4, 0}, /* above U+10FFFF */
+		{"\xf0\x9f\x98\x80", 4, 1}, {"\xff", 1, 0}, {"\xc0\x80", 2, 0}, /* overlong */
+		{"\xe2\x82", 2, 0},                                             /* truncated */
+		{"\xf4\x90\x80\x80", 4, 0},                                     /* above U+10FFFF */
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		bb c = {0};
@@ -639,7 +650,8 @@ static void test_strings_utf8(void **state)
 		int r = decode_consts(3571, &c, 1, &out);
 		assert_int_equal(r, rows[i].ok ? 0 : -1);
 		if (!rows[i].ok)
-			assert_string_equal(out.error_msg, "bad marshal data (invalid UTF-8 in str)");
+			assert_string_equal(out.error_msg,
+					    "bad marshal data (invalid UTF-8 in str)");
 		pyci_marshal_free(&out);
 		free(c.d);
 	}
@@ -654,15 +666,15 @@ static void test_version_gates(void **state)
 		size_t len;
 		int ok;
 	} rows[] = {
-		{3571, ":NNN", 4, 0},    /* slice: v5 */
+		{3571, ":NNN", 4, 0}, /* slice: v5 */
 		{3627, ":NNN", 4, 1},
-		{3627, "}0", 2, 0},      /* frozendict: v6 */
+		{3627, "}0", 2, 0}, /* frozendict: v6 */
 		{3666, "}NN0", 4, 1},
-		{62211, "z\1a", 3, 0},   /* short ASCII: v4 */
+		{62211, "z\1a", 3, 0}, /* short ASCII: v4 */
 		{3571, "z\1a", 3, 1},
 		{62211, "\xe9\1\0\0\0", 5, 0}, /* FLAG_REF: v3 */
 		{3571, "\xe9\1\0\0\0", 5, 1},
-		{3571, "R\0\0\0\0", 5, 0}, /* stringref: py2 only */
+		{3571, "R\0\0\0\0", 5, 0},          /* stringref: py2 only */
 		{62061, "g\0\0\0\0\0\0\0\0", 9, 0}, /* binary float: v2 (2.5) */
 		{62131, "g\0\0\0\0\0\0\0\0", 9, 1},
 		{62011, "t\1\0\0\0a", 6, 0}, /* interned: v1 (2.4) */
@@ -704,7 +716,11 @@ static void test_refs_preorder(void **state)
 	bb c = {0};
 	u8(&c, ')');
 	u8(&c, 3);
-	put(&c, "\xa9\x02\xda\x03" "abc" "r\x01\0\0\0", 12);
+	put(&c,
+	    "\xa9\x02\xda\x03"
+	    "abc"
+	    "r\x01\0\0\0",
+	    12);
 	u8(&c, 'r'); /* the inner tuple again, ref 0 */
 	i32(&c, 0);
 	u8(&c, 'r'); /* and the string, ref 1 */
@@ -726,11 +742,11 @@ static void test_refs_invalid(void **state)
 		const char *obj;
 		size_t len;
 	} rows[] = {
-		{"\xa9\x01r\0\0\0\0", 7},           /* a tuple holding itself: slot reserved, unfilled */
-		{"\xdb\0\0\0\0r\x01\0\0\0", 10},     /* a dict (ref 0), then ref 1: out of range */
-		{"r\xff\xff\xff\xff", 5},            /* negative */
-		{"r\0\0\0\0", 5},                    /* empty table */
-		{"\xe9\1\0\0\0r\1\0\0\0", 10},      /* one int at 0, ref 1 */
+		{"\xa9\x01r\0\0\0\0", 7}, /* a tuple holding itself: slot reserved, unfilled */
+		{"\xdb\0\0\0\0r\x01\0\0\0", 10}, /* a dict (ref 0), then ref 1: out of range */
+		{"r\xff\xff\xff\xff", 5},        /* negative */
+		{"r\0\0\0\0", 5},                /* empty table */
+		{"\xe9\1\0\0\0r\1\0\0\0", 10},   /* one int at 0, ref 1 */
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		bb c = {0};
@@ -778,8 +794,16 @@ static void test_refs_slice_frozendict(void **state)
 	bb c = {0};
 	u8(&c, ')');
 	u8(&c, 4);
-	put(&c, "\xfd" "N" "i\1\0\0\0" "0", 8); /* frozendict {None: 1}, ref 0 */
-	put(&c, "\xba" "NNN", 4);               /* slice(None, None, None), ref 1 */
+	put(&c,
+	    "\xfd"
+	    "N"
+	    "i\1\0\0\0"
+	    "0",
+	    8); /* frozendict {None: 1}, ref 0 */
+	put(&c,
+	    "\xba"
+	    "NNN",
+	    4); /* slice(None, None, None), ref 1 */
 	put(&c, "r\0\0\0\0", 5);
 	put(&c, "r\1\0\0\0", 5);
 	pyci_marshal out;
@@ -938,9 +962,10 @@ static void test_huge_sizes(void **state)
 			assert_int_equal(decode_consts(3571, &c, 1, &out), -1);
 			assert_int_equal(out.error, EINVAL);
 			assert_int_equal(out.error_offset, 1 + 20 + 9 + 2);
-			assert_string_equal(out.error_msg,
-					    big ? "bad marshal data (size out of range)"
-						: "bad marshal data (size larger than the remaining data)");
+			assert_string_equal(
+				out.error_msg,
+				big ? "bad marshal data (size out of range)"
+				    : "bad marshal data (size larger than the remaining data)");
 			pyci_marshal_free(&out);
 			free(c.d);
 		}
@@ -978,7 +1003,8 @@ static void test_bad_objects(void **state)
 	u8(&l, '[');
 	i32(&l, 0);
 	assert_int_equal(decode_consts(3571, &l, 0, &out), -1);
-	assert_string_equal(out.error_msg, "bad marshal data (code object field of the wrong type)");
+	assert_string_equal(out.error_msg,
+			    "bad marshal data (code object field of the wrong type)");
 	assert_int_equal(out.error_offset, 1 + 20 + 9);
 	pyci_marshal_free(&out);
 	free(l.d);
@@ -990,7 +1016,8 @@ static void test_bad_objects(void **state)
 	bb b = {0};
 	put_code(&b, &s);
 	assert_int_equal(pyci_marshal_decode(b.d, b.n, &m, 0, &out), -1);
-	assert_string_equal(out.error_msg, "bad marshal data (code object field of the wrong type)");
+	assert_string_equal(out.error_msg,
+			    "bad marshal data (code object field of the wrong type)");
 	/* the name, then qualname (10 bytes), firstlineno, two empty bytes objects */
 	assert_int_equal(out.error_offset, b.n - raw.n - 10 - 4 - 5 - 5);
 	assert_string_equal(out.codes[0].filename.data, "t.py"); /* read before the error */
@@ -1004,9 +1031,15 @@ static void test_bad_objects(void **state)
 	for (int i = 0; i < 5; i++)
 		i32(&nb, 0);
 	bytes_obj(&nb, "", 0);
-	put(&nb, ")\0" ")\2" "z\1a" "i\1\0\0\0", 12);
+	put(&nb,
+	    ")\0"
+	    ")\2"
+	    "z\1a"
+	    "i\1\0\0\0",
+	    12);
 	assert_int_equal(pyci_marshal_decode(nb.d, nb.n, &m, 0, &out), -1);
-	assert_string_equal(out.error_msg, "bad marshal data (code object field of the wrong type)");
+	assert_string_equal(out.error_msg,
+			    "bad marshal data (code object field of the wrong type)");
 	assert_int_equal(out.error_offset, 1 + 20 + 5 + 2);
 	assert_int_equal(out.codes[0].nnames, 0);
 	assert_null(out.codes[0].names);
@@ -1025,8 +1058,9 @@ static void test_bad_objects(void **state)
 	memmove(kb.d + kinds_at + 6, kb.d + kinds_at + 7, kb.n - kinds_at - 7);
 	kb.n--;
 	assert_int_equal(pyci_marshal_decode(kb.d, kb.n, &m, 0, &out), -1);
-	assert_string_equal(out.error_msg,
-			    "bad marshal data (localsplusnames and localspluskinds differ in length)");
+	assert_string_equal(
+		out.error_msg,
+		"bad marshal data (localsplusnames and localspluskinds differ in length)");
 	assert_int_equal(out.error_offset, kinds_at);
 	pyci_marshal_free(&out);
 	free(kb.d);
@@ -1050,8 +1084,12 @@ static void test_localsplus(void **state)
 {
 	(void)state;
 	static const char *const lp[] = {"a", "b", "c", "d", "e"};
-	spec s = {.layout = LAY311, .lpnames = lp, .lpkinds = "\x26\x66\x40\x80\x30", .nlp = 5,
-		  .name = "f", .flags = 3};
+	spec s = {.layout = LAY311,
+		  .lpnames = lp,
+		  .lpkinds = "\x26\x66\x40\x80\x30",
+		  .nlp = 5,
+		  .name = "f",
+		  .flags = 3};
 	bb b = {0};
 	put_code(&b, &s);
 	pyci_magic_info m = magic_of(3571);
@@ -1105,9 +1143,15 @@ static void write_kids(bb *b, const void *ctx)
 static void write_node(bb *b, const node *n, int layout)
 {
 	nctx c = {n, layout};
-	spec s = {.layout = layout, .name = n->name, .flags = n->flags,
-		  .varnames = n->varnames, .nvarnames = n->nvarnames, .cellvars = n->cellvars,
-		  .ncellvars = n->ncellvars, .consts = write_kids, .ctx = &c};
+	spec s = {.layout = layout,
+		  .name = n->name,
+		  .flags = n->flags,
+		  .varnames = n->varnames,
+		  .nvarnames = n->nvarnames,
+		  .cellvars = n->cellvars,
+		  .ncellvars = n->ncellvars,
+		  .consts = write_kids,
+		  .ctx = &c};
 	put_code(b, &s);
 }
 
@@ -1148,10 +1192,22 @@ static void test_qualname_rule(void **state)
 	static const node f3 = {"outer", 0x3, outer_vars, 1, NULL, 0, {&f2}, 1};
 	static const node mod = {"<module>", 0, NULL, 0, NULL, 0, {&f, &d, &f3}, 3};
 	static const char *const want[] = {
-		"<module>", "f", "f.<locals>.g", "f.<locals>.g.<locals>.<lambda>", "f.<locals>.C",
-		"f.<locals>.C.m", "f.<locals>.C.m.<locals>.__p", "h", "h.<locals>.<lambda>",
-		"f.<locals>.k", "__D", "__D.m", "__D.m.<locals>.__q", "outer",
-		"outer.<locals>.f", "outer.<locals>.f.<locals>.<listcomp>",
+		"<module>",
+		"f",
+		"f.<locals>.g",
+		"f.<locals>.g.<locals>.<lambda>",
+		"f.<locals>.C",
+		"f.<locals>.C.m",
+		"f.<locals>.C.m.<locals>.__p",
+		"h",
+		"h.<locals>.<lambda>",
+		"f.<locals>.k",
+		"__D",
+		"__D.m",
+		"__D.m.<locals>.__q",
+		"outer",
+		"outer.<locals>.f",
+		"outer.<locals>.f.<locals>.<listcomp>",
 		"outer.<locals>.f.<locals>.<listcomp>.<lambda>",
 	};
 	static const int layouts[] = {LAY27, LAY30, LAY38};
@@ -1561,8 +1617,9 @@ static void test_kept_tuple_by_reference(void **state)
 			int r = pyci_marshal_decode(b.d, b.n, &m, want, &out);
 			if (bad) {
 				assert_int_equal(r, -1);
-				assert_string_equal(out.error_msg,
-						    "bad marshal data (code object field of the wrong type)");
+				assert_string_equal(
+					out.error_msg,
+					"bad marshal data (code object field of the wrong type)");
 				/* the consts object starts after the 'c', 5 ints and co_code */
 				assert_int_equal(out.error_offset, 1 + 20 + 9 + at);
 			} else {
@@ -1609,7 +1666,10 @@ static void test_singleton_runs(void **state)
 	bb c = {0};
 	u8(&c, '(');
 	i32(&c, 4);
-	put(&c, "NN\xce" "N", 4);
+	put(&c,
+	    "NN\xce"
+	    "N",
+	    4);
 	pyci_marshal out;
 	assert_int_equal(decode_consts(62211, &c, 0, &out), -1);
 	assert_string_equal(out.error_msg, "bad marshal data (unknown type code)");
@@ -1620,7 +1680,10 @@ static void test_singleton_runs(void **state)
 	bb d = {0};
 	u8(&d, '(');
 	i32(&d, 12);
-	put(&d, "NNN\xd4TF..S\xce" "Ni", 12);
+	put(&d,
+	    "NNN\xd4TF..S\xce"
+	    "Ni",
+	    12);
 	i32(&d, 5);
 	for (int want = 0; want <= 1; want++) {
 		assert_int_equal(decode_consts(3571, &d, want, &out), 0);
@@ -1685,8 +1748,9 @@ static void test_fixture_trees(void **state)
 	for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
 		body b = load(fixtures[i]);
 		pyci_marshal out;
-		assert_int_equal(pyci_marshal_decode(b.data + b.hsize, b.len - b.hsize, &b.magic, 1,
-						     &out), 0);
+		assert_int_equal(
+			pyci_marshal_decode(b.data + b.hsize, b.len - b.hsize, &b.magic, 1, &out),
+			0);
 		assert_int_equal(out.consumed, b.len - b.hsize);
 		assert_int_equal(out.ncodes, 5);
 		for (size_t k = 0; k < 5; k++) {
@@ -1716,7 +1780,8 @@ static void test_truncation(void **state)
 			memcpy(part, b.data + b.hsize, cut);
 			for (int want = 0; want < 2; want++) {
 				pyci_marshal out;
-				assert_int_equal(pyci_marshal_decode(part, cut, &b.magic, want, &out), -1);
+				assert_int_equal(
+					pyci_marshal_decode(part, cut, &b.magic, want, &out), -1);
 				assert_int_equal(out.error, EINVAL);
 				assert_non_null(out.error_msg);
 				assert_true(out.error_offset <= cut);
@@ -1767,7 +1832,8 @@ static void test_bit_flips(void **state)
 					const pyci_mcode *c = &out.codes[k];
 					assert_true(k == 0 ? c->parent == SIZE_MAX : c->parent < k);
 					if (k)
-						assert_int_equal(c->depth, out.codes[c->parent].depth + 1);
+						assert_int_equal(c->depth,
+								 out.codes[c->parent].depth + 1);
 					assert_non_null(c->name.data);
 					assert_non_null(c->qualname.data);
 				}

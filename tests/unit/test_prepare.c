@@ -30,13 +30,13 @@
 struct run {
 	pthread_mutex_t lock;
 	pthread_t threads[16];
-	size_t nthreads;        /* distinct threads prepare ran on */
-	pthread_cond_t joined;  /* signalled when a new thread calls prepare */
-	int rendezvous;         /* prepare waits (up to 5 s) until two threads have called it */
-	int decline_odd;        /* prepare returns -1 for every other call */
+	size_t nthreads;       /* distinct threads prepare ran on */
+	pthread_cond_t joined; /* signalled when a new thread calls prepare */
+	int rendezvous;        /* prepare waits (up to 5 s) until two threads have called it */
+	int decline_odd;       /* prepare returns -1 for every other call */
 	size_t calls;
 	size_t prepared, unprepared;
-	char order[8192];       /* the records' paths, in order */
+	char order[8192]; /* the records' paths, in order */
 	size_t order_len;
 };
 
@@ -194,7 +194,8 @@ static void test_runs_on_several_threads(void **state)
 		put_cache(dir, "a.pyc");
 		put_cache(dir, "b.pyc");
 	}
-	struct run run = {.lock = PTHREAD_MUTEX_INITIALIZER, .joined = PTHREAD_COND_INITIALIZER,
+	struct run run = {.lock = PTHREAD_MUTEX_INITIALIZER,
+			  .joined = PTHREAD_COND_INITIALIZER,
 			  .rendezvous = 1};
 	scan_path(root, &run, 2, 0, 1);
 	assert_int_equal(run.nthreads, 2);

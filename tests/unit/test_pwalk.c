@@ -102,10 +102,10 @@ struct seen {
 	pthread_mutex_t lock;
 	char **v;
 	size_t n, cap;
-	int skip_x;             /* leave out directories whose name starts with 'x' */
+	int skip_x; /* leave out directories whose name starts with 'x' */
 	/* pwalk runs */
-	size_t stop_after;      /* emit fails (EIO) at this result; 0 never */
-	const char *fail_at;    /* visit fails (ENOMEM) at this directory (a suffix); NULL never */
+	size_t stop_after;   /* emit fails (EIO) at this result; 0 never */
+	const char *fail_at; /* visit fails (ENOMEM) at this directory (a suffix); NULL never */
 	size_t visits, emitted, discarded, deep_calls;
 	pwalk_options popt;
 	int helps_offered;
@@ -273,7 +273,8 @@ static void test_same_order_as_one_thread(void **state)
 		for (size_t w = 0; w < sizeof(windows) / sizeof(windows[0]); w++)
 			for (size_t d = 0; d < sizeof(depths) / sizeof(depths[0]); d++) {
 				struct seen s = {.lock = PTHREAD_MUTEX_INITIALIZER};
-				assert_int_equal(walk_parallel(&s, threads[t], windows[w], depths[d]), 0);
+				assert_int_equal(
+					walk_parallel(&s, threads[t], windows[w], depths[d]), 0);
 				assert_same(&ref, &s);
 				/* depth 40 leaves nothing to walk.c; lower limits hand subtrees over */
 				if (depths[d] == 40)

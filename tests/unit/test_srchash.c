@@ -94,8 +94,8 @@ static void test_vectors(void **state)
 		assert_int_equal(pyci_srchash_buf(h, m.word, c, d, "x = 1\n", 6, out), 0);
 		hex8(out, hex);
 		if (strcmp(hex, vectors[i].x1) != 0)
-			fail_msg("magic %u, b'x = 1\\n': got %s, expected %s", vectors[i].magic, hex,
-				 vectors[i].x1);
+			fail_msg("magic %u, b'x = 1\\n': got %s, expected %s", vectors[i].magic,
+				 hex, vectors[i].x1);
 	}
 }
 
@@ -107,13 +107,13 @@ static void test_rounds(void **state)
 		int c, d;
 	} r[] = {
 		{CRLF(3392), 2, 4}, /* 3.7a4, first PEP 552 magic */
-		{CRLF(3394), 2, 4}, {CRLF(3413), 2, 4}, {CRLF(3425), 2, 4}, {CRLF(3439), 2, 4},
-		{CRLF(3449), 2, 4}, /* 3.10 range */
-		{CRLF(3450), 1, 3}, /* 3.11a1 */
-		{CRLF(3495), 1, 3}, {CRLF(3496), 1, 3}, {CRLF(3531), 1, 3}, {CRLF(3571), 1, 3},
-		{CRLF(3627), 1, 3}, {CRLF(3666), 1, 3}, {CRLF(3706), 1, 3},
-		{CRLF(336), 2, 4},  /* PyPy 3.9 */
-		{CRLF(320), 2, 4},  /* PyPy 3.9, 7.3.8 */
+		{CRLF(3394), 2, 4}, {CRLF(3413), 2, 4}, {CRLF(3425), 2, 4},
+		{CRLF(3439), 2, 4}, {CRLF(3449), 2, 4}, /* 3.10 range */
+		{CRLF(3450), 1, 3},                     /* 3.11a1 */
+		{CRLF(3495), 1, 3}, {CRLF(3496), 1, 3}, {CRLF(3531), 1, 3},
+		{CRLF(3571), 1, 3}, {CRLF(3627), 1, 3}, {CRLF(3666), 1, 3},
+		{CRLF(3706), 1, 3}, {CRLF(336), 2, 4}, /* PyPy 3.9 */
+		{CRLF(320), 2, 4},                     /* PyPy 3.9, 7.3.8 */
 	};
 	for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
 		pyci_magic_info m;
@@ -121,8 +121,8 @@ static void test_rounds(void **state)
 		int c = 0, d = 0;
 		pyci_srchash_rounds(&m, &c, &d);
 		if (c != r[i].c || d != r[i].d)
-			fail_msg("magic %u: rounds %d-%d, expected %d-%d", (unsigned)(r[i].word & 0xFFFF),
-				 c, d, r[i].c, r[i].d);
+			fail_msg("magic %u: rounds %d-%d, expected %d-%d",
+				 (unsigned)(r[i].word & 0xFFFF), c, d, r[i].c, r[i].d);
 	}
 }
 
@@ -203,8 +203,8 @@ static void test_fd_large(void **state)
 		uint8_t a[8], b[8];
 		uint64_t nread = 0;
 		assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-		assert_int_equal(pyci_srchash_fd(h, keys[k].k0, keys[k].c, keys[k].d, fd, a, &nread),
-				 0);
+		assert_int_equal(
+			pyci_srchash_fd(h, keys[k].k0, keys[k].c, keys[k].d, fd, a, &nread), 0);
 		assert_int_equal(nread, len);
 		assert_int_equal(
 			pyci_srchash_buf(h, keys[k].k0, keys[k].c, keys[k].d, data, len, b), 0);
@@ -317,18 +317,15 @@ int main(void)
 {
 	/* before anything makes OpenSSL allocate */
 	if (!failalloc_install()) {
-		(void)fprintf(stderr, "CRYPTO_set_mem_functions refused: OpenSSL allocated first\n");
+		(void)fprintf(stderr,
+			      "CRYPTO_set_mem_functions refused: OpenSSL allocated first\n");
 		return 1;
 	}
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_vectors),
-		cmocka_unit_test(test_rounds),
-		cmocka_unit_test(test_rounds_differ),
-		cmocka_unit_test(test_fd_small),
-		cmocka_unit_test(test_fd_large),
-		cmocka_unit_test(test_fd_error),
-		cmocka_unit_test(test_hasher_reuse),
-		cmocka_unit_test(test_hasher_out_of_memory),
+		cmocka_unit_test(test_vectors),       cmocka_unit_test(test_rounds),
+		cmocka_unit_test(test_rounds_differ), cmocka_unit_test(test_fd_small),
+		cmocka_unit_test(test_fd_large),      cmocka_unit_test(test_fd_error),
+		cmocka_unit_test(test_hasher_reuse),  cmocka_unit_test(test_hasher_out_of_memory),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -83,9 +83,9 @@ struct seen {
 	pyci_status status;
 	uint64_t reasons;
 	int source_errno;
-	int dump;            /* make the dump, with failalloc armed at `at` */
+	int dump; /* make the dump, with failalloc armed at `at` */
 	long at;
-	long allocations;    /* OpenSSL's allocations during the dump */
+	long allocations; /* OpenSSL's allocations during the dump */
 	int dump_rc;
 	pyci_buf json;
 };
@@ -187,7 +187,8 @@ int main(void)
 {
 	/* before anything makes OpenSSL allocate */
 	if (!failalloc_install()) {
-		(void)fprintf(stderr, "CRYPTO_set_mem_functions refused: OpenSSL allocated first\n");
+		(void)fprintf(stderr,
+			      "CRYPTO_set_mem_functions refused: OpenSSL allocated first\n");
 		return 1;
 	}
 	const struct CMUnitTest tests[] = {

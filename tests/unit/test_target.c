@@ -79,7 +79,7 @@ static void test_release_specs(void **state)
 		pyci_impl impl;
 		int major, minor;
 	} ok[] = {
-		{"3.12.1", PYCI_IMPL_CPYTHON, 3, 12}, {"3.5.2", PYCI_IMPL_CPYTHON, 3, 5},
+		{"3.12.1", PYCI_IMPL_CPYTHON, 3, 12},       {"3.5.2", PYCI_IMPL_CPYTHON, 3, 5},
 		{"python3.13.0", PYCI_IMPL_CPYTHON, 3, 13}, {"2.7.18", PYCI_IMPL_CPYTHON, 2, 7},
 		{"pypy3.9.19", PYCI_IMPL_PYPY, 3, 9},
 	};
@@ -104,9 +104,10 @@ static void test_bad_specs(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-		"3", "3.", ".12", "x.y", "", "3.x", "3.12.", "3.12.x", "3.12.1.", "3.12.1rc1",
-		"python", "pypy", "python3", "cpython-", "cpython-3", "cpython-312.1", "3,12", " 3.12",
-		"3.12 ", "jython2.7", "3..12", "v3.12",
+		"3",       "3.",        ".12",       "x.y",           "",       "3.x",
+		"3.12.",   "3.12.x",    "3.12.1.",   "3.12.1rc1",     "python", "pypy",
+		"python3", "cpython-",  "cpython-3", "cpython-312.1", "3,12",   " 3.12",
+		"3.12 ",   "jython2.7", "3..12",     "v3.12",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		pyci_targets t;
@@ -258,9 +259,9 @@ static void rm_in(const char *dir, const char *name)
 static int teardown_tree(void **state)
 {
 	struct tree *t = *state;
-	static const char *const names[] = {"python3.12", "python3.6m",	     "pypy3.9",
-					    "python3.10-config", "python3",  "python3.5",
-					    "python3.11", "ls"};
+	static const char *const names[] = {"python3.12",        "python3.6m", "pypy3.9",
+					    "python3.10-config", "python3",    "python3.5",
+					    "python3.11",        "ls"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		rm_in(t->bin, names[i]);
 		rm_in(t->other, names[i]);

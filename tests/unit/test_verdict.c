@@ -66,9 +66,9 @@ static void test_python_mtime_crossover(void **state)
 	assert_int_equal(pyci_python_mtime(1600000000, 999999881), 1600000001);
 
 	/* agree with the independent computation over a sweep of nanoseconds and seconds */
-	static const int64_t secs[] = {0,	   1,	      1000000000, 1600000000, 1700000000,
-				       2147483647, 2147483648, 4294967295, 4294967296, -1,
-				       -2,	   -1000000000};
+	static const int64_t secs[] = {0,          1,          1000000000, 1600000000,
+				       1700000000, 2147483647, 2147483648, 4294967295,
+				       4294967296, -1,         -2,         -1000000000};
 	for (size_t i = 0; i < sizeof(secs) / sizeof(secs[0]); i++) {
 		for (long ns = 999999000; ns <= 999999999; ns++)
 			assert_int_equal(pyci_python_mtime(secs[i], ns), py_mtime(secs[i], ns));
@@ -198,9 +198,9 @@ static void test_timestamp_subsecond(void **state)
 	assert_int_equal(
 		pyci_timestamp_check(PYCI_RULES_IMPORTLIB_MASKED, &h, 1600000000, 999999999, 1), 0);
 	h.mtime = 1600000000u;
-	assert_true(pyci_timestamp_check(PYCI_RULES_IMPORTLIB_MASKED, &h, 1600000000, 999999999,
-					 1) &
-		    BIT(PYCI_R_MTIME_MISMATCH));
+	assert_true(
+		pyci_timestamp_check(PYCI_RULES_IMPORTLIB_MASKED, &h, 1600000000, 999999999, 1) &
+		BIT(PYCI_R_MTIME_MISMATCH));
 	h.mtime = 1600000000u;
 	assert_int_equal(
 		pyci_timestamp_check(PYCI_RULES_IMPORTLIB_MASKED, &h, 1600000000, 999999880, 1), 0);
@@ -238,9 +238,8 @@ static void test_timestamp_size(void **state)
 	h = ts_header(CRLF(3379), 1600000000u, 1, 7);
 	assert_int_equal(
 		pyci_timestamp_check(PYCI_RULES_IMPORTLIB_UNMASKED, &h, 1600000000, 0, big), 0);
-	assert_int_equal(
-		pyci_timestamp_check(PYCI_RULES_IMPORTLIB_UNMASKED, &h, 1600000000, 0, 8),
-		BIT(PYCI_R_SIZE_MISMATCH));
+	assert_int_equal(pyci_timestamp_check(PYCI_RULES_IMPORTLIB_UNMASKED, &h, 1600000000, 0, 8),
+			 BIT(PYCI_R_SIZE_MISMATCH));
 	h = ts_header(CRLF(3531), 1600000000u, 1, 8);
 	assert_int_equal(pyci_timestamp_check(PYCI_RULES_IMPORTLIB_MASKED, &h, 1600000000, 0, big),
 			 BIT(PYCI_R_SIZE_MISMATCH));
@@ -340,9 +339,8 @@ static int fake_hash(void *vctx, uint32_t k0, int c_rounds, int d_rounds, uint8_
 	return 0;
 }
 
-static pyci_verdict judge(const pyci_cache_name *n, const pyci_header *h,
-			  const pyci_source_info *s, struct hash_ctx *hc, pyci_check_source check,
-			  const pyci_targets *targets)
+static pyci_verdict judge(const pyci_cache_name *n, const pyci_header *h, const pyci_source_info *s,
+			  struct hash_ctx *hc, pyci_check_source check, const pyci_targets *targets)
 {
 	pyci_judge_input in;
 	memset(&in, 0, sizeof(in));
@@ -680,7 +678,8 @@ static void test_judge_source_uncheckable(void **state)
 		pyci_source_info s = {.err = errs[i]};
 		struct hash_ctx hc = {0};
 		for (int legacy = 0; legacy < 2; legacy++) {
-			pyci_cache_name n = cname(legacy ? "mod.pyc" : "mod.cpython-312.pyc", !legacy);
+			pyci_cache_name n =
+				cname(legacy ? "mod.pyc" : "mod.cpython-312.pyc", !legacy);
 			pyci_verdict v = judge(&n, &ts, &s, &hc, PYCI_CHECK_DEFAULT, NULL);
 			assert_int_equal(v.status, PYCI_INVALID);
 			assert_true(HAS(v, PYCI_R_SOURCE_UNREADABLE));
