@@ -2,10 +2,11 @@
 # Install what pycinspect needs to build and test on Debian/Ubuntu, skipping what is there.
 # Run as root (or through sudo).  Safe to run again.
 set -eu
-# clang, clang-tidy, cppcheck: tools/lint.sh and tools/fuzz.sh.  libclang-rt-dev holds libFuzzer
+# clang, clang-tidy, clang-format, cppcheck: tools/lint.sh and tools/fuzz.sh.  strace: test_io asks
+# it whether io_uring ran; e2fsprogs: chattr for the dry-run tests.  libclang-rt-dev holds libFuzzer
 # and clang's sanitizer runtimes: clang only recommends it, and recommends are not installed here.
 pkgs="gcc make cmake pkg-config libssl-dev libxxhash-dev liburing-dev libcmocka-dev python3 xxhash pypy3
-clang libclang-rt-dev clang-tidy cppcheck"
+clang libclang-rt-dev clang-tidy clang-format cppcheck strace e2fsprogs"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

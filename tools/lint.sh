@@ -1,6 +1,7 @@
 #!/bin/sh
 # Static analysis of src/ with the checked-in configuration: clang-tidy (.clang-tidy, every
-# warning an error) and cppcheck (the flags below; tools/cppcheck.supp for suppressions).  Both
+# warning an error) and cppcheck (the flags below; tools/cppcheck.supp for suppressions); and
+# the house style of every C file (.clang-format, clang-format --dry-run --Werror).  Both
 # read the compile commands CMake exports for a clang configuration in build-lint/ (configured
 # only, nothing is compiled).  Runs both, prints every finding, exits 1 if there was any.
 # Needs clang, clang-tidy and cppcheck (tools/install-deps.sh).
@@ -43,4 +44,15 @@ else
 	echo "cppcheck: findings above" >&2
 fi
 
-[ "$tidy" = 0 ] && [ "$cppc" = 0 ]
+# the house style (.clang-format): every C file as clang-format would write it
+fmt=0
+git ls-files 'src/*.c' 'src/*.h' 'include/*.h' 'tests/unit/*.c' 'tests/unit/*.h' \
+	'tests/fault/*.c' 'fuzz/*.c' 'examples/*.c' | grep -v 'magic_table\.inc$' |
+	xargs clang-format --dry-run --Werror || fmt=1
+if [ "$fmt" = 0 ]; then
+	echo "clang-format: no findings"
+else
+	echo "clang-format: findings above (clang-format -i FILE writes the house style)" >&2
+fi
+
+[ "$tidy" = 0 ] && [ "$cppc" = 0 ] && [ "$fmt" = 0 ]
