@@ -97,7 +97,9 @@ int cli_parse(const struct cli_command *cmd, int argc, char **argv,
 	for (const struct cli_group *g = cmd->groups; g->options; g++) {
 		for (const struct cli_option *o = g->options; o->long_name; o++, k++) {
 			longopts[k].name = o->long_name;
-			longopts[k].has_arg = o->arg == CLI_ARG ? required_argument : no_argument;
+			longopts[k].has_arg = o->arg == CLI_ARG      ? required_argument
+					      : o->arg == CLI_OPTARG ? optional_argument
+								     : no_argument;
 			longopts[k].val = LONG_VAL_BASE + (int)k;
 			if (!o->short_name)
 				continue;
@@ -121,7 +123,7 @@ int cli_parse(const struct cli_command *cmd, int argc, char **argv,
 			rc = 0;
 			goto out;
 		}
-		if (on_option(ctx, o->id, o->arg == CLI_ARG ? optarg : NULL) != 0)
+		if (on_option(ctx, o->id, o->arg != CLI_NOARG ? optarg : NULL) != 0)
 			goto out;
 	}
 	rc = optind;
@@ -136,8 +138,8 @@ static void put_option(FILE *f, const struct cli_option *o, int column)
 {
 	int w = o->short_name ? fprintf(f, "  -%c, --%s", o->short_name, o->long_name)
 			      : fprintf(f, "      --%s", o->long_name);
-	if (w >= 0 && o->arg == CLI_ARG) {
-		int a = fprintf(f, " %s", o->arg_name);
+	if (w >= 0 && o->arg != CLI_NOARG) {
+		int a = fprintf(f, o->arg == CLI_ARG ? " %s" : "[=%s]", o->arg_name);
 		w = a < 0 ? a : w + a;
 	}
 	if (w < 0)

@@ -14,8 +14,9 @@
 #include <stdio.h>
 
 enum cli_arg {
-	CLI_NOARG, /* a flag: --all; "--all=x" is an error */
-	CLI_ARG,   /* takes a value: "--target 3.12", "--target=3.12", "-t3.12", "-t 3.12" */
+	CLI_NOARG,  /* a flag: --all; "--all=x" is an error */
+	CLI_ARG,    /* takes a value: "--target 3.12", "--target=3.12", "-t3.12", "-t 3.12" */
+	CLI_OPTARG, /* may take one, attached only: "--check", "--check=orphaned" (long only) */
 };
 
 /*

@@ -19,15 +19,27 @@
 struct scan_cli {
 	struct scanrun e; /* the scan's callbacks get &e as ctx; e.cmd is this struct */
 	int all, check;
+	unsigned check_statuses; /* --check=LIST: bits of pyci_status; 0 with check: every one */
+	int check_unchecked;     /* --check=LIST named unchecked-stale */
+	unsigned long long unchecked_stale; /* stale caches Python still runs (unchecked hash) */
 };
+
+/* What --check=LIST may name: the statuses but fresh, then unchecked-stale. */
+static const char *const check_values[] = {"stale",   "orphaned",        "sourceless", "invalid",
+					   "foreign", "unchecked-stale", NULL};
+#define CHECK_UNCHECKED 5 /* index of "unchecked-stale" in check_values */
 
 enum { SCAN_ALL = 256, SCAN_CHECK };
 
 static const struct cli_option scan_options[] = {
 	{"all", 'a', CLI_NOARG, NULL, "list fresh caches too (--json always lists every cache)",
 	 SCAN_ALL, NULL},
-	{"check", 0, CLI_NOARG, NULL,
-	 "exit 1 if any cache is not fresh or a directory was unreadable", SCAN_CHECK, NULL},
+	{"check", 0, CLI_OPTARG, "LIST",
+	 "exit 1 if any cache is not fresh or a directory was unreadable;\n"
+	 "with LIST, only for those statuses (stale, orphaned, sourceless,\n"
+	 "invalid, foreign) and for unchecked-stale (caches Python still\n"
+	 "runs though their source changed), and unreadable directories",
+	 SCAN_CHECK, check_values},
 	{0},
 };
 
@@ -90,6 +102,9 @@ static int on_record(void *ctx, const pyci_record *r)
 	}
 	if (pyci_summary_add(&e->sum, r) != 0)
 		return -1;
+	if (r->verdict->status == PYCI_STALE &&
+	    (r->verdict->reasons & PYCI_REASON_BIT(PYCI_R_UNCHECKED_STALE)))
+		c->unchecked_stale++;
 	if (e->quiet || (r->verdict->status == PYCI_FRESH && !c->all && !e->json))
 		return 0; /* text is for people: what needs attention; JSON has every cache */
 	int rc = e->json ? emit_line_json(&e->out, r) : emit_line_text(&e->out, r);
@@ -101,6 +116,58 @@ static int on_record(void *ctx, const pyci_record *r)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Which findings are harmless and which are not: a stale cache is rewritten by the next import
+ * that finds it (harmless), but an unchecked-hash cache whose source changed is run as it is,
+ * and orphaned, sourceless, invalid and foreign caches are never rewritten by these
+ * interpreters.  One line, only when there are findings.
+ */
+static int findings_text(struct scan_cli *c)
+{
+	const pyci_summary *s = &c->e.sum;
+	unsigned long long stale = s->status[PYCI_STALE].count;
+	unsigned long long harmless = stale - c->unchecked_stale;
+	unsigned long long look = c->unchecked_stale;
+	for (int i = PYCI_ORPHANED; i < PYCI_STATUS_COUNT; i++)
+		look += s->status[i].count;
+	if (!harmless && !look)
+		return 0;
+	pyci_buf *b = &c->e.out;
+	int rc = pyci_buf_printf(b,
+				 "findings: %llu harmless (stale: rewritten on the next import), "
+				 "%llu to look at",
+				 harmless, look);
+	const char *sep = " (";
+	if (c->unchecked_stale) {
+		rc |= pyci_buf_printf(b, "%s%llu unchecked-stale: run as they are", sep,
+				      c->unchecked_stale);
+		sep = ", ";
+	}
+	for (int i = PYCI_ORPHANED; i < PYCI_STATUS_COUNT; i++) {
+		if (!s->status[i].count)
+			continue;
+		rc |= pyci_buf_printf(b, "%s%llu %s", sep, (unsigned long long)s->status[i].count,
+				      pyci_status_name((pyci_status)i));
+		sep = ", ";
+	}
+	rc |= pyci_buf_puts(b, *sep == ',' ? ")\n" : "\n");
+	return rc ? -1 : 0;
+}
+
+/* Whether --check finds something: today's meaning, or the statuses of --check=LIST. */
+static int check_fails(const struct scan_cli *c)
+{
+	const pyci_summary *s = &c->e.sum;
+	if (s->errors)
+		return 1; /* what could not be read cannot be said to be fine */
+	if (!c->check_statuses && !c->check_unchecked)
+		return s->status[PYCI_FRESH].count != s->total.count;
+	for (int i = 0; i < PYCI_STATUS_COUNT; i++)
+		if ((c->check_statuses & (1u << i)) && s->status[i].count)
+			return 1;
+	return c->check_unchecked && c->unchecked_stale;
 }
 
 static int summary_text(struct scan_cli *c)
@@ -123,6 +190,7 @@ static int summary_text(struct scan_cli *c)
 		rc |= cli_human_bytes(b, s->status[i].bytes);
 		rc |= pyci_buf_putc(b, '\n');
 	}
+	rc |= findings_text(c);
 	if (s->nversions)
 		rc |= pyci_buf_puts(b, "by version:\n");
 	for (size_t v = 0; v < s->nversions; v++) {
@@ -168,10 +236,31 @@ static int on_option(void *ctx, int id, const char *arg)
 	int mine = scanrun_option(&c->e, id, arg);
 	if (mine)
 		return mine < 0 ? -1 : 0;
-	if (id == SCAN_ALL)
+	if (id == SCAN_ALL) {
 		c->all = 1;
-	else if (id == SCAN_CHECK)
+	} else if (id == SCAN_CHECK) {
 		c->check = 1;
+		for (const char *p = arg; p && *p;) {
+			size_t len = strcspn(p, ",");
+			int k = -1;
+			for (int i = 0; check_values[i] && k < 0; i++)
+				if (strlen(check_values[i]) == len &&
+				    strncmp(p, check_values[i], len) == 0)
+					k = i;
+			if (k < 0) {
+				cli_error(
+					"invalid --check '%s' (a comma-separated list of stale, "
+					"orphaned, sourceless, invalid, foreign, unchecked-stale)",
+					arg);
+				return -1;
+			}
+			if (k == CHECK_UNCHECKED)
+				c->check_unchecked = 1;
+			else
+				c->check_statuses |= 1u << (PYCI_STALE + k);
+			p += len + (p[len] == ',');
+		}
+	}
 	return 0;
 }
 
@@ -204,9 +293,7 @@ int cmd_scan(int argc, char **argv)
 	} else {
 		rc = EXIT_USAGE;
 	}
-	const pyci_summary *s = &c.e.sum;
-	if (rc == EXIT_OK && c.check &&
-	    (s->status[PYCI_FRESH].count != s->total.count || s->errors))
+	if (rc == EXIT_OK && c.check && check_fails(&c))
 		rc = EXIT_FINDINGS;
 out:
 	scanrun_free(&c.e);

@@ -54,10 +54,38 @@ class TextOutput(clitest.TempDirCase):
             "  fresh             1  80 B",
             "  stale             1  80 B",
             "  orphaned          1  80 B",
+            "findings: 1 harmless (stale: rewritten on the next import), 1 to look at "
+            "(1 orphaned)",
             "by version:",
             "  3.12              3  240 B  (1 fresh, 1 stale, 1 orphaned)",
             "targets: 3.12 (from --target)",
         ])
+
+    def test_check_takes_the_statuses_that_fail(self):
+        # b is stale (harmless: rewritten on import), c orphaned; u is an unchecked-hash cache
+        # whose source changed: Python runs it as it is
+        u = os.path.join(self.root, "u.py")
+        clitest.write_file(u)
+        cache = clitest.make_cache(u)
+        with open(cache, "r+b") as f:
+            f.seek(4)
+            f.write(b"\x01\x00\x00\x00" + b"\xff" * 8)  # flags 1, a hash of other bytes
+        p = run(["scan"] + T + [self.root])
+        self.assertIn("findings: 1 harmless (stale: rewritten on the next import), 2 to look at "
+                      "(1 unchecked-stale: run as they are, 1 orphaned)", lines(p))
+        for check, rc in (("--check", 1), ("--check=stale", 1), ("--check=orphaned", 1),
+                          ("--check=unchecked-stale", 1), ("--check=invalid,foreign", 0),
+                          ("--check=sourceless", 0), ("--check=foreign,orphaned", 1)):
+            with self.subTest(check=check):
+                p = run(["scan", "-qq", check] + T + [self.root])
+                self.assertEqual(p.returncode, rc, p.stderr)
+        os.unlink(self.orphan)
+        os.unlink(cache)
+        p = run(["scan", "-qq", "--check=orphaned,unchecked-stale"] + T + [self.root])
+        self.assertEqual(p.returncode, 0, p.stderr)  # only the harmless stale b is left
+        p = run(["scan", "--check=fresh"] + T + [self.root])
+        self.assertEqual(p.returncode, 2)
+        self.assertIn(b"invalid --check 'fresh'", p.stderr)
 
     def test_all_lists_fresh_caches_too(self):
         for opt in ("--all", "-a"):
