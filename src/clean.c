@@ -143,6 +143,8 @@ int pyci_clean_remove(const pyci_record *r, int dry_run, const char **why)
 		*why = PYCI_CLEAN_MOUNT_POINT;
 		return 1;
 	}
+	/* not its ctime: removing another hard link to the same cache moves it, and clean may
+	 * have just done that; the source's identity includes it (source_unchanged) */
 	if (!S_ISREG(sx.stx_mode) || makedev(sx.stx_dev_major, sx.stx_dev_minor) != f->dev ||
 	    sx.stx_ino != f->ino || sx.stx_size != f->size || sx.stx_mtime.tv_sec != f->mtime_sec ||
 	    (long)sx.stx_mtime.tv_nsec != f->mtime_nsec) {

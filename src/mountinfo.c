@@ -94,6 +94,11 @@ int mountinfo_read(mountinfo *mi)
 		line = NULL;
 		len = 0;
 	}
+	if (rc == 0 && ferror(f)) {
+		rc = -1; /* a read error or no memory for a line: the table may lack mounts */
+		if (!errno)
+			errno = EIO;
+	}
 	int e = errno;
 	free(line);
 	(void)fclose(f);

@@ -42,6 +42,7 @@ struct peeker {
 	int fd[PEEK_MAX_BATCH];
 	int res[PEEK_MAX_BATCH];
 	int noatime_used[PEEK_MAX_BATCH];
+	int read_failed[PEEK_MAX_BATCH]; /* the ring's read answered an error: redone plainly */
 #endif
 };
 
@@ -187,15 +188,15 @@ static int ring_round(struct peeker *p, peek_cache *c, unsigned want)
 {
 	unsigned got = 0;
 	int rc;
-	do
+	do /* EAGAIN, EBUSY: the kernel is short of room for completions; reaping below makes it */
 		rc = io_uring_submit_and_wait(&p->ring, want);
-	while (rc == -EINTR);
+	while (rc == -EINTR || rc == -EAGAIN || rc == -EBUSY);
 	if (rc < 0)
 		return -1;
 	while (got < want) {
 		struct io_uring_cqe *cqe;
 		rc = io_uring_wait_cqe(&p->ring, &cqe);
-		if (rc == -EINTR)
+		if (rc == -EINTR || rc == -EAGAIN)
 			continue;
 		if (rc < 0)
 			return -1;
@@ -210,6 +211,7 @@ static int ring_round(struct peeker *p, peek_cache *c, unsigned want)
 			if (res < 0) {
 				c[i].err = -res;
 				c[i].got = 0;
+				p->read_failed[i] = 1;
 			} else {
 				c[i].got = (size_t)res;
 			}
@@ -223,8 +225,9 @@ static int ring_round(struct peeker *p, peek_cache *c, unsigned want)
 	return 0;
 }
 
-/* The batch through the ring; -1 when the ring failed (then nothing here is to be trusted and
- * no descriptor of the batch is left open). */
+/* The batch through the ring; -1 when the ring failed (then nothing here is to be trusted;
+ * descriptors whose opens completed are closed, except after the last round, whose closes may
+ * not have run: a leak, never a wrong answer, and only when io_uring_enter fails for good). */
 static int ring_run(struct peeker *p, peek_cache *c, size_t n, peek_source *s, size_t m,
 		    int *noatime)
 {
@@ -235,6 +238,8 @@ static int ring_run(struct peeker *p, peek_cache *c, size_t n, peek_source *s, s
 		c[i].got = 0;
 		c[i].regular = c[i].listed_regular;
 		p->fd[i] = -1;
+		p->res[i] = -ECANCELED; /* until its completion says otherwise */
+		p->read_failed[i] = 0;
 		p->noatime_used[i] = *noatime;
 		if (c[i].listed_regular) {
 			io_uring_prep_openat(sqe(p, OP_OPEN, i), c[i].dirfd, c[i].name,
@@ -247,8 +252,12 @@ static int ring_run(struct peeker *p, peek_cache *c, size_t n, peek_source *s, s
 					    : -errno;
 		}
 	}
-	if (want && ring_round(p, c, want) != 0)
+	if (want && ring_round(p, c, want) != 0) {
+		for (size_t i = 0; i < n; i++) /* the opens that completed */
+			if (c[i].listed_regular && p->res[i] >= 0)
+				close(p->res[i]);
 		return -1;
+	}
 	for (size_t j = 0; j < m; j++)
 		plain_source(&s[j]);
 	/* a statx of each open descriptor */
@@ -314,9 +323,12 @@ static int ring_run(struct peeker *p, peek_cache *c, size_t n, peek_source *s, s
 			c[i].err = -p->res[i];
 			c[i].have_stat = 0;
 			stat_name(&c[i]);
-		} else if (!c[i].err && c[i].regular && !c[i].mount_root &&
-			   c[i].got < PYCI_PEEK_SIZE && (off_t)c[i].got < c[i].st.st_size) {
-			plain_cache(&c[i], noatime); /* a short read: read it again, whole */
+		} else if (p->read_failed[i] ||
+			   (c[i].regular && !c[i].mount_root && c[i].got < PYCI_PEEK_SIZE &&
+			    (off_t)c[i].got < c[i].st.st_size)) {
+			/* a read that answered an error (EAGAIN where the file cannot wait, or
+			 * worse), or a short one: the plain path's answer, whatever it is */
+			plain_cache(&c[i], noatime);
 		}
 	}
 	return 0;

@@ -443,6 +443,8 @@ static int summary(struct clean_cli *c, int sig)
  * (or on stderr when it could not be written); say it was interrupted, give the summary, and
  * end by the same signal, so that the parent (a shell loop, make) stops too.
  */
+static void die_by(int sig);
+
 static void end_interrupted(struct clean_cli *c, int sig)
 {
 	if (!c->e.write_failed && c->e.quiet < 2) {
@@ -461,6 +463,12 @@ static void end_interrupted(struct clean_cli *c, int sig)
 		(void)flush_log(c);
 	}
 	cli_error("interrupted by %s", signal_name(sig));
+	die_by(sig);
+}
+
+/* End by signal sig, with its default action, as a process killed by it would. */
+static void die_by(int sig)
+{
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
 	sigemptyset(&dfl.sa_mask);
 	(void)sigaction(sig, &dfl, NULL);
@@ -601,8 +609,10 @@ int cmd_clean(int argc, char **argv)
 	}
 	if (flush_log(&c) != 0)
 		rc = EXIT_USAGE;
-	if (caught)
-		end_interrupted(&c, caught); /* a signal during the summary: it was all done */
+	if (caught) { /* a signal during the summary: the run was all done and said so */
+		cli_error("interrupted by %s after the run", signal_name(caught));
+		die_by(caught);
+	}
 out:
 	pyci_buf_free(&c.rec);
 	pyci_summary_free(&c.removed);

@@ -7,6 +7,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
@@ -114,6 +115,12 @@ int cli_flush_log(pyci_buf *b, const char *done)
 		ssize_t n = write(STDOUT_FILENO, b->data + done_bytes, b->len - done_bytes);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			/* a non-blocking pipe from the parent: wait until it takes more */
+			struct pollfd pfd = {.fd = STDOUT_FILENO, .events = POLLOUT};
+			if (poll(&pfd, 1, -1) >= 0 || errno == EINTR)
+				continue;
+		}
 		if (n <= 0) {
 			err = n < 0 ? errno : EIO;
 			break;
