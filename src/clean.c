@@ -28,9 +28,12 @@
 
 int pyci_clean_eligible(const pyci_record *r, unsigned selected, const char **why)
 {
-	if (!(selected & PYCI_SELECT(r->verdict->status)))
+	if (r->cname->kind == PYCI_NAME_PYCACHE_BAD) {
+		if (!(selected & PYCI_SELECT_DEBRIS))
+			return 0; /* debris is not what --orphaned means: not selected, not failed */
+	} else if (!(selected & PYCI_SELECT(r->verdict->status))) {
 		return 0;
-	if (r->cname->kind != PYCI_NAME_PYCACHE && r->cname->kind != PYCI_NAME_LEGACY) {
+	} else if (r->cname->kind != PYCI_NAME_PYCACHE && r->cname->kind != PYCI_NAME_LEGACY) {
 		*why = "not a cache name";
 		return -1;
 	}

@@ -14,6 +14,9 @@
 
 /* A selection: one bit per pyci_status. */
 #define PYCI_SELECT(status) (1u << (status))
+/* Debris: a __pycache__ entry named like a cache that no import looks up (x.pyc with no tag,
+ * an opt- level no import asks for).  Selected by this bit alone, whatever its status. */
+#define PYCI_SELECT_DEBRIS (1u << PYCI_STATUS_COUNT)
 
 /* Why a cache is kept for safety: the texts *why points to (static storage). */
 #define PYCI_CLEAN_CHANGED "changed since it was judged"
@@ -23,7 +26,7 @@
 
 /*
  * Whether r is to be removed under `selected`: 0 when its status is not selected (nothing to
- * do), 1 when it may be removed, -1 when it is selected but must be kept for safety, with *why
+ * do; for debris: when PYCI_SELECT_DEBRIS is not), 1 when it may be removed, -1 when it is selected but must be kept for safety, with *why
  * saying why ("not a regular file", "not a cache name", "cannot be read", or
  * PYCI_CLEAN_SOURCE_UNCHECKED: its source exists, or may, but could not be stat'ed or read,
  * pyci_clean_source_errno(r) says why; only a source that is gone makes a cache an orphan).

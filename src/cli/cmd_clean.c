@@ -82,13 +82,15 @@ static const struct cli_option clean_selectors[] = {
 	 "hash, runs outdated)",
 	 CLEAN_STALE, NULL},
 	{"orphaned", 0, CLI_NOARG, NULL,
-	 "caches whose source is gone (a name no import looks up,\n"
-	 "such as __pycache__/x.pyc, is kept: remove it by hand)",
+	 "caches whose source is gone (not a __pycache__ name no import\n"
+	 "looks up, such as __pycache__/x.pyc: that debris goes with --all)",
 	 CLEAN_ORPHANED, NULL},
 	{"foreign", 0, CLI_NOARG, NULL, "caches of interpreters that are not targets",
 	 CLEAN_FOREIGN, NULL},
 	{"invalid", 0, CLI_NOARG, NULL, "caches no interpreter can use", CLEAN_INVALID, NULL},
-	{"all", 0, CLI_NOARG, NULL, "the four above", CLEAN_ALL, NULL},
+	{"all", 0, CLI_NOARG, NULL,
+	 "the four above, and the debris of __pycache__ (names no\nimport looks up)", CLEAN_ALL,
+	 NULL},
 	{"sourceless", 0, CLI_NOARG, NULL,
 	 "legacy NAME.pyc with no NAME.py: never implied, such a file may\n"
 	 "be a deliberate sourceless module",
@@ -530,7 +532,8 @@ static int on_option(void *ctx, int id, const char *arg)
 		break;
 	case CLEAN_ALL:
 		c->selected |= PYCI_SELECT(PYCI_STALE) | PYCI_SELECT(PYCI_ORPHANED) |
-			       PYCI_SELECT(PYCI_FOREIGN) | PYCI_SELECT(PYCI_INVALID);
+			       PYCI_SELECT(PYCI_FOREIGN) | PYCI_SELECT(PYCI_INVALID) |
+			       PYCI_SELECT_DEBRIS;
 		break;
 	case CLEAN_DRY_RUN:
 		c->dry_run = 1;

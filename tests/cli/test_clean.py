@@ -571,6 +571,22 @@ class ExitCodes(CleanCase):
                    "sp/legacy.pyc"]
         return sp, special, target
 
+    def test_debris_is_left_by_orphaned_and_removed_by_all(self):
+        # __pycache__/x.pyc (no tag) is no cache of any import: --orphaned neither removes it
+        # nor fails on it, run after run; --all removes it (issue 14)
+        pc = os.path.join(self.target, "d", "__pycache__")
+        os.makedirs(pc)
+        with open(os.path.join(pc, "x.pyc"), "wb") as f:
+            f.write(b"\xcb\x0d\x0d\x0a" + bytes(12) + b"\xe3" + bytes(40))
+        for _ in range(2):
+            recs, summary, _ = self.clean_json(["--orphaned"] + T + [self.target])
+            self.assertEqual([r for r in recs if r["path"].endswith("x.pyc")], [])
+            self.assertEqual(summary["kept"], 0)
+        self.assertTrue(os.path.exists(os.path.join(pc, "x.pyc")))
+        recs, summary, _ = self.clean_json(["--all"] + T + [self.target])
+        self.assertEqual([r["action"] for r in recs if r["path"].endswith("x.pyc")], ["removed"])
+        self.assertFalse(os.path.exists(pc))
+
     def test_special_files_are_never_opened_nor_removed(self):
         sp, special, link_target = self.special_tree()
         before = snapshot(self.target)
@@ -578,27 +594,29 @@ class ExitCodes(CleanCase):
                            os.path.dirname(link_target)])
         self.addCleanup(watch.close)
         recs, summary, p = self.clean_json(["--all"] + T + [self.target], rc=1, timeout=20)
-        self.assert_tree(before, self.target, ["sp/__pycache__/real.cpython-312.pyc"])
+        # notag.pyc is debris (no import looks it up): --all removes it (issue 14)
+        self.assert_tree(before, self.target, ["sp/__pycache__/notag.pyc",
+                                               "sp/__pycache__/real.cpython-312.pyc"])
         acts = self.actions(recs, self.target)
         self.assertEqual(acts, dict({s: "kept" for s in special},
                                     **{"sp/__pycache__/real.cpython-312.pyc": "removed",
-                                       "sp/__pycache__/notag.pyc": "kept"}))
+                                       "sp/__pycache__/notag.pyc": "removed"}))
         for r in recs:
             if r.get("action") == "kept" and r["type"] == "pyc":
-                self.assertEqual(r["error"], "not a cache name" if r["path"].endswith("notag.pyc")
-                                 else "not a regular file", r["path"])
-        self.assertEqual((summary["kept"], summary["files"], summary["failed"]), (6, 1, 0))
+                self.assertEqual(r["error"], "not a regular file", r["path"])
+        self.assertEqual((summary["kept"], summary["files"], summary["failed"]), (5, 2, 0))
         dirs = [r for r in recs if r["type"] == "dir"]
         self.assertEqual([(d["path"], d["action"], d["caches_left"], d["caches_not_removed"],
                            d["other_entries"]) for d in dirs],
-                         [(os.path.join(sp, "__pycache__"), "kept", 0, 5, 0)])
+                         [(os.path.join(sp, "__pycache__"), "kept", 0, 4, 0)])
         # text: the same run again, the kept ones said on stderr
         p = self.clean(["--invalid"] + T + [self.target], rc=1, timeout=20)
         for s in special:
             self.assertIn(("pycinspect: kept '%s': not a regular file\n" %
                            os.path.join(self.target, s)).encode(), p.stderr)
         self.assertIn(b"5 kept for safety", p.stdout)
-        self.assert_tree(before, self.target, ["sp/__pycache__/real.cpython-312.pyc"])
+        self.assert_tree(before, self.target, ["sp/__pycache__/notag.pyc",
+                                               "sp/__pycache__/real.cpython-312.pyc"])
         opened = watch.opened()
         for s in special:
             self.assertNotIn(os.fsencode(os.path.join(self.target, s)), opened, s)
