@@ -93,11 +93,6 @@ void judge_free(struct judge *jd)
 	free(jd);
 }
 
-int judge_uses_ring(const struct judge *jd)
-{
-	return peeker_uses_ring(jd->peeker);
-}
-
 void judge_sources(struct judge *jd, const judge_source_ops *ops, void *ctx)
 {
 	jd->src = ops;
@@ -277,11 +272,4 @@ void judge_batch(struct judge *jd, judge_req *req, size_t n)
 		req += k;
 		n -= k;
 	}
-}
-
-void judge_cache(struct judge *jd, int dirfd, const char *name, unsigned char d_type,
-		 judge_result *r)
-{
-	judge_req req = {.dirfd = dirfd, .name = name, .d_type = d_type, .res = r};
-	judge_batch(jd, &req, 1);
 }

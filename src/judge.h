@@ -72,11 +72,4 @@ typedef struct judge_req {
  */
 void judge_batch(struct judge *jd, judge_req *req, size_t n);
 
-/* judge_batch of one cache. */
-void judge_cache(struct judge *jd, int dirfd, const char *name, unsigned char d_type,
-		 judge_result *r);
-
-/* Whether jd's I/O goes through io_uring. */
-int judge_uses_ring(const struct judge *jd);
-
 #endif

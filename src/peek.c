@@ -361,11 +361,6 @@ void peeker_free(struct peeker *p)
 	free(p);
 }
 
-int peeker_uses_ring(const struct peeker *p)
-{
-	return p->ring_ok;
-}
-
 void peek_run(struct peeker *p, peek_cache *c, size_t n, peek_source *s, size_t m, int *noatime)
 {
 #ifdef PYCI_HAVE_LIBURING

@@ -54,9 +54,6 @@ struct peeker;
 struct peeker *peeker_new(pyci_io io);
 void peeker_free(struct peeker *p);
 
-/* Whether p's batches go through io_uring. */
-int peeker_uses_ring(const struct peeker *p);
-
 /*
  * Do the I/O of n caches and m sources (each at most PEEK_MAX_BATCH), filling their out
  * fields.  *noatime as in readopen.h.  Never fails: every failure is an err of its entry (a
