@@ -482,11 +482,7 @@ static void put_verdict(pyci_jw *w, const pyci_record *r)
 	pyci_jw_begin(w, "verdict");
 	pyci_jw_cstr(w, "status", pyci_status_name(v->status));
 	pyci_jw_bool(w, "foreign", v->foreign);
-	pyci_jw_begin_array(w, "reasons");
-	for (int i = 0; i < PYCI_R_COUNT; i++)
-		if (v->reasons & PYCI_REASON_BIT(i))
-			pyci_jw_cstr(w, NULL, pyci_reason_text((pyci_reason)i));
-	pyci_jw_end_array(w);
+	pyci_record_reasons(w, v->reasons);
 	pyci_jw_end(w);
 }
 

@@ -41,6 +41,15 @@ static const char *layout_name(pyci_name_kind k)
 	return k == PYCI_NAME_LEGACY ? "legacy" : "pycache";
 }
 
+void pyci_record_reasons(pyci_jw *w, uint64_t reasons)
+{
+	pyci_jw_begin_array(w, "reasons");
+	for (int i = 0; i < PYCI_R_COUNT; i++)
+		if (reasons & PYCI_REASON_BIT(i))
+			pyci_jw_cstr(w, NULL, pyci_reason_text((pyci_reason)i));
+	pyci_jw_end_array(w);
+}
+
 void pyci_record_members(pyci_jw *w, const pyci_record *r)
 {
 	const pyci_header *h = r->header;
@@ -75,11 +84,7 @@ void pyci_record_members(pyci_jw *w, const pyci_record *r)
 	pyci_jw_cstr(w, "mode", mode);
 	pyci_jw_str(w, "source", r->source_path, r->source_path_len);
 	pyci_jw_bool(w, "foreign", v->foreign);
-	pyci_jw_begin_array(w, "reasons");
-	for (int i = 0; i < PYCI_R_COUNT; i++)
-		if (v->reasons & PYCI_REASON_BIT(i))
-			pyci_jw_cstr(w, NULL, pyci_reason_text((pyci_reason)i));
-	pyci_jw_end_array(w);
+	pyci_record_reasons(w, v->reasons);
 	if (r->have_file)
 		pyci_jw_u64(w, "size", r->file.size);
 	else

@@ -25,6 +25,10 @@ int pyci_record_version(const pyci_record *r, char *buf, size_t n);
  */
 void pyci_record_members(pyci_jw *w, const pyci_record *r);
 
+/* The member "reasons": the texts of the reason bits (PYCI_REASON_BIT) in their order, as scan,
+ * clean and dump write them.  A failure is w's. */
+void pyci_record_reasons(pyci_jw *w, uint64_t reasons);
+
 /*
  * Append the "type":"pyc" JSON object of r (no newline) to b: pyci_record_members in an object
  * of its own.  `extra` is appended verbatim before the closing brace when not NULL (e.g.
