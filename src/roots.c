@@ -70,14 +70,14 @@ static void locate(struct root *r, const mountinfo *mi)
 	r->fsdev = m->dev;
 }
 
-/* The walk's own test for a file PATH: a regular file whose name could be a cache. */
+/* The walk's own test for a file PATH (scan.c, scan_file): a regular file whose name parses
+ * as a cache's (in_pycache does not change whether it does). */
 static int cache_file(const char *path, mode_t mode)
 {
 	const char *base = strrchr(path, '/');
 	base = base ? base + 1 : path;
-	size_t n = strlen(base);
-	return S_ISREG(mode) && n >= 5 &&
-	       (strcmp(base + n - 4, ".pyc") == 0 || strcmp(base + n - 4, ".pyo") == 0);
+	pyci_cache_name cname;
+	return S_ISREG(mode) && pyci_cache_name_parse(base, strlen(base), 0, &cname) == 0;
 }
 
 static void resolve(struct root *r, const char *path, const mountinfo *mi)
