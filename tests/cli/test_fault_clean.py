@@ -39,6 +39,17 @@ def sanitizer_runtimes():
     return libs
 
 
+def read_counts(path):
+    """The "key value" lines the shim writes at exit (PYCI_COUNT_FILE) as a dict; OSError when
+    it left none (not loaded, or the process died before its destructor ran)."""
+    counts = {}
+    with open(path) as f:
+        for line in f:
+            k, v = line.split()
+            counts[k] = int(v)
+    return counts
+
+
 def parse_lines(data, complete=True):
     """JSON objects of JSON Lines bytes.  complete: the output must end with a newline and a
     summary; else (output cut by a failed write) a partial last line is dropped."""
@@ -136,12 +147,8 @@ class FaultCase(TempDirCase):
         argv = [BIN] + list(args) + (["--json"] if json_out else []) + ["t"]
         p = subprocess.run(argv, cwd=self.tmp, env=env, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=120)
-        counts = {}
         try:
-            with open(base + ".counts") as f:
-                for line in f:
-                    k, v = line.split()
-                    counts[k] = int(v)
+            counts = read_counts(base + ".counts")
         except OSError as e:
             self.fail("the shim left no counts (not loaded?): %s; stderr: %s" % (
                 e, p.stderr.decode("utf-8", "replace")))

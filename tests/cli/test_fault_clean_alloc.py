@@ -24,7 +24,7 @@ import subprocess
 from clitest import BIN, CODE_BODY, TempDirCase, env_c, header_312, main, module, not_aborted, \
     write_file
 from cleantruth import check_log, json_lines, text_records, text_summary, tree_paths, unwritten
-from test_fault_clean import sanitizer_runtimes
+from test_fault_clean import read_counts, sanitizer_runtimes
 
 INJECT = os.environ.get("PYCI_INJECT", "")
 ARGS = ["clean", "--all", "--target", "3.12"]
@@ -85,12 +85,8 @@ class AllocFails(TempDirCase):
         p = not_aborted(subprocess.run([BIN] + args, cwd=self.tmp, env=env,
                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                        timeout=120), args)
-        counts = {}
         try:
-            with open(counts_file) as f:
-                for line in f:
-                    k, v = line.split()
-                    counts[k] = int(v)
+            counts = read_counts(counts_file)
         except OSError as e:
             self.fail("the shim left no counts (not loaded, or the run died: exit %d): %s; "
                       "stderr: %s" % (p.returncode, e, p.stderr.decode("utf-8", "replace")))

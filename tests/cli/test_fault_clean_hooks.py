@@ -29,7 +29,7 @@ import subprocess
 from clitest import BIN, CODE_BODY, TempDirCase, env_c, header_312, main, not_aborted, \
     scan_json, write_file
 from cleantruth import check_log, json_lines, text_records, text_summary, tree_paths, unwritten
-from test_fault_clean import sanitizer_runtimes
+from test_fault_clean import read_counts, sanitizer_runtimes
 
 INJECT = os.environ.get("PYCI_INJECT", "")
 T = ["--target", "3.12"]
@@ -70,10 +70,7 @@ class HookCase(TempDirCase):
                                        timeout=60, preexec_fn=default_signals), args)
         counts = {}
         try:
-            with open(counts_file) as f:
-                for line in f:
-                    k, v = line.split()
-                    counts[k] = int(v)
+            counts = read_counts(counts_file)
         except OSError as e:
             if p.returncode >= 0:  # killed by a signal, the shim's destructor did not run
                 self.fail("the shim left no counts (exit %d): %s; stderr: %s" % (
