@@ -487,24 +487,6 @@ static void put_verdict(pyci_jw *w, const pyci_record *r)
 }
 
 /*
- * Same-second hint: the header matches the source (mtime as the interpreter of its magic
- * compares it: tv_sec before 3.3, int(st_mtime) after; and size), yet the source was written
- * after the cache: an edit within the second the cache was written in, which CPython cannot see.
- */
-static int same_second(const pyci_record *r)
-{
-	const pyci_header *h = r->header;
-	const pyci_source_info *s = r->source;
-	if (!s || s->err || !h->has_mtime || !r->have_file)
-		return 0;
-	pyci_rules rules = pyci_rules_for(h->magic.impl, h->magic.major, h->magic.minor);
-	if (pyci_timestamp_check(rules, h, s->mtime_sec, s->mtime_nsec, s->size) != 0)
-		return 0;
-	return s->mtime_sec > r->file.mtime_sec ||
-	       (s->mtime_sec == r->file.mtime_sec && s->mtime_nsec > r->file.mtime_nsec);
-}
-
-/*
  * The tree's writer: the object's JSON writer, kept within b->len <= lim.  Every t_* call does
  * nothing once st is set: 1 when the code object being written cannot fit (a string is
  * measured before it is written, exactly when 6 bytes per byte might not fit; the small pieces
@@ -799,7 +781,8 @@ int pyci_dump_json(pyci_buf *b, const pyci_record *r, const pyci_dump_options *o
 	put_header(&w, r);
 	put_source(&w, r);
 	put_verdict(&w, r);
-	pyci_jw_bool(&w, "same_second_hint", same_second(r));
+	pyci_jw_bool(&w, "same_second_hint",
+		     (r->verdict->reasons & PYCI_REASON_BIT(PYCI_R_SAME_SECOND)) != 0);
 	put_code(&w, r, &f, opt, &problem);
 	pyci_jw_end(&w);
 	free(f.body);

@@ -252,6 +252,9 @@ static void judge_chunk(struct judge *jd, judge_req *req, size_t n)
 			.hash_ctx = &hc,
 			.check = jd->opt->check,
 			.targets = jd->opt->targets,
+			.have_cache_mtime = r->have_file,
+			.cache_mtime_sec = r->file.mtime_sec,
+			.cache_mtime_nsec = r->file.mtime_nsec,
 		};
 		if (!mm && has_source)
 			in.source =

@@ -145,6 +145,20 @@ static int is_foreign(const pyci_judge_input *in, const pyci_verdict *v)
 	return !m->final;
 }
 
+/*
+ * A timestamp header that matches its source, and a source written after the cache file in
+ * the same second: the source changed within the second the header records (keeping its
+ * size), after the cache was written from what was there before.  The interpreter cannot see
+ * that, and runs the old code.  (A cache file whose mtime is from another second, copied with
+ * its times or touched, says nothing about when it was written: no hint.)
+ */
+static int same_second(const pyci_judge_input *in)
+{
+	const pyci_source_info *s = in->source;
+	return in->have_cache_mtime && s->mtime_sec == in->cache_mtime_sec &&
+	       s->mtime_nsec > in->cache_mtime_nsec;
+}
+
 void pyci_judge(const pyci_judge_input *in, pyci_verdict *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -228,6 +242,8 @@ void pyci_judge(const pyci_judge_input *in, pyci_verdict *out)
 		stale |= pyci_timestamp_check(
 			pyci_rules_for(out->owner_impl, out->owner_major, out->owner_minor), h,
 			s->mtime_sec, s->mtime_nsec, s->size);
+		if (!stale && same_second(in))
+			why |= BIT(PYCI_R_SAME_SECOND);
 	} else {
 		uint64_t hv = hash_check(in, out);
 		if (hv & BIT(PYCI_R_SOURCE_UNREADABLE)) {
@@ -271,6 +287,11 @@ const char *pyci_status_name(pyci_status s)
 	return (unsigned)s < PYCI_STATUS_COUNT ? names[s] : "unknown";
 }
 
+/* Too long for one line, and a concatenation inside the table reads as a missing comma. */
+static const char same_second_text[] =
+	"source modified after this cache was written, within the second its header records: "
+	"Python does not see that change";
+
 const char *pyci_reason_text(pyci_reason r)
 {
 	static const char *const text[PYCI_R_COUNT] = {
@@ -307,6 +328,7 @@ const char *pyci_reason_text(pyci_reason r)
 		[PYCI_R_UNICODE] = "-U (unicode) interpreter magic",
 		[PYCI_R_UNKNOWN_MAGIC] = "magic number never assigned upstream (patched build?)",
 		[PYCI_R_UNKNOWN_TAG] = "unknown cache tag",
+		[PYCI_R_SAME_SECOND] = same_second_text,
 	};
 	return (unsigned)r < PYCI_R_COUNT && text[r] ? text[r] : "unknown reason";
 }

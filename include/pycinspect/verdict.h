@@ -82,6 +82,7 @@ typedef enum {
 	PYCI_R_UNICODE,
 	PYCI_R_UNKNOWN_MAGIC,
 	PYCI_R_UNKNOWN_TAG,
+	PYCI_R_SAME_SECOND,
 	PYCI_R_COUNT
 } pyci_reason;
 
@@ -118,6 +119,12 @@ typedef struct pyci_judge_input {
 	void *hash_ctx;
 	pyci_check_source check;
 	const pyci_targets *targets; /* NULL: every interpreter counts as a target */
+	/* The cache file's own mtime, for the same-second hint: PYCI_R_SAME_SECOND on a fresh
+	 * timestamp cache whose source was written after it within the same second.
+	 * have_cache_mtime 0: unknown, no hint. */
+	int have_cache_mtime;
+	int64_t cache_mtime_sec;
+	long cache_mtime_nsec;
 } pyci_judge_input;
 
 typedef struct pyci_verdict {

@@ -21,13 +21,16 @@ struct scan_cli {
 	int all, check;
 	unsigned check_statuses; /* --check=LIST: bits of pyci_status; 0 with check: every one */
 	int check_unchecked;     /* --check=LIST named unchecked-stale */
+	int check_same_second;   /* --check=LIST named same-second */
 	unsigned long long unchecked_stale; /* stale caches Python still runs (unchecked hash) */
+	unsigned long long same_second;     /* fresh caches whose source changed unseen */
 };
 
-/* What --check=LIST may name: the statuses but fresh, then unchecked-stale. */
-static const char *const check_values[] = {"stale",   "orphaned",        "sourceless", "invalid",
-					   "foreign", "unchecked-stale", NULL};
-#define CHECK_UNCHECKED 5 /* index of "unchecked-stale" in check_values */
+/* What --check=LIST may name: the statuses but fresh, then unchecked-stale and same-second. */
+static const char *const check_values[] = {"stale",   "orphaned",        "sourceless",  "invalid",
+					   "foreign", "unchecked-stale", "same-second", NULL};
+#define CHECK_UNCHECKED 5   /* index of "unchecked-stale" in check_values */
+#define CHECK_SAME_SECOND 6 /* index of "same-second" */
 
 enum { SCAN_ALL = 256, SCAN_CHECK };
 
@@ -37,8 +40,10 @@ static const struct cli_option scan_options[] = {
 	{"check", 0, CLI_OPTARG, "LIST",
 	 "exit 1 if any cache is not fresh or a directory was unreadable;\n"
 	 "with LIST, only for those statuses (stale, orphaned, sourceless,\n"
-	 "invalid, foreign) and for unchecked-stale (caches Python still\n"
-	 "runs though their source changed), and unreadable directories",
+	 "invalid, foreign), for unchecked-stale (caches Python still\n"
+	 "runs though their source changed), same-second (fresh caches\n"
+	 "whose source changed unseen in the second they were written),\n"
+	 "and unreadable directories",
 	 SCAN_CHECK, check_values},
 	{0},
 };
@@ -105,7 +110,9 @@ static int on_record(void *ctx, const pyci_record *r)
 	if (r->verdict->status == PYCI_STALE &&
 	    (r->verdict->reasons & PYCI_REASON_BIT(PYCI_R_UNCHECKED_STALE)))
 		c->unchecked_stale++;
-	if (e->quiet || (r->verdict->status == PYCI_FRESH && !c->all && !e->json))
+	int unseen = (r->verdict->reasons & PYCI_REASON_BIT(PYCI_R_SAME_SECOND)) != 0;
+	c->same_second += unseen;
+	if (e->quiet || (r->verdict->status == PYCI_FRESH && !unseen && !c->all && !e->json))
 		return 0; /* text is for people: what needs attention; JSON has every cache */
 	int rc = e->json ? emit_line_json(&e->out, r) : emit_line_text(&e->out, r);
 	if (rc != 0)
@@ -129,7 +136,7 @@ static int findings_text(struct scan_cli *c)
 	const pyci_summary *s = &c->e.sum;
 	unsigned long long stale = s->status[PYCI_STALE].count;
 	unsigned long long harmless = stale - c->unchecked_stale;
-	unsigned long long look = c->unchecked_stale;
+	unsigned long long look = c->unchecked_stale + c->same_second;
 	for (int i = PYCI_ORPHANED; i < PYCI_STATUS_COUNT; i++)
 		look += s->status[i].count;
 	if (!harmless && !look)
@@ -143,6 +150,11 @@ static int findings_text(struct scan_cli *c)
 	if (c->unchecked_stale) {
 		rc |= pyci_buf_printf(b, "%s%llu unchecked-stale: run as they are", sep,
 				      c->unchecked_stale);
+		sep = ", ";
+	}
+	if (c->same_second) {
+		rc |= pyci_buf_printf(b, "%s%llu same-second: fresh, but the old code runs", sep,
+				      c->same_second);
 		sep = ", ";
 	}
 	for (int i = PYCI_ORPHANED; i < PYCI_STATUS_COUNT; i++) {
@@ -162,12 +174,13 @@ static int check_fails(const struct scan_cli *c)
 	const pyci_summary *s = &c->e.sum;
 	if (s->errors)
 		return 1; /* what could not be read cannot be said to be fine */
-	if (!c->check_statuses && !c->check_unchecked)
+	if (!c->check_statuses && !c->check_unchecked && !c->check_same_second)
 		return s->status[PYCI_FRESH].count != s->total.count;
 	for (int i = 0; i < PYCI_STATUS_COUNT; i++)
 		if ((c->check_statuses & (1u << i)) && s->status[i].count)
 			return 1;
-	return c->check_unchecked && c->unchecked_stale;
+	return (c->check_unchecked && c->unchecked_stale) ||
+	       (c->check_same_second && c->same_second);
 }
 
 static int summary_text(struct scan_cli *c)
@@ -224,6 +237,8 @@ static int summary_json(struct scan_cli *c)
 	pyci_jw_u64(&w, "bytes", s->total.bytes);
 	pyci_summary_members(&w, s);
 	pyci_jw_u64(&w, "foreign", s->foreign);
+	pyci_jw_u64(&w, "unchecked_stale", c->unchecked_stale);
+	pyci_jw_u64(&w, "same_second", c->same_second);
 	scanrun_summary_members(&c->e, &w);
 	pyci_jw_end(&w);
 	return cli_json_line(&w);
@@ -250,12 +265,15 @@ static int on_option(void *ctx, int id, const char *arg)
 			if (k < 0) {
 				cli_error(
 					"invalid --check '%s' (a comma-separated list of stale, "
-					"orphaned, sourceless, invalid, foreign, unchecked-stale)",
+					"orphaned, sourceless, invalid, foreign, unchecked-stale, "
+					"same-second)",
 					arg);
 				return -1;
 			}
 			if (k == CHECK_UNCHECKED)
 				c->check_unchecked = 1;
+			else if (k == CHECK_SAME_SECOND)
+				c->check_same_second = 1;
 			else
 				c->check_statuses |= 1u << (PYCI_STALE + k);
 			p += len + (p[len] == ',');

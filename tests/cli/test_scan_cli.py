@@ -959,5 +959,43 @@ class SummaryCounts(clitest.TempDirCase):
                             (st_name, out))
 
 
+class SameSecondReport(clitest.TempDirCase):
+    """The same-second hint in scan's own output (the conformance test proves the rule against
+    the interpreters): listed without --all, counted, and a --check value of its own."""
+
+    def test_listed_counted_and_checked(self):
+        S = 1700000000 * 10**9
+        # name: (source mtime, cache file mtime); each header matches its source
+        times = {"unseen": (S + 600000000, S + 300000000),  # source edited after, same second
+                 "quiet": (S + 300000000, S + 600000000),   # the cache written after the source
+                 "copied": (S + 300000000, S - 10**9)}      # cache file from an earlier second
+        caches = {}
+        for name, (src_ns, cache_ns) in times.items():
+            src = os.path.join(self.tmp, name + ".py")
+            write_file(src)
+            os.utime(src, ns=(src_ns, src_ns))
+            caches[name] = make_cache(src)
+            os.utime(caches[name], ns=(cache_ns, cache_ns))
+        recs = [json.loads(x) for x in run(["scan", "--json"] + T + [self.tmp]).stdout.splitlines()]
+        by = {os.path.basename(r["path"]).split(".")[0]: r for r in recs if r["type"] == "pyc"}
+        hint = "within the second its header records"
+        self.assertEqual({n: r["status"] for n, r in by.items()},
+                         {"unseen": "fresh", "quiet": "fresh", "copied": "fresh"})
+        self.assertEqual({n for n, r in by.items() if any(hint in x for x in r["reasons"])},
+                         {"unseen"})
+        self.assertEqual(recs[-1]["same_second"], 1)
+        text = run(["scan"] + T + [self.tmp]).stdout.decode()
+        self.assertEqual([ln for ln in text.splitlines() if ln.startswith("fresh")],
+                         ["fresh      3.12     %s: source modified after this cache was "
+                          "written, within the second its header records: Python does not "
+                          "see that change" % caches["unseen"]])
+        self.assertIn("1 same-second", text)
+        check = lambda what: run(["scan", "-qq", what] + T + [self.tmp]).returncode  # noqa: E731
+        self.assertEqual((check("--check=same-second"), check("--check=stale"), check("--check")),
+                         (1, 0, 0))
+        os.utime(caches["unseen"], ns=(S + 700000000,) * 2)  # now the cache is the later one
+        self.assertEqual(check("--check=same-second"), 0)
+
+
 if __name__ == "__main__":
     clitest.main()

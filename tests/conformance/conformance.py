@@ -139,7 +139,7 @@ PRE = [
     ("pre_2106", (2**32 + 5) * 10**9),
 ]
 # Mutations applied after compiling (the source had BASE_NS unless "none_now").
-POST = ["none", "none_now", "same_size", "diff_size", "mtime_ns880", "mtime_ns999",
+POST = ["none", "none_now", "same_size", "same_second", "diff_size", "mtime_ns880", "mtime_ns999",
         "mtime_plus1", "mtime_neg", "mtime_2038", "mtime_2106", "deleted", "trunc10",
         "flags2", "flags4", "foreign_magic", "foreign_magic_py3", "empty"]
 HASH_ONLY = {"flags2", "flags4"}      # 3.7+ headers have a flags word
@@ -162,6 +162,12 @@ PYODIDE_MS = "NODEFS rounds mtimes to milliseconds: .999999880 s reads as the ne
 PYODIDE_NEG = "NODEFS garbles mtimes before 1970: -1.5 s reads as +1.79 s"
 PYODIDE_SKIP = {"pre_ns880": PYODIDE_MS, "mtime_ns880": PYODIDE_MS,
                 "pre_neg": PYODIDE_NEG, "mtime_neg": PYODIDE_NEG}
+# same_second: the cache file written at SS_PYC_NS, then the source rewritten (same size) at
+# SS_SRC_NS, both within the second its header records (BASE_NS): the interpreter cannot see
+# the edit and runs the old code; pycinspect must say so in the reasons of that fresh cache.
+SS_PYC_NS = BASE_NS + 300000000
+SS_SRC_NS = BASE_NS + 600000000
+SAME_SECOND_REASON = "within the second its header records"
 HEADER_MUTATIONS = {"trunc10", "flags2", "flags4", "foreign_magic", "foreign_magic_py3", "empty"}
 MODE_ABBR = {"timestamp": "ts", "checked-hash": "ch", "unchecked-hash": "uh"}
 PYC_MODE = {"timestamp": "TIMESTAMP", "checked-hash": "CHECKED_HASH",
@@ -522,11 +528,12 @@ class Runner:
         # post-compile mutations
         for c in self.cases:
             m = c.mutation
-            if m in ("same_size", "diff_size"):
+            if m in ("same_size", "diff_size", "same_second"):
                 st = os.stat(c.src)
-                c.value = "v2" if m == "same_size" else "v22"
+                c.value = "v22" if m == "diff_size" else "v2"
                 write_source(c.src, c.name, c.value)
-                os.utime(c.src, ns=(st.st_atime_ns, st.st_mtime_ns))
+                ns = SS_SRC_NS if m == "same_second" else st.st_mtime_ns
+                os.utime(c.src, ns=(st.st_atime_ns, ns))
             elif m in POST_MTIME:
                 os.utime(c.src, ns=(POST_MTIME[m], POST_MTIME[m]))
             elif m == "deleted":
@@ -649,6 +656,16 @@ class Runner:
             problems.append(("a reason containing \"still runs\" (%s)" % why, reasons))
         elif extra == "no-still-runs" and still:
             problems.append(("no \"still runs\" reason (%s)" % why, reasons))
+        # the same-second hint: exactly for the fresh timestamp cache of the same_second case,
+        # which the interpreter ran with its outdated code
+        hinted = any(SAME_SECOND_REASON in r for r in reasons)
+        unseen = (c.mutation == "same_second" and rec.get("status") == "fresh"
+                  and rec.get("mode") == "timestamp" and res.get("value") != c.value)
+        if c.mutation == "same_second" and rec.get("mode") == "timestamp" and not unseen:
+            problems.append(("the interpreter to run the old code of a same-second edit",
+                             "%r" % (res,)))
+        if hinted != unseen:
+            problems.append(("%s same-second reason" % ("a" if unseen else "no"), reasons))
         # header facts
         data = before[3]
         if data is not None and data[:4] == it.magic_bytes:
@@ -674,7 +691,8 @@ class Runner:
         it = self.it
         for c in self.cases:
             if os.path.exists(c.pyc):
-                os.utime(c.pyc, ns=(OLD_PYC_NS, OLD_PYC_NS))
+                ns = SS_PYC_NS if c.mutation == "same_second" else OLD_PYC_NS
+                os.utime(c.pyc, ns=(ns, ns))
         for check, tree in trees.items():
             recs = self.scan(tree, check)
             tcases = [c for c in self.cases if c.tree == tree]
