@@ -66,7 +66,25 @@ static size_t last_dot(const char *s, size_t n)
 	return n;
 }
 
-int pyci_cache_name_parse(const char *name, size_t len, int in_pycache, pyci_cache_name *out)
+/*
+ * A leftover of an interrupted cache write in __pycache__: NAME.TAG.pyc.<digits>.  CPython 3.3+
+ * and PyPy write a cache as "{path}.{id(path)}" and rename it into place (importlib's
+ * _write_atomic); a process killed in between leaves that file behind.  Its name as a cache
+ * (parsed as one) is name[0 .. n) before the dot of the number.
+ */
+static int leftover_name(const char *name, size_t len, size_t *n)
+{
+	size_t dot = last_dot(name, len);
+	if (dot == len || !all_digits(name + dot + 1, len - dot - 1) || dot < 5 ||
+	    name[dot - 4] != '.' || name[dot - 3] != 'p' || name[dot - 2] != 'y' ||
+	    (name[dot - 1] != 'c' && name[dot - 1] != 'o'))
+		return 0;
+	*n = dot;
+	return 1;
+}
+
+/* pyci_cache_name_parse but for leftovers. */
+static int parse_name(const char *name, size_t len, int in_pycache, pyci_cache_name *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (len < 5 || name[len - 4] != '.' || name[len - 3] != 'p' || name[len - 2] != 'y' ||
@@ -107,4 +125,16 @@ int pyci_cache_name_parse(const char *name, size_t len, int in_pycache, pyci_cac
 				 &out->tag_minor) != 0)
 		out->tag_impl = PYCI_IMPL_UNKNOWN;
 	return 0;
+}
+
+int pyci_cache_name_parse(const char *name, size_t len, int in_pycache, pyci_cache_name *out)
+{
+	size_t n;
+	if (in_pycache && leftover_name(name, len, &n)) {
+		(void)parse_name(name, n, 1, out);
+		out->kind = PYCI_NAME_PYCACHE_BAD;
+		out->leftover = 1;
+		return 0;
+	}
+	return parse_name(name, len, in_pycache, out);
 }

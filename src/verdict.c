@@ -187,6 +187,8 @@ void pyci_judge(const pyci_judge_input *in, pyci_verdict *out)
 	}
 
 	uint64_t why = 0;
+	if (n->leftover)
+		why |= BIT(PYCI_R_LEFTOVER);
 	if (h->status != PYCI_HDR_OK) {
 		why |= BIT(header_reason(h->status));
 		if (source_uncheckable(in->source))
@@ -200,7 +202,8 @@ void pyci_judge(const pyci_judge_input *in, pyci_verdict *out)
 
 	if (n->kind == PYCI_NAME_PYCACHE_BAD) {
 		out->status = PYCI_ORPHANED;
-		why |= BIT(PYCI_R_BAD_CACHE_NAME);
+		if (!n->leftover)
+			why |= BIT(PYCI_R_BAD_CACHE_NAME);
 		goto foreign;
 	}
 	if (n->kind == PYCI_NAME_PYCACHE && n->tag_impl == PYCI_IMPL_UNKNOWN)
@@ -328,6 +331,7 @@ const char *pyci_reason_text(pyci_reason r)
 		[PYCI_R_UNICODE] = "-U (unicode) interpreter magic",
 		[PYCI_R_UNKNOWN_MAGIC] = "magic number never assigned upstream (patched build?)",
 		[PYCI_R_UNKNOWN_TAG] = "unknown cache tag",
+		[PYCI_R_LEFTOVER] = "leftover of an interrupted cache write",
 		[PYCI_R_SAME_SECOND] = same_second_text,
 	};
 	return (unsigned)r < PYCI_R_COUNT && text[r] ? text[r] : "unknown reason";

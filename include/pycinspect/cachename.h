@@ -6,6 +6,8 @@
  *                                        an import looks up; opt-0 and opt-x are no cache name)
  *   DIR/__pycache__/NAME.TAG.pyo         3.2-3.4, -O and -OO
  *   DIR/NAME.pyc, DIR/NAME.pyo           legacy (1.x-3.1, PyPy2, compileall -b, sourceless)
+ *   DIR/__pycache__/NAME.TAG.pyc.<digits> a leftover of an interrupted write (3.3+, PyPy: the
+ *                                        temporary name a cache is written under, then renamed)
  * The name is split from the right, so dotted names keep their dots: a.tar.cpython-313.pyc is the
  * cache of a.tar.py.  The source of a __pycache__ entry is DIR/NAME.py; of a legacy one NAME.py
  * beside it.
@@ -20,7 +22,8 @@
 typedef enum {
 	PYCI_NAME_NOT_CACHE = 0, /* does not end in .pyc / .pyo */
 	PYCI_NAME_PYCACHE,       /* NAME.TAG[.opt-N].pyc or NAME.TAG.pyo in __pycache__ */
-	PYCI_NAME_PYCACHE_BAD,   /* ends in .pyc/.pyo inside __pycache__ but has no usable tag */
+	PYCI_NAME_PYCACHE_BAD,   /* ends in .pyc/.pyo inside __pycache__ but has no usable tag,
+				  * or is a leftover (debris: no import looks it up) */
 	PYCI_NAME_LEGACY,        /* NAME.pyc / NAME.pyo outside __pycache__ */
 } pyci_name_kind;
 
@@ -32,6 +35,8 @@ typedef struct pyci_cache_name {
 	int pyo;                 /* extension is .pyo */
 	pyci_impl tag_impl;      /* from the tag; PYCI_IMPL_UNKNOWN if not cpython-/pypy */
 	int tag_major, tag_minor;
+	int leftover; /* PYCACHE_BAD: NAME.TAG.pyc.<digits>; the fields above are those of
+		       * NAME.TAG.pyc (a PYCACHE name, or not, as it parses) */
 } pyci_cache_name;
 
 /*
