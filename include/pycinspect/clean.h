@@ -17,6 +17,10 @@
 /* Debris: a __pycache__ entry named like a cache that no import looks up (x.pyc with no tag,
  * an opt- level no import asks for).  Selected by this bit alone, whatever its status. */
 #define PYCI_SELECT_DEBRIS (1u << PYCI_STATUS_COUNT)
+/* The caches no import would use: stale, orphaned, foreign, invalid, and the debris. */
+#define PYCI_SELECT_UNUSED                                                                  \
+	(PYCI_SELECT(PYCI_STALE) | PYCI_SELECT(PYCI_ORPHANED) | PYCI_SELECT(PYCI_FOREIGN) | \
+	 PYCI_SELECT(PYCI_INVALID) | PYCI_SELECT_DEBRIS)
 
 /* Why a cache is kept for safety: the texts *why points to (static storage). */
 #define PYCI_CLEAN_CHANGED "changed since it was judged"

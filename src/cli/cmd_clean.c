@@ -55,6 +55,7 @@ struct clean_cli {
 	struct scanrun e; /* its out is the log; the scan's callbacks get &e as ctx, and
 			   * e.cmd is this struct */
 	unsigned selected;
+	int all; /* --all: say what sourceless modules it left */
 	int dry_run;
 	pyci_buf rec;         /* a record built before its act */
 	pyci_jw jw;           /* JSON: the writer of rec, its object still open during the act */
@@ -63,6 +64,7 @@ struct clean_cli {
 	size_t removed_in_pycache;   /* caches of the current __pycache__ removed */
 	size_t unremoved_in_pycache; /* selected caches of the current __pycache__ left in it */
 	unsigned long long dirs, failed, kept;
+	unsigned long long sourceless_left; /* sourceless modules not selected */
 };
 
 enum {
@@ -70,6 +72,8 @@ enum {
 	CLEAN_ORPHANED,
 	CLEAN_FOREIGN,
 	CLEAN_INVALID,
+	CLEAN_FRESH,
+	CLEAN_UNUSED,
 	CLEAN_ALL,
 	CLEAN_SOURCELESS,
 	CLEAN_DRY_RUN,
@@ -83,14 +87,23 @@ static const struct cli_option clean_selectors[] = {
 	 CLEAN_STALE, NULL},
 	{"orphaned", 0, CLI_NOARG, NULL,
 	 "caches whose source is gone (not a __pycache__ name no import\n"
-	 "looks up, such as __pycache__/x.pyc: that debris goes with --all)",
+	 "looks up, such as __pycache__/x.pyc: that debris goes with\n"
+	 "--unused and --all)",
 	 CLEAN_ORPHANED, NULL},
 	{"foreign", 0, CLI_NOARG, NULL, "caches of interpreters that are not targets",
 	 CLEAN_FOREIGN, NULL},
 	{"invalid", 0, CLI_NOARG, NULL, "caches no interpreter can use", CLEAN_INVALID, NULL},
+	{"fresh", 0, CLI_NOARG, NULL, "caches the target interpreters would use as they are",
+	 CLEAN_FRESH, NULL},
+	{"unused", 0, CLI_NOARG, NULL,
+	 "the caches no import would use: the four first above, and\n"
+	 "the debris of __pycache__ (names no import looks up, leftovers\n"
+	 "of interrupted writes)",
+	 CLEAN_UNUSED, NULL},
 	{"all", 0, CLI_NOARG, NULL,
-	 "the four above, and the debris of __pycache__ (names no\nimport looks up)", CLEAN_ALL,
-	 NULL},
+	 "every cache, fresh ones too, and the debris: all but\n"
+	 "sourceless modules (as py3clean and pyclean do)",
+	 CLEAN_ALL, NULL},
 	{"sourceless", 0, CLI_NOARG, NULL,
 	 "legacy NAME.pyc with no NAME.py: never implied, such a file may\n"
 	 "be a deliberate sourceless module",
@@ -239,8 +252,11 @@ static int on_record(void *ctx, const pyci_record *r)
 		return -1;
 	const char *why;
 	int elig = pyci_clean_eligible(r, c->selected, &why);
-	if (elig == 0)
+	if (elig == 0) {
+		c->sourceless_left += r->cname->kind != PYCI_NAME_PYCACHE_BAD &&
+				      r->verdict->status == PYCI_SOURCELESS;
 		return 0;
+	}
 	int in_pycache = r->cname->kind != PYCI_NAME_LEGACY;
 	/* everything that may fail for want of memory, before the act */
 	if (record_start(c, r) != 0 ||
@@ -413,6 +429,7 @@ static int summary(struct clean_cli *c, int sig)
 		pyci_jw_u64(&w, "directories", c->dirs);
 		pyci_jw_u64(&w, "failed", c->failed);
 		pyci_jw_u64(&w, "kept", c->kept);
+		pyci_jw_u64(&w, "sourceless_left", c->sourceless_left);
 		if (sig)
 			pyci_jw_cstr(&w, "interrupted", signal_name(sig));
 		pyci_summary_members(&w, s);
@@ -436,6 +453,13 @@ static int summary(struct clean_cli *c, int sig)
 		rc |= pyci_buf_printf(
 			b, "not removed: %llu failed, %llu kept for safety (see stderr)\n",
 			c->failed, c->kept);
+	if (c->all && c->sourceless_left)
+		rc |= pyci_buf_printf(
+			b,
+			"left %llu sourceless module%s (NAME.pyc with no NAME.py, perhaps "
+			"deliberate; --sourceless removes %s)\n",
+			c->sourceless_left, c->sourceless_left == 1 ? "" : "s",
+			c->sourceless_left == 1 ? "it" : "them");
 	rc |= scanrun_summary_text(&c->e);
 	return rc ? -1 : 0;
 }
@@ -530,10 +554,15 @@ static int on_option(void *ctx, int id, const char *arg)
 	case CLEAN_SOURCELESS:
 		c->selected |= PYCI_SELECT(PYCI_SOURCELESS);
 		break;
+	case CLEAN_FRESH:
+		c->selected |= PYCI_SELECT(PYCI_FRESH);
+		break;
+	case CLEAN_UNUSED:
+		c->selected |= PYCI_SELECT_UNUSED;
+		break;
 	case CLEAN_ALL:
-		c->selected |= PYCI_SELECT(PYCI_STALE) | PYCI_SELECT(PYCI_ORPHANED) |
-			       PYCI_SELECT(PYCI_FOREIGN) | PYCI_SELECT(PYCI_INVALID) |
-			       PYCI_SELECT_DEBRIS;
+		c->selected |= PYCI_SELECT_UNUSED | PYCI_SELECT(PYCI_FRESH);
+		c->all = 1;
 		break;
 	case CLEAN_DRY_RUN:
 		c->dry_run = 1;
@@ -576,9 +605,11 @@ int cmd_clean(int argc, char **argv)
 	c.e.log = c.dry_run ? "a dry run: nothing was removed" : "the files they name are removed";
 	if (scanrun_ready(&c.e) != 0)
 		goto out;
-	/* --foreign (or --all) with targets guessed from PATH: every cache of an interpreter that
-	 * is not on this PATH goes, even one another user or a service still runs.  Say so first. */
-	if ((c.selected & PYCI_SELECT(PYCI_FOREIGN)) && scanrun_warn_guessed_targets(&c.e) != 0)
+	/* --foreign (or --unused) with targets guessed from PATH: every cache of an interpreter
+	 * that is not on this PATH goes, even one another user or a service still runs.  Say so
+	 * first.  Not with --fresh (--all): then every cache goes whoever its interpreter is. */
+	if ((c.selected & PYCI_SELECT(PYCI_FOREIGN)) && !(c.selected & PYCI_SELECT(PYCI_FRESH)) &&
+	    scanrun_warn_guessed_targets(&c.e) != 0)
 		goto out;
 
 	if (catch_signals() != 0)

@@ -60,7 +60,9 @@ PYCACHES = ["pkg/__pycache__", "pkg/sub/__pycache__", "nbi/__pycache__", "keep/_
 SELECTORS = {
     "--stale": {"stale"}, "--orphaned": {"orphaned"}, "--foreign": {"foreign"},
     "--invalid": {"invalid"}, "--sourceless": {"sourceless"},
-    "--all": {"stale", "orphaned", "foreign", "invalid"},
+    "--unused": {"stale", "orphaned", "foreign", "invalid"},
+    "--all": {"fresh", "stale", "orphaned", "foreign", "invalid"},
+    "--fresh": {"fresh"},
 }
 
 
@@ -234,7 +236,7 @@ class Selectors(CleanCase):
         # foreign *and* stale / sourceless: not removed by --foreign
         self.assertTrue(os.path.exists(os.path.join(pc, "old2.cpython-311.pyc")))
         self.assertTrue(os.path.exists(os.path.join(self.target, "pkg", "lone311.pyc")))
-        self.clean(["--all"] + T + [self.target])
+        self.clean(["--unused"] + T + [self.target])
         self.assertFalse(os.path.exists(os.path.join(pc, "old2.cpython-311.pyc")))
         for lone in ("lone.pyc", "lone311.pyc"):
             self.assertTrue(os.path.exists(os.path.join(self.target, "pkg", lone)), lone)
@@ -268,15 +270,18 @@ class Selectors(CleanCase):
         write_file(os.path.join(bindir, "python3.11"), b"#!/bin/sh\n", mode=0o755)
         env = env_c()
         env["PATH"] = bindir
-        for sel in (["--all"], ["--foreign"], ["--stale", "--foreign"]):
+        for sel in (["--unused"], ["--foreign"], ["--stale", "--foreign"]):
             p = self.clean(sel + ["-n", self.target], env=env)
+            self.assertEqual(p.stderr.count(b"warning"), 1, sel)
             self.assertIn(b"warning: the targets were found on PATH (3.11); the caches of every "
                           b"other interpreter are foreign", p.stderr, sel)
             # the 3.12 caches are foreign here, and would go
             self.assertIn(b"would remove '%s/pkg/__pycache__/fresh.cpython-312.pyc'"
                           % self.target.encode(), p.stdout)
-        # named targets, or no foreign selector: nothing to warn about
-        for args in (["--all", "-t", "3.11"], ["--stale", "--orphaned", "--invalid"]):
+        # named targets, or no foreign selector, or --all (every cache goes, whoever's it is):
+        # nothing to warn about
+        for args in (["--unused", "-t", "3.11"], ["--stale", "--orphaned", "--invalid"],
+                     ["--all"], ["--foreign", "--fresh"]):
             p = self.clean(args + ["-n", self.target], env=env)
             self.assertNotIn(b"warning", p.stderr, args)
 
@@ -284,9 +289,9 @@ class Selectors(CleanCase):
         make_tree(self.target)
         before = snapshot(self.target)
         for args in ([], ["-n"], ["--json"], ["--dry-run", "--json"] + T, T,
-                     ["--all", "--bogus"], ["--bogus", "--all"], ["--all", "-x"],
-                     ["--all", "--jobs", "0"], ["--all", "--check-source", "sometimes"],
-                     ["--all", "-t", "nonsense"], ["--all", "--target"], ["--stale=1"]):
+                     ["--unused", "--bogus"], ["--bogus", "--unused"], ["--unused", "-x"],
+                     ["--unused", "--jobs", "0"], ["--unused", "--check-source", "sometimes"],
+                     ["--unused", "-t", "nonsense"], ["--unused", "--target"], ["--stale=1"]):
             with self.subTest(args=args):
                 p = self.clean(args + [self.target], rc=2)
                 self.assertEqual(p.stdout, b"")
@@ -299,10 +304,106 @@ class Selectors(CleanCase):
     def test_missing_path_exits_2(self):
         make_tree(self.target)
         before = snapshot(self.target)
-        p = self.clean(["--all"] + T + [os.path.join(self.target, "nope")], rc=2)
+        p = self.clean(["--unused"] + T + [os.path.join(self.target, "nope")], rc=2)
         self.assertIn(b"No such file or directory", p.stderr)
         self.assert_tree(before, self.target, [])
         self.assert_canary()
+
+class AllAndLeftovers(CleanCase):
+    """--all is every cache but sourceless modules (issue 14), as py3clean does it; leftovers
+    of an interrupted write are debris."""
+
+    def test_all_leaves_only_sourceless_modules_and_says_so(self):
+        make_tree(self.target)
+        recs, summary, _ = self.clean_json(["--all"] + T + [self.target])
+        left = sorted(os.path.relpath(os.path.join(d, f), self.target)
+                      for d, _, fs in os.walk(self.target) for f in fs if f.endswith(".pyc"))
+        self.assertEqual(left, ["pkg/lone.pyc", "pkg/lone311.pyc"])
+        self.assertEqual(summary["sourceless_left"], 2)
+        make_tree(self.target)
+        p = self.clean(["--all"] + T + [self.target])
+        self.assertIn(b"\nleft 2 sourceless modules (NAME.pyc with no NAME.py, perhaps "
+                      b"deliberate; --sourceless removes them)\n", p.stdout)
+        p = self.clean(["--all", "--sourceless"] + T + [self.target])
+        self.assertNotIn(b"sourceless module", p.stdout)
+        left = [f for _, _, fs in os.walk(self.target) for f in fs if f.endswith(".pyc")]
+        self.assertEqual(left, [])
+        self.assert_canary()
+
+    def interrupted_write(self, d):
+        """A real leftover: CPython 3.12 writing a cache, killed between its write and its
+        rename (importlib's _write_atomic).  Returns its path."""
+        py = os.path.expanduser(os.path.join(os.environ.get("PYENV_ROOT", "~/.pyenv"),
+                                             "versions", "3.12.1", "bin", "python"))
+        if not os.path.exists(py):
+            self.fail("CPython 3.12 (pyenv) is needed to make a real leftover")
+        os.makedirs(d, exist_ok=True)
+        write_file(os.path.join(d, "m.py"), b"X = 1\n")
+        env = {k: v for k, v in env_c().items() if not k.startswith("PYTHON")}
+        code = ("import importlib._bootstrap_external as be, os, sys\n"
+                "be._os.replace = lambda a, b: os._exit(3)\n"
+                "sys.path.insert(0, sys.argv[1])\nimport m\n")
+        r = subprocess.run([py, "-c", code, d], env=env)
+        self.assertEqual(r.returncode, 3)
+        (name,) = os.listdir(os.path.join(d, "__pycache__"))
+        self.assertRegex(name, r"^m\.cpython-312\.pyc\.[0-9]+$")
+        return os.path.join(d, "__pycache__", name)
+
+    def test_leftover_is_reported_and_removed_as_debris(self):
+        d = os.path.join(self.target, "app")
+        left = self.interrupted_write(d)
+        pycs, _, _, _ = scan_json(["--all"] + T + [d])
+        (r,) = pycs
+        self.assertEqual((r["path"], r["status"], r["reasons"]),
+                         (left, "orphaned", ["leftover of an interrupted cache write"]))
+        # --orphaned neither removes it nor fails on it; --unused and --all remove it, and the
+        # __pycache__ it kept alive
+        recs, summary, _ = self.clean_json(["--orphaned"] + T + [d])
+        self.assertTrue(os.path.exists(left))
+        self.assertEqual((summary["files"], summary["kept"]), (0, 0))
+        for sel in ("--unused", "--all"):
+            with self.subTest(selector=sel):
+                left = self.interrupted_write(os.path.join(self.target, sel.strip("-")))
+                recs, summary, _ = self.clean_json([sel] + T + [os.path.dirname(left)])
+                self.assertFalse(os.path.exists(left))
+                self.assertEqual(self.actions(recs, os.path.dirname(left)),
+                                 {os.path.basename(left): "removed"})
+        self.assert_canary()
+
+    def test_all_agrees_with_py3clean(self):
+        """Caches written by three interpreters, legacy and sourceless ones, orphans: what is
+        left after `clean --all` equals what Debian's py3clean leaves, but for the orphans of
+        __pycache__, which py3clean (it starts from the .py files) cannot see."""
+        if not shutil.which("py3clean"):
+            self.fail("py3clean (Debian's python3-minimal) is needed")
+        tree = os.path.join(self.tmp, "tree")
+        for f in ("a", "pkg/__init__", "pkg/b", "pkg/sub/c", "gone", "lone"):
+            write_file(os.path.join(tree, f + ".py"), b"X = 1\n")
+        env = {k: v for k, v in env_c().items() if not k.startswith("PYTHON")}
+        pyenv = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+        pys = [p for p in ("/usr/bin/python3", os.path.join(pyenv, "versions/3.12.1/bin/python"),
+                           "/usr/bin/pypy3") if os.path.exists(p)]
+        self.assertGreaterEqual(len(pys), 2)
+        for py in pys:
+            subprocess.run([py, "-m", "compileall", "-q", tree], env=env, check=True)
+        subprocess.run([pys[0], "-m", "compileall", "-q", "-b", os.path.join(tree, "lone.py"),
+                        os.path.join(tree, "pkg", "b.py")], env=env, check=True)
+        os.unlink(os.path.join(tree, "lone.py"))
+        os.unlink(os.path.join(tree, "gone.py"))
+        ours, theirs = os.path.join(self.tmp, "ours"), os.path.join(self.tmp, "theirs")
+        shutil.copytree(tree, ours, symlinks=True)
+        shutil.copytree(tree, theirs, symlinks=True)
+        subprocess.run(["py3clean", theirs], env=env, check=True)
+        self.clean(["--all", ours])
+
+        def listing(root):
+            return sorted(os.path.relpath(os.path.join(d, n), root)
+                          for d, ds, fs in os.walk(root) for n in ds + fs)
+        orphans = sorted("__pycache__/" + n for n in os.listdir(os.path.join(tree, "__pycache__"))
+                         if n.split(".")[0] in ("gone", "lone"))
+        self.assertEqual(len(orphans), 2 * len(pys))
+        self.assertEqual(listing(theirs), sorted(listing(ours) + orphans + ["__pycache__"]))
+        self.assertIn("lone.pyc", listing(ours))  # sourceless: kept by both
 
 
 class DryRun(CleanCase):
@@ -343,7 +444,7 @@ class DryRun(CleanCase):
         before = snapshot(self.target)
         env = env_c()
         env["POSIXLY_CORRECT"] = "1"
-        p = self.clean(["--all"] + T + [self.target, "-n"], env=env)
+        p = self.clean(["--unused"] + T + [self.target, "-n"], env=env)
         self.assertIn(b"would remove '", p.stdout)
         self.assert_tree(before, self.target, [])
 
@@ -368,7 +469,7 @@ class DryRun(CleanCase):
         for paths, said in cases:
             for mode in ([], ["-n"], ["--json"]):
                 with self.subTest(paths=paths, mode=mode):
-                    p = self.clean(["--all"] + mode + T + paths, rc=2)
+                    p = self.clean(["--unused"] + mode + T + paths, rc=2)
                     self.assertEqual(p.stdout, b"")
                     self.assertIn(("pycinspect: %s: name each tree once (nothing was removed)"
                                    % said).encode(), p.stderr)
@@ -381,10 +482,10 @@ class DryRun(CleanCase):
             self.fail("cannot mount (%s): this test needs root" % p.stderr.decode().strip())
         self.mounts.append(mnt)
         make_tree(os.path.join(mnt, "q"))
-        p = self.clean(["--all", "-n"] + T + [t, os.path.join(mnt, "q")])
+        p = self.clean(["--unused", "-n"] + T + [t, os.path.join(mnt, "q")])
         self.assertIn(b"would remove '%s/q/" % mnt.encode(), p.stdout)
         # ... unless --cross-mounts, which walks it from outside too
-        p = self.clean(["--all", "-n", "--cross-mounts"] + T + [t, os.path.join(mnt, "q")], rc=2)
+        p = self.clean(["--unused", "-n", "--cross-mounts"] + T + [t, os.path.join(mnt, "q")], rc=2)
         self.assertIn(b"'%s/q' is inside '%s'" % (mnt.encode(), t.encode()), p.stderr)
         subprocess.run(["umount", mnt], check=True)
         self.mounts.remove(mnt)
@@ -392,15 +493,15 @@ class DryRun(CleanCase):
         # a directory the outer walk leaves out is not named twice: both are cleaned
         nm = os.path.join(t, "node_modules")
         shutil.copytree(os.path.join(t, "pkg"), os.path.join(nm, "pkg"))
-        dry = self.clean(["--all", "-n"] + T + [t, nm + "/pkg"])
-        real = self.clean(["--all"] + T + [t, nm + "/pkg"])
+        dry = self.clean(["--unused", "-n"] + T + [t, nm + "/pkg"])
+        real = self.clean(["--unused"] + T + [t, nm + "/pkg"])
         self.assertEqual(real.stdout, dry.stdout.replace(b"would remove", b"removed"))
         self.assertIn(b"removed '%s/pkg/__pycache__/stale.cpython-312.pyc'" % nm.encode(),
                       real.stdout)
         self.assertEqual(real.stderr, b"")
 
     def test_dry_run_is_the_real_run_text(self):
-        for sel in ("--all", "--stale", "--sourceless"):
+        for sel in ("--unused", "--stale", "--sourceless"):
             with self.subTest(selector=sel):
                 dry, real = self.copies()
                 before, before_real = snapshot(dry), snapshot(real)
@@ -418,9 +519,9 @@ class DryRun(CleanCase):
     def test_dry_run_is_the_real_run_json(self):
         dry, real = self.copies()
         before = snapshot(dry)
-        rd, sd, _ = self.clean_json(["-n", "--all"] + T, cwd=dry)
+        rd, sd, _ = self.clean_json(["-n", "--unused"] + T, cwd=dry)
         self.assert_tree(before, dry, [])
-        rr, sr, _ = self.clean_json(["--all"] + T, cwd=real)
+        rr, sr, _ = self.clean_json(["--unused"] + T, cwd=real)
         self.assertEqual([r.get("action") for r in rd if r["type"] != "error"],
                          ["would-remove" if r["action"] == "would-remove" else "kept"
                           for r in rd if r["type"] != "error"])
@@ -428,7 +529,7 @@ class DryRun(CleanCase):
                           for r in rd], rr)
         self.assertEqual((sd.pop("dry_run"), sr.pop("dry_run")), (True, False))
         self.assertEqual(sd, sr)
-        self.assertEqual(sr["files"], len(expected(SELECTORS["--all"])[0]))
+        self.assertEqual(sr["files"], len(expected(SELECTORS["--unused"])[0]))
         self.assert_canary()
 
     def test_dry_run_in_a_read_only_directory_is_the_real_run(self):
@@ -439,8 +540,8 @@ class DryRun(CleanCase):
         for r in (dry, real):
             os.chmod(os.path.join(r, "pkg", "__pycache__"), 0o555)
         before = snapshot(dry)
-        prd = run_as_nobody(["clean", "--json", "-n", "--all"] + T, cwd=dry)
-        prr = run_as_nobody(["clean", "--json", "--all"] + T, cwd=real)
+        prd = run_as_nobody(["clean", "--json", "-n", "--unused"] + T, cwd=dry)
+        prr = run_as_nobody(["clean", "--json", "--unused"] + T, cwd=real)
         self.assert_tree(before, dry, [])
         rd, sd = parse_clean_jsonl(prd.stdout)
         rr, sr = parse_clean_jsonl(prr.stdout)
@@ -458,8 +559,8 @@ class PycacheDirs(CleanCase):
     def test_emptied_pycache_is_removed_and_a_kept_one_says_why(self):
         make_tree(self.target)
         before = snapshot(self.target)
-        recs, summary, _ = self.clean_json(["--all"] + T + [self.target])
-        files, dirs = expected(SELECTORS["--all"])
+        recs, summary, _ = self.clean_json(["--unused"] + T + [self.target])
+        files, dirs = expected(SELECTORS["--unused"])
         self.assertEqual(dirs, ["pkg/sub/__pycache__"])
         self.assert_tree(before, self.target, files + dirs)
         byp = {os.path.relpath(r["path"], self.target): r for r in recs if r["type"] == "dir"}
@@ -486,7 +587,7 @@ class PycacheDirs(CleanCase):
 
     def test_text_lines_for_directories(self):
         make_tree(self.target)
-        p = self.clean(["--all"] + T + ["."], cwd=self.target)
+        p = self.clean(["--unused"] + T + ["."], cwd=self.target)
         lines = p.stdout.decode().splitlines()
         self.assertIn("removed './pkg/sub/__pycache__/s.cpython-312.pyc'", lines)
         self.assertIn("removed directory './pkg/sub/__pycache__'", lines)
@@ -573,7 +674,7 @@ class ExitCodes(CleanCase):
 
     def test_debris_is_left_by_orphaned_and_removed_by_all(self):
         # __pycache__/x.pyc (no tag) is no cache of any import: --orphaned neither removes it
-        # nor fails on it, run after run; --all removes it (issue 14)
+        # nor fails on it, run after run; --unused and --all remove it (issue 14)
         pc = os.path.join(self.target, "d", "__pycache__")
         os.makedirs(pc)
         with open(os.path.join(pc, "x.pyc"), "wb") as f:
@@ -583,7 +684,7 @@ class ExitCodes(CleanCase):
             self.assertEqual([r for r in recs if r["path"].endswith("x.pyc")], [])
             self.assertEqual(summary["kept"], 0)
         self.assertTrue(os.path.exists(os.path.join(pc, "x.pyc")))
-        recs, summary, _ = self.clean_json(["--all"] + T + [self.target])
+        recs, summary, _ = self.clean_json(["--unused"] + T + [self.target])
         self.assertEqual([r["action"] for r in recs if r["path"].endswith("x.pyc")], ["removed"])
         self.assertFalse(os.path.exists(pc))
 
@@ -593,8 +694,8 @@ class ExitCodes(CleanCase):
         watch = OpenWatch([sp, os.path.join(sp, "__pycache__"),
                            os.path.dirname(link_target)])
         self.addCleanup(watch.close)
-        recs, summary, p = self.clean_json(["--all"] + T + [self.target], rc=1, timeout=20)
-        # notag.pyc is debris (no import looks it up): --all removes it (issue 14)
+        recs, summary, p = self.clean_json(["--unused"] + T + [self.target], rc=1, timeout=20)
+        # notag.pyc is debris (no import looks it up): --unused and --all remove it (issue 14)
         self.assert_tree(before, self.target, ["sp/__pycache__/notag.pyc",
                                                "sp/__pycache__/real.cpython-312.pyc"])
         acts = self.actions(recs, self.target)
@@ -628,10 +729,10 @@ class ExitCodes(CleanCase):
         self.give_to_nobody(self.target)
         os.chmod(os.path.join(self.target, "pkg/__pycache__"), 0o555)
         before = snapshot(self.target)
-        files, dirs = expected(SELECTORS["--all"])
+        files, dirs = expected(SELECTORS["--unused"])
         ro = [f for f in files if f.startswith("pkg/__pycache__/")]
         self.assertEqual(len(ro), 6)
-        recs, summary, _ = self.clean_json(["--all"] + T + [self.target], rc=1, nobody=True)
+        recs, summary, _ = self.clean_json(["--unused"] + T + [self.target], rc=1, nobody=True)
         done = [f for f in files if f not in ro]
         self.assert_tree(before, self.target, done + dirs)
         acts = self.actions(recs, self.target)
@@ -641,7 +742,7 @@ class ExitCodes(CleanCase):
                 self.assertEqual(r["error"], "Permission denied")
         self.assertEqual((summary["failed"], summary["files"]), (6, len(done)))
         # text: the failures on stderr, exit 1 again
-        p = self.clean(["--all"] + T + [self.target], rc=1, nobody=True)
+        p = self.clean(["--unused"] + T + [self.target], rc=1, nobody=True)
         for f in ro:
             self.assertIn(("pycinspect: cannot remove '%s': Permission denied\n" %
                            os.path.join(self.target, f)).encode(), p.stderr)
@@ -657,10 +758,10 @@ class ExitCodes(CleanCase):
         self.give_to_nobody(self.target)
         os.chmod(os.path.join(self.target, "locked"), 0)
         os.chmod(os.path.join(self.target, "keep/__pycache__"), 0)
-        files, dirs = expected(SELECTORS["--all"])
+        files, dirs = expected(SELECTORS["--unused"])
         gone = files + dirs + ["zz/__pycache__/late.cpython-312.pyc", "zz/__pycache__"]
         before = snapshot(self.target)  # root reads through mode 000
-        recs, summary, p = self.clean_json(["--all"] + T + [self.target], rc=1, nobody=True)
+        recs, summary, p = self.clean_json(["--unused"] + T + [self.target], rc=1, nobody=True)
         errs = [(os.path.relpath(r["path"], self.target), r["message"], r["errno"])
                 for r in recs if r["type"] == "error"]
         self.assertEqual(errs, [("keep/__pycache__", "cannot open directory", 13),
@@ -711,7 +812,7 @@ class ExitCodes(CleanCase):
             for mode in ([], ["--dry-run"], ["--json"], ["--json", "-n"]):
                 with self.subTest(path=path, mode=mode):
                     t = time.monotonic()
-                    p = self.in_sandbox(root, binds, ["clean", "--all", "--sourceless"] + mode +
+                    p = self.in_sandbox(root, binds, ["clean", "--unused", "--sourceless"] + mode +
                                         T + [path])
                     self.assertEqual(p.returncode, 2, p.stderr)
                     self.assertLess(time.monotonic() - t, 10)
@@ -730,7 +831,7 @@ class ExitCodes(CleanCase):
         before = snapshot(self.target)
         for mode in ([], ["-n"], ["--json"]):
             with self.subTest(mode=mode):
-                p = self.clean(["--all", "--sourceless"] + mode + T + [link], rc=2)
+                p = self.clean(["--unused", "--sourceless"] + mode + T + [link], rc=2)
                 self.assertIn(b"symbolic link", p.stderr)
                 self.assertNotIn(b"remove '", p.stdout)
                 self.assertNotIn(b'"type":"pyc"', p.stdout)
@@ -762,15 +863,15 @@ class Symlinks(CleanCase):
                    os.path.join(t, "cl/__pycache__/stale.cpython-312.pyc"))
         os.symlink(os.path.join(self.canary, "pkg/lone.pyc"), os.path.join(t, "cl/lone.pyc"))
         before = snapshot(t)
-        files, dirs = expected(SELECTORS["--all"])
-        recs, summary, _ = self.clean_json(["--all"] + T + [t], rc=1)
+        files, dirs = expected(SELECTORS["--unused"])
+        recs, summary, _ = self.clean_json(["--unused"] + T + [t], rc=1)
         self.assert_tree(before, t, files + dirs)
         self.assertEqual(self.actions(recs, t), dict(
             {f: "removed" for f in files},
             **{"cl/__pycache__/stale.cpython-312.pyc": "kept", "cl/lone.pyc": "kept"}))
         self.assertEqual((summary["errors"], summary["kept"]), (0, 2))
         self.assert_canary()
-        recs, _, _ = self.clean_json(["--sourceless", "--all"] + T + [t], rc=1)
+        recs, _, _ = self.clean_json(["--sourceless", "--unused"] + T + [t], rc=1)
         self.assert_tree(before, t, files + dirs + ["pkg/lone.pyc", "pkg/lone311.pyc"])
         self.assert_canary()
 
@@ -890,7 +991,7 @@ class Deep(CleanCase):
 
         def lower():
             resource.setrlimit(resource.RLIMIT_NOFILE, (32, 32))
-        recs, summary, _ = self.clean_json(["--all"] + T + [self.target], preexec_fn=lower)
+        recs, summary, _ = self.clean_json(["--unused"] + T + [self.target], preexec_fn=lower)
         bottom = os.path.join(self.target, *(["d"] * self.DEPTH))
         self.assertEqual([(r["type"], r["path"], r["action"]) for r in recs],
                          [("pyc", os.path.join(bottom, "__pycache__", "m.cpython-312.pyc"),
@@ -947,7 +1048,7 @@ class Output(CleanCase):
                     make_tree(os.path.join(root, "more%02d" % i))
                 before = snapshot(root)
                 with open("/dev/full", "wb") as full:
-                    p = self.clean(["--all"] + mode + T + [root], rc=2, stdout=full)
+                    p = self.clean(["--unused"] + mode + T + [root], rc=2, stdout=full)
                 self.assertIn(b"cannot write output: No space left on device", p.stderr)
                 self.check_stopped(p, mode, root, before)
         self.assert_canary()
@@ -961,7 +1062,7 @@ class Output(CleanCase):
                 r, w = os.pipe()
                 os.close(r)
                 try:
-                    p = self.clean(["--all"] + mode + T + [root], rc=2, stdout=w)
+                    p = self.clean(["--unused"] + mode + T + [root], rc=2, stdout=w)
                 finally:
                     os.close(w)
                 self.assertIn(b"cannot write output: Broken pipe", p.stderr)
@@ -979,8 +1080,8 @@ class MountsAndExcludes(CleanCase):
             self.fail("cannot mount (%s): this test needs root" % p.stderr.decode().strip())
         self.mounts.append(mnt)
         before = snapshot(self.canary)
-        recs, summary, _ = self.clean_json(["--all", "--sourceless"] + T + [self.target])
-        files, dirs = expected(SELECTORS["--all"] | {"sourceless"})
+        recs, summary, _ = self.clean_json(["--unused", "--sourceless"] + T + [self.target])
+        files, dirs = expected(SELECTORS["--unused"] | {"sourceless"})
         self.assertEqual(summary["mounts_not_crossed"], 1)
         self.assertEqual([(r["type"], r["path"]) for r in recs if r["type"] == "error"],
                          [("error", mnt)])
@@ -1016,7 +1117,7 @@ class MountsAndExcludes(CleanCase):
                              "'%s' is the same as '%s/pkg'" % (binds["part"], binds["whole"]))):
             for mode in ([], ["-n"]):
                 with self.subTest(paths=paths, mode=mode):
-                    p = self.clean(["--all"] + mode + T + paths, rc=2)
+                    p = self.clean(["--unused"] + mode + T + paths, rc=2)
                     self.assertEqual(p.stdout, b"")
                     self.assertIn(said.encode(), p.stderr)
                     self.assert_tree(before, self.target, [])
@@ -1034,13 +1135,13 @@ class MountsAndExcludes(CleanCase):
         for sub in ("app", ".git/x", "node_modules/p", ".hg", ".svn", "build/lib", "deep/build"):
             make_tree(os.path.join(self.target, sub))
         before = snapshot(self.target)
-        files, dirs = expected(SELECTORS["--all"])
-        self.clean(["--all", "--exclude", "build", "--exclude", "old.*.pyc"] + T + [self.target])
+        files, dirs = expected(SELECTORS["--unused"])
+        self.clean(["--unused", "--exclude", "build", "--exclude", "old.*.pyc"] + T + [self.target])
         gone = ["app/" + f for f in files + dirs if not f.endswith("/old.cpython-311.pyc")]
         self.assert_tree(before, self.target, gone)
         self.assert_canary()
         before = snapshot(self.target)
-        self.clean(["--all", "--no-default-excludes", "--exclude", "build"] + T + [self.target])
+        self.clean(["--unused", "--no-default-excludes", "--exclude", "build"] + T + [self.target])
         gone2 = ["app/pkg/__pycache__/old.cpython-311.pyc"] + [
             sub + "/" + f for sub in (".git/x", "node_modules/p", ".hg", ".svn")
             for f in files + dirs]
@@ -1050,8 +1151,8 @@ class MountsAndExcludes(CleanCase):
     def test_a_named_excluded_directory_is_cleaned(self):
         make_tree(os.path.join(self.target, "node_modules"))
         before = snapshot(self.target)
-        files, dirs = expected(SELECTORS["--all"])
-        self.clean(["--all"] + T + [os.path.join(self.target, "node_modules")])
+        files, dirs = expected(SELECTORS["--unused"])
+        self.clean(["--unused"] + T + [os.path.join(self.target, "node_modules")])
         self.assert_tree(before, self.target, ["node_modules/" + f for f in files + dirs])
         self.assert_canary()
 

@@ -10,7 +10,7 @@ class CleanPaths(TempDirCase):
     def test_root_among_paths_stops_everything(self):
         module(self.tmp, "a/m.py", fresh=False)
         for paths in ([self.tmp, "/"], ["/", self.tmp]):
-            p = run(["clean", "--all", "--dry-run", "-t", "3.12"] + paths)
+            p = run(["clean", "--unused", "--dry-run", "-t", "3.12"] + paths)
             self.assertEqual(p.returncode, 2, p.stderr)
             self.assertIn(b"refusing to clean '/'", p.stderr)
             self.assertNotIn(b"would remove '", p.stdout)

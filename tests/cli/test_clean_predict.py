@@ -11,7 +11,7 @@
   mounts_not_crossed, exit status unchanged; the mounted file and the file under it untouched.
 - point 9: a source that exists but cannot be stat'ed (a symlink into a root-only directory,
   for nobody; a symlink loop, for anyone) makes its cache invalid ("source cannot be read",
-  not "source is gone"): --orphaned leaves it, --all keeps it with "source exists but cannot be
+  not "source is gone"): --orphaned leaves it, --unused keeps it with "source exists but cannot be
   checked: ..." and exits 1.  The caches are written by a real CPython 3.12 (py_compile).
 
 Mounts are made in a private mount namespace (cleantruth.py); chattr needs a filesystem that
@@ -183,7 +183,7 @@ class Permissions(PredictCase):
                 os.chown(mine, 65534, 65534)
                 self.give_to_nobody(os.path.join(root, "other"))
                 rel = {k: os.path.relpath(v, self.tmp) for k, v in caches.items()}
-                recs, _, _, text = self.dry_then_real(name, ["--all"] + T, nobody,
+                recs, _, _, text = self.dry_then_real(name, ["--unused"] + T, nobody,
                                                       rc=1 if nobody else 0)
                 self.assert_removed(recs, [os.path.relpath(mine, self.tmp),
                                            name + "/other/__pycache__/o.cpython-312.pyc",
@@ -211,7 +211,7 @@ class Permissions(PredictCase):
                 pc = os.path.join(root, "pkg", "__pycache__")
                 self.chattr(flag, pc if on_dir else caches["a"])
                 rel = {k: os.path.relpath(v, self.tmp) for k, v in caches.items()}
-                recs, _, summary, _ = self.dry_then_real(name, ["--all"] + T, nobody, rc=1)
+                recs, _, summary, _ = self.dry_then_real(name, ["--unused"] + T, nobody, rc=1)
                 blocked = list(rel.values()) if on_dir else [rel["a"]]
                 self.assert_failed(recs, blocked, EPERM)
                 self.assert_removed(recs, [p for p in rel.values() if p not in blocked] +
@@ -250,7 +250,7 @@ class Permissions(PredictCase):
                     p = subprocess.run(["mount", "-o", "remount,bind,ro", path],
                                        stderr=subprocess.PIPE)
                     self.assertEqual(p.returncode, 0, p.stderr)
-                recs, _, summary, text = self.dry_then_real(name, ["--all"] + T, nobody, rc=1,
+                recs, _, summary, text = self.dry_then_real(name, ["--unused"] + T, nobody, rc=1,
                                                             text_name=text_name)
                 every = [os.path.relpath(v, self.tmp) for v in caches.values()] + \
                     [name + "/other/__pycache__/o.cpython-312.pyc"]
@@ -275,7 +275,7 @@ class MountedFile(PredictCase):
                     self.mount("--bind", outside, os.path.join(self.tmp, v))
                 snap_out = snapshot(outside)
                 recs, errors, summary, text = self.dry_then_real(
-                    name, ["--all"] + extra + T, False, rc=0, text_name=text_name)
+                    name, ["--unused"] + extra + T, False, rc=0, text_name=text_name)
                 self.assertNotIn(victims[0], recs, "a mount point was judged")
                 self.assertEqual(errors, [{"type": "error", "path": victims[0],
                                            "message": "mount point, not judged", "errno": 0}])
@@ -395,7 +395,7 @@ class UnreadableSource(PredictCase):
         self.assertEqual(recs, {}, "the legacy cache of an unreadable source was selected")
 
     def test_all_keeps_them_and_says_why(self):
-        for sel in ("--all", "--invalid"):
+        for sel in ("--unused", "--invalid"):
             with self.subTest(selector=sel):
                 name = "all" + sel[2:]
                 caches = self.tree(name)
@@ -412,7 +412,7 @@ class UnreadableSource(PredictCase):
                                    "%s\n" % (os.path.join(name + "-text", os.path.relpath(
                                        caches[k], name)), err)).encode(), text.stderr)
                 self.assertEqual(summary["kept"], 3)
-                if sel == "--all":
+                if sel == "--unused":
                     self.assert_removed(recs, [caches["gone"]])
 
 

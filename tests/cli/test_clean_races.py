@@ -126,7 +126,7 @@ class Races(TempDirCase):
                 try:
                     time.sleep(0.01)
                     start = swaps[0]
-                    p = run(["clean", "--json", "--all"] + jobs + T + [target], timeout=60,
+                    p = run(["clean", "--json", "--unused"] + jobs + T + [target], timeout=60,
                             preexec_fn=lower if limit else None)
                     during = swaps[0] - start
                 finally:

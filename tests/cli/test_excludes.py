@@ -67,7 +67,7 @@ class Excludes(TempDirCase):
         self.assertIn("warning: --exclude 'nowhere/' matched nothing", err)
         self.assertNotIn("'build' matched nothing", err)
         # the same in clean, whose dry run says it too, and over two PATHs: one hit is enough
-        p = run(["clean", "--all", "-n", "-t", "3.12", "--exclude", "skipme*",
+        p = run(["clean", "--unused", "-n", "-t", "3.12", "--exclude", "skipme*",
                  os.path.join(self.tmp, "docs"), os.path.join(self.tmp, "app")])
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertNotIn(b"matched nothing", p.stderr)

@@ -5,7 +5,7 @@ valid JSON, and an error record (then the summary, when possible) at its end.
 
 The shim (tests/fault/inject.c) counts the allocations a run makes from main() on
 (PYCI_COUNT_FILE: alloc), and PYCI_FAIL_MALLOC=N makes the Nth and every later one fail with
-ENOMEM.  A counting run of `clean --all --json --jobs 1` over a small tree gives the number C;
+ENOMEM.  A counting run of `clean --unused --json --jobs 1` over a small tree gives the number C;
 then each N from 1 to C is a run of its own (C is printed; should it exceed 500, N takes every
 value up to 300 and 200 more spread evenly over the rest, and says so).  Text mode and the
 default --jobs (worker threads, so the Nth allocation is not always the same one) take every
@@ -27,7 +27,7 @@ from cleantruth import check_log, json_lines, text_records, text_summary, tree_p
 from test_fault_clean import read_counts, sanitizer_runtimes
 
 INJECT = os.environ.get("PYCI_INJECT", "")
-ARGS = ["clean", "--all", "--target", "3.12"]
+ARGS = ["clean", "--unused", "--target", "3.12"]
 EVERY_UP_TO = 500
 
 

@@ -107,7 +107,7 @@ class SourceChanged(HookCase):
         cache = os.path.join(pkg, "__pycache__", stem + ".cpython-312.pyc")
         src = os.path.join(self.tmp, pkg, stem + ".py")
         mark = os.path.join(self.tmp, tag + ".hook-ran")
-        args = ["clean", "--all"] + T + (["--json"] if json_mode else []) + \
+        args = ["clean", "--unused"] + T + (["--json"] if json_mode else []) + \
             (["-n"] if dry else []) + jobs
         # the control, and the count: the same run with the hook armed and no command
         control = self.tree(tag + "-control")
