@@ -191,6 +191,33 @@ static void test_pycache_bad_fields(void **state)
 	assert_int_equal(c.pyo, 1);
 }
 
+/* NAME.TAG.pyc.<digits> in __pycache__: what importlib's _write_atomic leaves when killed. */
+static void test_leftover(void **state)
+{
+	(void)state;
+	pyci_cache_name c;
+	assert_int_equal(parse("m.cpython-312.pyc.139860514790000", 1, &c), 0);
+	assert_int_equal(c.kind, PYCI_NAME_PYCACHE_BAD);
+	assert_int_equal(c.leftover, 1);
+	assert_int_equal(c.stem_len, 1);
+	assert_int_equal(c.tag_impl, PYCI_IMPL_CPYTHON);
+	assert_int_equal(c.tag_minor, 12);
+	assert_int_equal(parse("m.cpython-34.opt-1.pyo.7", 1, &c),
+			 0); /* parsed as far as it goes */
+	assert_int_equal(c.leftover, 1);
+	assert_int_equal(parse("x.pyc.1", 1, &c), 0);
+	assert_int_equal(c.leftover, 1);
+	/* not leftovers: outside __pycache__, no number, not all digits, not .pyc/.pyo */
+	static const char *const not_leftovers[] = {"x.pyc.", "x.pyc.1a", "x.py.12", "x.pycc.12",
+						    ".pyc.12"};
+	for (size_t i = 0; i < sizeof(not_leftovers) / sizeof(not_leftovers[0]); i++)
+		if (parse(not_leftovers[i], 1, &c) != -1)
+			fail_msg("\"%s\" taken as a leftover", not_leftovers[i]);
+	assert_int_equal(parse("m.cpython-312.pyc.123", 0, &c), -1);
+	assert_int_equal(parse("m.cpython-312.pyc", 1, &c), 0);
+	assert_int_equal(c.leftover, 0);
+}
+
 static void test_not_cache(void **state)
 {
 	(void)state;
@@ -287,6 +314,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pep3147),
+		cmocka_unit_test(test_leftover),
 		cmocka_unit_test(test_pep488),
 		cmocka_unit_test(test_pyo_32_34),
 		cmocka_unit_test(test_dotted_stem),
