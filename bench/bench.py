@@ -10,6 +10,8 @@ Parts (all but dumpmem by default; BENCH_PARTS or --parts selects, comma-separat
              `fdfind -u -e pyc`, bench/header_script.py (run with Debian's python3) and pyclean's
              dry run when the real pyclean (PyPI's, not Debian's py3clean) is installed; with
              two threads and with --jobs 1, each by io_uring and by plain calls (--io plain).
+  deep       `scan --deep` (every body an import would load, read and decoded) against a plain
+             `scan` on the same corpus, two threads and one: the cost of --deep (issue 16).
   cold       scan (two threads, one, and --io plain) and find with the kernel's caches dropped
              before every run (root only: /proc/sys/vm/drop_caches); the ratio, no target.
   clean      `pycinspect clean --all` against `find -name '*.pyc' -delete` (and the find that leaves
@@ -48,8 +50,8 @@ sys.path.insert(0, os.path.join(ROOT, "bench"))
 import gen_synthetic  # noqa: E402
 
 BIN = os.environ.get("PYCI_BIN", os.path.join(ROOT, "build", "pycinspect"))
-ALL_PARTS = ["scan", "cold", "clean", "hash", "synthetic", "memory", "dumpmem"]
-DEFAULT_PARTS = ["scan", "cold", "clean", "hash", "synthetic", "memory"]
+ALL_PARTS = ["scan", "deep", "cold", "clean", "hash", "synthetic", "memory", "dumpmem"]
+DEFAULT_PARTS = ["scan", "deep", "cold", "clean", "hash", "synthetic", "memory"]
 DEBIAN_PYTHON = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else sys.executable
 HEADER_SCRIPT = os.path.join(ROOT, "bench", "header_script.py")
 SYNTH_TARGETS = ",".join(gen_synthetic.TARGETS)
@@ -222,6 +224,36 @@ def part_scan(cfg):
         note(f"pyclean (PyPI's, by bittner) is not available here: {why}. Not compared: "
              "Debian's py3clean has no dry run, and nothing stands in for pyclean.")
         note("pyclean --dry-run / scan --json: not measured")
+
+
+# -- deep ---------------------------------------------------------------------------------------
+
+def part_deep(cfg):
+    """scan --deep (every body an import would load, decoded) against a plain scan: issue 16
+    makes --deep the default if it costs at most 1.5x."""
+    corpus = cfg.corpus
+    build_corpus(corpus)
+    n = count_pycs(corpus)
+    mib = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(corpus)
+              for f in fs if f.endswith(".pyc")) / 2**20
+    print(f"\n== deep: scan --deep against scan, stdlib corpus ({n} pycs, {mib:.0f} MiB), "
+          f"{cfg.runs} alternating runs, warm cache, medians")
+    cmds = {
+        "pycinspect scan --json": [BIN, "scan", "--json", corpus],
+        "pycinspect scan --json --deep": [BIN, "scan", "--json", "--deep", corpus],
+        "pycinspect scan --jobs 1 --json": [BIN, "scan", "--jobs", "1", "--json", corpus],
+        "pycinspect scan --jobs 1 --json --deep": [BIN, "scan", "--jobs", "1", "--json",
+                                                   "--deep", corpus],
+    }
+    meds = alternate(cmds, cfg.runs)
+    print_medians(meds, "pycinspect scan --json", "scan")
+    r = meds["pycinspect scan --json --deep"] / meds["pycinspect scan --json"]
+    target("scan --deep / scan (stdlib, default threads)", f"{r:.2f}x",
+           "<= 1.50x to be the default", r <= 1.5)
+    extra = 1000 * (meds["pycinspect scan --jobs 1 --json --deep"]
+                    - meds["pycinspect scan --jobs 1 --json"])
+    note(f"one thread: {extra:.0f} ms more for {mib:.0f} MiB of caches: "
+         f"{extra / mib:.2f} ms per MiB of body read and decoded")
 
 
 # -- cold ---------------------------------------------------------------------------------------

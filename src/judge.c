@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "deep.h"
 #include "peek.h"
 #include "readopen.h"
 #include "srcinfo.h"
@@ -49,7 +50,8 @@ struct judge {
 	size_t nmemo;
 	peek_cache pc[PEEK_MAX_BATCH];
 	peek_source ps[PEEK_MAX_BATCH];
-	int noatime; /* readopen.h: cleared after the first EPERM */
+	int noatime;   /* readopen.h: cleared after the first EPERM */
+	pyci_buf body; /* deep scans: the file being loaded */
 };
 
 static int dir_stat(void *ctx, const char *name, struct stat *st)
@@ -90,6 +92,7 @@ void judge_free(struct judge *jd)
 	pyci_hasher_free(jd->hasher);
 	peeker_free(jd->peeker);
 	pyci_buf_free(&jd->names);
+	pyci_buf_free(&jd->body);
 	free(jd);
 }
 
@@ -260,6 +263,13 @@ static void judge_chunk(struct judge *jd, judge_req *req, size_t n)
 			in.source =
 				&unknown; /* out of memory for the memo: "source cannot be read" */
 		pyci_judge(&in, &r->verdict);
+		r->load = (pyci_load){0};
+		if (jd->opt->deep && c->regular && !r->file_errno &&
+		    deep_would_load(&r->verdict, &r->header)) {
+			deep_load(req[i].dirfd, req[i].name, &r->file, &r->header, &jd->body,
+				  &jd->noatime, &r->load);
+			deep_apply(&r->verdict, &r->load);
+		}
 		if (in.source) {
 			r->have_source = 1;
 			r->source = *in.source;

@@ -45,6 +45,7 @@ typedef struct judge_result {
 	int file_errno; /* errno when the cache could not be opened or read */
 	int mount_root; /* a file mounted over the name: not judged, header and verdict
 			 * untouched */
+	pyci_load load; /* deep scans (options.deep) */
 } judge_result;
 
 struct judge;

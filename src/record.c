@@ -92,6 +92,20 @@ void pyci_record_members(pyci_jw *w, const pyci_record *r)
 	pyci_jw_cstr(w, "layout", layout_name(cn->kind));
 	pyci_jw_str(w, "tag", cn->tag_len ? r->name + cn->tag_off : NULL, cn->tag_len);
 	pyci_jw_str(w, "optimization", cn->opt_len ? r->name + cn->opt_off : NULL, cn->opt_len);
+	if (r->load) {
+		static const char *const results[] = {"not-checked", "loads", "fails", "unchecked"};
+		const pyci_load *l = r->load;
+		pyci_jw_begin(w, "load");
+		pyci_jw_cstr(w, "result", results[l->state]);
+		if (l->state == PYCI_LOAD_FAILS) {
+			pyci_jw_cstr(w, "exception", l->exception);
+			pyci_jw_cstr(w, "message", l->message);
+			pyci_jw_u64(w, "offset", l->offset);
+		} else if (l->state == PYCI_LOAD_UNCHECKED) {
+			pyci_jw_cstr(w, "message", l->message);
+		}
+		pyci_jw_end(w);
+	}
 }
 
 int pyci_record_json(pyci_buf *b, const pyci_record *r, const char *extra)

@@ -491,6 +491,7 @@ static int fill_record(const struct group *j, const struct item *it, pyci_buf *p
 	rec->have_file = it->res.have_file;
 	rec->file = it->res.file;
 	rec->file_errno = it->res.file_errno;
+	rec->load = it->res.load.state != PYCI_LOAD_NOT_CHECKED ? &it->res.load : NULL;
 	return 0;
 }
 

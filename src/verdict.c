@@ -333,6 +333,8 @@ const char *pyci_reason_text(pyci_reason r)
 		[PYCI_R_UNKNOWN_TAG] = "unknown cache tag",
 		[PYCI_R_LEFTOVER] = "leftover of an interrupted cache write",
 		[PYCI_R_SAME_SECOND] = same_second_text,
+		[PYCI_R_LOAD_FAILS] = "its code does not load: the import fails",
+		[PYCI_R_LOAD_UNCHECKED] = "its code could not be loaded to check it",
 	};
 	return (unsigned)r < PYCI_R_COUNT && text[r] ? text[r] : "unknown reason";
 }

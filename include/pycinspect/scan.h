@@ -55,6 +55,8 @@ typedef struct pyci_scan_options {
 	size_t prepared_budget;      /* bytes of ops->prepare output that may wait to be
 				      * reported; 0: PYCI_PREPARED_BUDGET */
 	pyci_io io;                  /* the same results either way (PYCI_IO_AUTO) */
+	int deep;                    /* also load the body of each cache the interpreter would
+				      * load (pyci_load): one that fails to load is invalid */
 } pyci_scan_options;
 
 /* The directories left out unless no_default_excludes (a root named by the caller never is). */
@@ -81,6 +83,22 @@ typedef struct pyci_file_info {
 	long mtime_nsec;
 } pyci_file_info;
 
+/* What loading a cache's body as its interpreter would (marshal.loads) gave: deep scans. */
+typedef enum {
+	PYCI_LOAD_NOT_CHECKED = 0, /* not a deep scan, or a body no import would load */
+	PYCI_LOAD_OK,              /* it loads (trailing bytes after the code are ignored) */
+	PYCI_LOAD_FAILS,           /* the import fails: exception, message, offset */
+	PYCI_LOAD_UNCHECKED,       /* could not be checked: message says why (I/O, changed, too
+				    * large, a version the decoder does not read) */
+} pyci_load_state;
+
+typedef struct pyci_load {
+	pyci_load_state state;
+	const char *exception; /* FAILS: "EOFError", "ValueError", ... (static storage) */
+	const char *message;   /* FAILS: the interpreter's message; UNCHECKED: why (static) */
+	uint64_t offset;       /* FAILS: where in the file the interpreter stops */
+} pyci_load;
+
 typedef struct pyci_record {
 	const char *path; /* display path of the cache; NUL-terminated */
 	size_t path_len;
@@ -100,6 +118,7 @@ typedef struct pyci_record {
 	const pyci_buf *prepared; /* what ops->prepare wrote for it, or NULL (not asked, it
 				   * failed, or the engine left the work to ops->record) */
 	int prepared_rc;          /* what ops->prepare returned, when prepared */
+	const pyci_load *load;    /* deep scans: what loading the body gave; else NULL */
 } pyci_record;
 
 /*

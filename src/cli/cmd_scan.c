@@ -84,6 +84,13 @@ static int emit_line_text(pyci_buf *b, const pyci_record *r)
 			return -1;
 		sep = "; ";
 	}
+	const pyci_load *l = r->load;
+	if (l && l->state == PYCI_LOAD_FAILS &&
+	    pyci_buf_printf(b, " (%s: %s, at byte %llu)", l->exception, l->message,
+			    (unsigned long long)l->offset) != 0)
+		return -1;
+	if (l && l->state == PYCI_LOAD_UNCHECKED && pyci_buf_printf(b, " (%s)", l->message) != 0)
+		return -1;
 	return pyci_buf_putc(b, '\n');
 }
 

@@ -57,6 +57,10 @@ const struct cli_option scanrun_options[] = {
 	 ENGINE_NO_DEFAULT_EXCLUDES, NULL},
 	{"cross-mounts", 0, CLI_NOARG, NULL, "descend into other mounted filesystems",
 	 ENGINE_CROSS_MOUNTS, NULL},
+	{"deep", 0, CLI_NOARG, NULL,
+	 "also load the code of every cache its interpreter would load:\n"
+	 "one whose import fails (EOFError, ValueError, ...) is invalid",
+	 ENGINE_DEEP, NULL},
 	{"jobs", 'j', CLI_ARG, "N",
 	 "threads that walk and judge (default: one per CPU; at most\n"
 	 "8 are used, whatever N; 1: everything on one thread);\n"
@@ -162,6 +166,9 @@ int scanrun_option(struct scanrun *e, int ch, const char *arg)
 	}
 	case ENGINE_QUIET:
 		e->quiet++;
+		return 1;
+	case ENGINE_DEEP:
+		e->opt.deep = 1;
 		return 1;
 	case ENGINE_IO:
 		if (parse_io(arg, &e->opt.io) != 0) {

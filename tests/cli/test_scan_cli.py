@@ -959,6 +959,50 @@ class SummaryCounts(clitest.TempDirCase):
                             (st_name, out))
 
 
+class Deep(clitest.TempDirCase):
+    """--deep loads the code of the caches an import would load (conformance/deep_cuts.py
+    proves the exceptions against the interpreters; here: what scan and clean do with it)."""
+
+    def test_truncated_body_is_invalid_only_with_deep(self):
+        # the code of a real 3.12 cache (clitest's CODE_BODY only looks like one)
+        with open(os.path.join(os.environ["PYCI_FIXTURES"], "tree", "__pycache__",
+                               "mod_ts.cpython-312.pyc"), "rb") as f:
+            body = f.read()[16:]
+        caches = {}
+        for name in ("good", "cut", "stale"):
+            src = os.path.join(self.tmp, name + ".py")
+            write_file(src)
+            caches[name] = make_cache(src, fresh=name != "stale", body=body)
+        good, cut, stale = caches["good"], caches["cut"], caches["stale"]
+        for c in (cut, stale):
+            with open(c, "r+b") as f:
+                f.truncate(os.path.getsize(c) - 3)
+        plain = {os.path.basename(r["path"]): r for r in scan_json(T + [self.tmp])[0]}
+        self.assertEqual(plain[os.path.basename(cut)]["status"], "fresh")
+        self.assertNotIn("load", plain[os.path.basename(cut)])
+        deep = {os.path.basename(r["path"]): r for r in scan_json(["--deep"] + T + [self.tmp])[0]}
+        self.assertEqual(deep[os.path.basename(good)]["load"], {"result": "loads"})
+        r = deep[os.path.basename(cut)]
+        self.assertEqual((r["status"], r["reasons"]),
+                         ("invalid", ["its code does not load: the import fails"]))
+        self.assertEqual(r["load"]["result"], "fails")
+        self.assertEqual(r["load"]["exception"], "EOFError")
+        self.assertLessEqual(r["load"]["offset"], os.path.getsize(cut))
+        # a stale cache is recompiled, never loaded: its body does not matter
+        r = deep[os.path.basename(stale)]
+        self.assertEqual(r["status"], "stale")
+        self.assertNotIn("load", r)
+        text = run(["scan", "--deep"] + T + [self.tmp]).stdout.decode()
+        self.assertRegex(text, r"invalid +3\.12 +%s: its code does not load: the import fails "
+                         r"\(EOFError: [a-z ]+, at byte [0-9]+\)\n" % re.escape(cut))
+        # clean --invalid removes it only when --deep says so
+        run(["clean", "--invalid"] + T + [self.tmp])
+        self.assertTrue(os.path.exists(cut))
+        run(["clean", "--invalid", "--deep"] + T + [self.tmp])
+        self.assertFalse(os.path.exists(cut))
+        self.assertTrue(os.path.exists(good) and os.path.exists(stale))
+
+
 class SameSecondReport(clitest.TempDirCase):
     """The same-second hint in scan's own output (the conformance test proves the rule against
     the interpreters): listed without --all, counted, and a --check value of its own."""

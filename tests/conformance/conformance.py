@@ -141,6 +141,7 @@ PRE = [
 # Mutations applied after compiling (the source had BASE_NS unless "none_now").
 POST = ["none", "none_now", "same_size", "same_second", "diff_size", "mtime_ns880", "mtime_ns999",
         "mtime_plus1", "mtime_neg", "mtime_2038", "mtime_2106", "deleted", "trunc10",
+        "body_half", "body_last", "body_trailing",
         "flags2", "flags4", "foreign_magic", "foreign_magic_py3", "empty"]
 HASH_ONLY = {"flags2", "flags4"}      # 3.7+ headers have a flags word
 LEGACY_ONLY = {"foreign_magic_py3"}   # a Python 3 magic in a legacy NAME.pyc (compileall -b)
@@ -243,6 +244,10 @@ class Interp:
         if self.legacy or (self.major, self.minor) >= (3, 5):
             return [0, 1, 2]
         return [0]
+
+    def header_size(self):
+        return 16 if self.hash_pycs else 8 if self.legacy or (self.major, self.minor) < (3, 3) \
+            else 12
 
     def cache_path(self, tree, name, opt):
         if self.legacy:
@@ -540,6 +545,13 @@ class Runner:
                 os.unlink(c.src)
             elif m in ("trunc10", "empty"):
                 os.truncate(c.pyc, 10 if m == "trunc10" else 0)
+            elif m in ("body_half", "body_last"):
+                # the header intact, the code cut short: the import fails (--deep says how)
+                size, hsize = os.stat(c.pyc).st_size, it.header_size()
+                os.truncate(c.pyc, hsize + (size - hsize) // 2 if m == "body_half" else size - 1)
+            elif m == "body_trailing":
+                with open(c.pyc, "ab") as f:  # ignored by marshal.loads: still fresh
+                    f.write(b"\0trailing bytes")
             elif m in ("flags2", "flags4"):
                 with open(c.pyc, "r+b") as f:
                     f.seek(4)
@@ -556,7 +568,7 @@ class Runner:
     # -- judging --------------------------------------------------------------------------
 
     def scan(self, tree, check):
-        cmd = [self.pyci, "scan", "--json", "--all", "--target", self.it.target,
+        cmd = [self.pyci, "scan", "--json", "--all", "--deep", "--target", self.it.target,
                "--check-source", check, tree]
         r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            env=clean_env(), timeout=TIMEOUT)
@@ -656,6 +668,16 @@ class Runner:
             problems.append(("a reason containing \"still runs\" (%s)" % why, reasons))
         elif extra == "no-still-runs" and still:
             problems.append(("no \"still runs\" reason (%s)" % why, reasons))
+        # --deep: a cache whose import failed is invalid with the exception the interpreter
+        # raised; every other cache loaded
+        load = rec.get("load") or {}
+        if not res.get("ok", False) and os.path.exists(c.src) and before == after:
+            if load.get("result") == "fails" and (load.get("exception"), load.get("message")) \
+                    != (res.get("exc"), res.get("msg")):
+                problems.append(("load exception %s (%s)" % (res.get("exc"), res.get("msg")),
+                                 "%s: %s" % (load.get("exception"), load.get("message"))))
+        elif load.get("result") == "fails":
+            problems.append(("a body that loads (the import did not fail on it)", load))
         # the same-second hint: exactly for the fresh timestamp cache of the same_second case,
         # which the interpreter ran with its outdated code
         hinted = any(SAME_SECOND_REASON in r for r in reasons)
