@@ -22,6 +22,7 @@
 #include "deep.h"
 #include "peek.h"
 #include "readopen.h"
+#include "shadow.h"
 #include "srcinfo.h"
 #include "pycinspect/srchash.h"
 
@@ -178,6 +179,21 @@ static int hash_source(void *ctx, uint32_t k0, int c, int d, uint8_t out[8])
 	return rc;
 }
 
+/* What a cache's module could be shadowed by, and where to look. */
+struct shadow_ctx {
+	int dirfd; /* the sources' directory */
+	const judge_req *req;
+	size_t stem_len;
+};
+
+/* pyci_shadow_fn: among the candidates the listing gave. */
+static void find_shadow(void *ctx, const pyci_finder *f, pyci_shadow *out)
+{
+	const struct shadow_ctx *sc = ctx;
+	shadow_find(sc->dirfd, sc->req->name, sc->stem_len, sc->req->shadow, sc->req->shadow_len, f,
+		    out);
+}
+
 static void file_info_from_stat(pyci_file_info *f, const struct stat *st)
 {
 	f->dev = (uint64_t)st->st_dev;
@@ -244,6 +260,7 @@ static void judge_chunk(struct judge *jd, judge_req *req, size_t n)
 			r->cname.kind == PYCI_NAME_PYCACHE || r->cname.kind == PYCI_NAME_LEGACY;
 		struct source_memo *mm = memo_of[i];
 		struct hash_ctx hc = {jd, mm};
+		struct shadow_ctx shc = {dirfd, &req[i], r->cname.stem_len};
 		pyci_source_info unknown = {.err = ENOMEM};
 		pyci_judge_input in = {
 			.name = &r->cname,
@@ -253,6 +270,8 @@ static void judge_chunk(struct judge *jd, judge_req *req, size_t n)
 			.source = mm ? &mm->info : NULL,
 			.hash = mm ? hash_source : NULL,
 			.hash_ctx = &hc,
+			.shadow = dirfd >= 0 && req[i].shadow_len ? find_shadow : NULL,
+			.shadow_ctx = &shc,
 			.check = jd->opt->check,
 			.targets = jd->opt->targets,
 			.have_cache_mtime = r->have_file,

@@ -5,7 +5,9 @@
  * The judge knows nothing of walks.  It is given the directory a cache is read from, its name,
  * and a way to look its source up (judge_sources): the walk gives "stat and open NAME in the
  * cache's source directory" (judge_source_dir); an archive, a prefix tree or a file list give
- * their own.  One judge per thread; it remembers the last few sources it stat'ed and hashed, so
+ * their own.  A module shadowed by a package or an extension module is looked for among the
+ * candidates the caller found in the source directory's listing (shadow.h), through the
+ * sources' directory descriptor.  One judge per thread; it remembers the last few sources it stat'ed and hashed, so
  * the caches of one source (its .opt-N siblings and other tags, which sort together) share one
  * stat and one hash.
  *
@@ -64,6 +66,10 @@ typedef struct judge_req {
 	judge_result *res;
 	int dirfd;
 	unsigned char d_type; /* DT_REG is opened and read; anything else only stat'ed */
+	/* what beside the source could shadow its module (shadow.h's shadow_collect, from the
+	 * listing of the sources' directory); shadow_len 0: nothing */
+	const char *shadow;
+	size_t shadow_len;
 } judge_req;
 
 /*

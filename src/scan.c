@@ -32,11 +32,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dirio.h"
 #include "exclude.h"
 #include "judge.h"
 #include "peek.h"
 #include "pool.h"
 #include "pwalk.h"
+#include "readopen.h"
+#include "shadow.h"
 #include "pycinspect/buf.h"
 
 #define MAX_THREADS 8
@@ -50,8 +53,9 @@ struct item {
 	size_t name_off, name_len;
 	unsigned char type;
 	int in_pycache;
-	judge_result res;  /* res.cname from the listing, the rest from the judge */
-	int have_prepared; /* ops->prepare ran: its output and return value */
+	judge_result res;              /* res.cname from the listing, the rest from the judge */
+	size_t shadow_off, shadow_len; /* its candidates in the group's shadow (shadow.h) */
+	int have_prepared;             /* ops->prepare ran: its output and return value */
 	pyci_buf prepared;
 	int prepared_rc;
 };
@@ -70,7 +74,8 @@ struct group {
 	int src_borrowed, pc_borrowed;      /* ...unless pwalk keeps it open until emitted */
 	pyci_buf path, pcpath;              /* display paths of the two directories */
 	pyci_buf names;                     /* the items' names, each NUL-terminated */
-	size_t pc_entries;                  /* entries of the __pycache__ listing */
+	pyci_buf shadow;    /* what could shadow the items' modules (shadow_collect) */
+	size_t pc_entries;  /* entries of the __pycache__ listing */
 	int partial;        /* the listing is one file named by the caller, not the directory */
 	pyci_buf pc_others; /* names of its entries that are not items (at most OTHERS_NAMED) */
 	size_t pc_others_named;
@@ -98,6 +103,7 @@ static void group_free(struct group *j)
 	pyci_buf_free(&j->path);
 	pyci_buf_free(&j->pcpath);
 	pyci_buf_free(&j->names);
+	pyci_buf_free(&j->shadow);
 	pyci_buf_free(&j->pc_others);
 	for (size_t i = 0; i < j->n; i++)
 		pyci_buf_free(&j->items[i].prepared);
@@ -110,14 +116,16 @@ struct scanner;
 
 /* Buffers of one thread for building the jobs of a directory. */
 struct scratch {
-	pyci_buf rel;    /* a path below the root, for excludes */
-	pyci_buf parent; /* the display path of a __pycache__'s parent */
+	pyci_buf rel;          /* a path below the root, for excludes */
+	pyci_buf parent;       /* the display path of a __pycache__'s parent */
+	dirio_listing listing; /* a sources' directory the walk did not list */
 };
 
 static void scratch_free(struct scratch *s)
 {
 	pyci_buf_free(&s->rel);
 	pyci_buf_free(&s->parent);
+	dirio_listing_free(&s->listing);
 }
 
 static int excluded(const struct scanner *sc, struct scratch *x, const pyci_dir *parent,
@@ -279,10 +287,13 @@ static void judge_items(struct worker *w, const struct group *j, size_t from, si
 			n = PEEK_MAX_BATCH;
 		for (size_t k = 0; k < n; k++) {
 			struct item *it = &j->items[from + k];
-			req[k] = (judge_req){.dirfd = it->in_pycache ? j->pcfd : j->srcfd,
-					     .name = j->names.data + it->name_off,
-					     .d_type = it->type,
-					     .res = &it->res};
+			req[k] = (judge_req){
+				.dirfd = it->in_pycache ? j->pcfd : j->srcfd,
+				.name = j->names.data + it->name_off,
+				.d_type = it->type,
+				.res = &it->res,
+				.shadow = it->shadow_len ? j->shadow.data + it->shadow_off : NULL,
+				.shadow_len = it->shadow_len};
 		}
 		judge_batch(w->judge, req, n);
 		for (size_t k = 0; k < n; k++)
@@ -645,6 +656,60 @@ struct collect {
 	struct job *out;
 };
 
+static int has_source(const struct item *it)
+{
+	return it->res.cname.kind == PYCI_NAME_PYCACHE || it->res.cname.kind == PYCI_NAME_LEGACY;
+}
+
+/*
+ * What could shadow each item's module (shadow.h), from the listing of the sources' directory:
+ * `src`, the walk's, or when NULL one read here (a __pycache__ named as the root, or nested in
+ * another; a single file named): rare, and one listing per group.  A directory that cannot be
+ * listed shadows nothing, as for the finder.  0, or -1 (ENOMEM).
+ */
+static int group_shadows(struct group *j, const pyci_dir *src, struct scratch *x)
+{
+	const pyci_entry *entries = src ? src->entries : NULL;
+	size_t count = src ? src->count : 0, last = j->n;
+	int any = 0;
+	for (size_t i = 0; i < j->n && !any; i++)
+		any = has_source(&j->items[i]);
+	if (!any)
+		return 0;
+	if (!src) {
+		int noatime = 1; /* as the walk lists: its atime unchanged where allowed */
+		int fd = pyci_openat_read(j->srcfd, ".", DIRIO_OPEN_FLAGS, &noatime);
+		if (fd < 0)
+			return 0;
+		int rc = dirio_list(fd, &x->listing), e = errno;
+		close(fd);
+		if (rc != 0) {
+			errno = e;
+			return e == ENOMEM ? -1 : 0;
+		}
+		entries = x->listing.entries;
+		count = x->listing.count;
+	}
+	for (size_t i = 0; i < j->n; i++) {
+		struct item *it = &j->items[i];
+		if (!has_source(it))
+			continue;
+		if (last < j->n && same_source(j, &j->items[last], it)) {
+			it->shadow_off = j->items[last].shadow_off;
+			it->shadow_len = j->items[last].shadow_len;
+			continue;
+		}
+		long n = shadow_collect(entries, count, j->names.data + it->name_off,
+					it->res.cname.stem_len, &j->shadow);
+		if (n < 0)
+			return -1;
+		it->shadow_off = j->shadow.len - (size_t)n;
+		it->shadow_len = (size_t)n;
+		last = i;
+	}
+	return 0;
+}
+
 /*
  * A group for the caches of `legacy` (read as __pycache__ entries when legacy_in_pycache) and
  * of `pycache`, whose sources are in `src` (or, when src is NULL, in srcfd, which the group owns
@@ -683,6 +748,12 @@ static int make_group(const struct collect *c, const pyci_dir *src, int srcfd, c
 		int e = errno;
 		group_free(j);
 		errno = e;
+		return -1;
+	}
+	/* a single file named: its listing is that file alone, not the directory's */
+	if (group_shadows(j, c->sc->named_file ? NULL : src, c->x) != 0) {
+		group_free(j);
+		errno = ENOMEM;
 		return -1;
 	}
 	/* the directory the __pycache__ items are read from */

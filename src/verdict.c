@@ -3,7 +3,9 @@
  *
  * Order of questions, most urgent first, so that the status is the most urgent one that applies:
  *   invalid    - the file is not a usable pyc at all (not regular, unreadable, bad header)
- *   orphaned   - a __pycache__ entry whose source is gone: no import can reach it
+ *   orphaned   - no import reads it: a __pycache__ entry whose source is gone, or a cache of a
+ *                module shadowed by a package or an extension module of the same name, which
+ *                the owner's finder takes first (finder.h)
  *   sourceless - a legacy NAME.pyc with no NAME.py: importable as it is, possibly on purpose
  *   stale      - the owner interpreter would recompile (or, unchecked hash, run old code)
  *   foreign    - valid, but for an interpreter that is not a target
@@ -126,6 +128,27 @@ static uint64_t hash_check(const pyci_judge_input *in, pyci_verdict *out)
 	return BIT(PYCI_R_HASH_MISMATCH);
 }
 
+/*
+ * Whether the owner's finder takes a package or an extension module before the module's source:
+ * then no import reads the cache.  Fills out->shadow; returns the reason bit, or 0.
+ */
+static uint64_t shadowed(const pyci_judge_input *in, pyci_verdict *out)
+{
+	if (!in->shadow)
+		return 0;
+	pyci_finder f;
+	pyci_finder_for(out->owner_impl, out->owner_major, out->owner_minor, in->name->pyo, &f);
+	in->shadow(in->shadow_ctx, &f, &out->shadow);
+	switch (out->shadow.kind) {
+	case PYCI_SHADOW_PACKAGE:
+		return BIT(PYCI_R_SHADOWED_PACKAGE);
+	case PYCI_SHADOW_EXTENSION:
+		return BIT(PYCI_R_SHADOWED_EXTENSION);
+	default:
+		return 0;
+	}
+}
+
 /* Whether the owner is a target running this very magic; sets the reason when not. */
 static int is_foreign(const pyci_judge_input *in, const pyci_verdict *v)
 {
@@ -216,10 +239,14 @@ void pyci_judge(const pyci_judge_input *in, pyci_verdict *out)
 		out->reasons = why | BIT(PYCI_R_SOURCE_UNREADABLE);
 		return;
 	}
+	uint64_t shadow;
 	if (!source_present(in->source)) {
 		if (in->source && in->source->err == 0)
 			why |= BIT(PYCI_R_SOURCE_NOT_FILE);
-		if (n->kind == PYCI_NAME_LEGACY) {
+		if (n->kind == PYCI_NAME_LEGACY && (shadow = shadowed(in, out)) != 0) {
+			out->status = PYCI_ORPHANED; /* the finder never gets to the .pyc either */
+			why |= shadow;
+		} else if (n->kind == PYCI_NAME_LEGACY) {
 			out->status = PYCI_SOURCELESS;
 			why |= BIT(PYCI_R_SOURCELESS);
 		} else {
@@ -229,6 +256,12 @@ void pyci_judge(const pyci_judge_input *in, pyci_verdict *out)
 		goto foreign;
 	}
 
+	if ((shadow = shadowed(in, out)) != 0) {
+		/* never read, whatever it holds: its freshness is not asked (nor its source hashed) */
+		out->status = PYCI_ORPHANED;
+		why |= shadow;
+		goto foreign;
+	}
 	if (n->kind == PYCI_NAME_LEGACY && h->magic.major >= 3 &&
 	    !(h->magic.impl == PYCI_IMPL_CPYTHON && h->magic.major == 3 && h->magic.minor < 2))
 		why |= BIT(PYCI_R_LEGACY_SHADOWED);
@@ -325,6 +358,9 @@ const char *pyci_reason_text(pyci_reason r)
 			"unchecked hash: source changed but Python still runs this outdated code",
 		[PYCI_R_HASH_NOT_CHECKED] = "source hash not checked (--check-source=never)",
 		[PYCI_R_LEGACY_SHADOWED] = "never loaded by Python 3: the .py beside it wins",
+		[PYCI_R_SHADOWED_PACKAGE] = "shadowed by a package of the same name: never loaded",
+		[PYCI_R_SHADOWED_EXTENSION] =
+			"shadowed by an extension module of the same name: never loaded",
 		[PYCI_R_SOURCELESS] = "no source beside it: imported as a sourceless module",
 		[PYCI_R_NOT_TARGET] = "interpreter is not a target",
 		[PYCI_R_PRERELEASE] = "pre-release magic: the final release recompiles it",

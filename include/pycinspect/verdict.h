@@ -12,8 +12,12 @@
  * st_mtime is Python's float: trunc((double)tv_sec + tv_nsec * 1e-9), which is not tv_sec when
  * tv_nsec is close to a second.
  *
- * Pure: no I/O here.  The caller supplies the header, the name, the source's stat data and a
- * callback that hashes the source when the verdict needs it.
+ * A cache whose module is shadowed, a package NAME/ or an extension module NAME.EXT beside its
+ * source that the owner's finder takes first (finder.h), is never read: orphaned.
+ *
+ * Pure: no I/O here.  The caller supplies the header, the name, the source's stat data, a
+ * callback that hashes the source when the verdict needs it, and one that looks for what
+ * shadows the source.
  */
 #ifndef PYCINSPECT_VERDICT_H
 #define PYCINSPECT_VERDICT_H
@@ -21,6 +25,7 @@
 #include <stdint.h>
 
 #include "pycinspect/cachename.h"
+#include "pycinspect/finder.h"
 #include "pycinspect/header.h"
 #include "pycinspect/target.h"
 
@@ -76,6 +81,8 @@ typedef enum {
 	PYCI_R_UNCHECKED_STALE,
 	PYCI_R_HASH_NOT_CHECKED,
 	PYCI_R_LEGACY_SHADOWED,
+	PYCI_R_SHADOWED_PACKAGE,
+	PYCI_R_SHADOWED_EXTENSION,
 	PYCI_R_SOURCELESS,
 	PYCI_R_NOT_TARGET,
 	PYCI_R_PRERELEASE,
@@ -112,6 +119,14 @@ typedef struct pyci_source_info {
  */
 typedef int (*pyci_hash_fn)(void *ctx, uint32_t k0, int c_rounds, int d_rounds, uint8_t out[8]);
 
+/*
+ * Look for what the finder f takes before the module's source NAME.py, beside it: fill *out
+ * (kind PYCI_SHADOW_NONE when nothing).  Never fails: what cannot be looked at does not shadow,
+ * as for the finder.  Called at most once per verdict, for a cache whose header is valid and
+ * whose source is there (or, for a legacy NAME.pyc, not there either).
+ */
+typedef void (*pyci_shadow_fn)(void *ctx, const pyci_finder *f, pyci_shadow *out);
+
 typedef struct pyci_judge_input {
 	const pyci_cache_name *name;
 	const pyci_header *header;      /* ignored when !regular or read_err */
@@ -120,6 +135,8 @@ typedef struct pyci_judge_input {
 	const pyci_source_info *source; /* NULL when the name has no source (bad cache name) */
 	pyci_hash_fn hash;
 	void *hash_ctx;
+	pyci_shadow_fn shadow; /* NULL: no module is shadowed */
+	void *shadow_ctx;
 	pyci_check_source check;
 	const pyci_targets *targets; /* NULL: every interpreter counts as a target */
 	/* The cache file's own mtime, for the same-second hint: PYCI_R_SAME_SECOND on a fresh
@@ -138,6 +155,8 @@ typedef struct pyci_verdict {
 			       * (ENOMEM when memory for the hasher ran out, OpenSSL's too) */
 	pyci_impl owner_impl; /* the interpreter whose rules were applied */
 	int owner_major, owner_minor;
+	pyci_shadow shadow; /* what shadows the module (reason PYCI_R_SHADOWED_*), or kind
+			     * PYCI_SHADOW_NONE */
 } pyci_verdict;
 
 /* Judge one cache.  Never fails; all failures become statuses and reasons. */

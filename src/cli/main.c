@@ -9,6 +9,9 @@
  *   src/srchash.c        PEP 552 source hash (SipHash via OpenSSL EVP_MAC); sslerr.h: what
  *                        OpenSSL's error queue says, as an errno
  *   src/verdict.c        CPython's freshness rules per version -> status + reasons
+ *   src/finder.c         each interpreter's module finder as data: packages, extension
+ *                        suffixes, the build's platform triplet
+ *   src/shadow.c, .h     a module shadowed by a package or an extension module beside it
  *   src/target.c         target interpreters (--target, PATH)
  *   src/walk.c           descriptor-relative tree walk, bounded descriptors, no symlinks
  *   src/pwalk.c, .h      the same walk with directories on worker threads, output in order

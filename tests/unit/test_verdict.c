@@ -8,7 +8,9 @@
  * import, 3.3-3.6 unmasked, 3.7+ masked), size mismatch and size masking, pyci_rules_for, and
  * pyci_judge: fresh, stale mtime, orphaned, sourceless, legacy shadowed, tag mismatch, checked
  * and unchecked hash pycs under the three --check-hash-based-pycs modes, bad flags, foreign
- * caches (not a target, pre-release magic), and a failing hash callback.
+ * caches (not a target, pre-release magic), a failing hash callback, and modules shadowed by a
+ * package or an extension module (the finder the shadow callback is given, and when it is
+ * asked).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -860,6 +862,149 @@ static void test_judge_foreign(void **state)
 	assert_int_equal(v.foreign, 0);
 }
 
+/* Shadow callback: counts calls, keeps the finder it was given, answers a set kind. */
+struct shadow_stub {
+	int calls;
+	pyci_shadow_kind kind;
+	pyci_finder f;
+};
+
+static void stub_shadow(void *vctx, const pyci_finder *f, pyci_shadow *out)
+{
+	struct shadow_stub *st = vctx;
+	st->calls++;
+	st->f = *f;
+	memset(out, 0, sizeof(*out));
+	out->kind = st->kind;
+	if (st->kind != PYCI_SHADOW_NONE)
+		strcpy(out->suffix, st->kind == PYCI_SHADOW_PACKAGE ? "/__init__.py" : ".so");
+}
+
+static pyci_verdict judge_shadow(const pyci_cache_name *n, const pyci_header *h,
+				 const pyci_source_info *s, struct hash_ctx *hc,
+				 const pyci_targets *t, struct shadow_stub *st)
+{
+	pyci_judge_input in;
+	memset(&in, 0, sizeof(in));
+	in.name = n;
+	in.header = h;
+	in.regular = 1;
+	in.source = s;
+	in.hash = hc ? fake_hash : NULL;
+	in.hash_ctx = hc;
+	in.shadow = stub_shadow;
+	in.shadow_ctx = st;
+	in.targets = t;
+	pyci_verdict v;
+	memset(&v, 0x5a, sizeof(v));
+	pyci_judge(&in, &v);
+	return v;
+}
+
+static int has_suffix(const pyci_finder *f, const char *s)
+{
+	for (size_t i = 0; i < f->next; i++)
+		if (strcmp(f->ext[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+static void test_judge_shadowed(void **state)
+{
+	(void)state;
+	pyci_cache_name n = cname("mod.cpython-312.pyc", 1);
+	pyci_header h = hdr16(CRLF(3531), 0, 1600000000u, 42);
+	pyci_source_info s = src_ok(1600000000, 0, 42);
+
+	/* nothing there: as without the callback, which was given 3.12's finder */
+	struct shadow_stub st = {0};
+	pyci_verdict v = judge_shadow(&n, &h, &s, NULL, NULL, &st);
+	assert_int_equal(st.calls, 1);
+	assert_int_equal(v.status, PYCI_FRESH);
+	assert_int_equal(v.reasons, 0);
+	assert_int_equal(v.shadow.kind, PYCI_SHADOW_NONE);
+	assert_true(has_suffix(&st.f, ".abi3.so"));
+	assert_true(st.f.packages);
+	assert_string_equal(st.f.init[st.f.ninit - 1], ".pyc");
+
+	/* a package: orphaned, and a stale cache's freshness is not asked */
+	st = (struct shadow_stub){.kind = PYCI_SHADOW_PACKAGE};
+	s = src_ok(1600000099, 0, 43);
+	v = judge_shadow(&n, &h, &s, NULL, NULL, &st);
+	assert_int_equal(v.status, PYCI_ORPHANED);
+	assert_int_equal(v.reasons, BIT(PYCI_R_SHADOWED_PACKAGE));
+	assert_int_equal(v.shadow.kind, PYCI_SHADOW_PACKAGE);
+	assert_string_equal(v.shadow.suffix, "/__init__.py");
+
+	/* an extension module; a hash-based cache's source is not hashed */
+	struct hash_ctx hc = {0};
+	st = (struct shadow_stub){.kind = PYCI_SHADOW_EXTENSION};
+	h = hdr_hash(CRLF(3531), 3, H_A);
+	v = judge_shadow(&n, &h, &s, &hc, NULL, &st);
+	assert_int_equal(v.status, PYCI_ORPHANED);
+	assert_int_equal(v.reasons, BIT(PYCI_R_SHADOWED_EXTENSION));
+	assert_int_equal(hc.calls, 0);
+
+	/* the owner is the tag's interpreter: PyPy 3.9's finder */
+	n = cname("mod.pypy39.pyc", 1);
+	h = hdr16(CRLF(336), 0, 1600000000u, 42);
+	st = (struct shadow_stub){0};
+	v = judge_shadow(&n, &h, &s, NULL, NULL, &st);
+	assert_int_equal(st.calls, 1);
+	assert_int_equal(st.f.next, 1);
+	assert_false(has_suffix(&st.f, ".so"));
+	assert_int_equal(strncmp(st.f.ext[0], ".pypy39-pp73-", 13), 0);
+
+	/* a foreign cache keeps orphaned, with foreign set */
+	pyci_targets t;
+	pyci_targets_init(&t);
+	assert_int_equal(pyci_targets_add_spec(&t, "3.12", 4), 0);
+	n = cname("mod.cpython-311.pyc", 1);
+	h = hdr16(CRLF(3495), 0, 1600000000u, 42);
+	s = src_ok(1600000000, 0, 42);
+	st = (struct shadow_stub){.kind = PYCI_SHADOW_PACKAGE};
+	v = judge_shadow(&n, &h, &s, NULL, &t, &st);
+	assert_int_equal(v.status, PYCI_ORPHANED);
+	assert_int_equal(v.foreign, 1);
+	assert_int_equal(v.reasons, BIT(PYCI_R_SHADOWED_PACKAGE) | BIT(PYCI_R_NOT_TARGET));
+
+	/* a sourceless legacy pyc is never reached either: orphaned, not sourceless (2.7's
+	 * finder for .pyo caches wants __init__.pyo) */
+	n = cname("mod.pyo", 0);
+	h = hdr8(CRLF(62211), 1600000000u);
+	s = src_err(ENOENT);
+	st = (struct shadow_stub){.kind = PYCI_SHADOW_PACKAGE};
+	v = judge_shadow(&n, &h, &s, NULL, NULL, &st);
+	assert_int_equal(v.status, PYCI_ORPHANED);
+	assert_int_equal(v.reasons, BIT(PYCI_R_SHADOWED_PACKAGE));
+	assert_string_equal(st.f.init[st.f.ninit - 1], ".pyo");
+	assert_true(has_suffix(&st.f, "module.so"));
+
+	/* nor is a 3.12 legacy pyc beside its source: the package wins, not the .py */
+	n = cname("mod.pyc", 0);
+	h = hdr16(CRLF(3531), 0, 1600000000u, 42);
+	s = src_ok(1600000000, 0, 42);
+	v = judge_shadow(&n, &h, &s, NULL, NULL, &st);
+	assert_int_equal(v.status, PYCI_ORPHANED);
+	assert_int_equal(v.reasons, BIT(PYCI_R_SHADOWED_PACKAGE));
+
+	/* not asked: the source is gone, cannot be checked, or the cache is broken */
+	st = (struct shadow_stub){.kind = PYCI_SHADOW_PACKAGE};
+	n = cname("mod.cpython-312.pyc", 1);
+	s = src_err(ENOENT);
+	v = judge_shadow(&n, &h, &s, NULL, NULL, &st);
+	assert_int_equal(v.status, PYCI_ORPHANED);
+	assert_int_equal(v.reasons, BIT(PYCI_R_NO_SOURCE));
+	s = src_err(EACCES);
+	v = judge_shadow(&n, &h, &s, NULL, NULL, &st);
+	assert_int_equal(v.status, PYCI_INVALID);
+	s = src_ok(1600000000, 0, 42);
+	h = hdr16(CRLF(3531), 4, 1600000000u, 42);
+	v = judge_shadow(&n, &h, &s, NULL, NULL, &st);
+	assert_int_equal(v.status, PYCI_INVALID);
+	assert_int_equal(st.calls, 0);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -900,6 +1045,7 @@ int main(void)
 		cmocka_unit_test(test_judge_source_uncheckable),
 		cmocka_unit_test(test_judge_bad_header),
 		cmocka_unit_test(test_judge_foreign),
+		cmocka_unit_test(test_judge_shadowed),
 		cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
