@@ -24,6 +24,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "shadow.h"
 #include "srcinfo.h"
 
 int pyci_clean_eligible(const pyci_record *r, unsigned selected, const char **why)
@@ -156,6 +157,12 @@ int pyci_clean_remove(const pyci_record *r, int dry_run, const char **why)
 	}
 	if (!source_unchanged(r)) {
 		*why = PYCI_CLEAN_SOURCE_CHANGED;
+		return 1;
+	}
+	const pyci_shadow *shadow = r->verdict ? &r->verdict->shadow : NULL;
+	if (shadow && shadow->kind != PYCI_SHADOW_NONE &&
+	    !shadow_still(r->srcdirfd, r->name, r->cname->stem_len, shadow)) {
+		*why = PYCI_CLEAN_SHADOW_GONE; /* its module may be imported from the source again */
 		return 1;
 	}
 	if (dry_run) {

@@ -3,7 +3,8 @@
  *
  * Every removal goes through a directory descriptor the walk opened (unlinkat(dirfd, name)), is
  * preceded by a fresh fstatat(AT_SYMLINK_NOFOLLOW) that must find the very regular file that was
- * judged (device, inode, size, mtime), a re-check of its source, and is refused for anything
+ * judged (device, inode, size, mtime), a re-check of its source (and of the package or extension
+ * module that shadows it, for a cache orphaned by one), and is refused for anything
  * that is not a regular file with a cache name or is a mount point.  A dry run takes the same
  * path, skips only the final unlinkat, and predicts its answer.
  */
@@ -27,6 +28,7 @@
 #define PYCI_CLEAN_SOURCE_CHANGED "source changed since it was judged"
 #define PYCI_CLEAN_MOUNT_POINT "a mount point"
 #define PYCI_CLEAN_SOURCE_UNCHECKED "source exists but cannot be checked"
+#define PYCI_CLEAN_SHADOW_GONE "no longer shadowed since it was judged"
 
 /*
  * Whether r is to be removed under `selected`: 0 when its status is not selected (nothing to
@@ -44,12 +46,14 @@ int pyci_clean_source_errno(const pyci_record *r);
  * Remove the cache r (through r->dirfd and r->name) if it is still the regular file that was
  * judged (device, inode, size, mtime to the nanosecond; not a mount point) and its source is
  * still as it was judged (r->source: present with the same device, inode, size, mtime and ctime,
- * or still absent).  Call it during ops->record, while r's directories are open.
+ * or still absent), and, when its module was shadowed (r->verdict->shadow), the package or
+ * extension module that shadowed it still counts for its finder.  Call it during ops->record,
+ * while r's directories are open.
  * With dry_run nothing is removed, and the answer the real unlinkat would give is predicted
  * from what the kernel checks (read-only mount, directory permission, immutable and append-only
  * attributes, the sticky bit).
  * Returns 0 removed (dry run: would be); 1 kept for safety, *why one of PYCI_CLEAN_CHANGED,
- * PYCI_CLEAN_SOURCE_CHANGED, PYCI_CLEAN_MOUNT_POINT; -1 with errno when the removal failed
+ * PYCI_CLEAN_SOURCE_CHANGED, PYCI_CLEAN_SHADOW_GONE, PYCI_CLEAN_MOUNT_POINT; -1 with errno when the removal failed
  * (dry run: would fail), or the cache could not be stat'ed (ENOENT: gone already).
  */
 int pyci_clean_remove(const pyci_record *r, int dry_run, const char **why);

@@ -86,9 +86,10 @@ static const struct cli_option clean_selectors[] = {
 	 "hash, runs outdated)",
 	 CLEAN_STALE, NULL},
 	{"orphaned", 0, CLI_NOARG, NULL,
-	 "caches whose source is gone (not a __pycache__ name no import\n"
-	 "looks up, such as __pycache__/x.pyc: that debris goes with\n"
-	 "--unused and --all)",
+	 "caches no import reads: the source is gone, or a package or an\n"
+	 "extension module of the same name shadows it (not a __pycache__\n"
+	 "name no import looks up, such as __pycache__/x.pyc: that debris\n"
+	 "goes with --unused and --all)",
 	 CLEAN_ORPHANED, NULL},
 	{"foreign", 0, CLI_NOARG, NULL, "caches of interpreters that are not targets",
 	 CLEAN_FOREIGN, NULL},

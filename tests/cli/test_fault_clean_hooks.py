@@ -10,6 +10,11 @@ an exact point of the run, not after a sleep.
   changed since it was judged", exit 1, in a dry run as in a real one.  A counting run with the
   hook armed but no command (the control: the cache is removed) says how many stats of that
   name the run makes; the hook fires at the last, which must be at least the second.
+- The package that shadows a module, re-checked before removal: the judge stats
+  m/__init__.py to find the package m/ beside m.py, clean stats it again just before
+  unlinking m's orphaned cache.  At that last stat the hook removes the package: the module is
+  imported from m.py again, its cache is fresh, and must be kept, "no longer shadowed since it
+  was judged", exit 1; another shadowed cache in the run is removed.
 - Spec 2, SIGKILL: killed while judging the 201st of 300 caches in one directory, the run
   leaves at most one batch (128) of removals without their record, and no record of a removal
   not done.
@@ -178,6 +183,57 @@ class SourceChanged(HookCase):
                                      (False, False, [])):
             with self.subTest(json=json_mode, dry_run=dry, jobs=jobs):
                 self.case("appears", create, json_mode, dry, jobs)
+
+
+class ShadowGone(HookCase):
+    def tree(self, name):
+        """name/: m.py with a fresh cache and the package m/ beside it; n.py with a fresh cache
+        and the extension module n.abi3.so beside it."""
+        root = os.path.join(self.tmp, name)
+        for stem in ("m", "n"):
+            write_file(os.path.join(root, stem + ".py"), b"x = 1\n")
+            os.utime(os.path.join(root, stem + ".py"), (NEW, NEW))
+            write_file(os.path.join(root, "__pycache__", stem + ".cpython-312.pyc"),
+                       header_312(NEW, 6) + CODE_BODY)
+        write_file(os.path.join(root, "m", "__init__.py"))
+        write_file(os.path.join(root, "n.abi3.so"), b"not an ELF file\n")
+        return root
+
+    def test_package_removed_before_the_removal(self):
+        for json_mode, dry in ((True, False), (True, True), (False, False)):
+            with self.subTest(json=json_mode, dry_run=dry):
+                tag = "%s-%s" % ("json" if json_mode else "text", "dry" if dry else "real")
+                args = ["clean", "--orphaned"] + T + (["--json"] if json_mode else []) + \
+                    (["-n"] if dry else [])
+                self.tree(tag + "-control")
+                p, counts = self.run_hooked(args + [tag + "-control"], "m/__init__.py")
+                self.assertEqual(p.returncode, 0, p.stderr)
+                stats = counts["hook_stat"]
+                self.assertGreaterEqual(stats, 2, "m/__init__.py is stat'ed %d time(s): no "
+                                        "re-check of the package before the removal?" % stats)
+                root = self.tree(tag)
+                mark = os.path.join(self.tmp, tag + ".hook-ran")
+                p, counts = self.run_hooked(args + [tag], "m/__init__.py", nth=stats,
+                                            cmd="rm -r %s/m && touch %s" % (root, mark))
+                self.assertTrue(os.path.exists(mark), "the hook did not run: %r" % counts)
+                err = p.stderr.decode("utf-8", "replace")
+                self.assertEqual(p.returncode, 1, "exit %d; stderr: %s" % (p.returncode, err))
+                m_cache = os.path.join(tag, "__pycache__", "m.cpython-312.pyc")
+                n_cache = os.path.join(tag, "__pycache__", "n.cpython-312.pyc")
+                self.assertTrue(os.path.exists(os.path.join(self.tmp, m_cache)))
+                self.assertEqual(os.path.exists(os.path.join(self.tmp, n_cache)), dry)
+                if json_mode:
+                    recs = {o["path"]: o for o in json_lines(p.stdout) if o["type"] == "pyc"}
+                    self.assertEqual((recs[m_cache]["action"], recs[m_cache].get("error")),
+                                     ("kept", "no longer shadowed since it was judged"))
+                    self.assertEqual(recs[n_cache]["action"],
+                                     "would-remove" if dry else "removed")
+                else:
+                    self.assertIn("pycinspect: kept '%s': no longer shadowed since it was "
+                                  "judged\n" % m_cache, err)
+                # and keeping it was right: the module is m.py's again, its cache fresh
+                pycs, _, _, _ = scan_json(["--all"] + T + [tag], cwd=self.tmp)
+                self.assertEqual({r["path"]: r["status"] for r in pycs}[m_cache], "fresh")
 
 
 class SignalDuringTheWalk(HookCase):
