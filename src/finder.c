@@ -9,8 +9,8 @@
  *
  * The triplet is the build's own, worked out below from the compiler's predefined macros the
  * way CPython's configure does for the common Linux ports (Debian's multiarch names, which
- * `gcc -print-multiarch` prints); a port not listed gets "" unless the build passes
- * PYCI_PLATFORM_TRIPLET.
+ * `gcc -print-multiarch` prints); a port not listed gets "" unless the build sets
+ * PYCI_PLATFORM_TRIPLET (CMakeLists.txt).
  */
 #include "pycinspect/finder.h"
 

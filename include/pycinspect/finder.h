@@ -78,7 +78,7 @@ void pyci_finder_for(pyci_impl impl, int major, int minor, int pyo, pyci_finder 
  * The platform triplet of this build, as CPython's configure names it in extension module
  * suffixes ("x86_64-linux-gnu", "aarch64-linux-musl"), or "" when it is not known (suffixes
  * that hold it are then left out: an extension module of the platform is not seen).  Set at
- * build time; -DPYCI_PLATFORM_TRIPLET=... overrides it.  Static storage.
+ * build time; cmake -DPYCI_PLATFORM_TRIPLET=... overrides it.  Static storage.
  */
 const char *pyci_platform_triplet(void);
 
