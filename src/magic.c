@@ -40,6 +40,8 @@ const char *pyci_impl_name(pyci_impl impl)
 		return "cpython";
 	case PYCI_IMPL_PYPY:
 		return "pypy";
+	case PYCI_IMPL_JYTHON:
+		return "jython";
 	default:
 		return NULL;
 	}

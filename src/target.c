@@ -1,9 +1,10 @@
 /*
  * target.c - parse target spellings and find interpreters on PATH by name.
  *
- * Interpreters are recognised by file name only (python3.12, python3.6m, pypy3.9, python2.7);
- * running them would be slow and would execute whatever is on PATH.  A bare python3 or pypy3
- * counts when it is a symlink whose target's name carries the version, as Debian's does.
+ * Interpreters are recognised by file name only (python3.12, python3.6m, pypy3.9, python2.7,
+ * jython2.7, jython); running them would be slow and would execute whatever is on PATH.  A bare
+ * python3 or pypy3 counts when it is a symlink whose target's name carries the version, as
+ * Debian's does; a bare jython is Jython 2.7, the only language version it has had since 2.5.
  */
 #include "pycinspect/target.h"
 
@@ -81,6 +82,9 @@ int pyci_targets_add_spec(pyci_targets *t, const char *spec, size_t len)
 		return add(t, impl, major, minor);
 	if (prefixed(spec, len, "pypy") && parse_version(spec + 4, len - 4, 1, &major, &minor) == 0)
 		return add(t, PYCI_IMPL_PYPY, major, minor);
+	if (prefixed(spec, len, "jython") &&
+	    parse_version(spec + 6, len - 6, 1, &major, &minor) == 0)
+		return add(t, PYCI_IMPL_JYTHON, major, minor);
 	if (prefixed(spec, len, "python") &&
 	    parse_version(spec + 6, len - 6, 1, &major, &minor) == 0)
 		return add(t, PYCI_IMPL_CPYTHON, major, minor);
@@ -108,13 +112,23 @@ int pyci_targets_add_list(pyci_targets *t, const char *list)
 }
 
 /*
- * An interpreter file name: python2.7, python3.12, python3.6m, python3.13t, pypy3.9, pypy2.7.
- * Returns 0 and fills impl/major/minor, or -1.
+ * An interpreter file name: python2.7, python3.12, python3.6m, python3.13t, pypy3.9, pypy2.7,
+ * jython2.7, jython.  Returns 0 and fills impl/major/minor, or -1.
  */
 static int interpreter_name(const char *name, pyci_impl *impl, int *major, int *minor)
 {
 	size_t len = strlen(name);
 	size_t off;
+	if (strcmp(name, "jython") == 0) {
+		*impl = PYCI_IMPL_JYTHON;
+		*major = 2;
+		*minor = 7;
+		return 0;
+	}
+	if (prefixed(name, len, "jython")) {
+		*impl = PYCI_IMPL_JYTHON;
+		return parse_dotted(name + 6, len - 6, major, minor);
+	}
 	if (prefixed(name, len, "python")) {
 		*impl = PYCI_IMPL_CPYTHON;
 		off = 6;
@@ -156,7 +170,8 @@ static int add_from_dir(pyci_targets *t, const char *dir, size_t *added)
 		}
 		pyci_impl impl;
 		int major, minor;
-		if (strncmp(e->d_name, "python", 6) != 0 && strncmp(e->d_name, "pypy", 4) != 0)
+		if (strncmp(e->d_name, "python", 6) != 0 && strncmp(e->d_name, "pypy", 4) != 0 &&
+		    strncmp(e->d_name, "jython", 6) != 0)
 			continue;
 		if (interpreter_name(e->d_name, &impl, &major, &minor) != 0) {
 			/* python3 -> python3.11: use the name the link points at */
@@ -177,7 +192,7 @@ static int add_from_dir(pyci_targets *t, const char *dir, size_t *added)
 	}
 }
 
-/* CPython first, then PyPy; each by version. */
+/* CPython first, then PyPy, then Jython; each by version. */
 static int target_cmp(const void *a, const void *b)
 {
 	const pyci_target *x = a, *y = b;
@@ -229,6 +244,8 @@ int pyci_targets_contains(const pyci_targets *t, pyci_impl impl, int major, int 
 void pyci_target_format(const pyci_target *t, char *buf, size_t n)
 {
 	/* truncation is the contract (target.h): the caller sizes buf */
-	(void)snprintf(buf, n, "%s%d.%d", t->impl == PYCI_IMPL_PYPY ? "pypy" : "", t->major,
-		       t->minor);
+	const char *prefix = t->impl == PYCI_IMPL_PYPY     ? "pypy"
+			     : t->impl == PYCI_IMPL_JYTHON ? "jython"
+							   : "";
+	(void)snprintf(buf, n, "%s%d.%d", prefix, t->major, t->minor);
 }

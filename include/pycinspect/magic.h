@@ -17,6 +17,7 @@ typedef enum {
 	PYCI_IMPL_UNKNOWN = 0,
 	PYCI_IMPL_CPYTHON,
 	PYCI_IMPL_PYPY,
+	PYCI_IMPL_JYTHON, /* no magic number: its caches are Java class files (jclass.h) */
 } pyci_impl;
 
 /* How a magic number was recognised. */
@@ -87,7 +88,7 @@ int pyci_magic_final_word(pyci_impl impl, int major, int minor, uint32_t *word);
 int pyci_magic_release_writes(const pyci_magic_row *r, pyci_impl impl, int major, int minor,
 			      int patch);
 
-/* "cpython", "pypy", or NULL for PYCI_IMPL_UNKNOWN. */
+/* "cpython", "pypy", "jython", or NULL for PYCI_IMPL_UNKNOWN. */
 const char *pyci_impl_name(pyci_impl impl);
 
 /* Header size in bytes for this magic: 8 (before 3210), 12 (3210-3391) or 16 (3392+). */

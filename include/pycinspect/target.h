@@ -2,10 +2,11 @@
  * target.h - the interpreters a tree is meant for.
  *
  * A cache written for an interpreter outside this set is "foreign".  Targets come from the user
- * ("3.12", "cpython-312", "pypy310", "pypy3.10", "python3.12", "2.7", and releases such as
- * "3.12.1", which mean their version: every 3.12.x writes what 3.12 does) or from the interpreter
- * names found on PATH (python3.12, python2.7, pypy3.9, and symlinks such as python3 whose target
- * name carries a version), without running any of them.
+ * ("3.12", "cpython-312", "pypy310", "pypy3.10", "python3.12", "2.7", "jython2.7", and releases
+ * such as "3.12.1", which mean their version: every 3.12.x writes what 3.12 does) or from the
+ * interpreter names found on PATH (python3.12, python2.7, pypy3.9, jython2.7, symlinks such as
+ * python3 whose target name carries a version, and jython, which is Jython 2.7: no other
+ * language version of Jython has been released since 2.5), without running any of them.
  */
 #ifndef PYCINSPECT_TARGET_H
 #define PYCINSPECT_TARGET_H
@@ -41,16 +42,18 @@ int pyci_targets_add_list(pyci_targets *t, const char *list);
 /*
  * Add the interpreters whose names appear in the directories of path_env (a PATH value; NULL
  * or "" adds nothing), counting them in *added.  Directories that cannot be opened are
- * skipped.  The set is then sorted (CPython first, then PyPy, each by version).  Returns 0, or
- * -1 with errno when a directory's listing could not be read whole (ENOMEM, EIO): the set may
- * then lack an interpreter, whose caches would be judged foreign, so it must not be used.
+ * skipped.  The set is then sorted (CPython first, then PyPy, then Jython, each by version).
+ * Returns 0, or -1 with errno when a directory's listing could not be read whole (ENOMEM,
+ * EIO): the set may then lack an interpreter, whose caches would be judged foreign, so it must
+ * not be used.
  */
 int pyci_targets_from_path(pyci_targets *t, const char *path_env, size_t *added);
 
 /* 1 if impl major.minor is in the set, else 0. */
 int pyci_targets_contains(const pyci_targets *t, pyci_impl impl, int major, int minor);
 
-/* Format as "3.12" (CPython) or "pypy3.10" into buf (NUL-terminated, truncated to n). */
+/* Format as "3.12" (CPython), "pypy3.10" or "jython2.7" into buf (NUL-terminated, truncated
+ * to n). */
 void pyci_target_format(const pyci_target *t, char *buf, size_t n);
 
 #endif

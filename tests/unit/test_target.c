@@ -2,11 +2,12 @@
  * test_target.c - unit tests for target.h: target specs and interpreters found on PATH.
  *
  * Covers pyci_targets_add_spec for every documented spelling (3.12, cpython-312, pypy310,
- * pypy3.10, python3.12, 2.7), bad spellings (EINVAL), duplicates, pyci_targets_add_list with
- * commas and its stop at the first bad spec, pyci_targets_contains, pyci_target_format, and
+ * pypy3.10, python3.12, 2.7, jython2.7), bad spellings (EINVAL), duplicates,
+ * pyci_targets_add_list with commas and its stop at the first bad spec, pyci_targets_contains, pyci_target_format, and
  * pyci_targets_from_path on a temporary directory holding python3.12 (executable), python3.6m,
  * pypy3.9, python3.10-config (not an interpreter), python3 -> .../python3.11 (a symlink whose
- * target name carries the version), and a non-executable python3.5; the set sorted after.
+ * target name carries the version), a non-executable python3.5, jython (Jython 2.7) and
+ * jythonc (no interpreter); the set sorted after.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -56,6 +57,7 @@ static void test_specs(void **state)
 	expect_spec("3.6", PYCI_IMPL_CPYTHON, 3, 6);
 	expect_spec("cpython-36", PYCI_IMPL_CPYTHON, 3, 6);
 	expect_spec("3.16", PYCI_IMPL_CPYTHON, 3, 16);
+	expect_spec("jython2.7", PYCI_IMPL_JYTHON, 2, 7);
 }
 
 static void test_spec_len(void **state)
@@ -81,7 +83,7 @@ static void test_release_specs(void **state)
 	} ok[] = {
 		{"3.12.1", PYCI_IMPL_CPYTHON, 3, 12},       {"3.5.2", PYCI_IMPL_CPYTHON, 3, 5},
 		{"python3.13.0", PYCI_IMPL_CPYTHON, 3, 13}, {"2.7.18", PYCI_IMPL_CPYTHON, 2, 7},
-		{"pypy3.9.19", PYCI_IMPL_PYPY, 3, 9},
+		{"pypy3.9.19", PYCI_IMPL_PYPY, 3, 9},       {"jython2.7.3", PYCI_IMPL_JYTHON, 2, 7},
 	};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		pyci_targets t;
@@ -104,10 +106,10 @@ static void test_bad_specs(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-		"3",       "3.",        ".12",       "x.y",           "",       "3.x",
-		"3.12.",   "3.12.x",    "3.12.1.",   "3.12.1rc1",     "python", "pypy",
-		"python3", "cpython-",  "cpython-3", "cpython-312.1", "3,12",   " 3.12",
-		"3.12 ",   "jython2.7", "3..12",     "v3.12",
+		"3",       "3.",       ".12",       "x.y",           "",         "3.x",
+		"3.12.",   "3.12.x",   "3.12.1.",   "3.12.1rc1",     "python",   "pypy",
+		"python3", "cpython-", "cpython-3", "cpython-312.1", "3,12",     " 3.12",
+		"3.12 ",   "jython",   "3..12",     "v3.12",         "jython27", "jython-2.7",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		pyci_targets t;
@@ -206,6 +208,9 @@ static void test_format(void **state)
 	pyci_target o = {PYCI_IMPL_CPYTHON, 2, 7};
 	pyci_target_format(&o, buf, sizeof(buf));
 	assert_string_equal(buf, "2.7");
+	pyci_target j = {PYCI_IMPL_JYTHON, 2, 7};
+	pyci_target_format(&j, buf, sizeof(buf));
+	assert_string_equal(buf, "jython2.7");
 	/* truncated to n, NUL-terminated */
 	memset(buf, 'X', sizeof(buf));
 	pyci_target_format(&p, buf, 5);
@@ -259,9 +264,10 @@ static void rm_in(const char *dir, const char *name)
 static int teardown_tree(void **state)
 {
 	struct tree *t = *state;
-	static const char *const names[] = {"python3.12",        "python3.6m", "pypy3.9",
-					    "python3.10-config", "python3",    "python3.5",
-					    "python3.11",        "ls"};
+	static const char *const names[] = {
+		"python3.12", "python3.6m", "pypy3.9",    "python3.10-config",
+		"python3",    "python3.5",  "python3.11", "ls",
+		"jython",     "jythonc"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		rm_in(t->bin, names[i]);
 		rm_in(t->other, names[i]);
@@ -344,6 +350,15 @@ static void test_from_path(void **state)
 	assert_int_equal(pyci_targets_add_list(&t, "pypy3.10,3.13,2.7,3.9"), 0);
 	assert_int_equal(from_path(&t, path_env), 4);
 	check_order(&t, "2.7,3.6,3.9,3.11,3.12,3.13,pypy3.9,pypy3.10");
+
+	/* a bare jython is Jython 2.7 (Debian's is a symlink to a script of that name); jythonc,
+	 * Jython 2.2's compiler, is no interpreter */
+	make_file(tr->other, "jython", 0755);
+	make_file(tr->other, "jythonc", 0755);
+	pyci_targets_init(&t);
+	snprintf(path_env, sizeof(path_env), "%s:%s", tr->other, tr->bin);
+	assert_int_equal(from_path(&t, path_env), 5);
+	check_order(&t, "3.6,3.11,3.12,pypy3.9,jython2.7");
 
 	/* an unreadable or missing directory is skipped */
 	pyci_targets_init(&t);
