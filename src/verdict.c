@@ -371,6 +371,13 @@ const char *pyci_reason_text(pyci_reason r)
 		[PYCI_R_SAME_SECOND] = same_second_text,
 		[PYCI_R_LOAD_FAILS] = "its code does not load: the import fails",
 		[PYCI_R_LOAD_UNCHECKED] = "its code could not be loaded to check it",
+		[PYCI_R_CLASS_TRUNCATED] = "class file truncated",
+		[PYCI_R_CLASS_MALFORMED] = "malformed class file",
+		[PYCI_R_CLASS_OLDER] = "class file older than its source",
+		[PYCI_R_MTIME_RECORDED_LATER] =
+			"source mtime recorded in the class more than 2 s after the source's",
+		[PYCI_R_API_OTHER] = "Jython API version other than 39 (2.7.3, 2.7.4)",
+		[PYCI_R_NO_API] = "no Jython API version: not written by Jython",
 	};
 	return (unsigned)r < PYCI_R_COUNT && text[r] ? text[r] : "unknown reason";
 }
