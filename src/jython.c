@@ -103,11 +103,12 @@ void pyci_jython_judge(const pyci_jython_input *in, pyci_verdict *out)
 	int api_ok = c->has_api && c->api == PYCI_JYTHON_API;
 	uint64_t api_why = api_ok ? 0 : BIT(c->has_api ? PYCI_R_API_OTHER : PYCI_R_NO_API);
 	if (s->err != 0 || !s->regular) {
-		/* isFile() is false: the class alone, imported as it is if its API version is 39 */
+		/* isFile() is false: the class alone, imported as it is if its API version is 39;
+		 * another release's is not imported, but kept as that release's sourceless module */
 		if (s->err == 0)
 			why |= BIT(PYCI_R_SOURCE_NOT_FILE);
 		out->status = PYCI_SOURCELESS;
-		why |= BIT(PYCI_R_SOURCELESS) | api_why;
+		why |= BIT(api_ok ? PYCI_R_SOURCELESS : PYCI_R_NO_SOURCE) | api_why;
 	} else {
 		int64_t py_time = pyci_java_mtime_ms(s->mtime_sec, s->mtime_nsec);
 		int64_t class_time = pyci_java_mtime_ms(in->mtime_sec, in->mtime_nsec);
