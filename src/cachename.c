@@ -87,6 +87,15 @@ static int leftover_name(const char *name, size_t len, size_t *n)
 static int parse_name(const char *name, size_t len, int in_pycache, pyci_cache_name *out)
 {
 	memset(out, 0, sizeof(*out));
+	size_t jy = sizeof(PYCI_JYTHON_SUFFIX) - 1;
+	if (len > jy && memcmp(name + len - jy, PYCI_JYTHON_SUFFIX, jy) == 0) {
+		/* Jython writes NAME$py.class beside NAME.py, and reads it only from there */
+		if (in_pycache)
+			return -1;
+		out->kind = PYCI_NAME_JYTHON;
+		out->stem_len = len - jy;
+		return 0;
+	}
 	if (len < 5 || name[len - 4] != '.' || name[len - 3] != 'p' || name[len - 2] != 'y' ||
 	    (name[len - 1] != 'c' && name[len - 1] != 'o'))
 		return -1;

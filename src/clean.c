@@ -34,7 +34,8 @@ int pyci_clean_eligible(const pyci_record *r, unsigned selected, const char **wh
 			return 0; /* debris is not what --orphaned means: not selected, not failed */
 	} else if (!(selected & PYCI_SELECT(r->verdict->status))) {
 		return 0;
-	} else if (r->cname->kind != PYCI_NAME_PYCACHE && r->cname->kind != PYCI_NAME_LEGACY) {
+	} else if (r->cname->kind != PYCI_NAME_PYCACHE && r->cname->kind != PYCI_NAME_LEGACY &&
+		   r->cname->kind != PYCI_NAME_JYTHON) {
 		*why = "not a cache name";
 		return -1;
 	}

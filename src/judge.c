@@ -8,6 +8,9 @@
  * stat'ed on the descriptor its header is read from, so the identity that clean re-checks before
  * a removal is the identity of the bytes that were judged.  A source is hashed only when the
  * cache is hash-based and the verdict asks for it, once per key for the caches that share it.
+ * A Jython NAME$py.class needs more than its first bytes: its annotations are near its end, so
+ * it is opened and stat'ed as the plain path does (peek_open) and read as far as its structure
+ * leads (jclass.c), one at a time; its source is stat'ed with the batch's.
  */
 #define _GNU_SOURCE
 #include "judge.h"
@@ -24,6 +27,7 @@
 #include "readopen.h"
 #include "shadow.h"
 #include "srcinfo.h"
+#include "pycinspect/jython.h"
 #include "pycinspect/srchash.h"
 
 #define SOURCE_OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
@@ -204,22 +208,70 @@ static void file_info_from_stat(pyci_file_info *f, const struct stat *st)
 	f->mtime_nsec = st->st_mtim.tv_nsec;
 }
 
+static int has_source(const pyci_cache_name *n)
+{
+	return n->kind == PYCI_NAME_PYCACHE || n->kind == PYCI_NAME_LEGACY ||
+	       n->kind == PYCI_NAME_JYTHON;
+}
+
+/* A Jython class file q, whose source's memo is mm (NULL: no memory for it), read and judged. */
+static void judge_class(struct judge *jd, const judge_req *q, const struct source_memo *mm)
+{
+	judge_result *r = q->res;
+	peek_cache c = {.dirfd = q->dirfd, .name = q->name, .listed_regular = q->d_type == DT_REG};
+	memset(&r->jclass, 0, sizeof(r->jclass));
+	int fd = peek_open(&c, &jd->noatime);
+	if (fd >= 0) {
+		if (pyci_jclass_decode_fd(fd, (uint64_t)c.st.st_size, &r->jclass) != 0) {
+			c.err = errno;
+			memset(&r->jclass, 0, sizeof(r->jclass));
+		}
+		close(fd);
+	}
+	r->file_errno = c.err;
+	r->mount_root = c.mount_root;
+	r->have_file = c.have_stat;
+	if (c.have_stat)
+		file_info_from_stat(&r->file, &c.st);
+	pyci_header_parse(c.buf, 0, 0, &r->header); /* no .pyc header: that of 0 bytes */
+	if (r->mount_root)
+		return; /* reported as a mount point by the caller */
+	static const pyci_source_info unknown = {.err = ENOMEM};
+	const pyci_source_info *src = mm ? &mm->info : &unknown;
+	pyci_jython_input in = {
+		.jclass = &r->jclass,
+		.regular = c.regular,
+		.read_err = r->file_errno,
+		.mtime_sec = r->file.mtime_sec,
+		.mtime_nsec = r->file.mtime_nsec,
+		.source = src,
+		.targets = jd->opt->targets,
+	};
+	pyci_jython_judge(&in, &r->verdict);
+	r->have_source = 1;
+	r->source = *src;
+}
+
 /* judge_batch of at most PEEK_MAX_BATCH caches: one batch of I/O. */
 static void judge_chunk(struct judge *jd, judge_req *req, size_t n)
 {
-	/* the I/O of the batch: each cache, and each distinct source once */
+	/* the I/O of the batch: each cache but a class file, and each distinct source once */
 	int dirfd = jd->src->dirfd ? jd->src->dirfd(jd->src_ctx) : -1;
 	struct source_memo *memo_of[PEEK_MAX_BATCH];
+	size_t slot[PEEK_MAX_BATCH]; /* each cache's entry in jd->pc; a class file has none */
+	size_t np = 0;
 	pyci_buf_clear(&jd->names);
 	jd->nmemo = 0;
 	for (size_t i = 0; i < n; i++) {
 		judge_result *r = req[i].res;
-		int has_source =
-			r->cname.kind == PYCI_NAME_PYCACHE || r->cname.kind == PYCI_NAME_LEGACY;
-		memo_of[i] = has_source ? source_for(jd, req[i].name, r->cname.stem_len) : NULL;
-		jd->pc[i] = (peek_cache){.dirfd = req[i].dirfd,
-					 .name = req[i].name,
-					 .listed_regular = req[i].d_type == DT_REG};
+		memo_of[i] = has_source(&r->cname) ? source_for(jd, req[i].name, r->cname.stem_len)
+						   : NULL;
+		if (r->cname.kind == PYCI_NAME_JYTHON)
+			continue;
+		slot[i] = np;
+		jd->pc[np++] = (peek_cache){.dirfd = req[i].dirfd,
+					    .name = req[i].name,
+					    .listed_regular = req[i].d_type == DT_REG};
 	}
 	size_t m = 0;
 	for (size_t k = 0; k < jd->nmemo; k++) {
@@ -234,7 +286,7 @@ static void judge_chunk(struct judge *jd, judge_req *req, size_t n)
 		else
 			pyci_source_info_from_stat(&jd->memo[k].info, &st);
 	}
-	peek_run(jd->peeker, jd->pc, n, jd->ps, m, &jd->noatime);
+	peek_run(jd->peeker, jd->pc, np, jd->ps, m, &jd->noatime);
 	for (size_t k = 0; k < m; k++) {
 		if (jd->ps[k].err)
 			jd->memo[k].info = (pyci_source_info){.err = jd->ps[k].err};
@@ -245,7 +297,11 @@ static void judge_chunk(struct judge *jd, judge_req *req, size_t n)
 	/* the verdicts */
 	for (size_t i = 0; i < n; i++) {
 		judge_result *r = req[i].res;
-		const peek_cache *c = &jd->pc[i];
+		if (r->cname.kind == PYCI_NAME_JYTHON) {
+			judge_class(jd, &req[i], memo_of[i]);
+			continue;
+		}
+		const peek_cache *c = &jd->pc[slot[i]];
 		r->file_errno = c->err;
 		r->mount_root = c->mount_root;
 		r->have_file = c->have_stat;
@@ -256,8 +312,6 @@ static void judge_chunk(struct judge *jd, judge_req *req, size_t n)
 		size_t got = c->err ? 0 : c->got;
 		pyci_header_parse(c->buf, got, r->have_file && !r->file_errno ? r->file.size : got,
 				  &r->header);
-		int has_source =
-			r->cname.kind == PYCI_NAME_PYCACHE || r->cname.kind == PYCI_NAME_LEGACY;
 		struct source_memo *mm = memo_of[i];
 		struct hash_ctx hc = {jd, mm};
 		struct shadow_ctx shc = {dirfd, &req[i], r->cname.stem_len};
@@ -278,7 +332,7 @@ static void judge_chunk(struct judge *jd, judge_req *req, size_t n)
 			.cache_mtime_sec = r->file.mtime_sec,
 			.cache_mtime_nsec = r->file.mtime_nsec,
 		};
-		if (!mm && has_source)
+		if (!mm && has_source(&r->cname))
 			in.source =
 				&unknown; /* out of memory for the memo: "source cannot be read" */
 		pyci_judge(&in, &r->verdict);

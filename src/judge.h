@@ -38,7 +38,8 @@ extern const judge_source_ops judge_source_dir;
 /* What the judge found about one cache.  cname is the caller's input. */
 typedef struct judge_result {
 	pyci_cache_name cname;
-	pyci_header header;
+	pyci_header header; /* a Jython class file's is that of 0 bytes */
+	pyci_jclass jclass; /* a Jython class file's (cname.kind PYCI_NAME_JYTHON) */
 	pyci_verdict verdict;
 	int have_source; /* source valid (the name has a source) */
 	pyci_source_info source;
@@ -75,7 +76,8 @@ typedef struct judge_req {
 /*
  * Judge the n caches of req, all with their sources where judge_sources said.  Fills each
  * res; never fails (failures become statuses, reasons and file_errno).  The I/O of up to
- * PEEK_MAX_BATCH caches is done together (peek.c).
+ * PEEK_MAX_BATCH caches is done together (peek.c), but for Jython's class files, which are
+ * read one at a time by plain calls, as far as their structure leads (jclass.h).
  */
 void judge_batch(struct judge *jd, judge_req *req, size_t n);
 

@@ -98,27 +98,27 @@ static void read_rest(peek_cache *c, int fd)
 	}
 }
 
-static void plain_cache(peek_cache *c, int *noatime)
+int peek_open(peek_cache *c, int *noatime)
 {
 	c->err = c->have_stat = c->mount_root = 0;
 	c->got = 0;
 	c->regular = c->listed_regular;
 	if (!c->listed_regular) {
 		stat_name(c);
-		return;
+		return -1;
 	}
 	int fd = pyci_openat_read(c->dirfd, c->name, FILE_OPEN_FLAGS, noatime);
 	if (fd < 0) {
 		c->err = errno;
 		stat_name(c);
-		return;
+		return -1;
 	}
 	struct statx sx;
 	if (statx(fd, "", AT_EMPTY_PATH | STATX_FLAGS, STATX_BASIC_STATS, &sx) != 0) {
 		c->err = errno;
 		close(fd);
 		stat_name(c);
-		return;
+		return -1;
 	}
 	stat_from_statx(&c->st, &sx);
 	c->have_stat = 1;
@@ -127,7 +127,17 @@ static void plain_cache(peek_cache *c, int *noatime)
 	else if (!S_ISREG(sx.stx_mode))
 		c->regular = 0; /* swapped after listing: never read */
 	else
-		read_rest(c, fd);
+		return fd;
+	close(fd);
+	return -1;
+}
+
+static void plain_cache(peek_cache *c, int *noatime)
+{
+	int fd = peek_open(c, noatime);
+	if (fd < 0)
+		return;
+	read_rest(c, fd);
 	close(fd);
 }
 

@@ -62,4 +62,13 @@ void peeker_free(struct peeker *p);
 #define PEEK_MAX_BATCH 32
 void peek_run(struct peeker *p, peek_cache *c, size_t n, peek_source *s, size_t m, int *noatime);
 
+/*
+ * The plain path's first half, for a caller that reads more than the first bytes of one cache
+ * (a Jython class file): fills c's out fields as peek_run would, but for got and buf, and
+ * returns the descriptor its stat was taken from, open for reading at offset 0, when c is a
+ * regular file that is not a mount point (the caller reads it and closes it); -1 otherwise,
+ * with nothing left open (c->err, c->regular, c->mount_root say why).
+ */
+int peek_open(peek_cache *c, int *noatime);
+
 #endif

@@ -14,10 +14,24 @@
 #include <string.h>
 
 #include "pycinspect/json.h"
+#include "pycinspect/jython.h"
 
-/* The interpreter a record's magic names; -1 when the magic is unknown. */
+/* The Jython release that writes a class file's API version, or NULL. */
+static const pyci_jython_api *class_api(const pyci_jclass *c)
+{
+	return c->has_api ? pyci_jython_api_lookup(c->api) : NULL;
+}
+
+/* The interpreter a record's magic (a class file's API version) names; -1 when unknown. */
 static int record_key(const pyci_record *r, pyci_target *t)
 {
+	if (r->jclass) {
+		const pyci_jython_api *a = class_api(r->jclass);
+		if (!a)
+			return -1;
+		*t = (pyci_target){PYCI_IMPL_JYTHON, a->major, a->minor};
+		return 0;
+	}
 	const pyci_header *h = r->header;
 	if (!h || h->status == PYCI_HDR_EMPTY || h->status == PYCI_HDR_SHORT_MAGIC ||
 	    h->status == PYCI_HDR_BAD_MAGIC || h->magic.impl == PYCI_IMPL_UNKNOWN)
@@ -38,7 +52,7 @@ int pyci_record_version(const pyci_record *r, char *buf, size_t n)
 
 static const char *layout_name(pyci_name_kind k)
 {
-	return k == PYCI_NAME_LEGACY ? "legacy" : "pycache";
+	return k == PYCI_NAME_LEGACY ? "legacy" : k == PYCI_NAME_JYTHON ? "jython" : "pycache";
 }
 
 void pyci_record_reasons(pyci_jw *w, uint64_t reasons)
@@ -57,6 +71,9 @@ void pyci_record_members(pyci_jw *w, const pyci_record *r)
 	const pyci_cache_name *cn = r->cname;
 	char version[24];
 	int have_version = pyci_record_version(r, version, sizeof(version)) == 0;
+	/* a Jython class file's version comes from its API version: it has no magic number, and
+	 * its header is that of 0 bytes */
+	int magic_version = have_version && !r->jclass;
 	/* non-regular and unreadable caches were never read: their header is 0 bytes long */
 	int have_magic = h->status != PYCI_HDR_EMPTY && h->status != PYCI_HDR_SHORT_MAGIC;
 	/* the mode is known once the flags were read and found valid */
@@ -65,8 +82,8 @@ void pyci_record_members(pyci_jw *w, const pyci_record *r)
 			? pyci_mode_name(h->mode)
 			: NULL;
 	char range_label[48]; /* version is at most 23 bytes: this cannot truncate */
-	const char *label = have_version && h->magic.label[0] ? h->magic.label : NULL;
-	if (have_version && h->magic.match == PYCI_MAGIC_RANGE) {
+	const char *label = magic_version && h->magic.label[0] ? h->magic.label : NULL;
+	if (magic_version && h->magic.match == PYCI_MAGIC_RANGE) {
 		(void)snprintf(range_label, sizeof(range_label), "%s-range, unknown", version);
 		label = range_label;
 	}
@@ -75,7 +92,10 @@ void pyci_record_members(pyci_jw *w, const pyci_record *r)
 	pyci_jw_str(w, "path", r->path, r->path_len);
 	pyci_jw_cstr(w, "status", pyci_status_name(v->status));
 	pyci_jw_cstr(w, "version", have_version ? version : NULL);
-	pyci_jw_cstr(w, "implementation", have_version ? pyci_impl_name(h->magic.impl) : NULL);
+	pyci_jw_cstr(w, "implementation",
+		     !have_version ? NULL
+		     : r->jclass   ? pyci_impl_name(PYCI_IMPL_JYTHON)
+				   : pyci_impl_name(h->magic.impl));
 	if (have_magic)
 		pyci_jw_u64(w, "magic", h->magic.number);
 	else
@@ -105,6 +125,12 @@ void pyci_record_members(pyci_jw *w, const pyci_record *r)
 			pyci_jw_cstr(w, "message", l->message);
 		}
 		pyci_jw_end(w);
+	}
+	if (r->jclass) { /* Jython's records only: the others stay as they were */
+		if (r->jclass->has_api)
+			pyci_jw_i64(w, "api_version", r->jclass->api);
+		else
+			pyci_jw_null(w, "api_version");
 	}
 }
 

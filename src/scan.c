@@ -498,6 +498,7 @@ static int fill_record(const struct group *j, const struct item *it, pyci_buf *p
 	}
 	rec->cname = &it->res.cname;
 	rec->header = &it->res.header;
+	rec->jclass = it->res.cname.kind == PYCI_NAME_JYTHON ? &it->res.jclass : NULL;
 	rec->verdict = &it->res.verdict;
 	rec->have_file = it->res.have_file;
 	rec->file = it->res.file;

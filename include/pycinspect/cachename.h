@@ -8,9 +8,12 @@
  *   DIR/NAME.pyc, DIR/NAME.pyo           legacy (1.x-3.1, PyPy2, compileall -b, sourceless)
  *   DIR/__pycache__/NAME.TAG.pyc.<digits> a leftover of an interrupted write (3.3+, PyPy: the
  *                                        temporary name a cache is written under, then renamed)
+ *   DIR/NAME$py.class                    Jython 2.5+ (imp.makeCompiledFilename: the source's
+ *                                        name without ".py", then "$py.class"), never in
+ *                                        __pycache__; a package's is NAME/__init__$py.class
  * The name is split from the right, so dotted names keep their dots: a.tar.cpython-313.pyc is the
- * cache of a.tar.py.  The source of a __pycache__ entry is DIR/NAME.py; of a legacy one NAME.py
- * beside it.
+ * cache of a.tar.py.  The source of a __pycache__ entry is DIR/NAME.py; of a legacy or Jython one
+ * NAME.py beside it.
  */
 #ifndef PYCINSPECT_CACHENAME_H
 #define PYCINSPECT_CACHENAME_H
@@ -20,12 +23,17 @@
 #include "pycinspect/magic.h"
 
 typedef enum {
-	PYCI_NAME_NOT_CACHE = 0, /* does not end in .pyc / .pyo */
+	PYCI_NAME_NOT_CACHE = 0, /* does not end in .pyc / .pyo (nor $py.class outside
+				  * __pycache__) */
 	PYCI_NAME_PYCACHE,       /* NAME.TAG[.opt-N].pyc or NAME.TAG.pyo in __pycache__ */
 	PYCI_NAME_PYCACHE_BAD,   /* ends in .pyc/.pyo inside __pycache__ but has no usable tag,
 				  * or is a leftover (debris: no import looks it up) */
 	PYCI_NAME_LEGACY,        /* NAME.pyc / NAME.pyo outside __pycache__ */
+	PYCI_NAME_JYTHON,        /* NAME$py.class outside __pycache__: a Java class file */
 } pyci_name_kind;
+
+/* The suffix of a Jython cache name. */
+#define PYCI_JYTHON_SUFFIX "$py.class"
 
 typedef struct pyci_cache_name {
 	pyci_name_kind kind;

@@ -2,8 +2,10 @@
  * scan.h - find every cache under a path and judge it: the engine behind scan, clean and dump.
  *
  * For each .pyc/.pyo (in __pycache__ or beside its source) the engine reads at most
- * PYCI_PEEK_SIZE bytes, stats the source once (shared by the .opt-N siblings and the other
- * tags of the same source), hashes the source only for hash-based caches that need it, and calls
+ * PYCI_PEEK_SIZE bytes, and for each Jython NAME$py.class (beside its source) the parts of its
+ * structure that lead to its annotations (jclass.h); it stats the source once (shared by the
+ * .opt-N siblings and the other tags of the same source), hashes the source only for
+ * hash-based caches that need it, and calls
  * ops->record with the verdict while the cache's directory is still open, so that a caller can
  * act on it through the descriptor (clean).  Entries that are not regular files are never opened.
  *
@@ -22,6 +24,7 @@
 #include "pycinspect/buf.h"
 #include "pycinspect/cachename.h"
 #include "pycinspect/header.h"
+#include "pycinspect/jclass.h"
 #include "pycinspect/verdict.h"
 #include "pycinspect/walk.h"
 
@@ -109,7 +112,10 @@ typedef struct pyci_record {
 	const char *source_path; /* display path of the source, or NULL (bad cache name) */
 	size_t source_path_len;
 	const pyci_cache_name *cname;
-	const pyci_header *header; /* decoded as far as the bytes allowed */
+	const pyci_header *header; /* decoded as far as the bytes allowed; for a Jython class
+				    * file, that of 0 bytes (status PYCI_HDR_EMPTY) */
+	const pyci_jclass *jclass; /* a Jython class file (cname->kind PYCI_NAME_JYTHON): what was
+				    * decoded of it (zeroed when it was not read); else NULL */
 	const pyci_verdict *verdict;
 	const pyci_source_info *source; /* NULL when source_path is NULL */
 	int have_file;                  /* file fields valid */

@@ -258,7 +258,8 @@ static int on_record(void *ctx, const pyci_record *r)
 				      r->verdict->status == PYCI_SOURCELESS;
 		return 0;
 	}
-	int in_pycache = r->cname->kind != PYCI_NAME_LEGACY;
+	int in_pycache =
+		r->cname->kind == PYCI_NAME_PYCACHE || r->cname->kind == PYCI_NAME_PYCACHE_BAD;
 	/* everything that may fail for want of memory, before the act */
 	if (record_start(c, r) != 0 ||
 	    pyci_buf_reserve(&c->e.out, c->rec.len + RECORD_TAIL_MAX) != 0 ||

@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "pycinspect/json.h"
+#include "pycinspect/jython.h"
 #include "pycinspect/magic.h"
 
 /* --io's values, in the order of pyci_io (also those of the PYCI_IO environment variable). */
@@ -39,8 +40,8 @@ const struct cli_option scanrun_quiet_option[] = {
 const struct cli_option scanrun_options[] = {
 	{"target", 't', CLI_ARG, "LIST",
 	 "interpreters the tree is for, comma-separated, repeatable:\n"
-	 "3.12, 3.12.1, cpython-312, pypy310, pypy3.10 (default: those\n"
-	 "on PATH)",
+	 "3.12, 3.12.1, cpython-312, pypy310, pypy3.10, jython2.7\n"
+	 "(default: those on PATH)",
 	 ENGINE_TARGET, NULL},
 	{"check-source", 0, CLI_ARG, "MODE",
 	 "hash-based caches: default, always or never, as CPython's\n"
@@ -84,9 +85,12 @@ static int parse_io(const char *mode, pyci_io *io)
 	return 0;
 }
 
-/* Whether the magic table has a row for t's implementation and version. */
+/* Whether the magic table has a row for t's implementation and version (Jython, which has no
+ * magic numbers: whether its caches are judged for that version). */
 static int known_version(const pyci_target *t)
 {
+	if (t->impl == PYCI_IMPL_JYTHON)
+		return pyci_jython_version_known(t->major, t->minor);
 	size_t n;
 	const pyci_magic_row *rows = pyci_magic_table(&n);
 	for (size_t i = 0; i < n; i++)
@@ -106,7 +110,8 @@ int scanrun_option(struct scanrun *e, int ch, const char *arg)
 		size_t had = e->targets.count;
 		if (pyci_targets_add_list(&e->targets, arg) != 0) {
 			cli_error(
-				"invalid target in '%s' (expected e.g. 3.12, cpython-312, pypy310)",
+				"invalid target in '%s' (expected e.g. 3.12, cpython-312, pypy310, "
+				"jython2.7)",
 				arg);
 			return -1;
 		}
@@ -117,10 +122,16 @@ int scanrun_option(struct scanrun *e, int ch, const char *arg)
 				continue;
 			char name[24];
 			pyci_target_format(t, name, sizeof(name));
-			cli_error(
-				"unknown interpreter version '%s' in --target '%s' (no magic number "
-				"is known for it; 'pycinspect magic' lists them)",
-				name, arg);
+			if (t->impl == PYCI_IMPL_JYTHON)
+				cli_error(
+					"unknown interpreter version '%s' in --target '%s' (Jython's "
+					"caches are judged for jython2.7 only)",
+					name, arg);
+			else
+				cli_error("unknown interpreter version '%s' in --target '%s' (no "
+					  "magic number is known for it; 'pycinspect magic' lists "
+					  "them)",
+					  name, arg);
 			return -1;
 		}
 		e->have_targets = 1;
@@ -236,7 +247,7 @@ static void root_error(struct scanrun *e, const char *path, int err)
 	struct stat st;
 	int link = err == ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
 	const char *what = link            ? "symbolic link, not followed"
-			   : err == EINVAL ? "not a directory or a .pyc/.pyo file"
+			   : err == EINVAL ? "not a directory or a .pyc/.pyo/$py.class file"
 					   : "cannot scan";
 	e->sum.errors++;
 	pyci_buf q = PYCI_BUF_INIT;

@@ -249,8 +249,10 @@ class ExitCodes(clitest.TempDirCase):
         p = run(["scan", "--json"] + T + [src])
         self.assertEqual(p.returncode, 2)
         _, errors, summary = clitest.parse_jsonl(p.stdout)
-        self.assertEqual([e["message"] for e in errors], ["not a directory or a .pyc/.pyo file"])
-        self.usage_error(["scan"] + T + [src], r"'%s' is not a directory or a \.pyc/\.pyo file"
+        self.assertEqual([e["message"] for e in errors],
+                         ["not a directory or a .pyc/.pyo/$py.class file"])
+        self.usage_error(["scan"] + T + [src],
+                         r"'%s' is not a directory or a \.pyc/\.pyo/\$py\.class file"
                          % re.escape(src))
 
     def test_help(self):
@@ -325,8 +327,8 @@ class Paths(clitest.TempDirCase):
         # a PATH the walk refuses (not a cache) gets that error alone, not a warning too
         p = run(["scan"] + T + ["x", "x/a.py"], cwd=self.tmp)
         self.assertEqual(p.returncode, 2)
-        self.assertEqual(p.stderr, b"pycinspect: 'x/a.py' is not a directory or a .pyc/.pyo "
-                         b"file\n")
+        self.assertEqual(p.stderr, b"pycinspect: 'x/a.py' is not a directory or a "
+                         b".pyc/.pyo/$py.class file\n")
 
     def assert_source(self, o, real):
         self.assertTrue(os.path.samefile(os.path.join(self.tmp, o["source"]), real), o)

@@ -4,7 +4,8 @@
  * Covers PEP 3147 names (NAME.TAG.pyc), PEP 488 optimisation levels (.opt-1, .opt-2, .opt-N:
  * the levels an import looks up), 3.2-3.4 NAME.TAG.pyo, dotted source names split from the
  * right (a.tar.cpython-313.pyc), PyPy tags, legacy NAME.pyc/NAME.pyo outside __pycache__, unusable names inside __pycache__
- * (PYCACHE_BAD), unknown tags, non-cache names, and pyci_cache_tag_parse.
+ * (PYCACHE_BAD), unknown tags, Jython's NAME$py.class (never in __pycache__), non-cache names, and
+ * pyci_cache_tag_parse.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -135,6 +136,41 @@ static void test_legacy(void **state)
 	assert_int_equal(parse("a.pyc", 0, &c), 0);
 	assert_int_equal(c.kind, PYCI_NAME_LEGACY);
 	assert_int_equal(c.stem_len, 1);
+}
+
+static void test_jython(void **state)
+{
+	(void)state;
+	pyci_cache_name c;
+	memset(&c, 0x5a, sizeof(c));
+	assert_int_equal(parse("mod$py.class", 0, &c), 0);
+	assert_int_equal(c.kind, PYCI_NAME_JYTHON);
+	assert_int_equal(c.stem_len, 3);
+	assert_int_equal(c.tag_len, 0);
+	assert_int_equal(c.opt_len, 0);
+	assert_int_equal(c.pyo, 0);
+	assert_int_equal(c.tag_impl, PYCI_IMPL_UNKNOWN);
+	assert_int_equal(parse("__init__$py.class", 0, &c), 0);
+	assert_int_equal(c.kind, PYCI_NAME_JYTHON);
+	assert_int_equal(c.stem_len, 8);
+	/* the whole name before the suffix is the module's, dots and dollars too */
+	assert_int_equal(parse("a.b$c$py.class", 0, &c), 0);
+	assert_int_equal(c.stem_len, strlen("a.b$c"));
+	/* Jython never looks in __pycache__ */
+	memset(&c, 0x5a, sizeof(c));
+	assert_int_equal(parse("mod$py.class", 1, &c), -1);
+	assert_int_equal(c.kind, PYCI_NAME_NOT_CACHE);
+	/* not Jython's: an empty module name, other Java classes, other cases */
+	static const char *const not [] = {"$py.class",        "mod.class",     "mod$py.Class",
+					   "mod$PY.class",     "mod$py.class~", "mod$pyclass",
+					   "Outer$Inner.class"};
+	for (size_t i = 0; i < sizeof(not ) / sizeof(not [0]); i++)
+		if (parse(not [i], 0, &c) != -1)
+			fail_msg("\"%s\" taken as a cache name", not [i]);
+	/* only len bytes count */
+	assert_int_equal(pyci_cache_name_parse("m$py.classX", 10, 0, &c), 0);
+	assert_int_equal(c.stem_len, 1);
+	assert_int_equal(pyci_cache_name_parse("m$py.classX", 11, 0, &c), -1);
 }
 
 static void expect_bad(const char *name)
@@ -321,6 +357,7 @@ int main(void)
 		cmocka_unit_test(test_pypy),
 		cmocka_unit_test(test_unknown_tag),
 		cmocka_unit_test(test_legacy),
+		cmocka_unit_test(test_jython),
 		cmocka_unit_test(test_pycache_bad),
 		cmocka_unit_test(test_pycache_bad_empty_opt),
 		cmocka_unit_test(test_pycache_bad_fields),
