@@ -12,6 +12,12 @@
  * writer (json.h), which places the commas and escapes every string; a code object that does
  * not fit in the tree's bound is taken back to a mark, and an object that fails for want of
  * memory leaves nothing in the caller's buffer.
+ *
+ * A Jython NAME$py.class has no .pyc header and no marshal body: it is hashed whole, decoded by
+ * jclass.c through the same descriptor before it is hashed (at most 516 KiB, freed before the
+ * read buffer is taken, so within READ_FIXED), and its header is what its annotations record,
+ * the Filename's bytes read with pread (at most 64 KiB; their JSON, at most 6 bytes a byte,
+ * fits in the tree's allowance, which a class file never uses).
  */
 #define _GNU_SOURCE
 #include "pycinspect/dump.h"
@@ -28,7 +34,9 @@
 #include <openssl/evp.h>
 #include <xxhash.h>
 
+#include "pycinspect/jclass.h"
 #include "pycinspect/json.h"
+#include "pycinspect/jython.h"
 #include "pycinspect/marshal.h"
 #include "pycinspect/record.h"
 #include "pycinspect/srchash.h"
@@ -68,8 +76,13 @@ struct file_facts {
 	uint64_t body_len;   /* bytes after the header, all read */
 	unsigned char *body; /* the first body_held of them (hold_size) */
 	size_t body_held;
-	unsigned char first; /* the first byte after the header... */
-	int not_code;        /* ...which is not a code object's (the body is not held) */
+	unsigned char first;    /* the first byte after the header... */
+	int not_code;           /* ...which is not a code object's (the body is not held) */
+	unsigned char magic[4]; /* the file's first bytes (magic_len of them) */
+	size_t magic_len;
+	int have_jclass; /* a Jython class file, decoded: jclass, and its Filename's bytes */
+	pyci_jclass jclass;
+	char *filename;
 };
 
 static void put_xxh128(pyci_jw *w, const char *key, XXH128_hash_t h)
@@ -179,6 +192,34 @@ static int keep_body(struct file_facts *f, size_t hold, const unsigned char *p, 
 	return 0;
 }
 
+/* A Jython class file open as fd, of st_size bytes: decoded, and its Filename read.  0, or -1
+ * with errno. */
+static int read_class(int fd, uint64_t size, struct file_facts *f)
+{
+	if (pyci_jclass_decode_fd(fd, size, &f->jclass) != 0)
+		return -1;
+	f->have_jclass = 1;
+	if (!f->jclass.has_filename)
+		return 0;
+	size_t len = f->jclass.filename_len, got = 0;
+	f->filename = malloc(len + 1);
+	if (!f->filename)
+		return -1;
+	while (got < len) {
+		ssize_t n = pread(fd, f->filename + got, len - got,
+				  (off_t)(f->jclass.filename_off + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO; /* shorter than when it was decoded: it changed */
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	return 0;
+}
+
 /* Read the cache through r->dirfd, hashing as we go, and holding at most hold bytes of the
  * body. */
 static void read_file(const pyci_record *r, size_t header_size, size_t hold, struct file_facts *f)
@@ -217,6 +258,10 @@ static void read_file(const pyci_record *r, size_t header_size, size_t hold, str
 	f->have_st = 1;
 	if (!S_ISREG(f->st.st_mode)) { /* replaced since it was judged; O_NONBLOCK: not waited on */
 		f->not_regular = 1;
+		goto out;
+	}
+	if (r->jclass && read_class(fd, (uint64_t)f->st.st_size, f) != 0) {
+		f->err = errno;
 		goto out;
 	}
 	/*
@@ -263,6 +308,8 @@ static void read_file(const pyci_record *r, size_t header_size, size_t hold, str
 		}
 		if (n == 0)
 			break;
+		for (size_t i = 0; off + i < sizeof(f->magic) && i < (size_t)n; i++)
+			f->magic[f->magic_len++] = chunk[i];
 		if (EVP_DigestUpdate(md, chunk, (size_t)n) != 1) {
 			f->err = pyci_ssl_errno(EIO);
 			goto out;
@@ -422,6 +469,59 @@ static void put_header(pyci_jw *w, const pyci_record *r)
 		pyci_jw_i64(w, "source_size", h->source_size);
 	if (h->has_hash)
 		pyci_jw_bytes(w, "source_hash", h->hash, 8);
+	pyci_jw_end(w);
+}
+
+/* A Jython class file's "header": what its structure and annotations say (jclass.h), as this
+ * read of the file decoded it; null when it was never read. */
+static void put_class_header(pyci_jw *w, const struct file_facts *f)
+{
+	if (!f->have_jclass) {
+		pyci_jw_null(w, "header");
+		return;
+	}
+	const pyci_jclass *c = &f->jclass;
+	const pyci_jython_api *api = c->has_api ? pyci_jython_api_lookup(c->api) : NULL;
+	pyci_jw_begin(w, "header");
+	pyci_jw_cstr(w, "status", pyci_jclass_status_name(c->status));
+	pyci_jw_cstr(w, "format", "java-class");
+	pyci_jw_bytes(w, "magic_bytes", f->magic_len == 4 ? f->magic : NULL, 4);
+	if (c->has_version) {
+		char text[16]; /* fits: two 16-bit numbers */
+		(void)snprintf(text, sizeof(text), "%u.%u", (unsigned)c->major, (unsigned)c->minor);
+		pyci_jw_cstr(w, "class_version", text);
+	} else {
+		pyci_jw_null(w, "class_version");
+	}
+	if (c->has_api)
+		pyci_jw_i64(w, "api_version", c->api);
+	else
+		pyci_jw_null(w, "api_version");
+	pyci_jw_cstr(w, "releases", api ? api->releases : NULL);
+	char version[24];
+	pyci_target t = {PYCI_IMPL_JYTHON, api ? api->major : 0, api ? api->minor : 0};
+	pyci_target_format(&t, version, sizeof(version));
+	pyci_jw_cstr(w, "version", api ? version : NULL);
+	pyci_jw_cstr(w, "implementation", api ? pyci_impl_name(PYCI_IMPL_JYTHON) : NULL);
+	if (c->has_mtime) {
+		/* milliseconds: floored to seconds, the rest as nanoseconds */
+		int64_t sec = c->mtime_ms / 1000, ms = c->mtime_ms % 1000;
+		if (ms < 0) {
+			sec--;
+			ms += 1000;
+		}
+		pyci_jw_i64(w, "mtime_ms", c->mtime_ms);
+		put_utc(w, "mtime_utc", sec, (long)ms * 1000000);
+	} else {
+		pyci_jw_null(w, "mtime_ms");
+		pyci_jw_null(w, "mtime_utc");
+	}
+	pyci_jw_str(w, "filename", f->filename, c->has_filename ? c->filename_len : 0);
+	pyci_jw_cstr(w, "error", c->error);
+	if (c->error)
+		pyci_jw_u64(w, "error_offset", c->error_offset);
+	else
+		pyci_jw_null(w, "error_offset");
 	pyci_jw_end(w);
 }
 
@@ -771,21 +871,34 @@ int pyci_dump_json(pyci_buf *b, const pyci_record *r, const pyci_dump_options *o
 	if (f.hashed) {
 		pyci_jw_bytes(&w, "sha256", f.sha256, sizeof(f.sha256));
 		put_xxh128(&w, "xxh3_128", f.xxh);
-		put_xxh128(&w, "body_xxh3_128", f.body_xxh);
+		if (r->jclass) /* no header: no body apart from it */
+			pyci_jw_null(&w, "body_xxh3_128");
+		else
+			put_xxh128(&w, "body_xxh3_128", f.body_xxh);
 	} else {
 		pyci_jw_null(&w, "sha256");
 		pyci_jw_null(&w, "xxh3_128");
 		pyci_jw_null(&w, "body_xxh3_128");
 		pyci_jw_cstr(&w, "read_error", read_error);
 	}
-	put_header(&w, r);
+	if (r->jclass)
+		put_class_header(&w, &f);
+	else
+		put_header(&w, r);
 	put_source(&w, r);
 	put_verdict(&w, r);
 	pyci_jw_bool(&w, "same_second_hint",
 		     (r->verdict->reasons & PYCI_REASON_BIT(PYCI_R_SAME_SECOND)) != 0);
-	put_code(&w, r, &f, opt, &problem);
+	if (!r->jclass) {
+		put_code(&w, r, &f, opt, &problem);
+	} else { /* Java bytecode: not decoded */
+		pyci_jw_null(&w, "code");
+		if (f.have_jclass && f.jclass.status != PYCI_JCLASS_OK)
+			problem = 1;
+	}
 	pyci_jw_end(&w);
 	free(f.body);
+	free(f.filename);
 	if (pyci_jw_finish(&w) != 0)
 		return -1; /* ENOMEM: nothing of the object stays in b */
 	return problem;
