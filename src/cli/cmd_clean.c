@@ -106,8 +106,8 @@ static const struct cli_option clean_selectors[] = {
 	 "sourceless modules (as py3clean and pyclean do)",
 	 CLEAN_ALL, NULL},
 	{"sourceless", 0, CLI_NOARG, NULL,
-	 "legacy NAME.pyc with no NAME.py: never implied, such a file may\n"
-	 "be a deliberate sourceless module",
+	 "legacy NAME.pyc or Jython NAME$py.class with no NAME.py: never\n"
+	 "implied, such a file may be a deliberate sourceless module",
 	 CLEAN_SOURCELESS, NULL},
 	{0},
 };

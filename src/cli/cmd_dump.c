@@ -64,7 +64,8 @@ static const struct cli_command dump_command = {
 		"Everything that can be known about each .pyc/.pyo under PATH (files or trees, default .)\n"
 		"without running Python, as JSON: file metadata, SHA-256 and XXH3-128, the header field by\n"
 		"field, the source and the SipHash its header would need, the verdict, and every code\n"
-		"object (docs/dump.md).\n",
+		"object (docs/dump.md).  For Jython's $py.class, the header is what its annotations record:\n"
+		"API version, the source's mtime, its file name.\n",
 	.groups = dump_groups,
 	.tail = "\n"
 		"exit status: 0 every cache read and decoded, 1 some could not be (each one says why in\n"

@@ -58,7 +58,8 @@ static const struct cli_command scan_command = {
 	.name = "scan",
 	.head = "usage: pycinspect scan [OPTIONS] [PATH...]\n"
 		"\n"
-		"Judge every .pyc/.pyo under each PATH (default: .) as the interpreter that owns it would.\n"
+		"Judge every .pyc/.pyo under each PATH (default: .) as the interpreter that owns it would,\n"
+		"and every Jython NAME$py.class as Jython 2.7 would (target jython2.7).\n"
 		"Statuses: fresh, stale, orphaned, sourceless, invalid, foreign.\n",
 	.groups = scan_groups,
 	.tail = "\n"

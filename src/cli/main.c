@@ -56,7 +56,8 @@ static void usage(FILE *f)
 	(void)fputs(
 		"usage: pycinspect COMMAND [OPTIONS] [ARGS...]\n"
 		"\n"
-		"Find Python bytecode caches (.pyc) and judge each one as CPython would.\n"
+		"Find Python bytecode caches (.pyc, and Jython's $py.class) and judge each one as\n"
+		"the interpreter that wrote it would.\n"
 		"\n"
 		"commands:\n"
 		"  scan [PATH...]        report caches that are stale, orphaned, foreign or broken\n"
