@@ -139,6 +139,27 @@ class Jython(TempDirCase):
             o = self.scan("--target", "jython2.7")[0][MOD]
             self.assertEqual((o["status"], o["reasons"]), ("invalid", [reason]))
 
+    def test_reasons_documented(self):
+        """Every reason said of these classes is in docs/statuses.md, in its order there."""
+        from test_fixtures import documented_reasons
+        documented = documented_reasons()
+        self.patch_api(MOD, 38)
+        os.unlink(self.p(os.path.join("pkg", "__init__.py")))
+        self.set_ns(MOD, self.mtimes["mod.py"] - 10**9)
+        seen = set()
+        for target in ("jython2.7", "3.12"):
+            for o in self.scan("--target", target)[0].values():
+                self.assertEqual(o["reasons"], sorted(o["reasons"], key=documented.index))
+                seen.update(o["reasons"])
+        with open(self.p(PKG), "ab") as f:
+            f.write(b"\0")
+        for o in self.scan("--target", "jython2.7")[0].values():
+            seen.update(o["reasons"])
+        self.assertEqual(seen, {"class file older than its source",
+                                "no source beside it: imported as a sourceless module",
+                                "Jython API version other than 39 (2.7.3, 2.7.4)",
+                                "interpreter is not a target", "malformed class file"})
+
     def test_targets(self):
         recs, summary = self.scan("--target", "3.12")
         for o in recs.values():
