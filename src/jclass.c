@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #define WINDOW 4096
-#define MAX_DEPTH 64 /* nested annotations and arrays in an element value */
+#define MAX_DEPTH 64 /* an annotation, and the annotations and arrays nested in it */
 
 /* Constant pool tags (JVM specification 4.4), those ASM 9 knows. */
 enum {
@@ -345,79 +345,16 @@ static void constant_value(struct dec *d, uint8_t t, uint32_t idx, int visit, ui
 	}
 }
 
-static uint64_t annotation(struct dec *d, uint64_t off, uint64_t end, int depth, int top);
-
-/* The element_value at off.  visit: ASM visits it for AnnotationReader (a top-level annotation's
- * own values).  The offset after it, or 0 (d->stop). */
-static uint64_t element_value(struct dec *d, uint64_t off, uint64_t end, int depth, int visit)
-{
-	const uint8_t *p = span(d, off, 1, end);
-	if (!p)
-		return 0;
-	uint8_t t = p[0];
-	switch (t) {
-	case 'B':
-	case 'C':
-	case 'D':
-	case 'F':
-	case 'I':
-	case 'J':
-	case 'S':
-	case 'Z':
-	case 's':
-		p = span(d, off + 1, 2, end);
-		if (p)
-			constant_value(d, t, be16(p), visit, off);
-		return d->stop ? 0 : off + 3;
-	case 'e':
-		p = span(d, off + 1, 4, end);
-		if (!p || !entry(d, be16(p), CP_UTF8, off + 1) ||
-		    !entry(d, be16(p + 2), CP_UTF8, off + 3))
-			return 0;
-		return off + 5;
-	case 'c':
-		if (visit && (d->next_api || d->next_mtime || d->next_filename)) {
-			wrong_kind(d, off); /* ASM visits a class value as an asm Type */
-			return 0;
-		}
-		p = span(d, off + 1, 2, end);
-		if (!p || !entry(d, be16(p), CP_UTF8, off + 1))
-			return 0;
-		return off + 3;
-	case '@':
-		if (depth >= MAX_DEPTH) {
-			fail(d, PYCI_JCLASS_MALFORMED, "annotations nested too deep", off);
-			return 0;
-		}
-		return annotation(d, off + 1, end, depth + 1, 0);
-	case '[': {
-		if (depth >= MAX_DEPTH) {
-			fail(d, PYCI_JCLASS_MALFORMED, "annotations nested too deep", off);
-			return 0;
-		}
-		p = span(d, off + 1, 2, end);
-		if (!p)
-			return 0;
-		uint32_t n = be16(p);
-		off += 3;
-		for (uint32_t i = 0; i < n && off; i++)
-			off = element_value(d, off, end, depth + 1, 0);
-		return off;
-	}
-	default:
-		fail(d, PYCI_JCLASS_MALFORMED, "unknown annotation element tag", off);
-		return 0;
-	}
-}
-
-/* The annotation at off; top: one of the class's own, whose type arms AnnotationReader's flags.
- * The offset after it, or 0 (d->stop). */
-static uint64_t annotation(struct dec *d, uint64_t off, uint64_t end, int depth, int top)
+/* The head of the annotation at off: its type (for one of the class's own, top, the type arms
+ * AnnotationReader's flags) and the number of its element-value pairs.  The offset after it, or
+ * 0 (d->stop). */
+static uint64_t annotation_head(struct dec *d, uint64_t off, uint64_t end, int top, uint32_t *pairs)
 {
 	const uint8_t *p = span(d, off, 4, end);
 	if (!p)
 		return 0;
-	uint32_t type = be16(p), pairs = be16(p + 2);
+	uint32_t type = be16(p);
+	*pairs = be16(p + 2);
 	if (top) {
 		int api = utf8_is(d, type, API_DESC, off);
 		int mtime = api == 0 ? utf8_is(d, type, MTIME_DESC, off) : 0;
@@ -430,14 +367,97 @@ static uint64_t annotation(struct dec *d, uint64_t off, uint64_t end, int depth,
 	} else if (!entry(d, type, CP_UTF8, off)) {
 		return 0;
 	}
-	off += 4;
-	for (uint32_t i = 0; i < pairs && off; i++) {
-		p = span(d, off, 2, end);
-		if (!p || !entry(d, be16(p), CP_UTF8, off))
+	return off + 4;
+}
+
+/*
+ * The annotation at off, nested annotations and arrays in its values included, walked with a
+ * stack of at most MAX_DEPTH levels: one per annotation or array being read, and how many of
+ * its values are left.  Only the values of a top-level annotation (top) are visited, as ASM
+ * visits them for AnnotationReader.  The offset after it, or 0 (d->stop).
+ */
+static uint64_t annotation(struct dec *d, uint64_t off, uint64_t end, int top)
+{
+	struct {
+		uint32_t left; /* values still to read */
+		int named;     /* an annotation's element-value pairs (else an array's values) */
+	} st[MAX_DEPTH];
+	int sp = 0;
+	off = annotation_head(d, off, end, top, &st[0].left);
+	st[0].named = 1;
+	while (off) {
+		if (st[sp].left == 0) {
+			if (sp == 0)
+				return off;
+			sp--;
+			continue;
+		}
+		st[sp].left--;
+		const uint8_t *p;
+		if (st[sp].named) {
+			p = span(d, off, 2, end);
+			if (!p || !entry(d, be16(p), CP_UTF8, off))
+				return 0;
+			off += 2;
+		}
+		int visit = top && sp == 0;
+		int armed = visit && (d->next_api || d->next_mtime || d->next_filename);
+		p = span(d, off, 1, end);
+		if (!p)
 			return 0;
-		off = element_value(d, off + 2, end, depth, top);
+		uint8_t t = p[0];
+		switch (t) {
+		case 'B':
+		case 'C':
+		case 'D':
+		case 'F':
+		case 'I':
+		case 'J':
+		case 'S':
+		case 'Z':
+		case 's':
+			p = span(d, off + 1, 2, end);
+			if (p)
+				constant_value(d, t, be16(p), visit, off);
+			off = d->stop ? 0 : off + 3;
+			break;
+		case 'e':
+			p = span(d, off + 1, 4, end);
+			off = p && entry(d, be16(p), CP_UTF8, off + 1) &&
+					      entry(d, be16(p + 2), CP_UTF8, off + 3)
+				      ? off + 5
+				      : 0;
+			break;
+		case 'c':
+			if (armed) {
+				wrong_kind(d, off); /* ASM visits a class value as an asm Type */
+				return 0;
+			}
+			p = span(d, off + 1, 2, end);
+			off = p && entry(d, be16(p), CP_UTF8, off + 1) ? off + 3 : 0;
+			break;
+		case '@':
+		case '[':
+			if (sp + 1 >= MAX_DEPTH) {
+				fail(d, PYCI_JCLASS_MALFORMED, "annotations nested too deep", off);
+				return 0;
+			}
+			sp++;
+			st[sp].named = t == '@';
+			if (t == '@') {
+				off = annotation_head(d, off + 1, end, 0, &st[sp].left);
+			} else {
+				p = span(d, off + 1, 2, end);
+				st[sp].left = p ? be16(p) : 0;
+				off = p ? off + 3 : 0;
+			}
+			break;
+		default:
+			fail(d, PYCI_JCLASS_MALFORMED, "unknown annotation element tag", off);
+			return 0;
+		}
 	}
-	return off;
+	return 0;
 }
 
 /* A Runtime(In)VisibleAnnotations attribute of len bytes at off. */
@@ -450,7 +470,7 @@ static void annotations(struct dec *d, uint64_t off, uint64_t len)
 	uint32_t n = be16(p);
 	off += 2;
 	for (uint32_t i = 0; i < n && off; i++)
-		off = annotation(d, off, end, 0, 1);
+		off = annotation(d, off, end, 1);
 }
 
 /* ---- the class file ------------------------------------------------------------------------ */
