@@ -53,6 +53,9 @@ struct pw_node {
 	void *result;
 	int err; /* it could not be walked: errno, and how */
 	pyci_walk_err kind;
+	const void *scope;     /* inherited from its parent, then as its visit left it (a
+				* __pycache__'s node has none: its subdirectories get its
+				* parent's) */
 	struct pw_node *pc;    /* its __pycache__, or NULL */
 	struct pw_node **kids; /* subdirectories in emission order, once done */
 	size_t nkids;
@@ -238,10 +241,11 @@ static int skipped(struct pw_thread *t, const pyci_dir *parent, const pyci_entry
 	return ops->skip && ops->skip(t->wctx, parent, e);
 }
 
-/* Append nodes for the subdirectories of view (below parent) to *kids.  0, or -1 (ENOMEM). */
+/* Append nodes for the subdirectories of view (below parent), which start with `scope`, to
+ * *kids.  0, or -1 (ENOMEM). */
 static int make_kids(struct pw_thread *t, const struct pw_node *parent, const struct pw_node *up,
-		     const pyci_dir *view, int skip_pycache, struct pw_node ***kids, size_t *n,
-		     size_t *cap)
+		     const pyci_dir *view, int skip_pycache, const void *scope,
+		     struct pw_node ***kids, size_t *n, size_t *cap)
 {
 	for (size_t i = 0; i < view->count; i++) {
 		const pyci_entry *e = &view->entries[i];
@@ -254,6 +258,7 @@ static int make_kids(struct pw_thread *t, const struct pw_node *parent, const st
 		if (!k)
 			return -1;
 		k->parent = (struct pw_node *)parent; /* linked under the lock in publish */
+		k->scope = scope;
 		(*kids)[(*n)++] = k;
 	}
 	return 0;
@@ -432,14 +437,15 @@ static void run_task(struct pw_thread *t, struct pw_node *x)
 		break;
 	}
 	int verr = 0;
-	x->result = ops->visit(t->wctx, pw, &dir, have_pc ? &pcdir : NULL, &verr);
+	x->result = ops->visit(t->wctx, pw, &dir, have_pc ? &pcdir : NULL, &x->scope, &verr);
 	if (verr) {
 		errno = verr;
 		goto fatal;
 	}
 	size_t cap = 0;
-	if ((have_pc && make_kids(t, x->pc, x, &pcdir, 0, &x->kids, &x->nkids, &cap) != 0) ||
-	    make_kids(t, x, x, &dir, 1, &x->kids, &x->nkids, &cap) != 0) {
+	if ((have_pc &&
+	     make_kids(t, x->pc, x, &pcdir, 0, x->scope, &x->kids, &x->nkids, &cap) != 0) ||
+	    make_kids(t, x, x, &dir, 1, x->scope, &x->kids, &x->nkids, &cap) != 0) {
 		errno = ENOMEM;
 		goto fatal;
 	}
@@ -590,7 +596,7 @@ static int emit_node(struct pw_thread *t, struct pw_node *x, int deep)
 	const pwalk_ops *ops = pw->ops;
 	int rc = 0;
 	if (deep) {
-		rc = ops->deep(ops->ctx, x->parent->fd, x->name, x->path, x->depth);
+		rc = ops->deep(ops->ctx, x->parent->fd, x->name, x->path, x->depth, x->scope);
 		int e = errno;
 		pthread_mutex_lock(&pw->lock);
 		x->parent->pending--;
@@ -673,6 +679,7 @@ int pwalk(const char *root, const pwalk_options *opt, const pwalk_ops *ops)
 	rootn->name = rootn->path + rootn->path_len;
 	rootn->refs = 1;
 	rootn->state = PW_RUNNING;
+	rootn->scope = opt->scope;
 	rootn->fd = pyci_openat_read(AT_FDCWD, root, DIRIO_OPEN_FLAGS, &self->opener.noatime);
 	uint64_t ino;
 	if (rootn->fd < 0 || dirio_identity(rootn->fd, &pw.root_dev, &ino, &pw.root_mnt) != 0) {

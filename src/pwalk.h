@@ -6,7 +6,10 @@
  * calls ops->visit there, which does the directory's work and returns a result.  Results are
  * handed to ops->emit on the calling thread in exactly the order of walk.h (depth first, names
  * sorted, a __pycache__'s subdirectories before its parent's other subdirectories), whatever
- * the number of threads, while the directory and its __pycache__ are still open.
+ * the number of threads, while the directory and its __pycache__ are still open.  A visit can
+ * leave a scope for the subtree below its directory (what the scan engine keeps of a
+ * pyvenv.cfg), which every descendant inherits from its parent: nothing is shared between
+ * threads for it, and a directory is always visited before its descendants.
  *
  * Bounds: at most `window` directories are being visited or wait to be emitted; a directory's
  * descriptor stays open until it was emitted and all its subdirectories were opened.  So that
@@ -26,10 +29,13 @@ struct pwalk;
 
 typedef struct pwalk_ops {
 	/* On a worker (or the calling thread), with that thread's context: the directory and its
-	 * __pycache__ (NULL if none), open and listed.  Returns the result for emit (NULL: none);
-	 * on a fatal error returns NULL and sets *err (errno), which stops the walk. */
+	 * __pycache__ (NULL if none), open and listed.  *scope is the directory's scope: on entry
+	 * its parent's (the root's: pwalk_options.scope); the visit may replace it, and its
+	 * subdirectories, its __pycache__'s too, start with what it leaves there.  Returns the
+	 * result for emit (NULL: none); on a fatal error returns NULL and sets *err (errno),
+	 * which stops the walk. */
 	void *(*visit)(void *wctx, struct pwalk *walk, const pyci_dir *dir, const pyci_dir *pycache,
-		       int *err);
+		       const void **scope, int *err);
 	/* On a thread that has no directory to take (NULL: none): join work a visit offered to
 	 * share, and return 1 if there was some, 0 if not (the thread then sleeps until a
 	 * directory is ready or pwalk_wake). */
@@ -44,8 +50,10 @@ typedef struct pwalk_ops {
 	/* Free a result never emitted (the walk stopped). */
 	void (*discard)(void *result);
 	/* On the calling thread, in walk order: walk the subdirectory `name` of parentfd, whose
-	 * display path and depth are given, and everything below it.  -1 (errno) stops the walk. */
-	int (*deep)(void *ctx, int parentfd, const char *name, const char *display, int depth);
+	 * display path, depth and scope (its parent's, see visit) are given, and everything below
+	 * it.  -1 (errno) stops the walk. */
+	int (*deep)(void *ctx, int parentfd, const char *name, const char *display, int depth,
+		    const void *scope);
 	void *ctx;
 } pwalk_ops;
 
@@ -54,11 +62,12 @@ typedef struct pwalk_ops {
 
 typedef struct pwalk_options {
 	int cross_mounts;
-	unsigned threads; /* workers; 0: every visit on the calling thread */
-	unsigned window;  /* directories visited or waiting to be emitted, at least 1 */
-	int max_depth;    /* deeper subdirectories go to ops->deep */
-	int defer_close;  /* as pyci_walk_options.defer_close */
-	void **wctx;      /* threads + 1 visitor contexts: one per worker, then the caller's */
+	unsigned threads;  /* workers; 0: every visit on the calling thread */
+	unsigned window;   /* directories visited or waiting to be emitted, at least 1 */
+	int max_depth;     /* deeper subdirectories go to ops->deep */
+	int defer_close;   /* as pyci_walk_options.defer_close */
+	void **wctx;       /* threads + 1 visitor contexts: one per worker, then the caller's */
+	const void *scope; /* the root's scope on entry to its visit (see visit) */
 } pwalk_options;
 
 /*

@@ -985,8 +985,9 @@ static void walk_error(void *ctx, const char *path, pyci_walk_err kind, int err)
 
 /* pwalk's visit. */
 static void *pvisit(void *wctx, struct pwalk *walk, const pyci_dir *dir, const pyci_dir *pycache,
-		    int *err)
+		    const void **scope, int *err)
 {
+	(void)scope;
 	struct worker *w = wctx;
 	struct job *b = calloc(1, sizeof(*b));
 	if (!b) {
@@ -1031,8 +1032,10 @@ static void pdiscard(void *result)
 }
 
 /* A subtree deeper than MAX_PAR_DEPTH: walk.c on this thread, jobs run inline. */
-static int pdeep(void *ctx, int parentfd, const char *name, const char *display, int depth)
+static int pdeep(void *ctx, int parentfd, const char *name, const char *display, int depth,
+		 const void *scope)
 {
+	(void)scope;
 	struct scanner *sc = ctx;
 	pyci_walk_options wopt = {.cross_mounts = sc->opt->cross_mounts,
 				  .max_fds = DEEP_FDS,
@@ -1072,7 +1075,7 @@ static int scan_parallel(struct scanner *sc, const char *path, unsigned threads)
 		((struct worker *)wctx[i])->board = &bd;
 	}
 	pwalk_options popt = {sc->opt->cross_mounts, threads, WINDOW, MAX_PAR_DEPTH,
-			      sc->opt->defer_close,  wctx};
+			      sc->opt->defer_close,  wctx,    NULL};
 	pwalk_ops pops = {pvisit, help, pskip, pemit, walk_error, pdiscard, pdeep, sc};
 	rc = pwalk(path, &popt, &pops);
 out:;

@@ -3,7 +3,8 @@
  * one-thread walk (walk.h) visits, in the same order, for any number of threads, window and
  * depth limit; a stop from emit, a failing visit and a skip behave as documented, and a walk
  * stopped halfway gives every result back (emitted or discarded; the sanitizer builds check
- * that nothing leaks).
+ * that nothing leaks).  The scope a visit leaves is what every directory below it starts with,
+ * across __pycache__ and into the subtrees handed to ops->deep.
  *
  * The tree, made under a temporary directory: directories with and without __pycache__, a
  * __pycache__ with subdirectories of its own, a __pycache__ inside a __pycache__, a chain
@@ -109,7 +110,52 @@ struct seen {
 	size_t visits, emitted, discarded, deep_calls;
 	pwalk_options popt;
 	int helps_offered;
+	size_t scope_errors,
+		scopes_set; /* visits and deep calls given the wrong scope; scopes set */
+	char **scopes;      /* the scopes set, to free */
 };
+
+/* The scope of the root; a directory whose name ends with '1', or is "zz", sets its own path as
+ * the scope below it. */
+static const char root_scope[] = "ROOT";
+
+static int sets_scope(const char *name, size_t len)
+{
+	return (len && name[len - 1] == '1') || (len == 2 && memcmp(name, "zz", 2) == 0);
+}
+
+/* The scope the directory `path` must start with: the path of its nearest ancestor below the
+ * root that sets one, as a length of path; 0 for the root's scope. */
+static size_t expected_scope(const char *path)
+{
+	size_t best = 0;
+	const char *p = path + strlen(root);
+	while (*p == '/') {
+		const char *name = p + 1;
+		const char *end = strchr(name, '/');
+		if (!end)
+			break; /* the directory itself */
+		if (sets_scope(name, (size_t)(end - name)))
+			best = (size_t)(end - path);
+		p = end;
+	}
+	return best;
+}
+
+/* Count a wrong scope given to the directory `path`. */
+static void check_scope(struct seen *s, const char *path, const void *scope)
+{
+	size_t want = expected_scope(path);
+	const char *got = scope;
+	int ok = want ? got && got != root_scope && strlen(got) == want &&
+				 memcmp(got, path, want) == 0
+		      : got == root_scope;
+	if (!ok) {
+		pthread_mutex_lock(&s->lock);
+		s->scope_errors++;
+		pthread_mutex_unlock(&s->lock);
+	}
+}
 
 static char *line_for(const pyci_dir *dir, const pyci_dir *pc)
 {
@@ -133,6 +179,9 @@ static void seen_free(struct seen *s)
 	for (size_t i = 0; i < s->n; i++)
 		free(s->v[i]);
 	free(s->v);
+	for (size_t i = 0; i < s->scopes_set; i++)
+		free(s->scopes[i]);
+	free(s->scopes);
 }
 
 static int skip_x(const struct seen *s, const pyci_entry *e)
@@ -162,9 +211,21 @@ static void werror(void *ctx, const char *path, pyci_walk_err kind, int err)
 
 /* pwalk ops; the visitor context of every thread is the struct seen itself */
 static void *pvisit(void *wctx, struct pwalk *walk, const pyci_dir *dir, const pyci_dir *pc,
-		    int *err)
+		    const void **scope, int *err)
 {
 	struct seen *s = wctx;
+	check_scope(s, dir->path, *scope);
+	const char *base = strrchr(dir->path, '/') + 1;
+	if (dir->depth > 0 && sets_scope(base, strlen(base))) {
+		char *mine = strdup(dir->path);
+		assert_non_null(mine);
+		pthread_mutex_lock(&s->lock);
+		s->scopes = realloc(s->scopes, (s->scopes_set + 1) * sizeof(char *));
+		assert_non_null(s->scopes);
+		s->scopes[s->scopes_set++] = mine;
+		pthread_mutex_unlock(&s->lock);
+		*scope = mine;
+	}
 	pthread_mutex_lock(&s->lock);
 	s->visits++;
 	int offer = s->visits % 7 == 0;
@@ -224,10 +285,12 @@ static void pdiscard_counted(void *result)
 	free(result);
 }
 
-static int pdeep(void *ctx, int parentfd, const char *name, const char *display, int depth)
+static int pdeep(void *ctx, int parentfd, const char *name, const char *display, int depth,
+		 const void *scope)
 {
 	struct seen *s = ctx;
 	s->deep_calls++;
+	check_scope(s, display, scope);
 	pyci_walk_options wopt = {0, 8, 0};
 	pyci_walk_ops wops = {wvisit, werror, wskip, NULL, s};
 	return pyci_walk_at(parentfd, name, display, depth, &wopt, &wops);
@@ -244,7 +307,7 @@ static int walk_parallel(struct seen *s, unsigned threads, unsigned window, int 
 	void *wctx[9];
 	for (unsigned i = 0; i <= threads; i++)
 		wctx[i] = s;
-	s->popt = (pwalk_options){0, threads, window, max_depth, 0, wctx};
+	s->popt = (pwalk_options){0, threads, window, max_depth, 0, wctx, root_scope};
 	pwalk_ops ops = {pvisit, phelp, pskip, pemit, werror, pdiscard, pdeep, s};
 	if (discard_counter == s)
 		ops.discard = pdiscard_counted;
@@ -276,6 +339,9 @@ static void test_same_order_as_one_thread(void **state)
 				assert_int_equal(
 					walk_parallel(&s, threads[t], windows[w], depths[d]), 0);
 				assert_same(&ref, &s);
+				assert_int_equal(s.scope_errors, 0);
+				assert_true(s.scopes_set > 0 ||
+					    depths[d] == 0); /* 0: the root alone */
 				/* depth 40 leaves nothing to walk.c; lower limits hand subtrees over */
 				if (depths[d] == 40)
 					assert_int_equal(s.deep_calls, 0);
@@ -351,7 +417,7 @@ static void test_missing_root(void **state)
 	(void)state;
 	struct seen s = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	void *wctx[3] = {&s, &s, &s};
-	pwalk_options o = {0, 2, 8, 40, 0, wctx};
+	pwalk_options o = {0, 2, 8, 40, 0, wctx, root_scope};
 	pwalk_ops ops = {pvisit, phelp, pskip, pemit, werror, pdiscard, pdeep, &s};
 	errno = 0;
 	assert_int_equal(pwalk("/nonexistent/pyci-pwalk", &o, &ops), -1);
