@@ -327,7 +327,7 @@ static void judge_chunk(struct judge *jd, judge_req *req, size_t n)
 			.shadow = dirfd >= 0 && req[i].shadow_len ? find_shadow : NULL,
 			.shadow_ctx = &shc,
 			.check = jd->opt->check,
-			.targets = jd->opt->targets,
+			.targets = req[i].targets,
 			.have_cache_mtime = r->have_file,
 			.cache_mtime_sec = r->file.mtime_sec,
 			.cache_mtime_nsec = r->file.mtime_nsec,

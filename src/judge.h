@@ -53,7 +53,7 @@ typedef struct judge_result {
 
 struct judge;
 
-/* A judge for options o (check mode, targets; o must outlive it).  NULL on ENOMEM. */
+/* A judge for options o (check mode, I/O; o must outlive it).  NULL on ENOMEM. */
 struct judge *judge_new(const pyci_scan_options *o);
 void judge_free(struct judge *jd);
 
@@ -71,6 +71,7 @@ typedef struct judge_req {
 	 * listing of the sources' directory); shadow_len 0: nothing */
 	const char *shadow;
 	size_t shadow_len;
+	const pyci_targets *targets; /* what it is judged against (NULL: nothing is foreign) */
 } judge_req;
 
 /*

@@ -40,6 +40,7 @@
 #include "pwalk.h"
 #include "readopen.h"
 #include "shadow.h"
+#include "venvup.h"
 #include "pycinspect/buf.h"
 
 #define MAX_THREADS 8
@@ -69,6 +70,9 @@ struct group {
 	int is_error; /* a directory not walked, reported in its place in the order */
 	pyci_walk_err err_kind;
 	int err;
+	const struct venv_scope *notice; /* a pyvenv.cfg found: told in its place in the order */
+	const pyci_targets *targets;     /* what the caches are judged against... */
+	const pyci_venv *venv;           /* ...from this venv's pyvenv.cfg, or NULL: the options */
 	int srcfd, pcfd;
 	pyci_walk_node *src_hold, *pc_hold; /* NULL: the descriptor is the job's to close... */
 	int src_borrowed, pc_borrowed;      /* ...unless pwalk keeps it open until emitted */
@@ -111,6 +115,20 @@ static void group_free(struct group *j)
 	free(j->runs);
 	free(j);
 }
+
+/*
+ * A pyvenv.cfg found (scan.h, venv_targets): what it says, and when it names an interpreter,
+ * the scope of the directory holding it: the targets of that directory and of everything below
+ * it, down to a nested one.  The serial walk keeps the scopes of the directories above the one
+ * it visits on a stack (sc->scopes); the parallel walk hands each directory its parent's
+ * (pwalk.h).  Made by whichever thread lists the directory, freed with the scanner.
+ */
+struct venv_scope {
+	pyci_venv venv;          /* root and config point into paths */
+	pyci_targets targets;    /* venv.target alone, when venv.status is PYCI_VENV_OK */
+	struct venv_scope *next; /* the scanner's list of them all */
+	char paths[];            /* root, then config, each NUL-terminated */
+};
 
 struct scanner;
 
@@ -213,6 +231,12 @@ static int job_add(struct job *b, struct group *j)
 	return 0;
 }
 
+/* A scope of the serial walk: the venv's, from the directory at this depth down. */
+struct scope_frame {
+	const struct venv_scope *scope;
+	int depth;
+};
+
 /* The scanner: the calling thread's state for one pyci_scan_path (see the section below). */
 struct scanner {
 	const pyci_scan_options *opt;
@@ -224,10 +248,15 @@ struct scanner {
 	int stopped; /* ops->record asked to stop, or memory ran out */
 	int stop_errno;
 	int root_is_pycache;
-	size_t root_len;              /* strlen of the root's display path */
-	int named_file;               /* the root is a single cache file */
-	struct scratch scratch;       /* the calling thread's */
-	atomic_size_t prepared_bytes; /* ops->prepare output not yet reported */
+	size_t root_len;                     /* strlen of the root's display path */
+	int named_file;                      /* the root is a single cache file */
+	struct scratch scratch;              /* the calling thread's */
+	atomic_size_t prepared_bytes;        /* ops->prepare output not yet reported */
+	_Atomic(struct venv_scope *) venvs;  /* every pyvenv.cfg found, to free at the end */
+	const struct venv_scope *base_scope; /* above what the serial walk walks: the scanned
+					      * path's (its ancestors'), or a deep subtree's */
+	struct scope_frame *scopes;          /* the serial walk's, below base_scope */
+	size_t nscopes, scopes_cap;
 };
 
 /* ---- a worker: what it knows of the sources of the job it runs ----------------------------- */
@@ -242,7 +271,8 @@ struct worker {
 	struct board *board;           /* parallel walk: groups offered for help */
 	struct scratch x;              /* for building groups (parallel walk) */
 	struct judge *judge;
-	int srcfd; /* the sources' directory of the group being judged */
+	int srcfd;                           /* the sources' directory of the group being judged */
+	_Atomic(struct venv_scope *) *venvs; /* the scanner's, for the pyvenv.cfg found */
 };
 
 /* arg: the scanner. */
@@ -254,6 +284,7 @@ static void *worker_new(void *arg)
 		w->sc = sc;
 		w->opt = sc->opt;
 		w->prepared_bytes = &sc->prepared_bytes;
+		w->venvs = &sc->venvs;
 		if (!(w->judge = judge_new(sc->opt))) {
 			free(w);
 			return NULL;
@@ -293,7 +324,8 @@ static void judge_items(struct worker *w, const struct group *j, size_t from, si
 				.d_type = it->type,
 				.res = &it->res,
 				.shadow = it->shadow_len ? j->shadow.data + it->shadow_off : NULL,
-				.shadow_len = it->shadow_len};
+				.shadow_len = it->shadow_len,
+				.targets = j->targets};
 		}
 		judge_batch(w->judge, req, n);
 		for (size_t k = 0; k < n; k++)
@@ -322,7 +354,7 @@ static void run_job(void *ctx, void *job)
 
 static void run_group(struct worker *w, struct group *j)
 {
-	if (j->is_error)
+	if (j->is_error || j->notice)
 		return;
 	judge_in(w, j);
 	judge_items(w, j, 0, j->n);
@@ -370,7 +402,7 @@ static void run_group_shared(struct worker *w, struct pwalk *walk, struct group 
 {
 	struct board *bd = w->board;
 	size_t nruns = 0;
-	if (j->is_error)
+	if (j->is_error || j->notice)
 		return;
 	for (size_t i = 0; i < j->n; i++)
 		nruns += i == 0 || !same_source(j, &j->items[i - 1], &j->items[i]);
@@ -504,6 +536,7 @@ static int fill_record(const struct group *j, const struct item *it, pyci_buf *p
 	rec->file = it->res.file;
 	rec->file_errno = it->res.file_errno;
 	rec->load = it->res.load.state != PYCI_LOAD_NOT_CHECKED ? &it->res.load : NULL;
+	rec->venv = j->venv;
 	return 0;
 }
 
@@ -529,6 +562,12 @@ static void prepare_item(struct worker *w, const struct group *j, struct item *i
 /* Report the items of a finished group, then free it. */
 static void emit_group(struct scanner *sc, struct group *j)
 {
+	if (j->notice) {
+		if (!sc->stopped && sc->ops->venv && sc->ops->venv(sc->ops->ctx, &j->notice->venv))
+			stop(sc, errno);
+		group_free(j);
+		return;
+	}
 	if (j->is_error) {
 		if (!sc->stopped && sc->ops->error)
 			sc->ops->error(sc->ops->ctx, j->path.data, j->err_kind, j->err);
@@ -655,6 +694,10 @@ struct collect {
 	struct scratch *x;
 	int borrow;
 	struct job *out;
+	const struct venv_scope *scope;      /* the directory's (NULL: the options' targets);
+					     * collect sets it when the directory holds a
+					     * pyvenv.cfg that names an interpreter */
+	_Atomic(struct venv_scope *) *venvs; /* the scanner's list, for a new one */
 };
 
 static int has_source(const struct item *it)
@@ -730,6 +773,8 @@ static int make_group(const struct collect *c, const pyci_dir *src, int srcfd, c
 	j->srcfd = src ? -1 : srcfd;
 	j->pcfd = -1;
 	j->partial = c->sc->named_file;
+	j->targets = c->scope ? &c->scope->targets : c->sc->opt->targets;
+	j->venv = c->scope ? &c->scope->venv : NULL;
 	int rc = pyci_buf_puts(&j->path, srcpath);
 	if (rc == 0 && legacy)
 		rc = group_add_listing(c->sc, c->x, j, legacy, legacy_in_pycache,
@@ -789,6 +834,92 @@ static int error_group(struct job *out, const char *path, pyci_walk_err kind, in
 
 static int parent_path(pyci_buf *out, const char *path);
 
+/*
+ * A venv_scope for the pyvenv.cfg of the directory displayed as root (root_len bytes), not yet
+ * read, put on the list *venvs (from any thread).  NULL on ENOMEM.
+ */
+static struct venv_scope *venv_scope_new(_Atomic(struct venv_scope *) *venvs, const char *root,
+					 size_t root_len)
+{
+	int slash = root_len && root[root_len - 1] != '/';
+	size_t size = 2 * (root_len + 1) + (size_t)slash + sizeof(PYCI_VENV_CFG);
+	struct venv_scope *v = calloc(1, sizeof(*v) + size);
+	if (!v)
+		return NULL;
+	char *config = v->paths + root_len + 1;
+	memcpy(v->paths, root, root_len);
+	memcpy(config, root, root_len);
+	if (slash)
+		config[root_len] = '/';
+	memcpy(config + root_len + slash, PYCI_VENV_CFG, sizeof(PYCI_VENV_CFG));
+	v->venv.root = v->paths;
+	v->venv.config = config;
+	struct venv_scope *head = atomic_load(venvs);
+	do
+		v->next = head;
+	while (!atomic_compare_exchange_weak(venvs, &head, v));
+	return v;
+}
+
+/* The targets below v: its interpreter alone, when its pyvenv.cfg names one. */
+static void venv_scope_ready(struct venv_scope *v)
+{
+	pyci_targets_init(&v->targets);
+	if (v->venv.status == PYCI_VENV_OK)
+		v->targets.items[v->targets.count++] = v->venv.target;
+}
+
+/* The entry named pyvenv.cfg of a listing (sorted bytewise: a binary search), or NULL. */
+static const pyci_entry *venv_cfg_entry(const pyci_dir *dir)
+{
+	static const char name[] = PYCI_VENV_CFG;
+	size_t n = sizeof(name) - 1, lo = 0, hi = dir->count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const pyci_entry *e = &dir->entries[mid];
+		int cmp = memcmp(e->name, name, e->len < n ? e->len : n);
+		if (cmp == 0)
+			cmp = (e->len > n) - (e->len < n);
+		if (cmp == 0)
+			return e;
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/*
+ * The pyvenv.cfg of a visited directory, if it holds one (a regular file, or a symlink, which
+ * is told and not followed): a group that tells it in its place, and when it names an
+ * interpreter, the directory's new scope in c->scope.  0, or -1 (ENOMEM).
+ */
+static int venv_in(struct collect *c, const pyci_dir *dir)
+{
+	const pyci_entry *e = venv_cfg_entry(dir);
+	if (!e || (e->type != DT_REG && e->type != DT_LNK))
+		return 0;
+	struct venv_scope *v = venv_scope_new(c->venvs, dir->path, dir->path_len);
+	struct group *j = v ? calloc(1, sizeof(*j)) : NULL;
+	if (!j) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (e->type == DT_LNK)
+		v->venv.status = PYCI_VENV_SYMLINK;
+	else
+		pyci_venv_read(dir->fd, &v->venv);
+	venv_scope_ready(v);
+	j->notice = v;
+	j->srcfd = j->pcfd = -1;
+	if (job_add(c->out, j) != 0)
+		return -1;
+	if (v->venv.status == PYCI_VENV_OK)
+		c->scope = v;
+	return 0;
+}
+
 /* Whether a visited directory is itself a __pycache__: the root named so, or one nested in
  * another __pycache__ (an ordinary directory's own __pycache__ comes with it, not alone). */
 static int visiting_pycache(const struct scanner *sc, const pyci_dir *dir)
@@ -800,10 +931,16 @@ static int visiting_pycache(const struct scanner *sc, const pyci_dir *dir)
 	return dir->path_len >= n && memcmp(dir->path + dir->path_len - n, tail, n) == 0;
 }
 
-/* The groups of a visited directory and its __pycache__, added to c->out.  0, or -1 (errno). */
-static int collect(const struct collect *c, const pyci_dir *dir, const pyci_dir *pycache)
+/*
+ * The groups of a visited directory and its __pycache__, added to c->out, after the one of its
+ * pyvenv.cfg (venv_targets; the root's was looked at with its ancestors).  0, or -1 (errno).
+ */
+static int collect(struct collect *c, const pyci_dir *dir, const pyci_dir *pycache)
 {
-	if (!visiting_pycache(c->sc, dir))
+	int pyc = visiting_pycache(c->sc, dir);
+	if (c->sc->opt->venv_targets && dir->depth > 0 && !pyc && venv_in(c, dir) != 0)
+		return -1;
+	if (!pyc)
 		return make_group(c, dir, -1, dir->path, dir, 0, pycache);
 	/* its caches' sources are one level up */
 	int up = openat(dir->fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -834,14 +971,45 @@ static void submit_all(struct scanner *sc, struct job *groups)
 	*groups = (struct job){0};
 }
 
+/*
+ * The serial walk's scope for a directory at `depth`: that of its nearest ancestor that holds
+ * a pyvenv.cfg naming an interpreter.  The walk is depth first, so the scopes kept of
+ * directories at this depth or deeper are of directories that are not its ancestors: the walk
+ * has left them.
+ */
+static const struct venv_scope *serial_scope(struct scanner *sc, int depth)
+{
+	while (sc->nscopes && sc->scopes[sc->nscopes - 1].depth >= depth)
+		sc->nscopes--;
+	return sc->nscopes ? sc->scopes[sc->nscopes - 1].scope : sc->base_scope;
+}
+
+/* The scope of the directory at `depth` and below.  0, or -1 (ENOMEM). */
+static int serial_push(struct scanner *sc, const struct venv_scope *scope, int depth)
+{
+	if (sc->nscopes == sc->scopes_cap) {
+		size_t cap = sc->scopes_cap ? sc->scopes_cap * 2 : 8;
+		struct scope_frame *p = realloc(sc->scopes, cap * sizeof(*p));
+		if (!p)
+			return -1;
+		sc->scopes = p;
+		sc->scopes_cap = cap;
+	}
+	sc->scopes[sc->nscopes++] = (struct scope_frame){scope, depth};
+	return 0;
+}
+
 /* walk's visit (one thread): the directory's groups go to the pool in order. */
 static int visit(void *ctx, const pyci_dir *dir, const pyci_dir *pycache)
 {
 	struct scanner *sc = ctx;
 	struct job groups = {0};
-	struct collect c = {sc, &sc->scratch, 0, &groups};
+	const struct venv_scope *scope = serial_scope(sc, dir->depth);
+	struct collect c = {sc, &sc->scratch, 0, &groups, scope, &sc->venvs};
 	if (!sc->stopped && collect(&c, dir, pycache) != 0)
 		stop(sc, errno);
+	else if (c.scope != scope && serial_push(sc, c.scope, dir->depth) != 0)
+		stop(sc, ENOMEM);
 	submit_all(sc, &groups);
 	if (sc->stopped) {
 		errno = sc->stop_errno;
@@ -898,6 +1066,43 @@ static int is_pycache_dir(int dirfd)
 	return r;
 }
 
+/* venv_found_fn of the search above a scanned path: a scope for each pyvenv.cfg found; the one
+ * that names an interpreter is the base scope. */
+static int found_above(void *ctx, const pyci_venv *v)
+{
+	struct scanner *sc = ctx;
+	struct venv_scope *s = venv_scope_new(&sc->venvs, v->root, strlen(v->root));
+	if (!s) {
+		errno = ENOMEM;
+		return -1;
+	}
+	s->venv.status = v->status;
+	s->venv.err = v->err;
+	s->venv.target = v->target;
+	venv_scope_ready(s);
+	if (s->venv.status == PYCI_VENV_OK)
+		sc->base_scope = s;
+	return 0;
+}
+
+/*
+ * With venv_targets, before anything is reported: the pyvenv.cfg files in the directory dirfd
+ * (displayed as `display`) and above it, told to ops->venv outermost first, as a walk from
+ * above would have met them.  0, or -1 (ENOMEM).
+ */
+static int venvs_above(struct scanner *sc, int dirfd, const char *display)
+{
+	if (!sc->opt->venv_targets)
+		return 0;
+	if (venv_above(dirfd, display, sc->opt->cross_mounts, found_above, sc) != 0)
+		return -1;
+	/* the list holds these alone, the last found (the outermost) first */
+	for (const struct venv_scope *v = atomic_load(&sc->venvs); v && sc->ops->venv; v = v->next)
+		if (sc->ops->venv(sc->ops->ctx, &v->venv) != 0)
+			return -1;
+	return 0;
+}
+
 /* A single file named on the command line: a job of one item. */
 static int scan_file(struct scanner *sc, const char *path)
 {
@@ -921,6 +1126,8 @@ static int scan_file(struct scanner *sc, const char *path)
 		errno = EINVAL;
 		goto out;
 	}
+	if (venvs_above(sc, dfd, dir.data) != 0)
+		goto out;
 	/* report the path exactly as given: its directory part is the listing's path */
 	size_t dirpart = slash ? (size_t)(slash - path) : 0;
 	if (slash == path)
@@ -930,7 +1137,7 @@ static int scan_file(struct scanner *sc, const char *path)
 		goto out;
 	pyci_dir one = {dfd, shown.data ? shown.data : "", dirpart, &e, 1, 0, NULL};
 	struct job groups = {0};
-	struct collect c = {sc, &sc->scratch, 0, &groups};
+	struct collect c = {sc, &sc->scratch, 0, &groups, sc->base_scope, &sc->venvs};
 	if (in_pycache) {
 		int up = openat(dfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (up < 0 || parent_path(&srcdir, dir.data) != 0) {
@@ -987,19 +1194,19 @@ static void walk_error(void *ctx, const char *path, pyci_walk_err kind, int err)
 static void *pvisit(void *wctx, struct pwalk *walk, const pyci_dir *dir, const pyci_dir *pycache,
 		    const void **scope, int *err)
 {
-	(void)scope;
 	struct worker *w = wctx;
 	struct job *b = calloc(1, sizeof(*b));
 	if (!b) {
 		*err = ENOMEM;
 		return NULL;
 	}
-	struct collect c = {w->sc, &w->x, 1, b};
+	struct collect c = {w->sc, &w->x, 1, b, *scope, w->venvs};
 	if (collect(&c, dir, pycache) != 0) {
 		*err = errno ? errno : ENOMEM;
 		job_free(b);
 		return NULL;
 	}
+	*scope = c.scope;
 	if (b->n == 0) {
 		job_free(b);
 		return NULL;
@@ -1031,18 +1238,23 @@ static void pdiscard(void *result)
 	job_free(result);
 }
 
-/* A subtree deeper than MAX_PAR_DEPTH: walk.c on this thread, jobs run inline. */
+/* A subtree deeper than MAX_PAR_DEPTH: walk.c on this thread, jobs run inline, in the scope
+ * of the subtree's parent. */
 static int pdeep(void *ctx, int parentfd, const char *name, const char *display, int depth,
 		 const void *scope)
 {
-	(void)scope;
 	struct scanner *sc = ctx;
+	const struct venv_scope *outer = sc->base_scope;
+	sc->base_scope = scope;
+	sc->nscopes = 0;
 	pyci_walk_options wopt = {.cross_mounts = sc->opt->cross_mounts,
 				  .max_fds = DEEP_FDS,
 				  .defer_close = sc->opt->defer_close};
 	pyci_walk_ops wops = {
 		.visit = visit, .error = walk_error, .skip = skip_dir, .done = drain, .ctx = sc};
-	if (pyci_walk_at(parentfd, name, display, depth, &wopt, &wops) != 0) {
+	int rc = pyci_walk_at(parentfd, name, display, depth, &wopt, &wops);
+	sc->base_scope = outer;
+	if (rc != 0) {
 		stop(sc, errno);
 		return -1;
 	}
@@ -1074,8 +1286,8 @@ static int scan_parallel(struct scanner *sc, const char *path, unsigned threads)
 			goto out;
 		((struct worker *)wctx[i])->board = &bd;
 	}
-	pwalk_options popt = {sc->opt->cross_mounts, threads, WINDOW, MAX_PAR_DEPTH,
-			      sc->opt->defer_close,  wctx,    NULL};
+	pwalk_options popt = {sc->opt->cross_mounts, threads, WINDOW,        MAX_PAR_DEPTH,
+			      sc->opt->defer_close,  wctx,    sc->base_scope};
 	pwalk_ops pops = {pvisit, help, pskip, pemit, walk_error, pdiscard, pdeep, sc};
 	rc = pwalk(path, &popt, &pops);
 out:;
@@ -1197,7 +1409,10 @@ int pyci_scan_path(const char *path, const pyci_scan_options *opt, const pyci_sc
 		if (probe < 0)
 			goto out;
 		sc.root_is_pycache = is_pycache_dir(probe);
+		int found = venvs_above(&sc, probe, path);
 		close(probe);
+		if (found != 0)
+			goto out;
 		sc.root_len = strlen(path);
 		if (parallel) {
 			rc = scan_parallel(&sc, path, plan.threads - 1);
@@ -1226,6 +1441,11 @@ out:;
 	pyci_buf_free(&sc.path);
 	pyci_buf_free(&sc.srcpath);
 	scratch_free(&sc.scratch);
+	for (struct venv_scope *v = atomic_load(&sc.venvs), *next; v; v = next) {
+		next = v->next;
+		free(v);
+	}
+	free(sc.scopes);
 	errno = err;
 	return rc;
 }

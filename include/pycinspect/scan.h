@@ -25,6 +25,7 @@
 #include "pycinspect/cachename.h"
 #include "pycinspect/header.h"
 #include "pycinspect/jclass.h"
+#include "pycinspect/venv.h"
 #include "pycinspect/verdict.h"
 #include "pycinspect/walk.h"
 
@@ -60,6 +61,17 @@ typedef struct pyci_scan_options {
 	pyci_io io;                  /* the same results either way (PYCI_IO_AUTO) */
 	int deep;                    /* also load the body of each cache the interpreter would
 				      * load (pyci_load): one that fails to load is invalid */
+	int venv_targets;            /* targets from virtual environments: where a directory
+				      * holds a pyvenv.cfg (venv.h) that names an interpreter,
+				      * that one is the only target in the directory and below
+				      * it, instead of `targets` (a nested one wins below
+				      * itself); so is the one of the nearest such directory
+				      * above the scanned path (looked for up to the filesystem
+				      * root, not past the path's own mount unless
+				      * cross_mounts).  A pyvenv.cfg that names none (a symlink,
+				      * never followed; unreadable; no version ...) changes
+				      * nothing.  Each one is told to ops->venv.  0: `targets`
+				      * everywhere, nothing is told */
 } pyci_scan_options;
 
 /* The directories left out unless no_default_excludes (a root named by the caller never is). */
@@ -125,6 +137,9 @@ typedef struct pyci_record {
 				   * failed, or the engine left the work to ops->record) */
 	int prepared_rc;          /* what ops->prepare returned, when prepared */
 	const pyci_load *load;    /* deep scans: what loading the body gave; else NULL */
+	const pyci_venv *venv;    /* the virtual environment whose pyvenv.cfg gave the targets
+				   * it was judged against (venv_targets), or NULL: the
+				   * options' targets */
 } pyci_record;
 
 /*
@@ -165,6 +180,14 @@ typedef struct pyci_scan_ops {
 	 * memory stays bounded.
 	 */
 	int (*prepare)(void *ctx, const pyci_record *r, pyci_buf *out);
+	/*
+	 * Optional (NULL: not told): with venv_targets, a pyvenv.cfg found, whether it names an
+	 * interpreter (v->status PYCI_VENV_OK: the target below v->root) or not (then the
+	 * targets around it apply below it).  Called in walk order, before the records below
+	 * v->root; those above the scanned path first of all, outermost first.  v is valid
+	 * during the call.  -1 (keep errno) stops the scan.
+	 */
+	int (*venv)(void *ctx, const pyci_venv *v);
 } pyci_scan_ops;
 
 #define PYCI_PREPARED_BUDGET ((size_t)64 << 20)
