@@ -626,6 +626,7 @@ int cmd_clean(int argc, char **argv)
 			     .error = scanrun_walk_error,
 			     .dir_done = on_dir_done,
 			     .ctx = &c.e,
+			     .venv = scanrun_venv,
 			     .prepare = NULL};
 	int fatal = scanrun_run(&c.e, argv + first, &ops, refuse_root);
 	if (caught)

@@ -241,6 +241,7 @@ int cmd_dump(int argc, char **argv)
 			     .error = scanrun_walk_error,
 			     .dir_done = NULL,
 			     .ctx = &c.e,
+			     .venv = scanrun_venv,
 			     .prepare = prepare};
 	int fatal = scanrun_run(&c.e, argv + first, &ops, NULL);
 	if (c.e.write_failed || cli_flush(&c.e.out) != 0)

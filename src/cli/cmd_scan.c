@@ -308,6 +308,7 @@ int cmd_scan(int argc, char **argv)
 			     .error = scanrun_walk_error,
 			     .dir_done = NULL,
 			     .ctx = &c.e,
+			     .venv = scanrun_venv,
 			     .prepare = NULL};
 	int fatal = scanrun_run(&c.e, argv + first, &ops, NULL);
 	rc = fatal ? EXIT_USAGE : EXIT_OK;

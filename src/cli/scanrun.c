@@ -219,8 +219,79 @@ int scanrun_ready(struct scanrun *e)
 			return -1;
 		}
 		e->have_targets = added > 0;
+		/* where a virtual environment names its interpreter, that one is the target there */
+		e->opt.venv_targets = 1;
 	}
 	e->opt.targets = e->have_targets ? &e->targets : NULL;
+	return 0;
+}
+
+/* Keep v (the strings copied) in e->venvs.  0, or -1 (ENOMEM). */
+static int keep_venv(struct scanrun *e, const pyci_venv *v)
+{
+	if (e->nvenvs == e->venvs_cap) {
+		size_t cap = e->venvs_cap ? 2 * e->venvs_cap : 8;
+		struct scanrun_venv *p = realloc(e->venvs, cap * sizeof(*p));
+		if (!p)
+			return -1;
+		e->venvs = p;
+		e->venvs_cap = cap;
+	}
+	struct scanrun_venv *k = &e->venvs[e->nvenvs];
+	*k = (struct scanrun_venv){strdup(v->root), strdup(v->config), v->status, v->err,
+				   v->target};
+	if (!k->root || !k->config) {
+		free(k->root);
+		free(k->config);
+		errno = ENOMEM;
+		return -1;
+	}
+	e->nvenvs++;
+	return 0;
+}
+
+/* What a pyvenv.cfg that names no interpreter is, for a person: the status, with its errno. */
+static const char *venv_problem(const struct scanrun_venv *v, char *buf, size_t n)
+{
+	const char *what = pyci_venv_status_text(v->status);
+	if (!v->err)
+		return what;
+	(void)snprintf(buf, n, "%s: %s", what, strerror(v->err)); /* cut to fit: still says it */
+	return buf;
+}
+
+int scanrun_venv(void *ctx, const pyci_venv *v)
+{
+	struct scanrun *e = ctx;
+	for (size_t i = 0; i < e->nvenvs; i++)
+		if (strcmp(e->venvs[i].config, v->config) == 0)
+			return 0; /* met again from another PATH: kept, and said, once */
+	if (keep_venv(e, v) != 0) {
+		cli_error("out of memory");
+		e->stopped = 1;
+		errno = ENOMEM;
+		return -1;
+	}
+	if (v->status == PYCI_VENV_OK)
+		return 0;
+	/* keep stdout and stderr in order for a person watching both */
+	if (!e->json && !e->write_failed)
+		(void)scanrun_flush(e); /* a failure is said and kept in write_failed */
+	pyci_buf config = PYCI_BUF_INIT, root = PYCI_BUF_INIT;
+	if (cli_quote_path(&config, v->config, strlen(v->config)) == 0 &&
+	    cli_quote_path(&root, v->root, strlen(v->root)) == 0) {
+		char why[160];
+		cli_error(
+			"warning: ignoring '%s' (%s): the caches below '%s' are judged against the "
+			"targets around it",
+			config.data, venv_problem(&e->venvs[e->nvenvs - 1], why, sizeof(why)),
+			root.data);
+	} else { /* no memory to quote it: say it all the same */
+		cli_error("warning: ignoring a pyvenv.cfg (%s), and no memory left to name it",
+			  pyci_venv_status_text(v->status));
+	}
+	pyci_buf_free(&config);
+	pyci_buf_free(&root);
 	return 0;
 }
 
@@ -392,20 +463,53 @@ int scanrun_warn_guessed_targets(struct scanrun *e)
 	return 0;
 }
 
+/* Whether a pyvenv.cfg that names an interpreter was found. */
+static int venv_targets_found(const struct scanrun *e)
+{
+	for (size_t i = 0; i < e->nvenvs; i++)
+		if (e->venvs[i].status == PYCI_VENV_OK)
+			return 1;
+	return 0;
+}
+
+/* The lines of the virtual environments whose pyvenv.cfg named the target in them:
+ * "  3.12 below ./venv (from ./venv/pyvenv.cfg)".  0, or -1 (ENOMEM). */
+static int venv_lines(pyci_buf *b, const struct scanrun *e)
+{
+	int rc = 0;
+	for (size_t i = 0; i < e->nvenvs && !rc; i++) {
+		const struct scanrun_venv *v = &e->venvs[i];
+		char name[24];
+		if (v->status != PYCI_VENV_OK)
+			continue; /* the targets around it apply there: said on stderr */
+		pyci_target_format(&v->target, name, sizeof(name));
+		rc = pyci_buf_printf(b, "  %s below ", name) ||
+		     cli_quote_path(b, v->root, strlen(v->root)) || pyci_buf_puts(b, " (from ") ||
+		     cli_quote_path(b, v->config, strlen(v->config)) || pyci_buf_puts(b, ")\n");
+	}
+	return rc ? -1 : 0;
+}
+
 int scanrun_summary_text(struct scanrun *e)
 {
 	pyci_buf *b = &e->out;
 	const pyci_summary *s = &e->sum;
 	int rc = 0;
+	int venvs = venv_targets_found(e);
 	if (e->opt.targets) {
 		rc |= pyci_buf_puts(b, "targets: ");
 		rc |= targets_list(b, e->opt.targets);
 		rc |= pyci_buf_printf(b, " (from %s)\n",
 				      strcmp(e->from, "PATH") ? "--target" : "PATH");
+	} else if (venvs) {
+		rc |= pyci_buf_puts(b, "targets: none found on PATH (use --target), so no cache is "
+				       "judged foreign but in these virtual environments:\n");
 	} else {
 		rc |= pyci_buf_puts(b, "targets: none found on PATH, so no cache is judged foreign "
 				       "(use --target)\n");
 	}
+	if (venvs)
+		rc |= venv_lines(b, e);
 	if (s->errors)
 		rc |= pyci_buf_printf(b, "errors: %llu (see stderr)\n",
 				      (unsigned long long)s->errors);
@@ -430,6 +534,29 @@ void scanrun_summary_members(const struct scanrun *e, pyci_jw *w)
 		pyci_jw_null(w, "targets");
 		pyci_jw_null(w, "targets_from");
 	}
+	if (!e->opt.venv_targets) {
+		pyci_jw_null(w, "venvs"); /* not looked for: --target */
+	} else {
+		pyci_jw_begin_array(w, "venvs");
+		for (size_t i = 0; i < e->nvenvs; i++) {
+			const struct scanrun_venv *v = &e->venvs[i];
+			pyci_jw_begin(w, NULL);
+			pyci_jw_cstr(w, "root", v->root);
+			pyci_jw_cstr(w, "config", v->config);
+			if (v->status == PYCI_VENV_OK) {
+				char name[24];
+				pyci_target_format(&v->target, name, sizeof(name));
+				pyci_jw_cstr(w, "target", name);
+				pyci_jw_null(w, "error");
+			} else {
+				char why[160];
+				pyci_jw_null(w, "target");
+				pyci_jw_cstr(w, "error", venv_problem(v, why, sizeof(why)));
+			}
+			pyci_jw_end(w);
+		}
+		pyci_jw_end_array(w);
+	}
 	pyci_jw_cstr(w, "check_source", check_source_values[e->opt.check]);
 	pyci_jw_u64(w, "errors", e->sum.errors);
 	pyci_jw_u64(w, "mounts_not_crossed", e->sum.mounts);
@@ -437,6 +564,11 @@ void scanrun_summary_members(const struct scanrun *e, pyci_jw *w)
 
 void scanrun_free(struct scanrun *e)
 {
+	for (size_t i = 0; i < e->nvenvs; i++) {
+		free(e->venvs[i].root);
+		free(e->venvs[i].config);
+	}
+	free(e->venvs);
 	free(e->excludes);
 	free(e->exclude_hits);
 	pyci_summary_free(&e->sum);

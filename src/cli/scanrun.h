@@ -39,6 +39,14 @@ extern const struct cli_option scanrun_json_option[];
 extern const struct cli_option scanrun_quiet_option[];
 extern const struct cli_option scanrun_options[];
 
+/* A pyvenv.cfg the scans found (pyci_scan_ops.venv), kept for the summary. */
+struct scanrun_venv {
+	char *root, *config;
+	pyci_venv_status status;
+	int err;
+	pyci_target target;
+};
+
 struct scanrun {
 	pyci_scan_options opt;
 	pyci_targets targets;
@@ -52,15 +60,17 @@ struct scanrun {
 	pyci_buf out;     /* what goes to stdout, flushed by the commands */
 	pyci_summary sum; /* errors and mounts are counted here too */
 	int write_failed;
-	int refuse_overlap; /* PATHs that name the same files: refused (clean), not
+	int refuse_overlap;         /* PATHs that name the same files: refused (clean), not
 			     * only warned about (roots.c) */
-	void *cmd;          /* the command's own state: the scan's callbacks are given
+	void *cmd;                  /* the command's own state: the scan's callbacks are given
 			     * this scanrun as ctx, and find the command here */
-	int quiet;          /* -q: only the summary; -qq: nothing on stdout */
-	int have_io;        /* --io given (else PYCI_IO, else auto) */
-	const char *log;    /* out records acts (clean): written with cli_flush_log,
+	int quiet;                  /* -q: only the summary; -qq: nothing on stdout */
+	int have_io;                /* --io given (else PYCI_IO, else auto) */
+	const char *log;            /* out records acts (clean): written with cli_flush_log,
 			     * which says this of them when it cannot */
-	int stopped;        /* a callback stopped the run and says why itself */
+	int stopped;                /* a callback stopped the run and says why itself */
+	struct scanrun_venv *venvs; /* each pyvenv.cfg found once, in the order found */
+	size_t nvenvs, venvs_cap;
 };
 
 /* The command's state of a scan callback's ctx (an scanrun). */
@@ -77,8 +87,16 @@ int scanrun_flush(struct scanrun *e);
  * (NULL for a flag).  1 handled, 0 not an engine option, -1 bad value (said). */
 int scanrun_option(struct scanrun *e, int ch, const char *arg);
 
-/* After the options: targets from PATH when none were given.  0, or -1 (out of memory). */
+/* After the options: targets from PATH when none were given, and then from the pyvenv.cfg of
+ * virtual environments too (pyci_scan_options.venv_targets).  0, or -1 (out of memory). */
 int scanrun_ready(struct scanrun *e);
+
+/*
+ * pyci_scan_ops.venv, for every command: the pyvenv.cfg kept for the summary (once each, even
+ * when several PATHs meet it), and one that names no interpreter said on stderr.  0, or -1
+ * (out of memory, said).
+ */
+int scanrun_venv(void *ctx, const pyci_venv *v);
 
 /*
  * Run pyci_scan_path on each PATH (default "."), saying on stderr why a PATH cannot be
@@ -110,7 +128,7 @@ int scanrun_warn_guessed_targets(struct scanrun *e);
  * (ENOMEM). */
 int scanrun_summary_text(struct scanrun *e);
 
-/* The same as members of the summary object open in w: "targets", "targets_from",
+/* The same as members of the summary object open in w: "targets", "targets_from", "venvs",
  * "check_source", "errors", "mounts_not_crossed".  A failure is w's (pyci_jw_finish). */
 void scanrun_summary_members(const struct scanrun *e, pyci_jw *w);
 
