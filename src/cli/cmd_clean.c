@@ -258,6 +258,14 @@ static int on_record(void *ctx, const pyci_record *r)
 				      r->verdict->status == PYCI_SOURCELESS;
 		return 0;
 	}
+	/* --foreign (or --unused) with targets guessed from PATH: every cache of an interpreter
+	 * that is not on this PATH goes, even one another user or a service still runs.  Say so
+	 * before the first goes; not for a virtual environment's caches (its pyvenv.cfg names its
+	 * own), and not with --fresh (--all): then every cache goes whoever its interpreter is. */
+	if (elig > 0 && (c->selected & PYCI_SELECT(PYCI_FOREIGN)) &&
+	    !(c->selected & PYCI_SELECT(PYCI_FRESH)) && r->verdict->status == PYCI_FOREIGN &&
+	    !r->venv && scanrun_warn_guessed_targets(&c->e) != 0)
+		return -1;
 	int in_pycache =
 		r->cname->kind == PYCI_NAME_PYCACHE || r->cname->kind == PYCI_NAME_PYCACHE_BAD;
 	/* everything that may fail for want of memory, before the act */
@@ -607,13 +615,6 @@ int cmd_clean(int argc, char **argv)
 	c.e.log = c.dry_run ? "a dry run: nothing was removed" : "the files they name are removed";
 	if (scanrun_ready(&c.e) != 0)
 		goto out;
-	/* --foreign (or --unused) with targets guessed from PATH: every cache of an interpreter
-	 * that is not on this PATH goes, even one another user or a service still runs.  Say so
-	 * first.  Not with --fresh (--all): then every cache goes whoever its interpreter is. */
-	if ((c.selected & PYCI_SELECT(PYCI_FOREIGN)) && !(c.selected & PYCI_SELECT(PYCI_FRESH)) &&
-	    scanrun_warn_guessed_targets(&c.e) != 0)
-		goto out;
-
 	if (catch_signals() != 0)
 		goto out;
 

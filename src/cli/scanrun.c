@@ -447,16 +447,23 @@ static int targets_list(pyci_buf *b, const pyci_targets *t)
 
 int scanrun_warn_guessed_targets(struct scanrun *e)
 {
-	if (!e->opt.targets || strcmp(e->from, "PATH") != 0)
+	if (!e->opt.targets || strcmp(e->from, "PATH") != 0 || e->warned_guessed)
 		return 0;
+	e->warned_guessed = 1;
 	pyci_buf names = PYCI_BUF_INIT;
 	if (targets_list(&names, e->opt.targets) != 0) {
 		pyci_buf_free(&names);
 		cli_error("out of memory");
 		return -1;
 	}
+	/* keep stdout and stderr in order for a person watching both */
+	if (!e->json && !e->write_failed && scanrun_flush(e) != 0) {
+		pyci_buf_free(&names);
+		return -1;
+	}
 	cli_error("warning: the targets were found on PATH (%s); the caches of every other "
-		  "interpreter are foreign and selected for removal (name the interpreters to keep "
+		  "interpreter are foreign and selected for removal, except in and below a "
+		  "directory whose pyvenv.cfg names its interpreter (name the interpreters to keep "
 		  "with --target)",
 		  names.data);
 	pyci_buf_free(&names);

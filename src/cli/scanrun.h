@@ -71,6 +71,7 @@ struct scanrun {
 	int stopped;                /* a callback stopped the run and says why itself */
 	struct scanrun_venv *venvs; /* each pyvenv.cfg found once, in the order found */
 	size_t nvenvs, venvs_cap;
+	int warned_guessed; /* scanrun_warn_guessed_targets said it */
 };
 
 /* The command's state of a scan callback's ctx (an scanrun). */
@@ -120,8 +121,8 @@ int roots_overlap(char **paths, const pyci_scan_options *o, int refuse);
 void scanrun_walk_error(void *ctx, const char *path, pyci_walk_err kind, int err);
 
 /* When the targets were found on PATH (no --target): a warning on stderr naming them, for a
- * command about to remove the caches of every other interpreter.  0, or -1 (out of memory,
- * said). */
+ * command about to remove a cache judged foreign against them (outside a virtual environment
+ * that names its own).  Said once a run.  0, or -1 (out of memory, said). */
 int scanrun_warn_guessed_targets(struct scanrun *e);
 
 /* The summary's lines about targets, errors and mounts, appended to e->out.  0, or -1
