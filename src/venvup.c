@@ -21,8 +21,8 @@
 /* Directories climbed at most: deeper than any path the kernel resolves (PATH_MAX / 2). */
 #define MAX_LEVELS 2048
 
-/* Take the last component off the path in b, as text: "a/b" -> "a", "b" -> ".", "/b" -> "/",
- * "." -> "..".  0, or -1 when text cannot say it (a last component "..", or ENOMEM). */
+/* The parent of the path in b, as text: "a/b" -> "a", "b" -> ".", "/b" -> "/", "." -> "..",
+ * "../.." -> "../../..".  0, or -1 when text cannot say it ("a/."), or ENOMEM. */
 static int text_up(pyci_buf *b)
 {
 	size_t len = b->len;
@@ -32,8 +32,10 @@ static int text_up(pyci_buf *b)
 	while (start > 0 && b->data[start - 1] != '/')
 		start--;
 	size_t n = len - start;
-	if (n == 2 && memcmp(b->data + start, "..", 2) == 0)
-		return -1;
+	if (n == 2 && memcmp(b->data + start, "..", 2) == 0) {
+		pyci_buf_truncate(b, len);
+		return pyci_buf_puts(b, "/..");
+	}
 	if (start == 0) {
 		int dot = n == 1 && b->data[0] == '.';
 		pyci_buf_clear(b);
