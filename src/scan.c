@@ -906,10 +906,7 @@ static int venv_in(struct collect *c, const pyci_dir *dir)
 		errno = ENOMEM;
 		return -1;
 	}
-	if (e->type == DT_LNK)
-		v->venv.status = PYCI_VENV_SYMLINK;
-	else
-		pyci_venv_read(dir->fd, &v->venv);
+	pyci_venv_read(dir->fd, &v->venv); /* a symlink is not followed: PYCI_VENV_SYMLINK */
 	venv_scope_ready(v);
 	j->notice = v;
 	j->srcfd = j->pcfd = -1;
@@ -1079,6 +1076,8 @@ static int found_above(void *ctx, const pyci_venv *v)
 	s->venv.status = v->status;
 	s->venv.err = v->err;
 	s->venv.target = v->target;
+	s->venv.dev = v->dev;
+	s->venv.ino = v->ino;
 	venv_scope_ready(s);
 	if (s->venv.status == PYCI_VENV_OK)
 		sc->base_scope = s;

@@ -249,20 +249,30 @@ static char *read_bounded(int fd, size_t size_hint, size_t *len)
 void pyci_venv_read(int dirfd, pyci_venv *v)
 {
 	int noatime = 1;
+	struct stat st;
 	v->err = 0;
 	v->target = (pyci_target){PYCI_IMPL_CPYTHON, 0, 0};
+	v->dev = v->ino = 0;
 	int fd = pyci_openat_read(dirfd, PYCI_VENV_CFG,
 				  O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
 				  &noatime);
 	if (fd < 0) {
 		v->status = errno == ELOOP ? PYCI_VENV_SYMLINK : PYCI_VENV_UNREADABLE;
 		v->err = v->status == PYCI_VENV_UNREADABLE ? errno : 0;
+		if (fstatat(dirfd, PYCI_VENV_CFG, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			v->dev = (uint64_t)st.st_dev;
+			v->ino = (uint64_t)st.st_ino;
+		}
 		return;
 	}
-	struct stat st;
 	size_t len = 0;
 	char *text = NULL;
-	if (fstat(fd, &st) != 0) {
+	int statted = fstat(fd, &st) == 0;
+	if (statted) {
+		v->dev = (uint64_t)st.st_dev;
+		v->ino = (uint64_t)st.st_ino;
+	}
+	if (!statted) {
 		v->status = PYCI_VENV_UNREADABLE;
 		v->err = errno;
 	} else if (!S_ISREG(st.st_mode)) {

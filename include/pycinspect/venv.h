@@ -25,6 +25,7 @@
 #define PYCINSPECT_VENV_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "pycinspect/target.h"
 
@@ -52,6 +53,9 @@ typedef struct pyci_venv {
 	pyci_venv_status status;
 	int err;            /* errno, for PYCI_VENV_UNREADABLE; else 0 */
 	pyci_target target; /* PYCI_VENV_OK: the interpreter the environment is for */
+	uint64_t dev, ino;  /* the identity of the file (of the symlink itself for
+			     * PYCI_VENV_SYMLINK), or 0, 0 when it could not be had: the same
+			     * file met through two paths is the same */
 } pyci_venv;
 
 /*
@@ -67,8 +71,8 @@ pyci_venv_status pyci_venv_parse(const char *text, size_t len, pyci_target *targ
  * Read the pyvenv.cfg of the directory dirfd (O_PATH will do): opened without following a
  * symlink or blocking on a FIFO, at most PYCI_VENV_CFG_MAX bytes, parsed by pyci_venv_parse,
  * and when no key names the implementation, bin/pypy3 or bin/pypy in dirfd make it PyPy.
- * Fills v->status, v->err and v->target; leaves v->root and v->config alone.  Never fails
- * otherwise: every trouble is a status (ENOMEM too: UNREADABLE).
+ * Fills v->status, v->err, v->target, v->dev and v->ino; leaves v->root and v->config alone.
+ * Never fails otherwise: every trouble is a status (ENOMEM too: UNREADABLE).
  */
 void pyci_venv_read(int dirfd, pyci_venv *v);
 

@@ -238,8 +238,13 @@ static int keep_venv(struct scanrun *e, const pyci_venv *v)
 		e->venvs_cap = cap;
 	}
 	struct scanrun_venv *k = &e->venvs[e->nvenvs];
-	*k = (struct scanrun_venv){strdup(v->root), strdup(v->config), v->status, v->err,
-				   v->target};
+	*k = (struct scanrun_venv){.root = strdup(v->root),
+				   .config = strdup(v->config),
+				   .status = v->status,
+				   .err = v->err,
+				   .target = v->target,
+				   .dev = v->dev,
+				   .ino = v->ino};
 	if (!k->root || !k->config) {
 		free(k->root);
 		free(k->config);
@@ -263,9 +268,11 @@ static const char *venv_problem(const struct scanrun_venv *v, char *buf, size_t 
 int scanrun_venv(void *ctx, const pyci_venv *v)
 {
 	struct scanrun *e = ctx;
-	for (size_t i = 0; i < e->nvenvs; i++)
-		if (strcmp(e->venvs[i].config, v->config) == 0)
+	for (size_t i = 0; i < e->nvenvs; i++) {
+		const struct scanrun_venv *k = &e->venvs[i];
+		if (v->ino ? k->dev == v->dev && k->ino == v->ino : !strcmp(k->config, v->config))
 			return 0; /* met again from another PATH: kept, and said, once */
+	}
 	if (keep_venv(e, v) != 0) {
 		cli_error("out of memory");
 		e->stopped = 1;

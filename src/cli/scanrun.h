@@ -45,6 +45,7 @@ struct scanrun_venv {
 	pyci_venv_status status;
 	int err;
 	pyci_target target;
+	uint64_t dev, ino;
 };
 
 struct scanrun {

@@ -211,6 +211,9 @@ static void test_read(void **state)
 	pyci_venv v = read_in(a);
 	assert_int_equal(v.status, PYCI_VENV_OK);
 	assert_int_equal(v.target.impl, PYCI_IMPL_CPYTHON);
+	struct stat st;
+	assert_int_equal(fstatat(a, PYCI_VENV_CFG, &st, 0), 0);
+	assert_true(v.dev == (uint64_t)st.st_dev && v.ino == (uint64_t)st.st_ino);
 	assert_int_equal(v.target.minor, 9);
 	assert_int_equal(symlinkat("/usr/bin/pypy3", a, "bin/pypy3"), 0); /* dangling is fine */
 	v = read_in(a);
@@ -236,6 +239,8 @@ static void test_read(void **state)
 	v = read_in(c);
 	assert_int_equal(v.status, PYCI_VENV_SYMLINK);
 	assert_int_equal(v.err, 0);
+	assert_int_equal(fstatat(c, PYCI_VENV_CFG, &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(v.dev == (uint64_t)st.st_dev && v.ino == (uint64_t)st.st_ino); /* the link's */
 	int d = sub("d");
 	assert_int_equal(mkfifoat(d, PYCI_VENV_CFG, 0644), 0);
 	assert_int_equal(read_in(d).status, PYCI_VENV_NOT_REGULAR);
@@ -244,6 +249,7 @@ static void test_read(void **state)
 	v = read_in(e);
 	assert_int_equal(v.status, PYCI_VENV_UNREADABLE);
 	assert_int_equal(v.err, ENOENT);
+	assert_true(v.dev == 0 && v.ino == 0);
 
 	/* the bound: 64 KiB is read, one byte more is not */
 	size_t n = PYCI_VENV_CFG_MAX + 1;
