@@ -3,12 +3,14 @@
 # Run as root (or through sudo).  Safe to run again.
 set -eu
 # clang, clang-tidy, clang-format, cppcheck: tools/lint.sh and tools/fuzz.sh.  strace: test_io asks
-# it whether io_uring ran; e2fsprogs: chattr for the dry-run tests.  libclang-rt-dev holds libFuzzer
+# it whether io_uring ran; e2fsprogs: chattr for the dry-run tests; python3-virtualenv: test_venv
+# makes virtualenvs (their pyvenv.cfg differs from venv's), 2.7 ones too, without pip.
+# libclang-rt-dev holds libFuzzer
 # and clang's sanitizer runtimes: clang only recommends it, and recommends are not installed here.
 # jython (and the Java runtime it depends on): tests/conformance/jython.py and
 # fixtures/jython/generate.py.
 pkgs="gcc make cmake pkg-config libssl-dev libxxhash-dev liburing-dev libcmocka-dev python3 xxhash pypy3
-clang libclang-rt-dev clang-tidy clang-format cppcheck strace e2fsprogs jython"
+clang libclang-rt-dev clang-tidy clang-format cppcheck strace e2fsprogs jython python3-virtualenv"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
