@@ -41,7 +41,8 @@ const struct cli_option scanrun_options[] = {
 	{"target", 't', CLI_ARG, "LIST",
 	 "interpreters the tree is for, comma-separated, repeatable:\n"
 	 "3.12, 3.12.1, cpython-312, pypy310, pypy3.10, jython2.7\n"
-	 "(default: those on PATH)",
+	 "(default: those on PATH, and in and below a directory\n"
+	 "holding a pyvenv.cfg, the interpreter it names)",
 	 ENGINE_TARGET, NULL},
 	{"check-source", 0, CLI_ARG, "MODE",
 	 "hash-based caches: default, always or never, as CPython's\n"
