@@ -38,6 +38,8 @@ struct pyci_walk_node {
 	int have_id; /* dev, ino, mnt recorded at the first open */
 	uint64_t dev, ino, mnt;
 	struct pyci_walk_node *lru_prev, *lru_next;
+	int visited;  /* listed, and ops->visit returned 0 */
+	size_t count; /* pyci_walk_count */
 };
 
 struct walker {
@@ -53,6 +55,12 @@ struct walker {
 	uint64_t root_dev, root_mnt;
 	dirio_opener opener;   /* cross_mounts, and what the kernel allows */
 	struct closer *closer; /* defer_close: closes on a helper thread; NULL: inline */
+	int root_parent_fd;    /* pyci_walk_at's parentfd, for leaving the root; -1: none */
+	const char *root_name; /* the root's name there */
+	char *left_path;       /* display path of a directory left (ops->leave) */
+	size_t left_path_cap;
+	int stopping;    /* the walk stops: no more ops->leave */
+	int leave_errno; /* ops->leave stopped the walk: its errno; 0: it did not */
 };
 
 /* ---- descriptor cache ------------------------------------------------------------------- */
@@ -218,10 +226,14 @@ static struct pyci_walk_node *node_new(struct walker *w, struct pyci_walk_node *
 	return n;
 }
 
-/* Drop one reference; free the node and, transitively, ancestors nobody needs any more. */
+static void leave(struct walker *w, struct pyci_walk_node *n);
+
+/* Drop one reference; free the node and, transitively, ancestors nobody needs any more (the walk
+ * is done with them: ops->leave). */
 static void node_release(struct walker *w, struct pyci_walk_node *n)
 {
 	while (n && --n->refs == 0) {
+		leave(w, n);
 		struct pyci_walk_node *parent = n->parent;
 		if (n->fd >= 0) {
 			if (!parent)
@@ -279,6 +291,78 @@ static void report(struct walker *w, struct pyci_walk_node *n, pyci_walk_err kin
 	if (build_path(w, n, &w->pc_path, &w->pc_path_cap) < 0)
 		return;
 	w->ops->error(w->ops->ctx, w->pc_path, kind, err);
+}
+
+/* The walk stops: no more ops->leave for the nodes it lets go of. */
+static void stop_leaving(struct walker *w, int err)
+{
+	w->stopping = 1;
+	if (!w->leave_errno)
+		w->leave_errno = err;
+}
+
+/*
+ * The descriptor of n's parent when n is being left.  Going up a deep tree, the parent was
+ * often closed to keep within the budget while n's subtree was walked, and reopening it from
+ * the nearest open ancestor would cost the whole chain, at every level: so it is opened as n's
+ * "..", and kept only if it is the directory the parent was (device and inode).  Otherwise
+ * (n closed, another directory there) node_open as anywhere.  -1 with errno as node_open.
+ */
+static int parent_open(struct walker *w, struct pyci_walk_node *n)
+{
+	struct pyci_walk_node *p = n->parent;
+	if (p->fd < 0 && n->fd >= 0 && p->have_id) {
+		int was = n->pinned;
+		n->pinned = 1;
+		lru_make_room(w);
+		n->pinned = was;
+		int fd = openat(n->fd, "..", DIRIO_OPEN_FLAGS);
+		uint64_t dev, ino, mnt;
+		if (fd >= 0 && dirio_identity(fd, &dev, &ino, &mnt) == 0 && dev == p->dev &&
+		    ino == p->ino) {
+			node_adopt_fd(w, p, fd);
+			return fd;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	return node_open(w, p);
+}
+
+/*
+ * ops->leave for n, whose last reference just went: its subtree is done.  Its own descriptor
+ * (when it was visited) and its parent's are opened for the call, reopened and their identity
+ * checked if they had been closed.
+ */
+static void leave(struct walker *w, struct pyci_walk_node *n)
+{
+	struct pyci_walk_node *p = n->parent;
+	if (!w->ops->leave || w->stopping || (!p && w->root_parent_fd < 0))
+		return;
+	pyci_walk_left d = {.parent_fd = w->root_parent_fd,
+			    .name = p ? n->name : w->root_name,
+			    .fd = -1,
+			    .visited = n->visited,
+			    .count = n->count,
+			    .parent_count = p ? &p->count : NULL};
+	ssize_t len = build_path(w, n, &w->left_path, &w->left_path_cap);
+	if (len < 0) {
+		stop_leaving(w, ENOMEM);
+		return;
+	}
+	d.path = w->left_path;
+	d.path_len = (size_t)len;
+	if (n->visited && (d.fd = node_open(w, n)) < 0)
+		d.err = errno;
+	if (p) {
+		int was = n->pinned;
+		n->pinned = 1; /* n stays open while its parent is opened */
+		if ((d.parent_fd = parent_open(w, n)) < 0)
+			d.err = errno;
+		n->pinned = was;
+	}
+	if (w->ops->leave(w->ops->ctx, &d) != 0)
+		stop_leaving(w, errno ? errno : EIO);
 }
 
 /* ---- the walk ----------------------------------------------------------------------------- */
@@ -402,12 +486,16 @@ static int visit_node(struct walker *w, struct pyci_walk_node *n)
 
 	if (w->ops->visit(w->ops->ctx, &dir, pc ? &pcdir : NULL) != 0) {
 		rc = -1;
+		stop_leaving(w, errno);
 		if (pc) {
 			pc->pinned = 0;
 			node_release(w, pc);
 		}
 		goto out;
 	}
+	n->visited = 1;
+	if (pc)
+		pc->visited = 1;
 	/* n holds a reference of its own while visited: releasing pc above never frees it */
 	if (push_children(w, n, &dir, 1) != 0) // NOLINT(clang-analyzer-unix.Malloc)
 		goto fatal_pc;
@@ -421,11 +509,13 @@ out:
 	n->pinned = n->parent ? 0 : 1;
 	return rc;
 fatal_pc:
+	stop_leaving(w, ENOMEM);
 	if (pc) {
 		pc->pinned = 0;
 		node_release(w, pc);
 	}
 fatal:
+	stop_leaving(w, ENOMEM);
 	n->pinned = n->parent ? 0 : 1;
 	errno = ENOMEM;
 	return -1;
@@ -443,6 +533,11 @@ void pyci_walk_unhold(pyci_walk_node *node)
 {
 	node->holds--;
 	node_release(node->w, node);
+}
+
+size_t *pyci_walk_count(pyci_walk_node *node)
+{
+	return &node->count;
 }
 
 static unsigned default_max_fds(void)
@@ -466,6 +561,7 @@ static void walker_free(struct walker *w)
 	dirio_listing_free(&w->pc_list);
 	free(w->path);
 	free(w->pc_path);
+	free(w->left_path);
 }
 
 static void walker_init(struct walker *w, const char *display, const pyci_walk_options *opt,
@@ -483,6 +579,7 @@ static void walker_init(struct walker *w, const char *display, const pyci_walk_o
 			w->max_fds -= q;
 	}
 	w->root_path = display;
+	w->root_parent_fd = -1;
 }
 
 /* Walk from the open root directory fd (taken over, identity already in *rootn), depth first. */
@@ -506,6 +603,10 @@ static int walk_from(struct walker *w, struct pyci_walk_node *rootn, int fd)
 		if (rc == 0 && visit_node(w, n) != 0)
 			rc = -1;
 		node_release(w, n);
+		if (rc == 0 && w->leave_errno) {
+			rc = -1; /* ops->leave stopped the walk, or memory for it ran out */
+			errno = w->leave_errno;
+		}
 	}
 	int e = errno;
 	if (w->ops->done)
@@ -566,6 +667,8 @@ int pyci_walk_at(int parentfd, const char *name, const char *display, int depth,
 		errno = e;
 		fd = -1;
 	}
+	w.root_parent_fd = parentfd;
+	w.root_name = name;
 	struct pyci_walk_node *rootn = fd < 0 ? NULL : root_node(&w, fd, depth);
 	if (rootn && !checked && !w.opener.cross_mounts &&
 	    !dirio_same_mount(rootn->dev, rootn->mnt, pdev, pmnt)) {

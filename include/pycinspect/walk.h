@@ -39,6 +39,23 @@ typedef struct pyci_dir {
 	pyci_walk_node *node; /* for pyci_walk_hold() */
 } pyci_dir;
 
+/*
+ * A directory the walk is done with (ops->leave): post-order, after every directory below it.
+ * The descriptors are open during the call.
+ */
+typedef struct pyci_walk_left {
+	int parent_fd;    /* its parent, open, or -1 when it cannot be opened again (err) */
+	const char *name; /* its name there */
+	const char *path; /* its display path; NUL-terminated */
+	size_t path_len;
+	int fd; /* when visited: the directory itself (reopened, identity checked,
+			       * if it had been closed), or -1 when it cannot be (err: errno) */
+	int err;
+	int visited;          /* it was opened and listed, and ops->visit returned 0 */
+	size_t count;         /* its count (pyci_walk_count) */
+	size_t *parent_count; /* its parent's, or NULL for the root */
+} pyci_walk_left;
+
 /* Kinds of trouble the walker reports and walks past. */
 typedef enum {
 	PYCI_WALK_ERR_OPEN = 0,   /* a directory could not be opened (errno) */
@@ -63,6 +80,15 @@ typedef struct pyci_walk_ops {
 	/* Called once after the last visit (NULL: nothing to do); must give back every hold. */
 	void (*done)(void *ctx);
 	void *ctx;
+	/*
+	 * Optional (NULL: none): the walk is done with a directory, whether it was visited or not
+	 * (but not once the walk stops), after every directory below it and after its holds were
+	 * given back; never for the root of pyci_walk (its parent is not known), for the root of
+	 * pyci_walk_at last (its parent is parentfd).  A __pycache__ with no subdirectories is
+	 * left during its parent's visit.  Return 0 to go on, -1 to stop the whole walk (keep
+	 * errno).  For removing a tree bottom-up (debris.c).
+	 */
+	int (*leave)(void *ctx, const pyci_walk_left *d);
 } pyci_walk_ops;
 
 typedef struct pyci_walk_options {
@@ -81,6 +107,13 @@ pyci_walk_node *pyci_walk_hold(const pyci_dir *dir);
 
 /* Give a hold back.  Every hold must be given back by ops->done at the latest. */
 void pyci_walk_unhold(pyci_walk_node *node);
+
+/*
+ * A count of the caller's own for the directory of node (0 at first), kept as long as the node:
+ * what ops->visit and ops->skip add to it (and to the parent's, through ops->leave's
+ * parent_count) ops->leave reads, e.g. the entries a remover left in a directory.
+ */
+size_t *pyci_walk_count(pyci_walk_node *node);
 
 /*
  * Walk the directory `root` (opened with O_NOFOLLOW: a root that is a symlink fails with ELOOP

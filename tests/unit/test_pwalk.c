@@ -292,13 +292,13 @@ static int pdeep(void *ctx, int parentfd, const char *name, const char *display,
 	s->deep_calls++;
 	check_scope(s, display, scope);
 	pyci_walk_options wopt = {0, 8, 0};
-	pyci_walk_ops wops = {wvisit, werror, wskip, NULL, s};
+	pyci_walk_ops wops = {wvisit, werror, wskip, NULL, s, NULL};
 	return pyci_walk_at(parentfd, name, display, depth, &wopt, &wops);
 }
 
 static void walk_one_thread(struct seen *s)
 {
-	pyci_walk_ops ops = {wvisit, werror, wskip, NULL, s};
+	pyci_walk_ops ops = {wvisit, werror, wskip, NULL, s, NULL};
 	assert_int_equal(pyci_walk(root, NULL, &ops), 0);
 }
 
