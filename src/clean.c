@@ -200,6 +200,21 @@ int pyci_clean_rmdir(int parent_fd, const char *name, int fd, int dry_run)
 	return unlinkat(parent_fd, name, AT_REMOVEDIR);
 }
 
+int pyci_clean_unlinkat(int dirfd, const char *name, int dry_run)
+{
+	if (!dry_run)
+		return unlinkat(dirfd, name, 0);
+	struct statx sx;
+	if (stat_entry(dirfd, name, &sx) != 0)
+		return -1;
+	int err = predict_removal(dirfd, &sx);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
 int pyci_clean_is_root(const char *path)
 {
 	struct stat a, b;

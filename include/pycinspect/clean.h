@@ -66,6 +66,13 @@ int pyci_clean_remove(const pyci_record *r, int dry_run, const char **why);
  */
 int pyci_clean_rmdir(int parent_fd, const char *name, int fd, int dry_run);
 
+/*
+ * unlinkat(dirfd, name, 0) for an entry that is not a directory and whose checks the caller
+ * made (debris); dry_run: remove nothing, predict the answer as pyci_clean_remove does.
+ * 0, or -1 with errno (the removal failed, or would).
+ */
+int pyci_clean_unlinkat(int dirfd, const char *name, int dry_run);
+
 /* 1 if path is the root directory "/" (by device and inode, whatever its spelling), else 0. */
 int pyci_clean_is_root(const char *path);
 
