@@ -61,6 +61,13 @@ struct item {
 	int prepared_rc;
 };
 
+/* Debris found among a directory's entries: its name in the group's names. */
+struct debris_item {
+	size_t name_off, name_len;
+	unsigned char type;
+	const pyci_debris_rule *rule;
+};
+
 /*
  * The caches of one directory and of its __pycache__.  Legacy items are read from srcfd, the
  * others from pcfd; every source is looked up in srcfd.  A descriptor is either held open by
@@ -85,6 +92,12 @@ struct group {
 	size_t pc_others_named;
 	struct item *items;
 	size_t n, cap;
+	/* debris (sc->opt->debris) among the directory's entries, and the directory itself */
+	struct debris_item *debris;
+	size_t ndebris, debris_cap;
+	size_t dir_entries;               /* entries of the directory when listed */
+	const pyci_debris_rule *if_empty; /* it is debris if it ends up empty, or NULL */
+	size_t name_off;                  /* its name in path, when if_empty */
 	/* when shared between threads (run_group_shared): items[runs[r]..runs[r+1]) are the
 	 * caches of one source, taken a run at a time */
 	size_t *runs, nruns;
@@ -112,6 +125,7 @@ static void group_free(struct group *j)
 	for (size_t i = 0; i < j->n; i++)
 		pyci_buf_free(&j->items[i].prepared);
 	free(j->items);
+	free(j->debris);
 	free(j->runs);
 	free(j);
 }
@@ -257,6 +271,7 @@ struct scanner {
 					      * path's (its ancestors'), or a deep subtree's */
 	struct scope_frame *scopes;          /* the serial walk's, below base_scope */
 	size_t nscopes, scopes_cap;
+	int no_debris; /* the root is among installed packages: no debris */
 };
 
 /* ---- a worker: what it knows of the sources of the job it runs ----------------------------- */
@@ -477,11 +492,15 @@ static int excluded(const struct scanner *sc, struct scratch *x, const pyci_dir 
 	return which != PYCI_EXCLUDE_NONE;
 }
 
-/* walk's skip: directories left out by excludes. */
+static const pyci_debris_rule *debris_rule(const struct scanner *sc, const pyci_dir *dir,
+					   const pyci_entry *e);
+
+/* walk's skip: directories left out by excludes, and debris (reported and removed whole, by
+ * the caller: never walked). */
 static int skip_dir(void *ctx, const pyci_dir *parent, const pyci_entry *e)
 {
 	struct scanner *sc = ctx;
-	return excluded(sc, &sc->scratch, parent, e->name, 1);
+	return excluded(sc, &sc->scratch, parent, e->name, 1) || debris_rule(sc, parent, e);
 }
 
 static int join(pyci_buf *b, const char *dir, size_t dir_len, const char *name, size_t len)
@@ -597,6 +616,23 @@ static void emit_group(struct scanner *sc, struct group *j)
 			it->have_prepared = 0;
 		}
 	}
+	for (size_t i = 0; i < j->ndebris && sc->ops->debris && !sc->stopped; i++) {
+		const struct debris_item *d = &j->debris[i];
+		const char *name = j->names.data + d->name_off;
+		if (join(&sc->path, j->path.data, j->path.len, name, d->name_len) != 0) {
+			stop(sc, ENOMEM);
+			break;
+		}
+		pyci_debris_found f = {.dirfd = j->srcfd,
+				       .name = name,
+				       .path = sc->path.data,
+				       .path_len = sc->path.len,
+				       .root_len = sc->root_len,
+				       .type = d->type,
+				       .rule = d->rule};
+		if (sc->ops->debris(sc->ops->ctx, &f) != 0)
+			stop(sc, errno);
+	}
 	if (sc->ops->dir_done && !sc->stopped) {
 		size_t caches = 0;
 		for (size_t i = 0; i < j->n; i++)
@@ -612,6 +648,9 @@ static void emit_group(struct scanner *sc, struct group *j)
 			.caches = caches,
 			.others = j->pc_others.data,
 			.others_named = j->pc_others_named,
+			.name = j->if_empty ? j->path.data + j->name_off : NULL,
+			.dir_entries = j->dir_entries,
+			.if_empty = j->if_empty,
 		};
 		if (sc->ops->dir_done(sc->ops->ctx, &d) != 0)
 			stop(sc, errno);
@@ -754,6 +793,96 @@ static int group_shadows(struct group *j, const pyci_dir *src, struct scratch *x
 	return 0;
 }
 
+/* ---- debris ------------------------------------------------------------------------------ */
+
+/*
+ * Whether debris is searched for among the entries of the directory at display path `path`
+ * (depth 0: the root given): not in a __pycache__ or below one, not below a directory that
+ * pyci_debris_stops names (the path below the root is read), not in a root among installed
+ * packages, not when a single file was named.
+ */
+static int debris_searched(const struct scanner *sc, const char *path, size_t len, int depth)
+{
+	if (!sc->opt->debris || sc->no_debris || sc->named_file)
+		return 0;
+	if (depth == 0)
+		return !sc->root_is_pycache;
+	const char *p = path + (len > sc->root_len ? sc->root_len : len), *end = path + len;
+	while (p < end) {
+		while (p < end && *p == '/')
+			p++;
+		const char *q = memchr(p, '/', (size_t)(end - p));
+		size_t n = (size_t)((q ? q : end) - p);
+		if ((n == 11 && memcmp(p, "__pycache__", 11) == 0) ||
+		    (n && pyci_debris_stops(p, n, sc->opt->no_default_excludes)))
+			return 0;
+		p += n;
+	}
+	return 1;
+}
+
+/* The name of the directory at display path `path` (not a root) in its parent. */
+static const char *dir_name(const char *path, size_t len)
+{
+	const char *slash = memrchr(path, '/', len);
+	return slash ? slash + 1 : path;
+}
+
+/* The debris rule entry e of dir falls under, without the excludes (asked apart), or NULL.
+ * The name first: it rules out nearly every entry at the cost of a few compares. */
+static const pyci_debris_rule *debris_rule(const struct scanner *sc, const pyci_dir *dir,
+					   const pyci_entry *e)
+{
+	if (!sc->opt->debris)
+		return NULL;
+	const pyci_debris_rule *r = pyci_debris_match(
+		sc->opt->debris, dir->depth ? dir_name(dir->path, dir->path_len) : NULL, e->name,
+		e->type);
+	return r && debris_searched(sc, dir->path, dir->path_len, dir->depth) ? r : NULL;
+}
+
+/*
+ * The debris among the entries of dir (not excluded ones), and whether dir itself is debris
+ * once empty (an if-empty rule, in a parent where debris is searched for), into j, whose path
+ * is dir's.  0, or -1 (ENOMEM).
+ */
+static int group_add_debris(const struct collect *c, struct group *j, const pyci_dir *dir)
+{
+	const struct scanner *sc = c->sc;
+	j->dir_entries = dir->count;
+	if (!sc->opt->debris)
+		return 0;
+	if (dir->depth > 0) {
+		const char *name = dir_name(dir->path, dir->path_len);
+		size_t up = (size_t)(name - dir->path);
+		if (debris_searched(sc, dir->path, up ? up - 1 : 0, dir->depth - 1) &&
+		    (j->if_empty = pyci_debris_if_empty(sc->opt->debris, name)) != NULL)
+			j->name_off = up;
+	}
+	if (!debris_searched(sc, dir->path, dir->path_len, dir->depth))
+		return 0;
+	const char *parent = dir->depth ? dir_name(dir->path, dir->path_len) : NULL;
+	for (size_t i = 0; i < dir->count; i++) {
+		const pyci_entry *e = &dir->entries[i];
+		const pyci_debris_rule *r =
+			pyci_debris_match(sc->opt->debris, parent, e->name, e->type);
+		if (!r || excluded(sc, c->x, dir, e->name, e->type == DT_DIR))
+			continue;
+		if (j->ndebris == j->debris_cap) {
+			size_t cap = j->debris_cap ? j->debris_cap * 2 : 4;
+			struct debris_item *p = realloc(j->debris, cap * sizeof(*p));
+			if (!p)
+				return -1;
+			j->debris = p;
+			j->debris_cap = cap;
+		}
+		j->debris[j->ndebris++] = (struct debris_item){j->names.len, e->len, e->type, r};
+		if (pyci_buf_append(&j->names, e->name, e->len + 1) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /*
  * A group for the caches of `legacy` (read as __pycache__ entries when legacy_in_pycache) and
  * of `pycache`, whose sources are in `src` (or, when src is NULL, in srcfd, which the group owns
@@ -781,12 +910,17 @@ static int make_group(const struct collect *c, const pyci_dir *src, int srcfd, c
 				       legacy_in_pycache);
 	if (rc == 0 && pycache)
 		rc = group_add_listing(c->sc, c->x, j, pycache, 1, 1);
+	if (rc == 0 && src)
+		rc = group_add_debris(c, j, src);
 	if (rc != 0) {
 		group_free(j);
 		errno = ENOMEM;
 		return -1;
 	}
-	if (j->n == 0) {
+	/* the directory the __pycache__ items are read from */
+	const pyci_dir *pc = legacy_in_pycache ? legacy : pycache;
+	int empty_pc = c->sc->opt->empty_pycache && pc && pc->count == 0 && !j->partial;
+	if (j->n == 0 && j->ndebris == 0 && !j->if_empty && !empty_pc) {
 		group_free(j);
 		return 0;
 	}
@@ -802,8 +936,6 @@ static int make_group(const struct collect *c, const pyci_dir *src, int srcfd, c
 		errno = ENOMEM;
 		return -1;
 	}
-	/* the directory the __pycache__ items are read from */
-	const pyci_dir *pc = legacy_in_pycache ? legacy : pycache;
 	if (pc) {
 		if ((j->pcfd = group_fd(pc, c->borrow, &j->pc_hold, &j->pc_borrowed)) < 0 ||
 		    pyci_buf_puts(&j->pcpath, pc->path) != 0) {
@@ -1179,15 +1311,16 @@ static void walk_error(void *ctx, const char *path, pyci_walk_err kind, int err)
  * Descriptors of the parallel walk (pwalk.h): a directory and its __pycache__ for each of the
  * WINDOW + 1 directories being visited or waiting to be emitted (and the ".." of a nested
  * __pycache__'s group), the same for each level above the emission point, PWALK_CLOSER_CAP
- * waiting for the closer (clean), DEEP_FDS for walk.c below MAX_PAR_DEPTH, and for every
- * thread a cache, a source being hashed, a directory and its __pycache__ being opened.
+ * waiting for the closer (clean), DEEP_FDS for walk.c below MAX_PAR_DEPTH, PYCI_DEBRIS_FDS for
+ * the removal of debris during an emit (clean), and for every thread a cache, a source being
+ * hashed, a directory and its __pycache__ being opened.
  */
 #define WINDOW 64
 #define MAX_PAR_DEPTH 40
 #define DEEP_FDS 64
 #define PARALLEL_FDS                                                                \
 	(3 * (WINDOW + 1) + 2 * (MAX_PAR_DEPTH + 1) + PWALK_CLOSER_CAP + DEEP_FDS + \
-	 4 * (MAX_THREADS + 1))
+	 PYCI_DEBRIS_FDS + 4 * (MAX_THREADS + 1))
 
 /* pwalk's visit. */
 static void *pvisit(void *wctx, struct pwalk *walk, const pyci_dir *dir, const pyci_dir *pycache,
@@ -1218,7 +1351,7 @@ static void *pvisit(void *wctx, struct pwalk *walk, const pyci_dir *dir, const p
 static int pskip(void *wctx, const pyci_dir *parent, const pyci_entry *e)
 {
 	struct worker *w = wctx;
-	return excluded(w->sc, &w->x, parent, e->name, 1);
+	return excluded(w->sc, &w->x, parent, e->name, 1) || debris_rule(w->sc, parent, e);
 }
 
 static int pemit(void *ctx, void *result)
@@ -1347,6 +1480,8 @@ static struct plan make_plan(const pyci_scan_options *opt)
 			cur = RLIMIT_CAP;
 		avail = (long)cur - RESERVED_FDS;
 	}
+	if (opt->debris)
+		avail -= PYCI_DEBRIS_FDS; /* the removal of debris during an emit (clean) */
 	long n = opt->threads ? (long)opt->threads : sysconf(_SC_NPROCESSORS_ONLN);
 	if (n <= 1 || avail < MIN_POOL_FDS)
 		n = 0;
@@ -1413,6 +1548,9 @@ int pyci_scan_path(const char *path, const pyci_scan_options *opt, const pyci_sc
 		if (found != 0)
 			goto out;
 		sc.root_len = strlen(path);
+		/* installed packages hold build/, dist/, *.egg-info of their own: never debris (a
+		 * root whose real path cannot be told is not searched either) */
+		sc.no_debris = opt->debris && pyci_debris_installed_path(path) != 0;
 		if (parallel) {
 			rc = scan_parallel(&sc, path, plan.threads - 1);
 		} else {

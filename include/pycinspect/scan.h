@@ -23,6 +23,7 @@
 
 #include "pycinspect/buf.h"
 #include "pycinspect/cachename.h"
+#include "pycinspect/debris.h"
 #include "pycinspect/header.h"
 #include "pycinspect/jclass.h"
 #include "pycinspect/venv.h"
@@ -72,6 +73,13 @@ typedef struct pyci_scan_options {
 				      * never followed; unreadable; no version ...) changes
 				      * nothing.  Each one is told to ops->venv.  0: `targets`
 				      * everywhere, nothing is told */
+	unsigned debris;             /* topics (debris.h) whose debris ops->debris is given, and
+				      * the walk does not enter; 0: none.  Not searched for in a
+				      * __pycache__, below the directories pyci_debris_stops
+				      * names, nor in a PATH that pyci_debris_installed_path
+				      * finds among installed packages */
+	int empty_pycache;           /* ops->dir_done also for a __pycache__ that holds no
+				      * entry at all when listed */
 } pyci_scan_options;
 
 /* The directories left out unless no_default_excludes (a root named by the caller never is). */
@@ -143,8 +151,9 @@ typedef struct pyci_record {
 } pyci_record;
 
 /*
- * A directory whose caches were just reported: the directory of the legacy caches and of the
- * sources, and its __pycache__ as it was listed.  Both descriptors are open during the call.
+ * A directory whose caches (or debris) were just reported: the directory of the legacy caches
+ * and of the sources, and its __pycache__ as it was listed.  Both descriptors are open during
+ * the call.
  */
 typedef struct pyci_dir_done {
 	int fd;           /* the directory (the sources' directory) */
@@ -157,6 +166,11 @@ typedef struct pyci_dir_done {
 	size_t caches;       /* of which reported as caches just before */
 	const char *others;  /* names of the other entries, each NUL-terminated (at most 8) */
 	size_t others_named; /* how many names `others` holds */
+	/* the directory itself (opt->debris): */
+	const char *name;                 /* its name in its parent, when if_empty; else NULL */
+	size_t dir_entries;               /* entries it held when listed */
+	const pyci_debris_rule *if_empty; /* it is debris once nothing is left in it (an
+					   * if-empty rule: build/, .pyright/), or NULL */
 } pyci_dir_done;
 
 /* Non-cache trouble on the way: directories that could not be entered, and mount points. */
@@ -165,8 +179,9 @@ typedef struct pyci_scan_ops {
 	int (*record)(void *ctx, const pyci_record *r);
 	/* A directory not walked (see pyci_walk_err); err is an errno. */
 	void (*error)(void *ctx, const char *path, pyci_walk_err kind, int err);
-	/* After the records of a directory and its __pycache__, when there were any (NULL: not
-	 * wanted).  -1 (keep errno) stops the scan. */
+	/* After the records of a directory and its __pycache__, when there were any, or debris,
+	 * an if-empty directory, or (opt->empty_pycache) an empty __pycache__ (NULL: not wanted).
+	 * -1 (keep errno) stops the scan. */
 	int (*dir_done)(void *ctx, const pyci_dir_done *d);
 	void *ctx;
 	/*
@@ -188,6 +203,11 @@ typedef struct pyci_scan_ops {
 	 * during the call.  -1 (keep errno) stops the scan.
 	 */
 	int (*venv)(void *ctx, const pyci_venv *v);
+	/* Debris found in a directory (opt->debris: a tree, a file or a symlink), in name order,
+	 * after the records of the directory and before its dir_done, while it is open; a
+	 * directory found is not walked (pyci_debris_remove can).  NULL: not wanted.  -1 (keep
+	 * errno) stops the scan. */
+	int (*debris)(void *ctx, const pyci_debris_found *f);
 } pyci_scan_ops;
 
 #define PYCI_PREPARED_BUDGET ((size_t)64 << 20)

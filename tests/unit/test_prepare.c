@@ -109,7 +109,7 @@ static void scan_path(const char *path, struct run *run, unsigned threads, size_
 	opt.check = PYCI_CHECK_DEFAULT;
 	opt.threads = threads;
 	opt.prepared_budget = budget;
-	pyci_scan_ops ops = {record, NULL, NULL, run, with_prepare ? prepare : NULL, NULL};
+	pyci_scan_ops ops = {record, NULL, NULL, run, with_prepare ? prepare : NULL, NULL, NULL};
 	assert_int_equal(pyci_scan_path(path, &opt, &ops), 0);
 }
 

@@ -113,7 +113,7 @@ static void scan(const struct tree *t, struct seen *s)
 	pyci_scan_options opt = {0};
 	opt.check = PYCI_CHECK_DEFAULT;
 	opt.threads = 1; /* on this thread: failalloc's counters are plain */
-	pyci_scan_ops ops = {on_record, NULL, NULL, s, NULL, NULL};
+	pyci_scan_ops ops = {on_record, NULL, NULL, s, NULL, NULL, NULL};
 	assert_int_equal(pyci_scan_path(t->dir, &opt, &ops), 0);
 	assert_int_equal(s->records, 1);
 }
