@@ -17,6 +17,12 @@
  * removed, and the records not written go to stderr.  A dry run takes exactly the same path;
  * pyci_clean_remove and pyci_clean_rmdir then predict the answer instead of acting.
  *
+ * Debris (--debris) is removed the same way, one act and one record at a time: the engine hands
+ * over each name it found (on_debris), pyci_debris_remove walks it and calls debris_act for
+ * each entry, files before their directory, and a directory that an if-empty rule names
+ * (build/) goes in on_dir_done once everything in it went.  --empty-dirs has the engine report
+ * the __pycache__ directories that are empty when listed too, removed as an emptied one is.
+ *
  * The options are clean_command's tables (args.h): the selectors, --dry-run, and the engine's.
  */
 #define _GNU_SOURCE
@@ -25,8 +31,10 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "clean_debris.h"
 #include "cli.h"
 #include "scanrun.h"
 #include "pycinspect/clean.h"
@@ -65,6 +73,11 @@ struct clean_cli {
 	size_t unremoved_in_pycache; /* selected caches of the current __pycache__ left in it */
 	unsigned long long dirs, failed, kept;
 	unsigned long long sourceless_left; /* sourceless modules not selected */
+	int empty_dirs;                     /* --empty-dirs */
+	struct debris_tally debris;         /* --debris: its topics, what went */
+	/* entries of the current directory removed (legacy caches, debris, its __pycache__): an
+	 * if-empty one (build/) goes when all did */
+	size_t removed_in_dir;
 };
 
 enum {
@@ -77,6 +90,8 @@ enum {
 	CLEAN_ALL,
 	CLEAN_SOURCELESS,
 	CLEAN_DRY_RUN,
+	CLEAN_DEBRIS,
+	CLEAN_EMPTY_DIRS,
 };
 
 /* What to remove; "nothing selected" names them from here too. */
@@ -109,6 +124,13 @@ static const struct cli_option clean_selectors[] = {
 	 "legacy NAME.pyc or Jython NAME$py.class with no NAME.py: never\n"
 	 "implied, such a file may be a deliberate sourceless module",
 	 CLEAN_SOURCELESS, NULL},
+	{"debris", 0, CLI_OPTARG, "TOPICS",
+	 "leftovers of tools, by pyclean's topics (comma-separated):\n"
+	 "cache, coverage, package, pytest, ruff without a list; also\n"
+	 "complexipy, jupyter, mypy, pyright, tox; all (docs/clean.md)",
+	 CLEAN_DEBRIS, pyci_debris_topic_names},
+	{"empty-dirs", 0, CLI_NOARG, NULL,
+	 "__pycache__ directories that are empty, whatever emptied them", CLEAN_EMPTY_DIRS, NULL},
 	{0},
 };
 
@@ -137,14 +159,16 @@ static const struct cli_command clean_command = {
 	.head = "usage: pycinspect clean SELECTOR... [OPTIONS] [PATH...]\n"
 		"\n"
 		"Remove the caches under each PATH (default: .) whose verdict is selected, and the\n"
-		"__pycache__ directories that this leaves empty.  Nothing is removed without a selector.\n",
+		"__pycache__ directories that this leaves empty; with --debris, the leftovers of tools.\n"
+		"Nothing is removed without a selector.\n",
 	.groups = clean_groups,
 	.tail = "\n"
-		"Only regular files with a cache name are removed, through the directory descriptors of the\n"
-		"walk, after checking that each, and its source, is still as it was judged.  Symlinks are\n"
-		"never followed, other filesystems are not entered, and '/' is refused as a PATH.  Each\n"
-		"record is written after its removal; SIGINT, SIGTERM and SIGHUP stop the run with its\n"
-		"records and summary written.\n"
+		"A cache is removed only as a regular file with a cache name, through the directory\n"
+		"descriptors of the walk, after checking that it, and its source, is still as it was\n"
+		"judged.  Debris goes with everything in it, bottom-up, and a symlink named like debris as\n"
+		"the link.  Symlinks are never followed, other filesystems are not entered, and '/' is\n"
+		"refused as a PATH.  Each record is written after its removal; SIGINT, SIGTERM and SIGHUP\n"
+		"stop the run with its records and summary written.\n"
 		"exit status: 0 every selected cache removed, 1 some failed or were kept for safety (each\n"
 		"one reported), 2 usage or fatal error (nothing more is removed once output fails),\n"
 		"128+N stopped by signal N\n",
@@ -286,6 +310,7 @@ static int on_record(void *ctx, const pyci_record *r)
 	if (rc == 0) {
 		(void)pyci_summary_add(&c->removed, r); /* reserved: cannot fail */
 		c->removed_in_pycache += in_pycache;
+		c->removed_in_dir += !in_pycache;
 	} else {
 		c->unremoved_in_pycache += in_pycache;
 		if (rc > 0)
@@ -297,6 +322,103 @@ static int on_record(void *ctx, const pyci_record *r)
 	     : rc > 0 ? record_end(c, "kept", why, 0)
 		      : record_end(c, "failed", strerror(err), 0);
 	return rc || recorded(c) ? -1 : 0;
+}
+
+/*
+ * The start of the record of debris e in c->rec, before its act (as record_start): the JSON
+ * object open in c->jw, or the quoted path, after "directory " for a directory (text).
+ */
+static int debris_record_start(struct clean_cli *c, const pyci_debris_entry *e)
+{
+	pyci_buf *b = &c->rec;
+	pyci_buf_clear(b);
+	if (!c->e.json)
+		return (S_ISDIR(e->mode) && pyci_buf_puts(b, "directory ")) ||
+				       quoted(b, e->path, e->path_len)
+			       ? -1
+			       : 0;
+	pyci_jw_init(&c->jw, b);
+	pyci_jw_begin(&c->jw, NULL);
+	debris_record_members(&c->jw, e);
+	return c->jw.err || pyci_buf_reserve(b, RECORD_TAIL_MAX) ? -1 : 0;
+}
+
+/*
+ * pyci_debris_ops.act: one entry of debris, recorded after its act.  A directory that keeps
+ * entries is recorded as kept, not counted (what stays in it has its own record, or was left
+ * out by an exclude); the records of a directory and of what was in it are written before the
+ * next directory's.
+ */
+static int debris_act(void *ctx, const pyci_debris_entry *e)
+{
+	struct clean_cli *c = ctx;
+	if (interrupted(c))
+		return -1;
+	if (debris_record_start(c, e) != 0 ||
+	    pyci_buf_reserve(&c->e.out, c->rec.len + RECORD_TAIL_MAX) != 0)
+		return -1;
+	int is_dir = S_ISDIR(e->mode);
+	if (e->keep) {
+		char text[64];
+		if (strcmp(e->keep, PYCI_DEBRIS_NOT_EMPTY) == 0) {
+			(void)snprintf(text, sizeof(text), "it still holds %zu entr%s", e->left,
+				       e->left == 1 ? "y" : "ies");
+		} else {
+			(void)snprintf(text, sizeof(text), "%s", e->keep);
+			c->debris.kept++;
+		}
+		if (record_end(c, "kept", text, 0) || recorded(c) || (is_dir && flush_log(c)))
+			return -1;
+		return 0;
+	}
+	const char *why;
+	int rc = pyci_debris_unlink(e, c->dry_run, &why);
+	int err = errno;
+	if (rc == 0)
+		debris_tally_removed(&c->debris, e);
+	else if (rc > 0)
+		c->debris.kept++;
+	else
+		c->debris.failed++;
+	int out = rc == 0  ? record_end(c, c->dry_run ? "would-remove" : "removed", NULL, 0)
+		  : rc > 0 ? record_end(c, "kept", why, 0)
+			   : record_end(c, "failed", strerror(err), 0);
+	if (out || recorded(c) || (is_dir && flush_log(c)))
+		return -1;
+	return rc == 0;
+}
+
+/* pyci_debris_ops.error: a directory of the debris not entered, as the walk says it. */
+static void debris_error(void *ctx, const char *path, pyci_walk_err kind, int err)
+{
+	struct clean_cli *c = ctx;
+	scanrun_walk_error(&c->e, path, kind, err);
+}
+
+/* pyci_debris_ops.dir_end: the records of one directory's files go out together. */
+static int debris_dir_end(void *ctx)
+{
+	return flush_log(ctx);
+}
+
+static pyci_debris_ops debris_ops_of(struct clean_cli *c)
+{
+	return (pyci_debris_ops){
+		.act = debris_act, .error = debris_error, .dir_end = debris_dir_end, .ctx = c};
+}
+
+/* pyci_scan_ops.debris: debris found in a directory, removed with everything in it. */
+static int on_debris(void *ctx, const pyci_debris_found *f)
+{
+	struct clean_cli *c = scanrun_cmd(ctx);
+	if (interrupted(c))
+		return -1;
+	pyci_debris_ops ops = debris_ops_of(c);
+	int rc = pyci_debris_remove(f, &c->e.opt, &ops);
+	if (rc < 0)
+		return -1; /* a signal, output or memory (errno), said as for a cache's record */
+	c->removed_in_dir += (size_t)rc;
+	return 0;
 }
 
 /* A "dir" record (JSON) or line (text), in b. */
@@ -390,20 +512,29 @@ static int on_dir_done(void *ctx, const pyci_dir_done *d)
 {
 	struct clean_cli *c = scanrun_cmd(ctx);
 	int rc = 0;
-	if (d->has_pycache && c->removed_in_pycache) {
+	/* emptied by this run, or (--empty-dirs) found empty */
+	if (d->has_pycache && (c->removed_in_pycache || (c->empty_dirs && d->entries == 0))) {
 		if (c->removed_in_pycache < d->entries) {
 			if (c->e.quiet)
-				goto done;
+				goto debris;
 			size_t mark = c->e.out.len;
 			rc = put_dir(c, &c->e.out, d, "kept", NULL);
 			if (rc != 0)
 				pyci_buf_truncate(&c->e.out, mark);
 		} else {
+			unsigned long long had = c->dirs;
 			rc = remove_pycache(c, d);
+			c->removed_in_dir += c->dirs > had;
 		}
 	}
-done:
-	c->removed_in_pycache = c->unremoved_in_pycache = 0;
+debris:
+	/* build/, .pyright/: debris once everything in them went */
+	if (rc == 0 && d->if_empty && c->removed_in_dir == d->dir_entries) {
+		pyci_debris_ops ops = debris_ops_of(c);
+		if (pyci_debris_remove_emptied(d->fd, d->name, d->path, d->if_empty, &ops) < 0)
+			rc = -1;
+	}
+	c->removed_in_pycache = c->unremoved_in_pycache = c->removed_in_dir = 0;
 	return rc || flush_log(c) ? -1 : 0;
 }
 
@@ -443,6 +574,8 @@ static int summary(struct clean_cli *c, int sig)
 		if (sig)
 			pyci_jw_cstr(&w, "interrupted", signal_name(sig));
 		pyci_summary_members(&w, s);
+		if (c->debris.topics)
+			debris_summary_members(&w, &c->debris);
 		scanrun_summary_members(&c->e, &w);
 		pyci_jw_end(&w);
 		return cli_json_line(&w);
@@ -470,6 +603,8 @@ static int summary(struct clean_cli *c, int sig)
 			"deliberate; --sourceless removes %s)\n",
 			c->sourceless_left, c->sourceless_left == 1 ? "" : "s",
 			c->sourceless_left == 1 ? "it" : "them");
+	if (c->debris.topics)
+		rc |= debris_summary_text(b, &c->debris, c->dry_run);
 	rc |= scanrun_summary_text(&c->e);
 	return rc ? -1 : 0;
 }
@@ -577,6 +712,20 @@ static int on_option(void *ctx, int id, const char *arg)
 	case CLEAN_DRY_RUN:
 		c->dry_run = 1;
 		break;
+	case CLEAN_DEBRIS:
+		if (!arg) {
+			c->debris.topics |= pyci_debris_default_topics();
+		} else if (pyci_debris_parse(arg, &c->debris.topics) != 0) {
+			cli_error("invalid --debris '%s' (a comma-separated list of topics: %s)",
+				  arg,
+				  "cache, complexipy, coverage, jupyter, mypy, package, pyright, "
+				  "pytest, ruff, tox, or all");
+			return -1;
+		}
+		break;
+	case CLEAN_EMPTY_DIRS:
+		c->empty_dirs = 1;
+		break;
 	default:
 		break;
 	}
@@ -608,10 +757,12 @@ int cmd_clean(int argc, char **argv)
 		rc = first == 0 ? EXIT_OK : EXIT_USAGE;
 		goto out;
 	}
-	if (!c.selected) {
+	if (!c.selected && !c.debris.topics && !c.empty_dirs) {
 		nothing_selected();
 		goto out;
 	}
+	c.e.opt.debris = c.debris.topics;
+	c.e.opt.empty_pycache = c.empty_dirs;
 	c.e.log = c.dry_run ? "a dry run: nothing was removed" : "the files they name are removed";
 	if (scanrun_ready(&c.e) != 0)
 		goto out;
@@ -628,7 +779,8 @@ int cmd_clean(int argc, char **argv)
 			     .dir_done = on_dir_done,
 			     .ctx = &c.e,
 			     .venv = scanrun_venv,
-			     .prepare = NULL};
+			     .prepare = NULL,
+			     .debris = on_debris};
 	int fatal = scanrun_run(&c.e, argv + first, &ops, refuse_root);
 	if (caught)
 		end_interrupted(&c, caught); /* does not return */
@@ -638,7 +790,10 @@ int cmd_clean(int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	rc = fatal ? EXIT_USAGE : (c.failed || c.kept || c.e.sum.errors) ? EXIT_FINDINGS : EXIT_OK;
+	rc = fatal ? EXIT_USAGE
+	     : (c.failed || c.kept || c.e.sum.errors || c.debris.failed || c.debris.kept)
+		     ? EXIT_FINDINGS
+		     : EXIT_OK;
 	size_t mark = c.e.out.len;
 	if (c.e.quiet < 2 && summary(&c, 0) != 0) {
 		pyci_buf_truncate(&c.e.out, mark);

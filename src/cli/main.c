@@ -24,6 +24,8 @@
  *   src/record.c         JSON of a record, summary tallies
  *   src/json.c, buf.c    JSON strings (lossless bytes), growable buffers
  *   src/clean.c          removal behind identity checks, through directory descriptors
+ *   src/debris.c         pyclean's debris topics (data/debris.tsv via debris_table.inc), and
+ *                        their removal bottom-up
  *   src/roots.c          PATHs of one run that name the same files
  *   src/mountinfo.c, .h  /proc/self/mountinfo, for bind mounts
  *   src/dump.c           forensic JSON of one cache (hashes, header, source, code objects)
@@ -38,6 +40,7 @@
  *                        scan, clean and dump share
  *   src/cli/roots.c      what is said of PATHs that overlap
  *   src/cli/cmd_scan.c, cmd_clean.c, cmd_dump.c, cmd_magic.c   the commands
+ *   src/cli/clean_debris.c, .h  clean's debris records and counts per topic
  */
 #include <errno.h>
 #include <signal.h>
