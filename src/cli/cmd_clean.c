@@ -127,7 +127,8 @@ static const struct cli_option clean_selectors[] = {
 	{"debris", 0, CLI_OPTARG, "TOPICS",
 	 "leftovers of tools, by pyclean's topics (comma-separated):\n"
 	 "cache, coverage, package, pytest, ruff without a list; also\n"
-	 "complexipy, jupyter, mypy, pyright, tox; all (docs/clean.md)",
+	 "complexipy, jupyter, mypy, pyright, tox; all (docs/clean.md);\n"
+	 "and the debris of __pycache__, as --unused",
 	 CLEAN_DEBRIS, pyci_debris_topic_names},
 	{"empty-dirs", 0, CLI_NOARG, NULL,
 	 "__pycache__ directories that are empty, whatever emptied them", CLEAN_EMPTY_DIRS, NULL},
@@ -713,6 +714,7 @@ static int on_option(void *ctx, int id, const char *arg)
 		c->dry_run = 1;
 		break;
 	case CLEAN_DEBRIS:
+		c->selected |= PYCI_SELECT_DEBRIS; /* pycinspect's own: __pycache__/x.pyc */
 		if (!arg) {
 			c->debris.topics |= pyci_debris_default_topics();
 		} else if (pyci_debris_parse(arg, &c->debris.topics) != 0) {

@@ -597,6 +597,22 @@ class Safety(TempDirCase):
         recs, _, _ = clean(["--debris=all"] + T + ["sp-link/"], self.tmp, tc=self)
         self.assertEqual([r for r in recs if r["type"] == "debris"], [])
 
+    def test_pycache_debris_goes_with_debris(self):
+        """__pycache__/x.pyc, a name no import looks up, and the leftover of an interrupted
+        write (statuses.md) are debris of pycinspect's own: --debris removes them as --unused
+        does, whatever the topics."""
+        top = os.path.join(self.tmp, "t")
+        write_file(os.path.join(top, "__pycache__", "x.pyc"), b"whatever\n")
+        cache = module(top, "m.py")
+        with open(cache, "rb") as f:
+            write_file(cache + ".140234", f.read())
+        recs, summary, _ = clean(["--debris=ruff"] + T + ["t"], self.tmp, tc=self)
+        self.assertEqual([(r["type"], r["path"], r["action"]) for r in recs],
+                         [("pyc", "t/__pycache__/m.cpython-312.pyc.140234", "removed"),
+                          ("pyc", "t/__pycache__/x.pyc", "removed"),
+                          ("dir", "t/__pycache__", "kept")])  # m's fresh cache stays
+        self.assertEqual(summary["files"], 2)
+
     def test_a_path_is_never_debris(self):
         top = os.path.join(self.tmp, "dist")
         write_file(os.path.join(top, "lib", "x"))
