@@ -60,6 +60,12 @@ int cli_close_stdout(void);
  * as $'...' with those written as \xHH bytes (\n, \t, \r by name).  0, or -1 (ENOMEM). */
 int cli_quote_path(pyci_buf *b, const char *path, size_t len);
 
+/* Append s as one word for a POSIX shell (bash, for $'...'): as is when every byte is a plain
+ * file-name character, else in single quotes, else (a single quote, a control, bytes that are
+ * not UTF-8: what cli_quote_path quotes) as $'...'.  A copied command then names exactly
+ * these bytes.  0, or -1 (ENOMEM). */
+int cli_shell_quote(pyci_buf *b, const char *s, size_t len);
+
 /* Append a byte count for a person: "512 B", "1.5 KiB", "12.3 MiB". */
 int cli_human_bytes(pyci_buf *b, unsigned long long bytes);
 

@@ -211,10 +211,9 @@ static int needs_quoting(const char *s, size_t len)
 	return 0;
 }
 
-int cli_quote_path(pyci_buf *b, const char *path, size_t len)
+/* path as $'...' (see above). */
+static int dollar_quote(pyci_buf *b, const char *path, size_t len)
 {
-	if (!needs_quoting(path, len))
-		return pyci_buf_append(b, path, len);
 	if (pyci_buf_puts(b, "$'") != 0)
 		return -1;
 	const unsigned char *p = (const unsigned char *)path;
@@ -249,6 +248,40 @@ int cli_quote_path(pyci_buf *b, const char *path, size_t len)
 			return -1;
 		i += n;
 	}
+	return pyci_buf_putc(b, '\'');
+}
+
+int cli_quote_path(pyci_buf *b, const char *path, size_t len)
+{
+	if (!needs_quoting(path, len))
+		return pyci_buf_append(b, path, len);
+	return dollar_quote(b, path, len);
+}
+
+/* Bytes a shell takes as themselves in a word (POSIX's portable file name characters, and
+ * '/', ',', ':', '@', '%', '+', '='): no quotes needed. */
+static int shell_plain(const char *s, size_t len)
+{
+	if (len == 0)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      (c && strchr("/._-,:@%+=", c))))
+			return 0;
+	}
+	return s[0] != '~' && s[0] != '=';
+}
+
+int cli_shell_quote(pyci_buf *b, const char *s, size_t len)
+{
+	if (shell_plain(s, len))
+		return pyci_buf_append(b, s, len);
+	if (needs_quoting(s, len))
+		return dollar_quote(b, s, len);
+	/* printable UTF-8 with no single quote: '...' takes every byte as it is */
+	if (pyci_buf_putc(b, '\'') != 0 || pyci_buf_append(b, s, len) != 0)
+		return -1;
 	return pyci_buf_putc(b, '\'');
 }
 
