@@ -41,6 +41,13 @@
  *   src/cli/roots.c      what is said of PATHs that overlap
  *   src/cli/cmd_scan.c, cmd_clean.c, cmd_dump.c, cmd_magic.c   the commands
  *   src/cli/clean_debris.c, .h  clean's debris records and counts per topic
+ *   src/cli/cmd_git.c    `git`: the caches a repository tracks, its ignore rules, the fix;
+ *                        the only part that uses libgit2 (PYCI_GIT), with:
+ *   src/cli/gitrepo.c, .h  a repository through libgit2: open, index, HEAD, ignore answers
+ *   src/cli/gitfind.c, .h  what one repository holds: tracked caches, rules, at risk
+ *   src/cli/gitwalk.c    the work tree's untracked caches and sources
+ *   src/cli/gitfix.c, .h   --fix, and the git commands that do the same
+ *   src/cli/pathlist.c, .h  sorted lists of paths
  */
 #include <errno.h>
 #include <signal.h>
@@ -67,13 +74,14 @@ static void usage(FILE *f)
 		"  clean SELECTOR... [PATH...]  remove the selected caches (--stale, --all, ...)\n"
 		"  dump [PATH...]        forensic JSON of each cache: hashes, header, source, code\n"
 		"  magic [NUMBER|VERSION...]  the magic-number table, both ways\n"
+		"  git [PATH...]         caches a git repository tracks, its ignore rules, the fix\n"
 		"\n"
 		"  pycinspect COMMAND --help   options of a command\n"
 		"  pycinspect --version\n"
 		"\n"
-		"exit status: 0 ok, 1 findings (scan --check), removals not done (clean),\n"
-		"caches not read or decoded (dump) or unknown numbers (magic), 2 usage or\n"
-		"fatal error\n",
+		"exit status: 0 ok, 1 findings (scan --check, git --check), removals not done\n"
+		"(clean), caches not read or decoded (dump) or unknown numbers (magic), 2 usage\n"
+		"or fatal error\n",
 		f);
 }
 
@@ -111,6 +119,14 @@ int main(int argc, char **argv)
 		rc = cmd_dump(argc - 1, argv + 1);
 	} else if (strcmp(cmd, "magic") == 0) {
 		rc = cmd_magic(argc - 1, argv + 1);
+	} else if (strcmp(cmd, "git") == 0) {
+#ifdef PYCI_HAVE_GIT
+		rc = cmd_git(argc - 1, argv + 1);
+#else
+		cli_error(
+			"this pycinspect was built without libgit2 (PYCI_GIT=OFF): no git command");
+		return EXIT_USAGE;
+#endif
 	} else if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
 		   strcmp(cmd, "help") == 0) {
 		usage(stdout);
