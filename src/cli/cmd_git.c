@@ -30,22 +30,23 @@ enum { GIT_CHECK = 256, GIT_STAGED, GIT_FIX, GIT_DRY_RUN, GIT_JSON };
 
 static const struct cli_option git_options[] = {
 	{"check", 0, CLI_NOARG, NULL,
-	 "exit 1 if a cache is tracked (but a possibly deliberate one) or a\n"
-	 "rule is missing; with --staged: if the staged changes add or\n"
-	 "change a cache",
+	 "exit 1 if a cache is tracked (but for the possibly\n"
+	 "deliberate ones) or a rule is missing; with --staged: if\n"
+	 "the staged changes add or change a cache",
 	 GIT_CHECK, NULL},
 	{"staged", 0, CLI_NOARG, NULL,
-	 "only the caches the next commit would add or change: reads the\n"
-	 "index and HEAD, nothing else (a pre-commit hook: --staged --check)",
+	 "only the caches the next commit would add or change,\n"
+	 "from the index and HEAD alone (for a pre-commit hook,\n"
+	 "with --check)",
 	 GIT_STAGED, NULL},
 	{"fix", 0, CLI_NOARG, NULL,
-	 "take the tracked caches out of the index (the files stay, as\n"
-	 "git rm -r --cached) and append the missing rules to the top-level\n"
-	 ".gitignore; never commits",
+	 "take the tracked caches out of the index (the files stay,\n"
+	 "as with git rm -r --cached) and append the missing rules to\n"
+	 "the top-level .gitignore; never commits",
 	 GIT_FIX, NULL},
 	{"dry-run", 'n', CLI_NOARG, NULL,
-	 "with --fix: say what it would do and the git commands that do it,\n"
-	 "change nothing",
+	 "with --fix: say what it would do and the git commands that\n"
+	 "do it; change nothing",
 	 GIT_DRY_RUN, NULL},
 	{"json", 0, CLI_NOARG, NULL, "JSON Lines on stdout (see docs/git.md)", GIT_JSON, NULL},
 	{0},
@@ -62,17 +63,17 @@ static const struct cli_command git_command = {
 	.head = "usage: pycinspect git [OPTIONS] [PATH...]\n"
 		"\n"
 		"The bytecode caches a git repository tracks (anything in __pycache__/, *.pyc, *.pyo,\n"
-		"*$py.class), whether git ignores new ones in each directory with Python sources,\n"
-		"the untracked ones no rule ignores, and the git commands that fix it.  PATH: the\n"
-		"repository holding it, looked at under PATH only (default: the repository of the\n"
-		"current directory, all of it); submodules are reported as repositories of their own.\n",
+		"*$py.class), whether git would ignore new ones in each directory with Python\n"
+		"sources, the untracked ones no rule ignores, and the git commands that fix it.\n"
+		"Each PATH: that part of the repository holding it (default: all of the current\n"
+		"directory's repository); submodules are reported as repositories of their own.\n",
 	.groups = git_groups,
 	.tail = "\n"
-		"Tracked caches with no source beside them are reported apart, as possibly a\n"
-		"deliberate sourceless distribution: --check passes them, and --fix untracks one only\n"
+		"A tracked NAME.pyc with no NAME.py beside it is reported apart, as possibly a\n"
+		"deliberate sourceless distribution: --check passes it, and --fix untracks it only\n"
 		"when a PATH names it (the file, or a directory holding it below the top).\n"
-		"exit status: 0 ok, 1 findings under --check (or left after --fix), 2 usage or fatal\n"
-		"error, a repository that cannot be read, or a --fix refused (nothing changed)\n",
+		"exit status: 0 ok, 1 findings under --check (or left after --fix), 2 usage or\n"
+		"fatal error, a repository that cannot be read, or a --fix refused (nothing changed)\n",
 	.column = 28,
 };
 
@@ -539,8 +540,10 @@ static int commands(struct git_cli *c, const struct gitrepo *r, const struct git
 	if (gitfix_empty(fx))
 		return 0;
 	pyci_buf text = PYCI_BUF_INIT;
-	int rc = gitfix_commands(r, c->staged ? NULL : scope, fx, !at_top(c, r),
-				 c->e.json ? "" : "    ", c->e.json ? 0 : 1, &text);
+	int how = (at_top(c, r) ? 0 : GITFIX_CD) | (c->e.json ? 0 : GITFIX_WRAP) |
+		  (c->staged ? 0 : GITFIX_COMMIT);
+	int rc = gitfix_commands(r, c->staged ? NULL : scope, fx, how, c->e.json ? "" : "    ",
+				 &text);
 	if (rc != 0) {
 		cli_error("out of memory");
 	} else if (c->e.json) {
@@ -646,15 +649,19 @@ static int fix_text(struct git_cli *c, const struct gitrepo *r, const struct git
 {
 	pyci_buf *b = &c->e.out;
 	size_t n = fx->untrack.n;
-	int rc = pyci_buf_printf(b, "  %s: %zu cache%s %s out of the index (the files stay)",
-				 c->dry_run ? "--fix would do" : "fixed", n, n == 1 ? "" : "s",
-				 c->dry_run ? "taken"
-				 : n == 1   ? "was taken"
-					    : "were taken");
+	int rc = c->dry_run ? pyci_buf_printf(b,
+					      "  --fix would take %zu cache%s out of the index "
+					      "(the files stay)",
+					      n, n == 1 ? "" : "s")
+			    : pyci_buf_printf(b,
+					      "  fixed: %zu cache%s taken out of the index (the "
+					      "files stay)",
+					      n, n == 1 ? "" : "s");
 	if (fx->nrules) {
-		rc |= pyci_buf_printf(b, "; %d rule%s %s to .gitignore:", fx->nrules,
-				      fx->nrules == 1 ? "" : "s",
-				      c->dry_run ? "appended" : "appended");
+		rc |= pyci_buf_printf(b,
+				      c->dry_run ? " and append %d rule%s to .gitignore:"
+						 : "; %d rule%s appended to .gitignore:",
+				      fx->nrules, fx->nrules == 1 ? "" : "s");
 		for (int k = 0; k < fx->nrules; k++)
 			rc |= pyci_buf_printf(b, " %s", gitfind_rules[fx->rules[k]]);
 	}
@@ -705,6 +712,7 @@ static int run_fix(struct git_cli *c, struct gitrepo *r, const struct gitscope *
 		return rc;
 	}
 	if (!c->dry_run) {
+		gitrepo_rules_changed(r);
 		if (check_after(r, f, fx, &l) != 0)
 			c->failed = 1;
 		c->t.untracked += fx->untrack.n;
@@ -812,7 +820,7 @@ static int run_submodules(struct git_cli *c, struct unit *u, const struct gitfin
 			continue;
 		}
 		struct unit sub = {0};
-		if (gitrepo_open(&sub.r, path.data, GITREPO_NO_SEARCH) != 0) {
+		if (gitrepo_open(&sub.r, path.data, NULL, GITREPO_NO_SEARCH) != 0) {
 			repo_error(c, path.data, "cannot open the repository");
 			continue;
 		}
@@ -873,7 +881,7 @@ static int real_path(const char *arg, char *out, int *is_dir)
 		return 0;
 	}
 	if (errno != ENOENT) {
-		cli_error("cannot resolve '%s': %s", arg, strerror(errno));
+		gitrepo_say("cannot resolve '%s': %s", arg, strerror(errno));
 		return -1;
 	}
 	char *copy = strdup(arg);
@@ -889,10 +897,10 @@ static int real_path(const char *arg, char *out, int *is_dir)
 	int rc = -1;
 	if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0 ||
 	    !realpath(slash ? (*copy ? copy : "/") : ".", dir))
-		cli_error("cannot resolve '%s': %s", arg, strerror(ENOENT));
+		gitrepo_say("cannot resolve '%s': %s", arg, strerror(ENOENT));
 	else if ((size_t)snprintf(out, PATH_MAX, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "",
 				  base) >= PATH_MAX)
-		cli_error("cannot resolve '%s': %s", arg, strerror(ENAMETOOLONG));
+		gitrepo_say("cannot resolve '%s': %s", arg, strerror(ENAMETOOLONG));
 	else
 		rc = 0;
 	*is_dir = 0;
@@ -921,13 +929,14 @@ static void scope_tidy(struct gitscope *s)
 	s->dirs.n = k;
 }
 
-/* Add PATH arg to the unit of its repository (a new one if none holds it yet). */
+/* Add PATH arg to the unit of its repository (a new one if none holds it yet).  0, 1 when the
+ * PATH cannot be looked at (said), or -1 (out of memory: the run stops). */
 static int add_path(struct unit **units, size_t *n, const char *arg)
 {
 	char real[PATH_MAX];
 	int is_dir;
 	if (real_path(arg, real, &is_dir) != 0)
-		return -1;
+		return 1;
 	char dir[PATH_MAX];
 	(void)snprintf(dir, sizeof(dir), "%s", real);
 	if (!is_dir) {
@@ -936,8 +945,8 @@ static int add_path(struct unit **units, size_t *n, const char *arg)
 			slash[slash == dir] = '\0';
 	}
 	struct gitrepo r;
-	if (gitrepo_open(&r, dir, 0) != 0)
-		return -1;
+	if (gitrepo_open(&r, dir, arg, 0) != 0)
+		return 1;
 	size_t tl = r.top_len;
 	size_t rl = strlen(real);
 	const char *rel;
@@ -948,9 +957,9 @@ static int add_path(struct unit **units, size_t *n, const char *arg)
 	else
 		rel = NULL;
 	if (!rel || strcmp(rel, ".git") == 0 || strncmp(rel, ".git/", 5) == 0) {
-		cli_error("'%s' is not in the work tree of '%s' (a git directory?)", arg, r.top);
+		gitrepo_say("'%s' is not in the work tree of '%s' (a git directory?)", arg, r.top);
 		gitrepo_close(&r);
-		return -1;
+		return 1;
 	}
 	struct unit *u = NULL;
 	for (size_t i = 0; i < *n && !u; i++)
@@ -1042,7 +1051,8 @@ static int summary_text(struct git_cli *c)
 
 static int usage_error(const char *msg)
 {
-	cli_error("%s (try 'pycinspect git --help')", msg);
+	cli_error("%s", msg);
+	(void)fputs("try 'pycinspect git --help'\n", stderr); /* as after any bad option */
 	return EXIT_USAGE;
 }
 
@@ -1057,41 +1067,49 @@ int cmd_git(int argc, char **argv)
 	if (c.fix && c.staged)
 		return usage_error("--fix and --staged do not go together");
 	if (c.fix && c.check)
-		return usage_error("--fix and --check do not go together (after --fix the exit "
-				   "status says whether something is left)");
+		return usage_error("--fix and --check do not go together (the exit status of --fix "
+				   "says what is left)");
 	int rc = EXIT_USAGE;
 	struct unit *units = NULL;
 	size_t nunits = 0;
-	if (scanrun_ready(&c.e) != 0)
+	/* the judge's targets (from PATH): not needed when nothing is judged */
+	if (!c.staged && scanrun_ready(&c.e) != 0)
 		goto out_free;
 	c.have_cwd = getcwd(c.cwd, sizeof(c.cwd)) != NULL;
 	if (git_libgit2_init() < 0) {
 		gitrepo_error("cannot start libgit2");
 		goto out_free;
 	}
+	if (gitrepo_env() != 0)
+		goto out;
 	if (first >= argc) {
 		units = calloc(1, sizeof(*units));
 		if (!units) {
 			cli_error("out of memory");
 			goto out;
 		}
-		if (gitrepo_open(&units[0].r, NULL, GITREPO_FROM_ENV) != 0 ||
-		    pathlist_add(&units[0].scope.dirs, "", 0) != 0) {
-			free(units);
-			units = NULL;
+		nunits = 1;
+		if (gitrepo_open(&units[0].r, NULL, NULL, GITREPO_FROM_ENV) != 0) {
+			repo_error(&c, ".", gitrepo_last_message());
+			nunits = 0;
+		} else if (pathlist_add(&units[0].scope.dirs, "", 0) != 0) {
+			cli_error("out of memory");
 			goto out;
 		}
-		nunits = 1;
 	}
-	for (int i = first; i < argc; i++)
-		if (add_path(&units, &nunits, argv[i]) != 0)
+	for (int i = first; i < argc; i++) {
+		int a = add_path(&units, &nunits, argv[i]);
+		if (a < 0)
 			goto out;
+		if (a > 0)
+			repo_error(&c, argv[i], gitrepo_last_message());
+	}
 	int stop = 0;
 	for (size_t i = 0; i < nunits && !stop; i++) {
 		scope_tidy(&units[i].scope);
 		stop = run_repo(&c, &units[i], NULL, 0) != 0;
 	}
-	if (!stop && !c.e.write_failed) {
+	if (!stop && !c.e.write_failed && (c.e.json || c.t.repositories)) {
 		int s = c.e.json ? summary_json(&c) : summary_text(&c);
 		if (s != 0 || cli_flush(&c.e.out) != 0)
 			stop = 1;

@@ -61,6 +61,8 @@ int gitfix_plan(const struct gitrepo *r, const struct gitfindings *f, struct git
 	for (int k = 0; k < GITFIND_RULES; k++)
 		if (need[k])
 			fx->rules[fx->nrules++] = k;
+	if (!fx->nrules)
+		return 0; /* the .gitignore is not read (--staged reads nothing of the work tree) */
 	pyci_buf path = PYCI_BUF_INIT;
 	if (pyci_buf_printf(&path, "%s.gitignore", r->top) != 0) {
 		cli_error("out of memory");
@@ -364,10 +366,10 @@ static size_t whole_pycache(const struct gitscope *scope, const char *path)
 #define RM_BATCH 200 /* paths per git rm: far below any ARG_MAX */
 
 int gitfix_commands(const struct gitrepo *r, const struct gitscope *scope, const struct gitfix *fx,
-		    int cd, const char *indent, int wrap, pyci_buf *out)
+		    int how, const char *indent, pyci_buf *out)
 {
-	struct cmdline c = {.out = out, .indent = indent, .wrap = wrap};
-	if (cd) {
+	struct cmdline c = {.out = out, .indent = indent, .wrap = how & GITFIX_WRAP};
+	if (how & GITFIX_CD) {
 		size_t tl;
 		const char *top = gitrepo_top(r, &tl);
 		begin(&c);
@@ -433,7 +435,7 @@ int gitfix_commands(const struct gitrepo *r, const struct gitscope *scope, const
 		word(&c, ".gitignore", 10, 0);
 		end(&c);
 	}
-	if (!gitfix_empty(fx)) {
+	if ((how & GITFIX_COMMIT) && !gitfix_empty(fx)) {
 		begin(&c);
 		word(&c, "git", 3, 0);
 		word(&c, "commit", 6, 0);

@@ -42,15 +42,21 @@ int gitfix_empty(const struct gitfix *fx);
  */
 int gitfix_apply(struct gitrepo *r, struct gitfix *fx, int dry_run);
 
+/* What gitfix_commands writes. */
+enum {
+	GITFIX_CD = 1,     /* `cd TOP` first (the current directory is not the top) */
+	GITFIX_WRAP = 2,   /* long commands continued on lines ending in '\' */
+	GITFIX_COMMIT = 4, /* the commit last */
+};
+
 /*
- * The git commands that do the same, one per line, each line starting with indent (with wrap,
- * long ones are continued on lines ending in '\'): `cd TOP` when cd is set, `git rm -r --cached
- * -- ...` (a whole __pycache__ at once when scope covers all of it; scope NULL: each path), the
- * printf that appends the block as --fix would, `git add .gitignore`, and the commit.  Paths are
- * quoted for a shell (cli_shell_quote).  0, or -1 (ENOMEM).
+ * The git commands that do the same, one per line, each line starting with indent: `git rm -r
+ * --cached -- ...` (a whole __pycache__ at once when scope covers all of it; scope NULL: each
+ * path), the printf that appends the block as --fix would, `git add .gitignore`; how (GITFIX_*).
+ * Paths are quoted for a shell (cli_shell_quote).  0, or -1 (ENOMEM).
  */
 int gitfix_commands(const struct gitrepo *r, const struct gitscope *scope, const struct gitfix *fx,
-		    int cd, const char *indent, int wrap, pyci_buf *out);
+		    int how, const char *indent, pyci_buf *out);
 
 /* The comment line --fix writes above the rules it appends. */
 extern const char gitfix_comment[];

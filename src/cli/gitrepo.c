@@ -19,6 +19,15 @@
  *
  * The configuration of that second repository is a memfd (no file is written anywhere), given
  * to libgit2 by its /proc/self/fd path.
+ *
+ * Directories first.  git decides from the top down: "it is not possible to re-include a file
+ * if a parent directory of that file is excluded" (gitignore(5)), so `__pycache__/` and a
+ * `!*.pyc` below it leave sub/__pycache__/x.pyc ignored.  libgit2 asks the path itself first
+ * and its directories only when no rule names the path (libgit2 issue #7283), and would call
+ * that file not ignored.  So each directory above a path is asked about first, from the top,
+ * each answer kept (a few thousand directories are asked about once each, not once per
+ * probe); the first ignored one decides, and the path itself is asked only below directories
+ * that are not ignored, where libgit2 and git agree.
  */
 #define _GNU_SOURCE
 #include "gitrepo.h"
@@ -40,15 +49,33 @@
 /* A configuration file that cannot exist (ENOTDIR): libgit2 reads it as empty. */
 #define NO_FILE "/dev/null/none"
 
+/* The last message said here, for the "error" lines of --json (the command line's own state:
+ * one run, one thread). */
+static char last_message[1024];
+
+const char *gitrepo_last_message(void)
+{
+	return last_message;
+}
+
+void gitrepo_say(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	(void)vsnprintf(last_message, sizeof(last_message), fmt, ap);
+	va_end(ap);
+	cli_error("%s", last_message);
+}
+
 void gitrepo_error(const char *fmt, ...)
 {
-	char msg[1024];
+	char msg[512];
 	va_list ap;
 	va_start(ap, fmt);
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	const git_error *e = git_error_last();
-	cli_error("%s: %s", msg, e && e->message && *e->message ? e->message : "unknown error");
+	gitrepo_say("%s: %s", msg, e && e->message && *e->message ? e->message : "unknown error");
 }
 
 const char *gitrepo_top(const struct gitrepo *r, size_t *len)
@@ -100,6 +127,16 @@ static int env_config(git_repository *repo)
 	return rc ? -1 : 0;
 }
 
+int gitrepo_env(void)
+{
+	if (env_bool("GIT_CONFIG_NOSYSTEM") &&
+	    git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_SYSTEM, NO_FILE) < 0) {
+		gitrepo_error("cannot follow GIT_CONFIG_NOSYSTEM");
+		return -1;
+	}
+	return 0;
+}
+
 /* HEAD's commit, tree and branch name; an unborn branch has a name and no tree. */
 static int read_head(struct gitrepo *r)
 {
@@ -136,16 +173,17 @@ static int read_head(struct gitrepo *r)
 	return 0;
 }
 
-int gitrepo_open(struct gitrepo *r, const char *path, int how)
+int gitrepo_open(struct gitrepo *r, const char *path, const char *shown, int how)
 {
 	*r = (struct gitrepo){.local_rules = -1, .tree_rules_fd = -1};
 	unsigned flags = (how & GITREPO_FROM_ENV) ? GIT_REPOSITORY_OPEN_FROM_ENV : 0;
 	if (how & GITREPO_NO_SEARCH)
 		flags |= GIT_REPOSITORY_OPEN_NO_SEARCH;
 	int e = git_repository_open_ext(&r->repo, path, flags, NULL);
-	const char *shown = path ? path : ".";
+	if (!shown)
+		shown = path ? path : ".";
 	if (e == GIT_ENOTFOUND) {
-		cli_error("'%s' is not in a git repository (nor is any of its parents)", shown);
+		gitrepo_say("'%s' is not in a git repository (nor is any of its parents)", shown);
 		goto fail;
 	}
 	if (e < 0) {
@@ -175,8 +213,11 @@ fail:
 	return -1;
 }
 
+static void memo_free(struct gitrepo *r);
+
 void gitrepo_close(struct gitrepo *r)
 {
+	memo_free(r);
 	git_repository_free(r->tree_rules);
 	if (r->tree_rules_fd >= 0)
 		(void)close(r->tree_rules_fd); /* a memfd: nothing to lose */
@@ -312,13 +353,137 @@ static int open_tree_rules(struct gitrepo *r)
 	return 0;
 }
 
+/* ---- what the rules said of directories ------------------------------------------------ */
+
+/* Per directory, libgit2's answer for "DIR/" from each repository: 0 not asked, 1 not
+ * ignored, 2 ignored.  An open-addressing table keyed by the directory's path. */
+struct memo_slot {
+	char *dir;
+	unsigned char said[2]; /* [0] r->repo, [1] r->tree_rules */
+};
+
+struct gitrepo_memo {
+	struct memo_slot *slots;
+	size_t cap, n; /* cap a power of two, at most half full */
+};
+
+static size_t hash(const char *s, size_t len)
+{
+	size_t h = 14695981039346656037u; /* FNV-1a */
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211u;
+	return h;
+}
+
+static struct memo_slot *memo_find(struct gitrepo_memo *m, const char *dir, size_t len)
+{
+	for (size_t i = hash(dir, len) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+		struct memo_slot *s = &m->slots[i];
+		if (!s->dir || (strncmp(s->dir, dir, len) == 0 && s->dir[len] == '\0'))
+			return s;
+	}
+}
+
+/* The slot of dir[0 .. len), added if absent.  NULL: out of memory. */
+static struct memo_slot *memo_slot(struct gitrepo *r, const char *dir, size_t len)
+{
+	struct gitrepo_memo *m = r->memo;
+	if (!m && !(m = r->memo = calloc(1, sizeof(*m))))
+		return NULL;
+	if (2 * (m->n + 1) > m->cap) {
+		size_t cap = m->cap ? 2 * m->cap : 1024;
+		struct gitrepo_memo bigger = {calloc(cap, sizeof(struct memo_slot)), cap, m->n};
+		if (!bigger.slots)
+			return NULL;
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->slots[i].dir)
+				*memo_find(&bigger, m->slots[i].dir, strlen(m->slots[i].dir)) =
+					m->slots[i];
+		free(m->slots);
+		*m = bigger;
+	}
+	struct memo_slot *s = memo_find(m, dir, len);
+	if (!s->dir) {
+		if (!(s->dir = strndup(dir, len)))
+			return NULL;
+		m->n++;
+	}
+	return s;
+}
+
+static void memo_free(struct gitrepo *r)
+{
+	if (!r->memo)
+		return;
+	for (size_t i = 0; i < r->memo->cap; i++)
+		free(r->memo->slots[i].dir);
+	free(r->memo->slots);
+	free(r->memo);
+	r->memo = NULL;
+}
+
+/* libgit2's answer for path from repository which (0 r->repo, 1 r->tree_rules). */
+static int ask_libgit2(struct gitrepo *r, int which, const char *path, int *ignored)
+{
+	if (git_ignore_path_is_ignored(ignored, which ? r->tree_rules : r->repo, path) < 0) {
+		gitrepo_error("cannot ask the %s about '%s'",
+			      which ? ".gitignore files" : "ignore rules", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* git's answer for path from repository which: the directories above it from the top down
+ * (remembered), then the path itself (see the top of this file). */
+static int ask_as_git(struct gitrepo *r, int which, const char *path, int *ignored)
+{
+	size_t len = strlen(path);
+	if (len && path[len - 1] == '/')
+		len--; /* a directory: its own answer is asked last, as the path's */
+	pyci_buf dir = PYCI_BUF_INIT;
+	int rc = 0;
+	*ignored = 0;
+	for (const char *slash = memchr(path, '/', len); slash && !*ignored && rc == 0;
+	     slash = memchr(slash + 1, '/', len - (size_t)(slash + 1 - path))) {
+		size_t dl = (size_t)(slash - path);
+		struct memo_slot *s = memo_slot(r, path, dl);
+		if (!s) {
+			cli_error("out of memory");
+			rc = -1;
+			break;
+		}
+		if (!s->said[which]) {
+			int ign;
+			pyci_buf_clear(&dir);
+			if (pyci_buf_append(&dir, path, dl + 1) != 0) { /* with its '/' */
+				cli_error("out of memory");
+				rc = -1;
+				break;
+			}
+			if (ask_libgit2(r, which, dir.data, &ign) != 0) {
+				rc = -1;
+				break;
+			}
+			s->said[which] = ign ? 2 : 1;
+		}
+		*ignored = s->said[which] == 2;
+	}
+	pyci_buf_free(&dir);
+	if (rc == 0 && !*ignored)
+		rc = ask_libgit2(r, which, path, ignored);
+	return rc;
+}
+
+void gitrepo_rules_changed(struct gitrepo *r)
+{
+	memo_free(r);
+}
+
 int gitrepo_ignore(struct gitrepo *r, const char *path, enum gitign *ans)
 {
 	int ignored = 0;
-	if (git_ignore_path_is_ignored(&ignored, r->repo, path) < 0) {
-		gitrepo_error("cannot ask the ignore rules about '%s'", path);
+	if (ask_as_git(r, 0, path, &ignored) != 0)
 		return -1;
-	}
 	*ans = GITIGN_NO;
 	if (!ignored)
 		return 0;
@@ -329,10 +494,8 @@ int gitrepo_ignore(struct gitrepo *r, const char *path, enum gitign *ans)
 		return 0;
 	if (!r->tree_rules && open_tree_rules(r) != 0)
 		return -1;
-	if (git_ignore_path_is_ignored(&ignored, r->tree_rules, path) < 0) {
-		gitrepo_error("cannot ask the .gitignore files about '%s'", path);
+	if (ask_as_git(r, 1, path, &ignored) != 0)
 		return -1;
-	}
 	if (!ignored)
 		*ans = GITIGN_LOCAL;
 	return 0;

@@ -41,6 +41,7 @@ struct gitrepo {
 			    * hold any rule */
 	git_repository *tree_rules; /* the work tree's .gitignore files alone (see gitrepo.c) */
 	int tree_rules_fd;          /* the in-memory configuration it reads, or -1 */
+	struct gitrepo_memo *memo;  /* what the rules said of directories (gitrepo.c) */
 };
 
 /* How gitrepo_open finds the repository. */
@@ -50,23 +51,33 @@ enum {
 	GITREPO_NO_SEARCH = 2, /* path must be the top of a work tree (a submodule) */
 };
 
+/* After git_libgit2_init(): GIT_CONFIG_NOSYSTEM set, libgit2 is told not to read the system
+ * configuration at all (a process-wide libgit2 setting: the command line's).  0, or -1 (said). */
+int gitrepo_env(void);
+
 /*
  * Open the repository holding path (a directory; NULL with GITREPO_FROM_ENV: the current
- * directory), read its index and HEAD's tree.  GIT_CONFIG_GLOBAL, GIT_CONFIG_SYSTEM and
+ * directory), read its index and HEAD's tree.  shown: path as messages name it (the PATH as
+ * given), or NULL for path itself.  GIT_CONFIG_GLOBAL, GIT_CONFIG_SYSTEM and
  * GIT_CONFIG_NOSYSTEM are honoured as git honours them (libgit2 1.5 does not read them), so that
  * core.excludesFile is the one git would use.  A bare repository is refused (there is no work
  * tree to look at).  0, or -1 after saying why on stderr (not a repository, bare, an index
  * libgit2 cannot read, ...); *r is then empty (gitrepo_close is harmless).
  */
-int gitrepo_open(struct gitrepo *r, const char *path, int how);
+int gitrepo_open(struct gitrepo *r, const char *path, const char *shown, int how);
 
 void gitrepo_close(struct gitrepo *r);
 
 /*
  * Ask the ignore rules about path, relative to the top of the work tree ('/'-separated; a
- * trailing '/' asks about a directory).  The path need not exist.  0 with *ans set, or -1 (said).
+ * trailing '/' asks about a directory), as git answers: a path inside an ignored directory is
+ * ignored, whatever a rule says of the path itself.  The path need not exist.  0 with *ans set,
+ * or -1 (said).
  */
 int gitrepo_ignore(struct gitrepo *r, const char *path, enum gitign *ans);
+
+/* The .gitignore files changed (--fix appended rules): forget what they said of directories. */
+void gitrepo_rules_changed(struct gitrepo *r);
 
 /*
  * Whether the index entry e is in HEAD's tree (*in_head), and if so whether the index holds
@@ -83,6 +94,13 @@ int gitrepo_reread_index(struct gitrepo *r, int force);
  * that of the last failed call on this thread (git_error_last()).
  */
 void gitrepo_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* cli_error, and the message kept for gitrepo_last_message. */
+void gitrepo_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The last message gitrepo_say or gitrepo_error said on stderr (for the "error" lines of
+ * --json). */
+const char *gitrepo_last_message(void);
 
 /* The top of the work tree without its final '/', for people and JSON: a view of r->top of
  * length *len. */
