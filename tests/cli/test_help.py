@@ -23,7 +23,7 @@ from clitest import run  # noqa: E402
 
 EXPECTED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "expected")
 UPDATE = os.environ.get("PYCI_UPDATE_EXPECTED") == "1"
-COMMANDS = ["scan", "clean", "dump", "magic"]
+COMMANDS = ["scan", "clean", "dump", "magic", "git"]
 ENGINE = ["scan", "clean", "dump"]
 
 # Spellings that print a command's help on stdout, exit 0: --help wins when it comes before any
@@ -74,7 +74,11 @@ def option_error_cases():
               ["clean", "--stale", "--inv"], ["clean", "--all", "--target", "3.21"],
               ["magic", "-j"], ["magic", "-t", "3.12"], ["magic", "--json", "--bogus", "3531"],
               ["magic", "3531", "--bogus"], ["magic", "3531", "-x"], ["magic", "--", "-x"],
-              ["magic", "--", "--json"], ["magic", "--all"], ["magic", "--exclude", "x"]]
+              ["magic", "--", "--json"], ["magic", "--all"], ["magic", "--exclude", "x"],
+              ["git", "-n"], ["git", "--dry-run", "--json"], ["git", "--fix", "--staged"],
+              ["git", "--fix", "--check"], ["git", "--fix", "-n", "--staged"], ["git", "--fix=1"],
+              ["git", "--stag"], ["git", "--dry"], ["git", "--ch"], ["git", "--all"],
+              ["git", "--", "-"]]
     seen = set()
     return [c for c in cases if not (tuple(c) in seen or seen.add(tuple(c)))]
 
