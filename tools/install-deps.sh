@@ -5,12 +5,15 @@ set -eu
 # clang, clang-tidy, clang-format, cppcheck: tools/lint.sh and tools/fuzz.sh.  strace: test_io asks
 # it whether io_uring ran; e2fsprogs: chattr for the dry-run tests; python3-virtualenv: test_venv
 # makes virtualenvs (their pyvenv.cfg differs from venv's), 2.7 ones too, without pip.
+# libgit2-dev: `pycinspect git` (the command line only; -DPYCI_GIT=OFF builds without it); git
+# and pre-commit: its tests, where git itself and the real pre-commit are the oracles.
 # libclang-rt-dev holds libFuzzer
 # and clang's sanitizer runtimes: clang only recommends it, and recommends are not installed here.
 # jython (and the Java runtime it depends on): tests/conformance/jython.py and
 # fixtures/jython/generate.py.
-pkgs="gcc make cmake pkg-config libssl-dev libxxhash-dev liburing-dev libcmocka-dev python3 xxhash pypy3
-clang libclang-rt-dev clang-tidy clang-format cppcheck strace e2fsprogs jython python3-virtualenv"
+pkgs="gcc make cmake pkg-config libssl-dev libxxhash-dev liburing-dev libgit2-dev libcmocka-dev python3
+xxhash pypy3 clang libclang-rt-dev clang-tidy clang-format cppcheck strace e2fsprogs git pre-commit
+jython python3-virtualenv"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
