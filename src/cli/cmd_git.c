@@ -756,8 +756,6 @@ static size_t dirs_missing(const struct gitfindings *f)
 	return n;
 }
 
-static int run_repo(struct git_cli *c, struct unit *u, const char *super, int depth);
-
 static int report(struct git_cli *c, struct unit *u, const struct gitfindings *f)
 {
 	struct gitrepo *r = &u->r;
@@ -799,55 +797,91 @@ static int report(struct git_cli *c, struct unit *u, const struct gitfindings *f
 	return rc ? -1 : 0;
 }
 
-/* The submodules of r that are checked out, each a repository of its own. */
-static int run_submodules(struct git_cli *c, struct unit *u, const struct gitfindings *f, int depth)
+/* A submodule to look at after its superproject, as a repository of its own.  A stack, so
+ * that each repository's submodules come right after it, in their order, with no recursion. */
+struct pending {
+	char *path;  /* its work tree */
+	char *super; /* the top of its superproject */
+	int depth;   /* 1 for a submodule of a repository named on the command line */
+};
+
+struct pendings {
+	struct pending *v;
+	size_t n, cap;
+};
+
+static int push_submodules(struct pendings *q, const struct gitrepo *r, const struct gitfindings *f,
+			   int depth)
 {
 	size_t tl;
-	const char *top = gitrepo_top(&u->r, &tl);
-	pyci_buf path = PYCI_BUF_INIT;
+	const char *top = gitrepo_top(r, &tl);
+	for (size_t i = f->submodules.n; i > 0; i--) {
+		if (q->n == q->cap) {
+			size_t cap = q->cap ? 2 * q->cap : 8;
+			struct pending *v = realloc(q->v, cap * sizeof(*v));
+			if (!v)
+				return -1;
+			q->v = v;
+			q->cap = cap;
+		}
+		struct pending p = {NULL, strndup(top, tl), depth};
+		pyci_buf path = PYCI_BUF_INIT;
+		if (p.super &&
+		    pyci_buf_printf(&path, "%s%s", r->top, f->submodules.items[i - 1]) == 0)
+			p.path = path.data; /* the buffer's storage, now p's */
+		if (!p.path) {
+			free(p.super);
+			pyci_buf_free(&path);
+			return -1;
+		}
+		q->v[q->n++] = p;
+	}
+	return 0;
+}
+
+static int run_repo(struct git_cli *c, struct unit *u, const char *super, int depth,
+		    struct pendings *q);
+
+/* The submodules pushed so far, and theirs. */
+static int run_pending(struct git_cli *c, struct pendings *q)
+{
 	int rc = 0;
-	for (size_t i = 0; i < f->submodules.n && rc == 0; i++) {
-		pyci_buf_clear(&path);
-		if (pyci_buf_printf(&path, "%s%s", u->r.top, f->submodules.items[i]) != 0) {
-			cli_error("out of memory");
-			rc = -1;
-			break;
-		}
-		if (depth >= SUBMODULE_DEPTH_MAX) {
-			cli_error("'%s': submodules nested deeper than %d, not looked at",
-				  path.data, SUBMODULE_DEPTH_MAX);
-			repo_error(c, path.data, "submodules nested too deep");
-			continue;
-		}
+	while (q->n && rc == 0) {
+		struct pending p = q->v[--q->n];
 		struct unit sub = {0};
-		if (gitrepo_open(&sub.r, path.data, NULL, GITREPO_NO_SEARCH) != 0) {
-			repo_error(c, path.data, "cannot open the repository");
-			continue;
-		}
-		if (pathlist_add(&sub.scope.dirs, "", 0) != 0) {
+		if (p.depth > SUBMODULE_DEPTH_MAX) {
+			cli_error("'%s': submodules nested deeper than %d, not looked at", p.path,
+				  SUBMODULE_DEPTH_MAX);
+			repo_error(c, p.path, "submodules nested too deep");
+		} else if (gitrepo_open(&sub.r, p.path, NULL, GITREPO_NO_SEARCH) != 0) {
+			repo_error(c, p.path, gitrepo_last_message());
+		} else if (pathlist_add(&sub.scope.dirs, "", 0) != 0) {
 			cli_error("out of memory");
 			rc = -1;
 		} else {
-			char *super = strndup(top, tl);
-			if (!super) {
-				cli_error("out of memory");
-				rc = -1;
-			} else {
-				rc = run_repo(c, &sub, super, depth + 1);
-				free(super);
-			}
+			rc = run_repo(c, &sub, p.super, p.depth, q);
 		}
 		gitrepo_close(&sub.r);
 		pathlist_free(&sub.scope.dirs);
-		pathlist_free(&sub.scope.files);
+		free(p.path);
+		free(p.super);
 	}
-	pyci_buf_free(&path);
 	return rc;
 }
 
-/* Look at one repository and its submodules.  -1 only when the run must stop (memory, output);
- * a repository that cannot be read is said and counted, and the run goes on. */
-static int run_repo(struct git_cli *c, struct unit *u, const char *super, int depth)
+static void pendings_free(struct pendings *q)
+{
+	for (size_t i = 0; i < q->n; i++) {
+		free(q->v[i].path);
+		free(q->v[i].super);
+	}
+	free(q->v);
+}
+
+/* Look at one repository; its submodules go on q.  -1 only when the run must stop (memory,
+ * output); a repository that cannot be read is said and counted, and the run goes on. */
+static int run_repo(struct git_cli *c, struct unit *u, const char *super, int depth,
+		    struct pendings *q)
 {
 	if (!c->e.json && c->t.repositories + c->t.errors > 0 && pyci_buf_putc(&c->e.out, '\n'))
 		return -1;
@@ -856,15 +890,19 @@ static int run_repo(struct git_cli *c, struct unit *u, const char *super, int de
 	struct gitfindings f;
 	if (gitfind_run(&u->r, &u->scope, c->staged, &c->e.opt, &f) != 0) {
 		gitfindings_free(&f);
-		repo_error(c, u->r.top, "cannot look at the repository");
+		repo_error(c, u->r.top, gitrepo_last_message());
 		return c->e.write_failed ? -1 : 0;
 	}
 	c->t.repositories++;
 	int rc = report(c, u, &f);
-	if (rc == 0 && (c->e.json || cli_flush(&c->e.out) == 0))
-		rc = run_submodules(c, u, &f, depth);
-	else if (rc == 0)
+	if (rc == 0 && !c->e.json && cli_flush(&c->e.out) != 0) {
+		c->e.write_failed = 1;
 		rc = -1;
+	}
+	if (rc == 0 && push_submodules(q, &u->r, &f, depth + 1) != 0) {
+		cli_error("out of memory");
+		rc = -1;
+	}
 	gitfindings_free(&f);
 	return rc;
 }
@@ -1105,10 +1143,12 @@ int cmd_git(int argc, char **argv)
 			repo_error(&c, argv[i], gitrepo_last_message());
 	}
 	int stop = 0;
+	struct pendings q = {0};
 	for (size_t i = 0; i < nunits && !stop; i++) {
 		scope_tidy(&units[i].scope);
-		stop = run_repo(&c, &units[i], NULL, 0) != 0;
+		stop = run_repo(&c, &units[i], NULL, 0, &q) != 0 || run_pending(&c, &q) != 0;
 	}
+	pendings_free(&q);
 	if (!stop && !c.e.write_failed && (c.e.json || c.t.repositories)) {
 		int s = c.e.json ? summary_json(&c) : summary_text(&c);
 		if (s != 0 || cli_flush(&c.e.out) != 0)

@@ -193,7 +193,7 @@ static int read_index(struct gitrepo *r, const struct gitscope *scope, int stage
 		const char *slash = memrchr(path, '/', len);
 		size_t dlen = slash ? (size_t)(slash - path) : 0;
 		if (!staged &&
-		    (!last_dir || dlen != last_dir_len || memcmp(path, last_dir, dlen))) {
+		    (!last_dir || dlen != last_dir_len || memcmp(path, last_dir, dlen) != 0)) {
 			if (add_dir_and_parents(&f->index_dirs, path, dlen) != 0)
 				return -1;
 			last_dir = path;
@@ -207,7 +207,7 @@ static int read_index(struct gitrepo *r, const struct gitscope *scope, int stage
 			continue;
 		}
 		if (!staged && ends_with(path, len, ".py") && gitscope_has_dir(scope, path, dlen) &&
-		    (!last_src || dlen != last_src_len || memcmp(path, last_src, dlen))) {
+		    (!last_src || dlen != last_src_len || memcmp(path, last_src, dlen) != 0)) {
 			if (pathlist_add(&f->source_dirs, path, dlen) != 0)
 				return -1;
 			last_src = path;

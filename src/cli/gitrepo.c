@@ -433,16 +433,26 @@ static int ask_libgit2(struct gitrepo *r, int which, const char *path, int *igno
 	return 0;
 }
 
-/* git's answer for path from repository which: the directories above it from the top down
- * (remembered), then the path itself (see the top of this file). */
+/*
+ * git's answer for path from repository which.  libgit2's own answer first: when it says
+ * ignored, so does git (a rule names the path, or the deepest directory a rule names is
+ * excluded, and then that directory or one above it is, for git too).  When it says not
+ * ignored, a directory above may still be excluded while a rule re-includes the path, which git
+ * does not allow: the directories are asked from the top down (remembered), and the first
+ * ignored one decides.  A repository with its rules in place thus costs one question per path.
+ */
 static int ask_as_git(struct gitrepo *r, int which, const char *path, int *ignored)
 {
+	*ignored = 0;
+	if (ask_libgit2(r, which, path, ignored) != 0)
+		return -1;
+	if (*ignored)
+		return 0;
 	size_t len = strlen(path);
 	if (len && path[len - 1] == '/')
-		len--; /* a directory: its own answer is asked last, as the path's */
+		len--; /* a directory: its own answer is libgit2's, above */
 	pyci_buf dir = PYCI_BUF_INIT;
 	int rc = 0;
-	*ignored = 0;
 	for (const char *slash = memchr(path, '/', len); slash && !*ignored && rc == 0;
 	     slash = memchr(slash + 1, '/', len - (size_t)(slash + 1 - path))) {
 		size_t dl = (size_t)(slash - path);
@@ -469,8 +479,6 @@ static int ask_as_git(struct gitrepo *r, int which, const char *path, int *ignor
 		*ignored = s->said[which] == 2;
 	}
 	pyci_buf_free(&dir);
-	if (rc == 0 && !*ignored)
-		rc = ask_libgit2(r, which, path, ignored);
 	return rc;
 }
 

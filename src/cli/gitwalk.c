@@ -37,13 +37,13 @@ struct walk {
 /* The path of a directory of the walk relative to the top ("" for the top). */
 static const char *rel_of(const struct walk *w, const pyci_dir *d, size_t *len)
 {
-	size_t skip = w->r->top_len; /* the top and its '/' */
-	if (d->path_len < skip) {
+	size_t top = w->r->top_len; /* the top and its '/' */
+	if (d->path_len < top) {
 		*len = 0;
 		return "";
 	}
-	*len = d->path_len - skip;
-	return d->path + skip;
+	*len = d->path_len - top;
+	return d->path + top;
 }
 
 /* w->path = rel/name (or name at the top), NUL-terminated. */
