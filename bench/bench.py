@@ -23,6 +23,10 @@ Parts (all but dumpmem by default; BENCH_PARTS or --parts selects, comma-separat
   synthetic  trees made by bench/gen_synthetic.py (deterministic, seed BENCH_SEED) of 10k, 100k
              and 1M caches: scan against find and fdfind, and the time per cache at each size.
   memory     peak RSS of `pycinspect scan` on the synthetic trees (`/usr/bin/time -v`).
+  git        a git repository of 100,000 tracked files (bench_gitrepo(): 500 projects shaped
+             like a monorepo's, 3,500 directories with Python sources, a complete .gitignore,
+             20 caches committed by mistake): `pycinspect git --check` against
+             `git ls-files | grep -E '__pycache__|\.py[co]$'`, and `git --staged --check`.
   dumpmem    `pycinspect dump`'s memory (docs/dump.md): wall time and peak RSS on a 200 MB
              cache whose co_consts holds a tuple of 200 million None (written by a CPython 3.12
              from pyenv, else the python3 running this), plain and with --consts, and on eight
@@ -50,8 +54,8 @@ sys.path.insert(0, os.path.join(ROOT, "bench"))
 import gen_synthetic  # noqa: E402
 
 BIN = os.environ.get("PYCI_BIN", os.path.join(ROOT, "build", "pycinspect"))
-ALL_PARTS = ["scan", "deep", "cold", "clean", "hash", "synthetic", "memory", "dumpmem"]
-DEFAULT_PARTS = ["scan", "deep", "cold", "clean", "hash", "synthetic", "memory"]
+ALL_PARTS = ["scan", "deep", "cold", "clean", "hash", "synthetic", "memory", "git", "dumpmem"]
+DEFAULT_PARTS = ["scan", "deep", "cold", "clean", "hash", "synthetic", "memory", "git"]
 DEBIAN_PYTHON = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else sys.executable
 HEADER_SCRIPT = os.path.join(ROOT, "bench", "header_script.py")
 SYNTH_TARGETS = ",".join(gen_synthetic.TARGETS)
@@ -637,6 +641,110 @@ def part_dumpmem(cfg):
     bad = rss[cases[3][0]]
     target("dump --jobs 8, 8 bad magic: peak RSS", f"{bad:.1f} MiB", "< 64 MiB (not held)",
            bad < 64)
+
+
+# -- git: a repository of 100,000 tracked files -------------------------------------------------
+
+GITREPO_VERSION = 1
+GIT_ENV = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.org",
+           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.org",
+           "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z",
+           "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null"}
+
+
+def project_files(n):
+    """The 200 files of project n: what a monorepo's Python project holds (sources, tests,
+    data, templates, docs, images, scripts, translations)."""
+    pkg = f"p{n:03d}/src/pkg{n:03d}"
+    files = [f"p{n:03d}/README.md", f"p{n:03d}/pyproject.toml", f"p{n:03d}/setup.cfg",
+             f"{pkg}/__init__.py"]
+    files += [f"{pkg}/mod{i:02d}.py" for i in range(15)]
+    files += [f"{pkg}/data/table{i:02d}.json" for i in range(12)]
+    for k in range(4):
+        files += [f"{pkg}/sub{k}/__init__.py"] + [f"{pkg}/sub{k}/m{i:02d}.py" for i in range(11)]
+        files += [f"{pkg}/sub{k}/templates/t{i}.html" for i in range(6)]
+    files += [f"p{n:03d}/tests/conftest.py"] + [f"p{n:03d}/tests/test_{i:02d}.py"
+                                                 for i in range(19)]
+    files += [f"p{n:03d}/tests/fixtures/f{i:02d}.txt" for i in range(15)]
+    files += [f"p{n:03d}/docs/page{i:02d}.rst" for i in range(20)]
+    files += [f"p{n:03d}/docs/_static/img{i:02d}.png" for i in range(15)]
+    files += [f"p{n:03d}/scripts/tool{i}.py" for i in range(7)]
+    files += [f"p{n:03d}/scripts/run{i}.sh" for i in range(5)]
+    for lang in ("de", "fr", "ja"):
+        files += [f"p{n:03d}/locale/{lang}/LC_MESSAGES/dom{i}.po" for i in range(5)]
+    return files
+
+
+def bench_gitrepo(d):
+    """The repository (built once, reused while its marker matches): 100,000 tracked files and
+    20 committed caches in 5 __pycache__ directories."""
+    marker = os.path.join(d, ".git", "pycinspect-bench")
+    want = f"gitrepo {GITREPO_VERSION}\n"
+    if os.path.exists(marker) and open(marker).read() == want:
+        return
+    if os.path.lexists(d):
+        shutil.rmtree(d)
+    print(f"  building the git repository in {d} ...")
+    tmp = d + ".tmp"
+    if os.path.lexists(tmp):
+        shutil.rmtree(tmp)
+    env = dict(os.environ, **GIT_ENV)
+    subprocess.run(["git", "init", "-q", tmp], check=True, env=env)
+    n = 0
+    for p in range(500):
+        for f in project_files(p):
+            path = os.path.join(tmp, f)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as out:
+                out.write(f"# {f}\n")
+            n += 1
+    with open(os.path.join(tmp, ".gitignore"), "w") as out:
+        out.write("__pycache__/\n*.py[cod]\n*$py.class\n")
+    caches = []
+    for p in range(0, 500, 100):  # the mistake: 4 caches in each of 5 __pycache__
+        for i in range(4):
+            caches.append(f"p{p:03d}/src/pkg{p:03d}/__pycache__/mod{i:02d}.cpython-312.pyc")
+    for c in caches:
+        path = os.path.join(tmp, c)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as out:
+            out.write(b"\xcb\x0d\x0d\x0a" + bytes(12) + b"\xe3" + bytes(63))
+    assert n + 1 + len(caches) == 100000 + 21, n  # the files, .gitignore, the caches
+    subprocess.run(["git", "-C", tmp, "add", "-A"], check=True, env=env)
+    subprocess.run(["git", "-C", tmp, "add", "-f"] + caches, check=True, env=env)
+    subprocess.run(["git", "-C", tmp, "commit", "-q", "-m", "bench"], check=True, env=env)
+    with open(os.path.join(tmp, ".git", "pycinspect-bench"), "w") as out:
+        out.write(want)
+    os.rename(tmp, d)
+    # the work tree moved: let git see that nothing changed, as a user's repository would be
+    subprocess.run(["git", "-C", d, "status", "--porcelain"], check=True, env=env,
+                   stdout=subprocess.DEVNULL)
+
+
+def part_git(cfg):
+    d = os.path.join(cfg.dir, "gitrepo-100k")
+    bench_gitrepo(d)
+    tracked = int(subprocess.run(["git", "-C", d, "ls-files"], capture_output=True,
+                                 check=True).stdout.count(b"\n"))
+    print(f"\n== git: {d} ({tracked} tracked files), {cfg.runs} alternating runs, warm cache,"
+          " medians")
+    grep = "git -C " + d + " ls-files | grep -E '__pycache__|\\.py[co]$'"
+    cmds = {
+        "git ls-files | grep -E ...": ["sh", "-c", grep],
+        "pycinspect git --check": [BIN, "git", "--check", d],
+        "pycinspect git --staged --check": [BIN, "git", "--staged", "--check", d],
+    }
+    found = subprocess.run(["sh", "-c", grep], capture_output=True).stdout.count(b"\n")
+    summ = json_summary([BIN, "git", "--json", d])
+    print(f"  tracked caches: {found} by git ls-files | grep, "
+          f"{summ['tracked'] if summ else '?'} by pycinspect git; directories asked about: "
+          f"{summ['directories'] if summ else '?'}")
+    meds = alternate(cmds, cfg.runs)
+    print_medians(meds, "git ls-files | grep -E ...", "ls-files|grep")
+    r = meds["pycinspect git --check"] / meds["git ls-files | grep -E ..."]
+    target("git --check / ls-files|grep (100k)", f"{r:.2f}x", "<= 1.00x", r <= 1.00)
+    r = meds["pycinspect git --staged --check"] / meds["git ls-files | grep -E ..."]
+    note(f"git --staged --check (index and HEAD only) / ls-files|grep: {r:.2f}x (no target)")
 
 
 # -- main -----------------------------------------------------------------------------------------
