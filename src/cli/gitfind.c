@@ -4,8 +4,9 @@
  * One pass over the index finds the tracked caches, the directories that hold tracked sources
  * and every directory the index knows (for the walk of the work tree, gitwalk.c, which adds what
  * the index does not know).  Each tracked cache is then looked up in HEAD's tree, and its
- * work-tree file judged by the engine of `scan` (pyci_scan_path on that one file).  Last, each
- * directory that holds sources is asked the four questions of the ignore rules (gitrepo.c).
+ * work-tree file judged by the engine of `scan` (pyci_scan_path on that one file).  Each
+ * directory that holds sources is asked the four questions of the ignore rules (gitrepo.c):
+ * those the index names while the work tree is walked, those the walk found after it.
  *
  * The exception.  Python imports a NAME.pyc (or NAME$py.class, Jython) without its source only
  * from the directory where NAME.py would be, never from __pycache__.  A tracked cache of that
@@ -17,6 +18,7 @@
 #include "gitfind.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -290,32 +292,127 @@ static size_t source_dir_len(const struct gittracked *t)
 	return slash ? (size_t)(slash - t->path) : 0;
 }
 
-static int ask_dirs(struct gitrepo *r, struct gitfindings *f, pyci_buf *scratch)
+/* The four questions of directory d.  0, -1 (out of memory, not said) or -2 (libgit2, said). */
+static int ask_dir(struct gitrepo *r, const char *d, unsigned char answers[PROBE_COUNT],
+		   pyci_buf *scratch)
+{
+	for (int p = 0; p < PROBE_COUNT; p++) {
+		pyci_buf_clear(scratch);
+		if ((*d && pyci_buf_printf(scratch, "%s/", d) != 0) ||
+		    pyci_buf_puts(scratch, gitfind_probe_names[p]) != 0)
+			return -1;
+		enum gitign ans;
+		if (gitrepo_ignore(r, scratch->data, &ans) != 0)
+			return -2;
+		answers[p] = (unsigned char)ans;
+	}
+	return 0;
+}
+
+/*
+ * The questions about the directories the index knows to hold sources, asked while the work
+ * tree is walked: on a thread of their own, with a repository object of their own (libgit2's
+ * are not shared between threads).  The two take about as long on a large repository, and
+ * neither waits for the other: the walk adds directories (found_dirs) that are asked about
+ * after it.  One thread only when libgit2 was built without threads, or for few directories.
+ */
+#define ASK_ON_THREAD_MIN 64
+
+struct asker {
+	struct gitrepo view;
+	const struct pathlist *dirs;
+	unsigned char (*answers)[PROBE_COUNT];
+	int rc;
+	int started;
+	pthread_t thread;
+};
+
+static int ask_dirs(struct gitrepo *r, const struct pathlist *dirs,
+		    unsigned char (*answers)[PROBE_COUNT])
+{
+	pyci_buf scratch = PYCI_BUF_INIT;
+	int rc = 0;
+	for (size_t i = 0; i < dirs->n && rc == 0; i++)
+		rc = ask_dir(r, dirs->items[i], answers[i], &scratch);
+	pyci_buf_free(&scratch);
+	if (rc == -1)
+		cli_error("out of memory");
+	return rc ? -1 : 0;
+}
+
+static void *asker_run(void *arg)
+{
+	struct asker *a = arg;
+	a->rc = ask_dirs(&a->view, a->dirs, a->answers);
+	return NULL;
+}
+
+/* Start asking about f->source_dirs into a->answers (allocated here).  0, or -1 (said). */
+static int asker_start(struct gitrepo *r, struct gitfindings *f, struct asker *a)
+{
+	*a = (struct asker){.dirs = &f->source_dirs};
+	if (f->source_dirs.n && !(a->answers = calloc(f->source_dirs.n, sizeof(*a->answers)))) {
+		cli_error("out of memory");
+		return -1;
+	}
+	if (f->source_dirs.n < ASK_ON_THREAD_MIN || !(git_libgit2_features() & GIT_FEATURE_THREADS))
+		return 0;
+	if (gitrepo_open_view(&a->view, r) != 0)
+		return -1;
+	if (pthread_create(&a->thread, NULL, asker_run, a) != 0) {
+		gitrepo_close(&a->view); /* then on this thread, after the walk */
+		return 0;
+	}
+	a->started = 1;
+	return 0;
+}
+
+/* Wait for the thread, or ask on this one if none was started.  0, or -1 (said). */
+static int asker_finish(struct gitrepo *r, struct asker *a)
+{
+	if (!a->started)
+		return ask_dirs(r, a->dirs, a->answers);
+	a->started = 0;
+	int e = pthread_join(a->thread, NULL);
+	gitrepo_close(&a->view);
+	if (e != 0) {
+		cli_error("cannot wait for a thread: %s", strerror(e));
+		return -1;
+	}
+	return a->rc;
+}
+
+/* Every directory asked about: the index's (answered by the asker) and the walk's. */
+static int merge_dirs(struct gitrepo *r, struct gitfindings *f, const struct asker *a)
 {
 	for (size_t i = 0; i < f->source_dirs.n; i++)
 		if (pathlist_add(&f->dirs, f->source_dirs.items[i],
-				 strlen(f->source_dirs.items[i])))
-			return -1;
+				 strlen(f->source_dirs.items[i])) != 0)
+			goto oom;
 	for (size_t i = 0; i < f->found_dirs.n; i++)
-		if (pathlist_add(&f->dirs, f->found_dirs.items[i], strlen(f->found_dirs.items[i])))
-			return -1;
+		if (pathlist_add(&f->dirs, f->found_dirs.items[i],
+				 strlen(f->found_dirs.items[i])) != 0)
+			goto oom;
 	pathlist_sort(&f->dirs);
 	if (f->dirs.n && !(f->answers = calloc(f->dirs.n, sizeof(*f->answers))))
-		return -1;
-	for (size_t i = 0; i < f->dirs.n; i++) {
+		goto oom;
+	pyci_buf scratch = PYCI_BUF_INIT;
+	int rc = 0;
+	for (size_t i = 0; i < f->dirs.n && rc == 0; i++) {
 		const char *d = f->dirs.items[i];
-		for (int p = 0; p < PROBE_COUNT; p++) {
-			pyci_buf_clear(scratch);
-			if ((*d && pyci_buf_printf(scratch, "%s/", d) != 0) ||
-			    pyci_buf_puts(scratch, gitfind_probe_names[p]) != 0)
-				return -1;
-			enum gitign ans;
-			if (gitrepo_ignore(r, scratch->data, &ans) != 0)
-				return -2;
-			f->answers[i][p] = (unsigned char)ans;
-		}
+		long j = pathlist_find(&f->source_dirs, d, strlen(d));
+		if (j >= 0)
+			memcpy(f->answers[i], a->answers[j], sizeof(f->answers[i]));
+		else
+			rc = ask_dir(r, d, f->answers[i], &scratch);
 	}
-	return 0;
+	pyci_buf_free(&scratch);
+	if (rc == -1)
+		goto oom;
+	return rc ? -1 : 0;
+oom:
+	cli_error("out of memory");
+	return -1;
 }
 
 /* Keep the submodules that are checked out (their work tree holds a .git). */
@@ -388,12 +485,16 @@ int gitfind_run(struct gitrepo *r, const struct gitscope *scope, int staged,
 		rc = 0;
 		goto out;
 	}
-	if (gitwalk_run(r, scope, f) != 0)
+	struct asker a;
+	if (asker_start(r, f, &a) != 0) {
+		free(a.answers);
 		goto out;
-	int a = ask_dirs(r, f, &scratch);
-	if (a == -1)
-		goto oom;
-	rc = a == 0 ? 0 : -1;
+	}
+	int walked = gitwalk_run(r, scope, f);
+	int asked = asker_finish(r, &a);
+	if (walked == 0 && asked == 0)
+		rc = merge_dirs(r, f, &a);
+	free(a.answers);
 	goto out;
 oom:
 	cli_error("out of memory");

@@ -49,9 +49,9 @@
 /* A configuration file that cannot exist (ENOTDIR): libgit2 reads it as empty. */
 #define NO_FILE "/dev/null/none"
 
-/* The last message said here, for the "error" lines of --json (the command line's own state:
- * one run, one thread). */
-static char last_message[1024];
+/* The last message said here, for the "error" lines of --json (the command line's own state;
+ * each thread its own). */
+static _Thread_local char last_message[1024];
 
 const char *gitrepo_last_message(void)
 {
@@ -211,6 +211,29 @@ int gitrepo_open(struct gitrepo *r, const char *path, const char *shown, int how
 fail:
 	gitrepo_close(r);
 	return -1;
+}
+
+int gitrepo_open_view(struct gitrepo *v, const struct gitrepo *r)
+{
+	*v = (struct gitrepo){.local_rules = -1, .tree_rules_fd = -1};
+	const char *wd = NULL;
+	if (git_repository_open_ext(&v->repo, git_repository_path(r->repo),
+				    GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0 ||
+	    /* only when it differs: libgit2 1.5 leaks its copy of the path when it is the same */
+	    (((wd = git_repository_workdir(v->repo)) == NULL || strcmp(wd, r->top) != 0) &&
+	     git_repository_set_workdir(v->repo, r->top, 0) < 0)) {
+		gitrepo_error("cannot open '%s' again", r->top);
+		gitrepo_close(v);
+		return -1;
+	}
+	v->top = git_repository_workdir(v->repo);
+	v->top_len = strlen(v->top);
+	v->worktree = r->worktree;
+	if (env_config(v->repo) != 0) {
+		gitrepo_close(v);
+		return -1;
+	}
+	return 0;
 }
 
 static void memo_free(struct gitrepo *r);

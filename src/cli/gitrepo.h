@@ -66,6 +66,13 @@ int gitrepo_env(void);
  */
 int gitrepo_open(struct gitrepo *r, const char *path, const char *shown, int how);
 
+/*
+ * Open r's repository again in v, for the ignore questions of another thread (a libgit2 object
+ * is used by one thread at a time): the same git directory and work tree, no index, no HEAD;
+ * only gitrepo_ignore is to be asked of it.  0, or -1 (said).
+ */
+int gitrepo_open_view(struct gitrepo *v, const struct gitrepo *r);
+
 void gitrepo_close(struct gitrepo *r);
 
 /*

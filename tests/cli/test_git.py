@@ -174,6 +174,24 @@ class IgnoreRules(GitCase):
         # all three kinds of answer are in this tree
         self.assertEqual({o["ignored_by"] for o in probes.values()}, {None, "gitignore", "local"})
 
+    def test_many_directories(self):
+        """Enough directories that those of the index are asked about on a thread of their own
+        while the work tree is walked (gitfind.c: 64 or more)."""
+        files = {".gitignore": "__pycache__/\n*.pyc\n/d1*/*.pyo\n"}
+        for i in range(90):
+            files["d%02d/m.py" % i] = ""
+            if i % 7 == 0:
+                files["d%02d/.gitignore" % i] = "!*.pyc\n*$py.class\n"
+            if i % 11 == 0:
+                files["d%02d/sub/n.py" % i] = ""
+        repo = self.sb.repo("r", files)
+        gittest.write(repo, {"new%d/x.py" % i: "" for i in range(5)})  # found by the walk
+        gittest.write(repo, {"d03/stray.pyo": "at risk"})
+        p, objs = self.sb.pyci_json([], repo)
+        probes = self.assert_against_check_ignore(repo, objs)
+        self.assertEqual(len({o["directory"] for o in probes.values()}), 90 + 9 + 5)
+        self.assertEqual([o["path"] for o in of_type(objs, "at-risk")], ["d03/stray.pyo"])
+
     def test_default_excludes_file_of_xdg(self):
         os.makedirs(self.sb.path("home", ".config", "git"))
         with open(self.sb.path("home", ".config", "git", "ignore"), "w") as f:
