@@ -112,6 +112,36 @@ class Staged(unittest.TestCase):
         self.assertEqual(worktree, [])
 
 
+class GitHook(unittest.TestCase):
+    """A plain git pre-commit hook: git runs it with GIT_INDEX_FILE naming the index of the
+    commit being made, which is not .git/index for `git commit PATH` and `git commit -a`."""
+
+    def setUp(self):
+        self.sb = gittest.Sandbox()
+
+    def tearDown(self):
+        self.sb.cleanup()
+
+    def test_the_index_of_the_commit(self):
+        repo = self.sb.repo("r", {"a.py": "a\n", "__pycache__/a.cpython-311.pyc": PYC})
+        hook = os.path.join(repo, ".git/hooks/pre-commit")
+        with open(hook, "w") as f:
+            f.write("#!/bin/sh\nexec %s git --staged --check\n" % os.path.abspath(clitest.BIN))
+        os.chmod(hook, 0o755)
+        gittest.write(repo, {"a.py": "b\n", "__pycache__/a.cpython-311.pyc": b"changed"})
+        # only a.py: the cache's change is not in this commit
+        p = subprocess.run(["git", "-C", repo, "commit", "-q", "-m", "a", "--", "a.py"],
+                           env=self.sb.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        # -a: it is
+        p = subprocess.run(["git", "-C", repo, "commit", "-q", "-a", "-m", "all"],
+                           env=self.sb.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.assertEqual(p.returncode, 1)
+        # git gives a hook's stdout to stderr
+        self.assertIn(b"modified  __pycache__/a.cpython-311.pyc", p.stderr)
+        self.assertEqual(self.sb.git(repo, "log", "--format=%s"), b"a\nstart\n")
+
+
 class PreCommit(unittest.TestCase):
     """The real pre-commit runs the hook.  Debian 12 has pre-commit 3.0.4, older than 4.4:
     there `language: unsupported` must be refused (why the manifest says `system`); from 4.4 on
