@@ -995,7 +995,8 @@ static int add_path(struct unit **units, size_t *n, const char *arg)
 	else
 		rel = NULL;
 	if (!rel || strcmp(rel, ".git") == 0 || strncmp(rel, ".git/", 5) == 0) {
-		gitrepo_say("'%s' is not in the work tree of '%s' (a git directory?)", arg, r.top);
+		gitrepo_say("'%s' is not in the work tree of '%.*s' (a git directory?)", arg,
+			    GITREPO_TOP(&r));
 		gitrepo_close(&r);
 		return 1;
 	}

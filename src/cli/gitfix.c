@@ -115,25 +115,26 @@ static int preflight(struct gitrepo *r)
 {
 	int state = git_repository_state(r->repo);
 	if (state < 0) {
-		gitrepo_error("cannot read the state of '%s'", r->top);
+		gitrepo_error("cannot read the state of '%.*s'", GITREPO_TOP(r));
 		return -1;
 	}
 	if (state != GIT_REPOSITORY_STATE_NONE) {
-		cli_error("refusing to change '%s': %s is in progress (finish or abort it first); "
-			  "nothing was changed",
-			  r->top, state_name(state));
+		cli_error(
+			"refusing to change '%.*s': %s is in progress (finish or abort it first); "
+			"nothing was changed",
+			GITREPO_TOP(r), state_name(state));
 		return -1;
 	}
 	if (git_index_has_conflicts(r->index)) {
 		cli_error(
-			"refusing to change '%s': the index has unresolved conflicts; nothing was "
+			"refusing to change '%.*s': the index has unresolved conflicts; nothing was "
 			"changed",
-			r->top);
+			GITREPO_TOP(r));
 		return -1;
 	}
 	const char *index = git_index_path(r->index);
 	if (!index) {
-		cli_error("refusing to change '%s': its index has no file", r->top);
+		cli_error("refusing to change '%.*s': its index has no file", GITREPO_TOP(r));
 		return -1;
 	}
 	pyci_buf lock = PYCI_BUF_INIT;
@@ -145,10 +146,10 @@ static int preflight(struct gitrepo *r)
 	int locked = lstat(lock.data, &st) == 0;
 	if (locked)
 		cli_error(
-			"refusing to change '%s': '%s' exists: another git command is running, or "
+			"refusing to change '%.*s': '%s' exists: another git command is running, or "
 			"one stopped without removing it (remove it once no git command runs); "
 			"nothing was changed",
-			r->top, lock.data);
+			GITREPO_TOP(r), lock.data);
 	pyci_buf_free(&lock);
 	return locked ? -1 : 0;
 }
@@ -255,7 +256,7 @@ int gitfix_apply(struct gitrepo *r, struct gitfix *fx, int dry_run)
 		if (size < 0 || write_all(fd, block.data, block.len) != 0) {
 			cli_error("cannot append to '%s': %s", path.data, strerror(errno));
 			undo_gitignore(fx, fd, size < 0 ? 0 : size, path.data);
-			cli_error("nothing was changed in '%s'", r->top);
+			cli_error("nothing was changed in '%.*s'", GITREPO_TOP(r));
 			goto out;
 		}
 	}
@@ -269,7 +270,7 @@ int gitfix_apply(struct gitrepo *r, struct gitfix *fx, int dry_run)
 		}
 	}
 	if (fx->untrack.n && git_index_write(r->index) < 0) {
-		gitrepo_error("cannot write the index of '%s'", r->top);
+		gitrepo_error("cannot write the index of '%.*s'", GITREPO_TOP(r));
 		goto undo_index;
 	}
 	rc = 0;
@@ -279,7 +280,7 @@ undo_index:
 undo:
 	if (fd >= 0)
 		undo_gitignore(fx, fd, size, path.data);
-	cli_error("nothing was changed in '%s'", r->top);
+	cli_error("nothing was changed in '%.*s'", GITREPO_TOP(r));
 	goto out;
 oom:
 	cli_error("out of memory");

@@ -202,7 +202,7 @@ int gitrepo_open(struct gitrepo *r, const char *path, const char *shown, int how
 	if (env_config(r->repo) != 0)
 		goto fail;
 	if (git_repository_index(&r->index, r->repo) < 0) {
-		gitrepo_error("cannot read the index of '%s'", r->top);
+		gitrepo_error("cannot read the index of '%.*s'", GITREPO_TOP(r));
 		goto fail;
 	}
 	if (read_head(r) != 0)
@@ -222,7 +222,7 @@ int gitrepo_open_view(struct gitrepo *v, const struct gitrepo *r)
 	    /* only when it differs: libgit2 1.5 leaks its copy of the path when it is the same */
 	    (((wd = git_repository_workdir(v->repo)) == NULL || strcmp(wd, r->top) != 0) &&
 	     git_repository_set_workdir(v->repo, r->top, 0) < 0)) {
-		gitrepo_error("cannot open '%s' again", r->top);
+		gitrepo_error("cannot open '%.*s' again", GITREPO_TOP(r));
 		gitrepo_close(v);
 		return -1;
 	}
@@ -555,7 +555,7 @@ int gitrepo_in_head(struct gitrepo *r, const git_index_entry *e, int *in_head, i
 int gitrepo_reread_index(struct gitrepo *r, int force)
 {
 	if (git_index_read(r->index, force) < 0) {
-		gitrepo_error("cannot read the index of '%s'", r->top);
+		gitrepo_error("cannot read the index of '%.*s'", GITREPO_TOP(r));
 		return -1;
 	}
 	return 0;

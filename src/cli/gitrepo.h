@@ -113,4 +113,7 @@ const char *gitrepo_last_message(void);
  * length *len. */
 const char *gitrepo_top(const struct gitrepo *r, size_t *len);
 
+/* The top for a "%.*s" in a message: its length, then r->top. */
+#define GITREPO_TOP(r) ((int)((r)->top_len > 1 ? (r)->top_len - 1 : (r)->top_len)), (r)->top
+
 #endif
