@@ -351,7 +351,8 @@ static void *asker_run(void *arg)
 static int asker_start(struct gitrepo *r, struct gitfindings *f, struct asker *a)
 {
 	*a = (struct asker){.dirs = &f->source_dirs};
-	if (f->source_dirs.n && !(a->answers = calloc(f->source_dirs.n, sizeof(*a->answers)))) {
+	/* one row at least: never NULL, whatever the count */
+	if (!(a->answers = calloc(f->source_dirs.n + 1, sizeof(*a->answers)))) {
 		cli_error("out of memory");
 		return -1;
 	}
@@ -394,7 +395,7 @@ static int merge_dirs(struct gitrepo *r, struct gitfindings *f, const struct ask
 				 strlen(f->found_dirs.items[i])) != 0)
 			goto oom;
 	pathlist_sort(&f->dirs);
-	if (f->dirs.n && !(f->answers = calloc(f->dirs.n, sizeof(*f->answers))))
+	if (!(f->answers = calloc(f->dirs.n + 1, sizeof(*f->answers))))
 		goto oom;
 	pyci_buf scratch = PYCI_BUF_INIT;
 	int rc = 0;
