@@ -122,6 +122,21 @@ class Listing(GitCase):
         self.assertEqual(len(of_type(objs, "tracked")), 2)
 
 
+    def test_paths_of_several_repositories(self):
+        one = self.sb.repo("one", {"a.py": "", "__pycache__/a.cpython-311.pyc": PYC})
+        two = self.sb.repo("two", {"b.py": "", "b.pyc": PYC})
+        p, objs = self.sb.pyci_json([two, os.path.join(one, "__pycache__"), one], self.sb.dir)
+        self.assertEqual([o["path"] for o in of_type(objs, "repository")], [two, one])
+        self.assert_index_listing(one, objs, one)
+        self.assert_index_listing(two, objs, two)
+        self.assertEqual(of_type(objs, "summary")[0]["repositories"], 2)
+        # a PATH in the git directory is refused, the others are still reported
+        p, objs = self.sb.pyci_json([os.path.join(one, ".git"), two], self.sb.dir, ok=(2,))
+        self.assertEqual([o["type"] for o in objs if o["type"] in ("error", "repository")],
+                         ["error", "repository"])
+        self.assertIn(b"is not in the work tree of", p.stderr)
+
+
 class IgnoreRules(GitCase):
     def probe_paths(self, objs):
         return {o["probe"]: o for o in of_type(objs, "ignore")}
