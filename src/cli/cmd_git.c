@@ -81,7 +81,6 @@ static const struct cli_command git_command = {
 struct unit {
 	struct gitrepo r;
 	struct gitscope scope;
-	int from_env;
 };
 
 struct totals {
