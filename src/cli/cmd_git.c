@@ -1167,7 +1167,7 @@ out:
 		pathlist_free(&units[i].scope.files);
 	}
 	free(units);
-	git_libgit2_shutdown();
+	(void)git_libgit2_shutdown(); /* the count of inits left: nothing to do with it */
 out_free:
 	scanrun_free(&c.e);
 	return rc;

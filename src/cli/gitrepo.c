@@ -364,16 +364,16 @@ static int open_tree_rules(struct gitrepo *r)
 	char path[64];
 	(void)snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	git_config *cfg = NULL;
+	int rc = 0;
 	if (git_repository_new(&r->tree_rules) < 0 ||
 	    git_repository_set_workdir(r->tree_rules, r->top, 0) < 0 || git_config_new(&cfg) < 0 ||
-	    git_config_add_file_ondisk(cfg, path, GIT_CONFIG_LEVEL_APP, r->tree_rules, 0) < 0) {
+	    git_config_add_file_ondisk(cfg, path, GIT_CONFIG_LEVEL_APP, r->tree_rules, 0) < 0 ||
+	    git_repository_set_config(r->tree_rules, cfg) < 0) {
 		gitrepo_error("cannot set up the question to the work tree's .gitignore files");
-		git_config_free(cfg);
-		return -1;
+		rc = -1;
 	}
-	git_repository_set_config(r->tree_rules, cfg);
 	git_config_free(cfg); /* the repository holds its own reference */
-	return 0;
+	return rc;
 }
 
 /* ---- what the rules said of directories ------------------------------------------------ */
