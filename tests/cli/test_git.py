@@ -219,6 +219,22 @@ class IgnoreRules(GitCase):
         self.assertEqual(of_type(objs, "summary")[0]["local_only"],
                          {"__pycache__/": 2, "*.py[cod]": 2, "*$py.class": 2})
 
+    def test_git_config_global_is_followed(self):
+        """GIT_CONFIG_GLOBAL names another file than ~/.gitconfig: git reads that one (libgit2
+        1.5 alone would read ~/.gitconfig), and so does pycinspect."""
+        other = self.sb.path("other-gitconfig")
+        excl = self.sb.path("other-excludes")
+        with open(excl, "w") as f:
+            f.write("*.py[cod]\n")
+        with open(other, "w") as f:
+            f.write("[core]\n\texcludesFile = %s\n" % excl)
+        env = dict(self.sb.env, GIT_CONFIG_GLOBAL=other)
+        repo = self.sb.repo("r", {"m.py": ""})
+        _, objs = self.sb.pyci_json([], repo, env=env)
+        self.sb.env = env  # for check-ignore
+        probes = self.assert_against_check_ignore(repo, objs)
+        self.assertEqual(probes["pycinspect-probe.pyc"]["ignored_by"], "local")
+
     def test_complete_rules_pass(self):
         repo = self.sb.repo("r", {".gitignore": "__pycache__/\n*.py[cod]\n*$py.class\n",
                                   "m.py": "", "pkg/n.py": "", "pkg/sub/o.py": ""})
