@@ -67,5 +67,6 @@ int cmd_scan(int argc, char **argv);
 int cmd_clean(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_magic(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 #endif
