@@ -1,19 +1,20 @@
 /*
  * codenames.c - imports and watched names of a code tree (codenames.h).
  *
- * Every code object of the tree is visited once (nodes[] lists each one once, however many
- * references share it).  Its bytecode is walked with the version's instruction format: before
+ * Every code object of the tree is visited once, in source order (pre-order through co_consts,
+ * however many references share it).  Its bytecode is walked with the version's instruction format: before
  * 3.6 an opcode of HAVE_ARGUMENT or more is followed by a 2-byte argument, later every
  * instruction is 2 bytes (3.11's inline caches are instructions of opcode 0, harmless here);
  * EXTENDED_ARG prefixes add high bits.  The opcode numbers are those each interpreter's own
  * opcode module gives (2.7, 3.6-3.15 checked on the interpreters the tests use; 3.0-3.5 as
- * their opcode.py has them).  Python 2's exec statement is an opcode (EXEC_STMT), not a name:
+ * their opcode.py has them); 3.15 keeps the lazy-import flags in IMPORT_NAME's two low bits.  Python 2's exec statement is an opcode (EXEC_STMT), not a name:
  * it counts as "exec".
  */
 #include "pycinspect/codenames.h"
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define NO_NODE UINT32_MAX
@@ -28,13 +29,16 @@ const char *const pyci_codenames_watch[] = {
 typedef struct opset {
 	int major, minor_from, minor_to;
 	int import_name, extended_arg, exec_stmt;
-	int wordcode; /* 3.6+: 2 bytes an instruction */
+	int wordcode;  /* 3.6+: 2 bytes an instruction */
+	int arg_shift; /* IMPORT_NAME's argument is the name's index shifted by this (3.15: two
+			* bits of lazy-import flags below it) */
 } opset;
 
 static const opset OPSETS[] = {
-	{2, 7, 7, 108, 145, 85, 0},  {3, 0, 1, 108, 143, -1, 0}, {3, 2, 5, 108, 144, -1, 0},
-	{3, 6, 12, 108, 144, -1, 1}, {3, 13, 13, 75, 71, -1, 1}, {3, 14, 14, 73, 69, -1, 1},
-	{3, 15, 15, 72, 67, -1, 1},
+	{2, 7, 7, 108, 145, 85, 0, 0}, {3, 0, 1, 108, 143, -1, 0, 0},
+	{3, 2, 5, 108, 144, -1, 0, 0}, {3, 6, 12, 108, 144, -1, 1, 0},
+	{3, 13, 13, 75, 71, -1, 1, 0}, {3, 14, 14, 73, 69, -1, 1, 0},
+	{3, 15, 15, 72, 67, -1, 1, 2},
 };
 
 #define HAVE_ARGUMENT 90 /* before 3.6 */
@@ -119,6 +123,7 @@ static int imports_of(const pyci_mtree *t, const opset *o, uint32_t i, pyci_code
 		ext = 0;
 		if (op == o->exec_stmt && add(&c->watched, &c->nwatched, NULL, "exec", 4) != 0)
 			return -1;
+		arg >>= o->arg_shift;
 		if (op != o->import_name || arg >= t->nodes[names].n)
 			continue;
 		const pyci_mnode *nm = &t->nodes[t->kids[t->nodes[names].u.kids + arg]];
@@ -128,28 +133,64 @@ static int imports_of(const pyci_mtree *t, const opset *o, uint32_t i, pyci_code
 	return 0;
 }
 
+/* The names of code object i. */
+static int names_of_code(const pyci_mtree *t, const opset *o, uint32_t i, pyci_codenames *c)
+{
+	if (o && imports_of(t, o, i, c) != 0)
+		return -1;
+	static const char *const lists[] = {"co_names", "co_consts"};
+	for (size_t l = 0; l < 2; l++) {
+		uint32_t tu = pyci_mtree_field(t, i, lists[l]);
+		if (tu == NO_NODE || t->nodes[tu].kind != PYCI_MV_TUPLE)
+			continue;
+		for (uint32_t k = 0; k < t->nodes[tu].n; k++)
+			if (watch(c, &t->nodes[t->kids[t->nodes[tu].u.kids + k]]) != 0)
+				return -1;
+	}
+	return 0;
+}
+
 int pyci_codenames_of(const pyci_mtree *t, pyci_codenames *c)
 {
 	memset(c, 0, sizeof(*c));
 	const opset *o = opset_of(t);
 	c->imports_known = o != NULL;
-	for (size_t i = 0; i < t->nnodes; i++) {
-		if (t->nodes[i].kind != PYCI_MV_CODE)
+	if (t->root >= t->nnodes)
+		return 0;
+	/* code objects in source order: pre-order from the root through co_consts (and tuples in
+	 * it), each once; an explicit stack, a bit per node for the ones seen */
+	uint8_t *seen = calloc(t->nnodes / 8 + 1, 1);
+	uint32_t *stack = malloc((t->nkids + 1) * sizeof(*stack));
+	size_t n = 0;
+	if (!seen || !stack)
+		goto fail;
+	stack[n++] = t->root;
+	while (n) {
+		uint32_t i = stack[--n];
+		if (seen[i / 8] & (1u << (i % 8)))
 			continue;
-		if (o && imports_of(t, o, (uint32_t)i, c) != 0)
-			goto fail;
-		static const char *const lists[] = {"co_names", "co_consts"};
-		for (size_t l = 0; l < 2; l++) {
-			uint32_t tu = pyci_mtree_field(t, (uint32_t)i, lists[l]);
-			if (tu == NO_NODE || t->nodes[tu].kind != PYCI_MV_TUPLE)
-				continue;
-			for (uint32_t k = 0; k < t->nodes[tu].n; k++)
-				if (watch(c, &t->nodes[t->kids[t->nodes[tu].u.kids + k]]) != 0)
-					goto fail;
+		seen[i / 8] |= (uint8_t)(1u << (i % 8));
+		uint32_t members = i;
+		if (t->nodes[i].kind == PYCI_MV_CODE) {
+			if (names_of_code(t, o, i, c) != 0)
+				goto fail;
+			members = pyci_mtree_field(t, i, "co_consts");
+		}
+		if (members == NO_NODE || t->nodes[members].kind != PYCI_MV_TUPLE)
+			continue;
+		for (uint32_t k = t->nodes[members].n; k-- > 0;) {
+			uint32_t m = t->kids[t->nodes[members].u.kids + k];
+			int kind = t->nodes[m].kind;
+			if ((kind == PYCI_MV_CODE || kind == PYCI_MV_TUPLE) && n < t->nkids + 1)
+				stack[n++] = m;
 		}
 	}
+	free(seen);
+	free(stack);
 	return 0;
 fail:
+	free(seen);
+	free(stack);
 	pyci_codenames_free(c);
 	errno = ENOMEM;
 	return -1;

@@ -8,7 +8,7 @@
  * other versions imports_known is 0 and only the watch list is searched).  The watch list,
  * pyci_codenames_watch, is matched against co_names (global and attribute names: `exec`,
  * `os.system`'s `system`) and string constants (getattr(os, "system")) of every code object.
- * Both lists keep the order of first appearance, without repeats, at most PYCI_CODENAMES_MAX
+ * Both lists keep the order of first appearance (code objects in source order), without repeats, at most PYCI_CODENAMES_MAX
  * names each (the rest counted).
  */
 #ifndef PYCINSPECT_CODENAMES_H
@@ -33,9 +33,9 @@ typedef struct pyci_codenames {
 	size_t nwatched;
 } pyci_codenames;
 
-/* The names of tree t (decoded without error) into *out (zeroed by the call; free it with
+/* The names of tree t (decoded without error) into *c (zeroed by the call; free it with
  * pyci_codenames_free).  0, or -1 (ENOMEM). */
-int pyci_codenames_of(const pyci_mtree *t, pyci_codenames *out);
+int pyci_codenames_of(const pyci_mtree *t, pyci_codenames *c);
 
 void pyci_codenames_free(pyci_codenames *c);
 

@@ -84,7 +84,7 @@ static void test_import_opcodes(void **state)
 		{3531, "d\0l\x01", 4},                                  /* 3.12 */
 		{3571, "\x53\0\x4b\x01", 4},                            /* 3.13: IMPORT_NAME 75 */
 		{3627, "\x53\0\x49\x01", 4},                            /* 3.14: 73 */
-		{3666, "\x53\0\x48\x01", 4},                            /* 3.15: 72 */
+		{3666, "\x53\0\x48\x04", 4}, /* 3.15: 72, the index shifted by 2 */
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		pyci_codenames c;
