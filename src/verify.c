@@ -49,16 +49,19 @@ size_t pyci_verify_levels(const pyci_cache_name *cn, const char *name, int level
 		return 2;
 	}
 	if (cn->kind == PYCI_NAME_PYCACHE && cn->opt_len) {
+		/* opt-N: written by an interpreter running at level N (-O, -OO, -OOO,
+		 * PYTHONOPTIMIZE=N); its compiler does at N > 2 what it does at 2 (it tests
+		 * optimize >= 2 and optimize != 0), and compile() takes no more than 2 */
 		int n = 0;
 		for (size_t k = 0; k < cn->opt_len; k++) {
 			char c = name[cn->opt_off + k];
-			if (c < '0' || c > '9' || n > 1000)
+			if (c < '0' || c > '9')
 				return 0;
-			n = n * 10 + (c - '0');
+			n = n < 2 ? n * 10 + (c - '0') : 2;
 		}
-		if (n > 2) /* compile() takes -1 to 2 */
-			return 0;
-		levels[0] = n;
+		if (n == 0)
+			return 0; /* opt-0 is no level an import writes (cachename.h) */
+		levels[0] = n > 2 ? 2 : n;
 		return 1;
 	}
 	levels[0] = 0;

@@ -90,10 +90,10 @@ void pyci_verify_result_free(pyci_verify_result *r);
 
 /*
  * The optimisation levels a cache's name says its code was compiled at, into levels[0..2):
- * 0 for NAME.pyc (in __pycache__ or legacy), N for NAME.TAG.opt-N.pyc, 1 then 2 for a .pyo
- * (-O or -OO).  `name` is the file name cn was parsed from.  Returns how many (1 or 2), or 0
- * when the name says a level no interpreter compiles at (opt-3 and up, which no interpreter
- * writes: pyci_verify would have none to ask).
+ * 0 for NAME.pyc (in __pycache__ or legacy), N for NAME.TAG.opt-N.pyc (2 for N > 2: -OOO and
+ * PYTHONOPTIMIZE=3 write opt-3, whose code is opt-2's), 1 then 2 for a .pyo (-O or -OO).
+ * `name` is the file name cn was parsed from.  Returns how many (1 or 2), or 0 when the name
+ * says no level (opt-0, opt-x: no import writes them).
  */
 size_t pyci_verify_levels(const pyci_cache_name *cn, const char *name, int levels[2]);
 

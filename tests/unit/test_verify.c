@@ -195,7 +195,7 @@ static void test_unverifiable(void **state)
 	assert_int_equal(r.have_names, 1);
 	assert_int_equal(k.calls, 0);
 	pyci_verify_result_free(&r);
-	/* no level to compile at (opt-3) */
+	/* no level to compile at (opt-0: no import writes it) */
 	assert_int_equal(run(&c, SRC, L0, 0, &k, &r), 0);
 	assert_non_null(strstr(r.why.data, "optimisation level"));
 	pyci_verify_result_free(&r);
@@ -258,7 +258,8 @@ static void test_levels(void **state)
 		{"m.cpython-312.pyc", 1, 1, 0, 0},
 		{"m.cpython-312.opt-1.pyc", 1, 1, 1, 0},
 		{"m.cpython-312.opt-2.pyc", 1, 1, 2, 0},
-		{"m.cpython-312.opt-3.pyc", 1, 0, 0, 0},
+		{"m.cpython-312.opt-3.pyc", 1, 1, 2, 0},
+		{"m.cpython-312.opt-10.pyc", 1, 1, 2, 0},
 		{"m.cpython-34.pyo", 1, 2, 1, 2},
 		{"m.pyo", 0, 2, 1, 2},
 		{"m.pyc", 0, 1, 0, 0},
