@@ -2711,7 +2711,7 @@ static size_t field_names(const uint8_t *steps, int lnotab, const char **names)
 		[O_EXCTABLE] = "co_exceptiontable",
 	};
 	size_t k = 0;
-	for (; steps[k] != S_END && k < PYCI_MTREE_MAX_FIELDS; k++)
+	for (; k < PYCI_MTREE_MAX_FIELDS && steps[k] != S_END; k++)
 		names[k] = steps[k] == O_LNOTAB && lnotab ? "co_lnotab" : by_step[steps[k]];
 	return k;
 }
@@ -2782,9 +2782,9 @@ done:
 	return out->error ? -1 : 0;
 }
 
-void pyci_mtree_free(pyci_mtree *out)
+void pyci_mtree_free(pyci_mtree *tree)
 {
-	tdec *t = out->priv_;
+	tdec *t = tree->priv_;
 	if (t) {
 		free(t->nodes);
 		free(t->kids);
@@ -2796,8 +2796,8 @@ void pyci_mtree_free(pyci_mtree *out)
 		}
 		free(t);
 	}
-	memset(out, 0, sizeof(*out));
-	out->root = NO_NODE;
+	memset(tree, 0, sizeof(*tree));
+	tree->root = NO_NODE;
 }
 
 uint32_t pyci_mtree_field(const pyci_mtree *t, uint32_t code, const char *field)

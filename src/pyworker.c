@@ -26,8 +26,6 @@
 #include <time.h>
 #include <unistd.h>
 
-extern char **environ;
-
 /* The tail of stderr kept to explain a failure. */
 #define ERR_KEEP 2048
 /* How long a worker whose input was closed may take to exit before it is killed. */
@@ -192,13 +190,14 @@ static int put_last_line(pyci_buf *b, const pyci_pyworker *w)
 	int rc = pyci_buf_puts(b, ": ");
 	for (size_t i = start; i < end && !rc; i++) {
 		unsigned char c = (unsigned char)w->err[i];
-		rc = pyci_buf_putc(b, c >= 0x20 && c < 0x7F ? (char)c : '?');
+		rc = pyci_buf_putc(b, (char)(c >= 0x20 && c < 0x7F ? c : '?'));
 	}
 	return rc;
 }
 
-/* Kill the worker and say why into b: `what` ("did not answer within 5 s"), or how it ended. */
-static int fail_worker(pyci_pyworker *w, pyci_buf *b, const char *what)
+/* Kill the worker and say why into b: `what` ("did not answer within 5 s"), or how it ended.
+ * errno: err (what's kind: ETIMEDOUT, EPROTO), or ECHILD for an end of its own. */
+static int fail_worker(pyci_pyworker *w, pyci_buf *b, const char *what, int err)
 {
 	int was_running = !w->dead;
 	reap(w, 1);
@@ -218,7 +217,7 @@ static int fail_worker(pyci_pyworker *w, pyci_buf *b, const char *what)
 		rc = pyci_buf_puts(b, "ended");
 	}
 	rc |= put_last_line(b, w);
-	errno = rc ? ENOMEM : ECHILD;
+	errno = rc ? ENOMEM : what ? err : ECHILD;
 	return -1;
 }
 
@@ -295,7 +294,7 @@ static int timeout_text(pyci_pyworker *w, pyci_buf *b, const char *doing, int ti
 	char what[96];
 	(void)snprintf(what, sizeof(what), "did not %s within %d.%03d s", doing, timeout_ms / 1000,
 		       timeout_ms % 1000);
-	return fail_worker(w, b, what);
+	return fail_worker(w, b, what, ETIMEDOUT);
 }
 
 /* One frame: its kind in *kind and its payload in out (at most max bytes).  0, or -1 with the
@@ -313,7 +312,7 @@ static int read_frame(pyci_pyworker *w, char *kind, size_t max, pyci_buf *out, i
 			(void)snprintf(what, sizeof(what),
 				       "answered nonsense (a frame of %lu bytes)",
 				       (unsigned long)n);
-			return fail_worker(w, why, what);
+			return fail_worker(w, why, what, EPROTO);
 		}
 		r = recv_all(w, h + 4, 1, deadline);
 		pyci_buf_clear(out);
@@ -335,10 +334,11 @@ static int read_frame(pyci_pyworker *w, char *kind, size_t max, pyci_buf *out, i
 	if (r == 1)
 		return timeout_text(w, why, doing, timeout_ms);
 	if (r == 2 || errno == ECONNRESET || errno == EPIPE)
-		return fail_worker(w, why, NULL);
+		return fail_worker(w, why, NULL, ECHILD);
+	int e = errno;
 	char what[96];
-	(void)snprintf(what, sizeof(what), "could not be read: %s", strerror(errno));
-	return fail_worker(w, why, what);
+	(void)snprintf(what, sizeof(what), "could not be read: %s", strerror(e));
+	return fail_worker(w, why, what, e);
 }
 
 /* Parse the hello frame into w->info.  0, or -1 (not a hello). */
@@ -352,16 +352,25 @@ static int parse_hello(pyci_pyworker *w, char kind, const pyci_buf *b)
 		(uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 	i->per_call_optimize = p[4];
 	i->optimize = p[5];
-	char text[HELLO_MAX + 1];
-	memcpy(text, p + 6, b->len - 6);
-	text[b->len - 6] = '\0';
-	char impl[16];
-	int n = 0;
-	if (sscanf(text, "%15s %d.%d.%d%n", impl, &i->major, &i->minor, &i->micro, &n) != 4 ||
-	    text[n] != '\0' || i->major < 2 || i->minor < 0 || i->micro < 0)
+	/* "IMPL MAJOR.MINOR.MICRO": a lowercase name, three numbers */
+	const char *t = (const char *)p + 6, *end = (const char *)p + b->len;
+	size_t k = 0;
+	while (t < end && *t >= 'a' && *t <= 'z' && k < sizeof(i->impl) - 1)
+		i->impl[k++] = *t++;
+	i->impl[k] = '\0';
+	if (!k || t == end || *t++ != ' ')
 		return -1;
-	memcpy(i->impl, impl, sizeof(impl));
-	return 0;
+	int *nums[3] = {&i->major, &i->minor, &i->micro};
+	for (int f = 0; f < 3; f++) {
+		long v = 0;
+		const char *start = t;
+		while (t < end && *t >= '0' && *t <= '9' && v < 100000)
+			v = v * 10 + (*t++ - '0');
+		if (t == start || (f < 2 && (t == end || *t++ != '.')))
+			return -1;
+		*nums[f] = (int)v;
+	}
+	return t == end && i->major >= 2 ? 0 : -1;
 }
 
 pyci_pyworker *pyci_pyworker_start(const char *const *argv, int timeout_ms, pyci_buf *why)
@@ -369,6 +378,11 @@ pyci_pyworker *pyci_pyworker_start(const char *const *argv, int timeout_ms, pyci
 	size_t nargs = 0;
 	while (argv[nargs])
 		nargs++;
+	if (!nargs) {
+		(void)pyci_buf_puts(why, "no program to run");
+		errno = EINVAL;
+		return NULL;
+	}
 	const char **args = calloc(nargs + 5, sizeof(*args));
 	pyci_pyworker *w = calloc(1, sizeof(*w));
 	int sv[2] = {-1, -1}, ep[2] = {-1, -1};
@@ -413,7 +427,6 @@ pyci_pyworker *pyci_pyworker_start(const char *const *argv, int timeout_ms, pyci
 	e = posix_spawn(&w->pid, argv[0], &fa, &at, (char *const *)args, environ);
 	if (e != 0) {
 		(void)pyci_buf_printf(why, "cannot be run: %s", strerror(e));
-		e = e == ENOMEM ? ENOMEM : ECHILD;
 		goto fail;
 	}
 	w->dead = 0;
@@ -439,8 +452,9 @@ pyci_pyworker *pyci_pyworker_start(const char *const *argv, int timeout_ms, pyci
 	int bad = parse_hello(w, kind, &hello);
 	pyci_buf_free(&hello);
 	if (bad) {
-		(void)fail_worker(w, why, "answered nonsense: not the driver's first frame");
-		e = ECHILD;
+		(void)fail_worker(w, why, "answered nonsense: not the driver's first frame",
+				  EPROTO);
+		e = EPROTO;
 		goto fail;
 	}
 	posix_spawn_file_actions_destroy(&fa);
@@ -509,7 +523,7 @@ int pyci_pyworker_compile(pyci_pyworker *w, int optimize, const char *filename, 
 	if (r == 1)
 		return timeout_text(w, out, "read the source", timeout_ms);
 	if (r < 0)
-		return fail_worker(w, out, NULL);
+		return fail_worker(w, out, NULL, ECHILD);
 	char kind = 0;
 	pyci_buf why = PYCI_BUF_INIT;
 	if (read_frame(w, &kind, max_answer, out, deadline, timeout_ms, "answer", &why) != 0) {
@@ -527,7 +541,7 @@ int pyci_pyworker_compile(pyci_pyworker *w, int optimize, const char *filename, 
 	if (kind == 'E')
 		return 1;
 	pyci_buf_clear(out);
-	return fail_worker(w, out, "answered nonsense: an unknown kind of frame");
+	return fail_worker(w, out, "answered nonsense: an unknown kind of frame", EPROTO);
 }
 
 void pyci_pyworker_close(pyci_pyworker *w)
@@ -554,7 +568,7 @@ void pyci_pyworker_stop(pyci_pyworker *w)
 			}
 			if (now_ms() >= deadline)
 				break;
-			struct timespec ts = {0, 5 * 1000000};
+			struct timespec ts = {0, 5000000L};
 			(void)nanosleep(&ts, NULL);
 		}
 		reap(w, 1);

@@ -239,7 +239,7 @@ typedef struct pyci_mtree {
  */
 int pyci_mtree_decode(const uint8_t *body, size_t len, const pyci_magic_info *m, pyci_mtree *out);
 
-void pyci_mtree_free(pyci_mtree *t);
+void pyci_mtree_free(pyci_mtree *tree);
 
 /* The most memory pyci_mtree_decode allocates for a body of len bytes (malloc's overhead
  * aside): 40 bytes per byte plus 1 MiB, at most PYCI_MTREE_MAX_MEMORY. */

@@ -51,10 +51,11 @@ extern const char pyci_pyworker_driver[];
 /*
  * Start argv[0] (a path, run as it is: no PATH search) with the options argv[1..] (NULL-ended),
  * followed by "-W", "ignore", "-c" and the driver, in the directory "/", and wait at most
- * timeout_ms for its first frame.  Returns the worker, or NULL with errno (ENOMEM; or ECHILD
- * for a program that ran but is no usable Python: not found or not executable, exited, killed,
- * timed out, answered nonsense) and, but for ENOMEM, why in `why` (appended, without a final
- * newline: "exited with status 2 before answering: ls: invalid option -- 'I'").
+ * timeout_ms for its first frame.  Returns the worker, or NULL with errno and, but for ENOMEM,
+ * why in `why` (appended, without a final newline: "exited with status 2: ls: invalid option --
+ * 'I'"): ECHILD, it exited or was killed; ETIMEDOUT, it did not answer in time; EPROTO, it
+ * answered something else than the driver's first frame; posix_spawn's error (ENOENT, EACCES,
+ * ENOEXEC...) when it could not be run; ENOMEM.
  */
 pyci_pyworker *pyci_pyworker_start(const char *const *argv, int timeout_ms, pyci_buf *why);
 
@@ -65,8 +66,8 @@ const pyci_pyinfo *pyci_pyworker_info(const pyci_pyworker *w);
  * waiting at most timeout_ms, and answers longer than max_answer bytes are refused.  Returns
  * 0 with the marshalled code in *out (replacing its contents), 1 when the interpreter refused
  * the source (*out: "SyntaxError: ...", as Python said it), -1 when the worker failed: *out
- * says how, the worker is dead (killed and reaped) and can only be stopped; errno ENOMEM when
- * it was our memory that ran out (the worker is then still usable).
+ * says how, the worker is dead (killed and reaped) and can only be stopped (errno as for
+ * pyci_pyworker_start), or errno ENOMEM when our memory ran out (the worker then still runs).
  */
 int pyci_pyworker_compile(pyci_pyworker *w, int optimize, const char *filename, size_t fnlen,
 			  const uint8_t *src, size_t len, int timeout_ms, size_t max_answer,

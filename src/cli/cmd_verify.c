@@ -511,7 +511,7 @@ static int start_threads(struct verify_cli *c)
 	if (n > 64)
 		n = 64;
 	c->slots = 4 * n + 4;
-	c->ring = calloc(c->slots, sizeof(*c->ring));
+	c->ring = calloc(c->slots, sizeof(struct vjob *));
 	c->threads = calloc(n, sizeof(*c->threads));
 	c->interps.max_workers = n;
 	if (!c->ring || !c->threads) {

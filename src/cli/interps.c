@@ -55,7 +55,7 @@ int interps_init(struct interps *s, int timeout_ms)
 /* A new entry at the end of s->v.  NULL when memory ran out. */
 static struct interp *add_interp(struct interps *s, const char *path, const char *from)
 {
-	struct interp **v = realloc(s->v, (s->n + 1) * sizeof(*v));
+	struct interp **v = realloc(s->v, (s->n + 1) * sizeof(struct interp *));
 	if (!v)
 		return NULL;
 	s->v = v;
@@ -122,7 +122,8 @@ static pyci_impl impl_of(const pyci_pyinfo *info)
  * stopped and no longer counted). */
 static int give_back(struct interps *s, struct interp *i, int level, pyci_pyworker *w)
 {
-	pyci_pyworker **v = realloc(i->idle[level], (i->nidle[level] + 1) * sizeof(*v));
+	pyci_pyworker **v =
+		realloc(i->idle[level], (i->nidle[level] + 1) * sizeof(pyci_pyworker *));
 	if (!v) {
 		pyci_pyworker_stop(w);
 		i->running[level]--;
@@ -398,10 +399,10 @@ int interps_compile(void *ctx, uint32_t magic, unsigned attempt, int optimize, c
 		errno = ECHILD;
 		return -1;
 	}
-	if (r != 0) {
-		if (r < 0)
+	if (r != 0 || !i) {
+		if (r <= 0)
 			errno = ENOMEM;
-		return r;
+		return r ? r : -1;
 	}
 
 	int e = 0;

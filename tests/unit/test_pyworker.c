@@ -124,8 +124,9 @@ static void test_real_python(void **state)
 	pyci_buf_free(&out);
 }
 
-/* Start argv and expect NULL with ECHILD and `want` in the reason, within `secs`. */
-static void assert_no_start(const char *path, const char *want, int timeout_ms, double secs)
+/* Start argv and expect NULL with errno err and `want` in the reason, within `secs`. */
+static void assert_no_start(const char *path, int err, const char *want, int timeout_ms,
+			    double secs)
 {
 	const char *argv[] = {path, "-I", NULL};
 	pyci_buf why = PYCI_BUF_INIT;
@@ -133,7 +134,7 @@ static void assert_no_start(const char *path, const char *want, int timeout_ms, 
 	pyci_pyworker *w = pyci_pyworker_start(argv, timeout_ms, &why);
 	double took = now() - t0;
 	assert_null(w);
-	assert_int_equal(errno, ECHILD);
+	assert_int_equal(errno, err);
 	if (!why.data || !strstr(why.data, want))
 		fail_msg("%s: <%s>, want <%s>", path, why.data, want);
 	assert_true(took < secs);
@@ -145,18 +146,18 @@ static void test_not_python(void **state)
 	(void)state;
 	char p[300];
 	script("exits", "#!/bin/sh\necho 'no python here' >&2\nexit 3\n", 0755, p, sizeof(p));
-	assert_no_start(p, "exited with status 3: no python here", 10000, 5);
+	assert_no_start(p, ECHILD, "exited with status 3: no python here", 10000, 5);
 	script("plain", "x = 1\n", 0644, p, sizeof(p));
-	assert_no_start(p, "cannot be run: Permission denied", 10000, 5);
-	assert_no_start("/nonexistent/python", "cannot be run: No such file or directory", 10000,
-			5);
+	assert_no_start(p, EACCES, "cannot be run: Permission denied", 10000, 5);
+	assert_no_start("/nonexistent/python", ENOENT, "cannot be run: No such file or directory",
+			10000, 5);
 	script("sleeps", "#!/bin/sh\nexec sleep 30\n", 0755, p, sizeof(p));
-	assert_no_start(p, "did not start and answer within 0.300 s", 300, 5);
+	assert_no_start(p, ETIMEDOUT, "did not start and answer within 0.300 s", 300, 5);
 	script("noise", "#!/bin/sh\nprintf 'garbage, not a frame'\nexec sleep 30\n", 0755, p,
 	       sizeof(p));
-	assert_no_start(p, "answered nonsense", 10000, 5);
+	assert_no_start(p, EPROTO, "answered nonsense", 10000, 5);
 	script("segv", "#!/bin/sh\nkill -SEGV $$\n", 0755, p, sizeof(p));
-	assert_no_start(p, "was killed by signal 11 SIGSEGV", 10000, 5);
+	assert_no_start(p, ECHILD, "was killed by signal 11 SIGSEGV", 10000, 5);
 }
 
 /* A driver of our own that says hello as 3.12 would, then, asked to compile, does `then`. */
