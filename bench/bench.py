@@ -3,7 +3,7 @@
 
     bench/run.sh [--dir DIR] [--parts LIST] [--runs N] [--sizes LIST] [STDLIB_CORPUS]
 
-Parts (all but dumpmem by default; BENCH_PARTS or --parts selects, comma-separated):
+Parts (all but verify and dumpmem by default; BENCH_PARTS or --parts selects, comma-separated):
   scan       the standard-library corpus: the lib/ trees of every interpreter in
              ${PYENV_ROOT:-~/.pyenv}/versions copied with their caches (about 55,000 pycs on the
              development machine).  `pycinspect scan` against `find -name '*.pyc'`,
@@ -27,6 +27,13 @@ Parts (all but dumpmem by default; BENCH_PARTS or --parts selects, comma-separat
              like a monorepo's, 3,500 directories with Python sources, a complete .gitignore,
              20 caches committed by mistake): `pycinspect git --check` against
              `git ls-files | grep -E '__pycache__|\.py[co]$'`, and `git --staged --check`.
+  verify     `pycinspect verify` on the standard-library corpus (every cache compiled again by the
+             pyenv interpreter of its version, given with --python) against `python -m
+             compileall -f -q` of the same trees with the same interpreters, one after the
+             other, once per optimisation level the tree's caches have (-O, -OO), into a
+             temporary PYTHONPYCACHEPREFIX (3.8+; older versions into a scratch copy of their
+             tree, made before the clock starts).  Wall time, and the CPU time of both (children
+             included): verify uses every core, compileall one.  BENCH_VERIFY_RUNS runs (1).
   dumpmem    `pycinspect dump`'s memory (docs/dump.md): wall time and peak RSS on a 200 MB
              cache whose co_consts holds a tuple of 200 million None (written by a CPython 3.12
              from pyenv, else the python3 running this), plain and with --consts, and on eight
@@ -54,7 +61,8 @@ sys.path.insert(0, os.path.join(ROOT, "bench"))
 import gen_synthetic  # noqa: E402
 
 BIN = os.environ.get("PYCI_BIN", os.path.join(ROOT, "build", "pycinspect"))
-ALL_PARTS = ["scan", "deep", "cold", "clean", "hash", "synthetic", "memory", "git", "dumpmem"]
+ALL_PARTS = ["scan", "deep", "cold", "clean", "hash", "synthetic", "memory", "git", "verify",
+             "dumpmem"]
 DEFAULT_PARTS = ["scan", "deep", "cold", "clean", "hash", "synthetic", "memory", "git"]
 DEBIAN_PYTHON = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else sys.executable
 HEADER_SCRIPT = os.path.join(ROOT, "bench", "header_script.py")
@@ -745,6 +753,100 @@ def part_git(cfg):
     target("git --check / ls-files|grep (100k)", f"{r:.2f}x", "<= 1.00x", r <= 1.00)
     r = meds["pycinspect git --staged --check"] / meds["git ls-files | grep -E ..."]
     note(f"git --staged --check (index and HEAD only) / ls-files|grep: {r:.2f}x (no target)")
+
+
+# -- verify -------------------------------------------------------------------------------------
+
+def levels_in(tree):
+    """The optimisation levels of the caches under tree: 0, 1 (opt-1, 2.x .pyo), 2 (opt-2)."""
+    levels = set()
+    for _, _, files in os.walk(tree):
+        for f in files:
+            if f.endswith(".pyo") or ".opt-1." in f:
+                levels.add(1)
+            elif ".opt-2." in f:
+                levels.add(2)
+            elif f.endswith(".pyc") and ".opt-" not in f:
+                levels.add(0)
+    return sorted(levels)
+
+
+def timed_cpu(cmd, env=None):
+    """Wall and CPU seconds (user + system, children included) of cmd."""
+    r0 = os.times()
+    t0 = time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                   check=False)
+    wall = time.perf_counter() - t0
+    r1 = os.times()
+    return wall, (r1.children_user - r0.children_user) + (r1.children_system - r0.children_system)
+
+
+def part_verify(cfg):
+    corpus = cfg.corpus
+    build_corpus(corpus)
+    versions, names = pyenv_versions()
+    plan, pythons = [], []
+    for v in names:
+        py = os.path.join(versions, v, "bin", "python")
+        tree = os.path.join(corpus, v)
+        if not os.access(py, os.X_OK) or not os.path.isdir(tree):
+            continue
+        info = subprocess.run([py, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                              capture_output=True, text=True).stdout.strip()
+        if not info:
+            continue
+        pythons += ["--python", f"{info}={py}"]
+        plan.append((v, py, tree, tuple(map(int, info.split("."))), levels_in(tree)))
+    n = count_pycs(corpus) + sum(1 for _, _, fs in os.walk(corpus) for f in fs
+                                 if f.endswith(".pyo"))
+    runs = int(os.environ.get("BENCH_VERIFY_RUNS", "1"))
+    print(f"\n== verify: standard-library corpus {corpus} ({n} caches), {len(plan)} interpreters,"
+          f" {runs} run(s) each, one after the other")
+    scratch = os.path.join(cfg.dir, "verify-scratch")
+    walls = {"verify": [], "compileall": []}
+    cpus = {"verify": [], "compileall": []}
+    for _ in range(runs):
+        shutil.rmtree(scratch, ignore_errors=True)
+        os.makedirs(scratch)
+        # compileall: each tree, each level; < 3.8 (no PYTHONPYCACHEPREFIX) into a copy
+        steps = []
+        for v, py, tree, ver, levels in plan:
+            target_tree = tree
+            env = py_env()
+            if ver >= (3, 8):
+                env["PYTHONPYCACHEPREFIX"] = os.path.join(scratch, "prefix-" + v)
+            else:
+                target_tree = os.path.join(scratch, "copy-" + v)
+                shutil.copytree(tree, target_tree, symlinks=True)
+            for lvl in levels:
+                flags = ["-" + "O" * lvl] if lvl else []
+                steps.append(([py] + flags + ["-m", "compileall", "-f", "-q", target_tree], env))
+        wall = cpu = 0.0
+        for cmd, env in steps:
+            w, c = timed_cpu(cmd, env)
+            wall += w
+            cpu += c
+        walls["compileall"].append(wall)
+        cpus["compileall"].append(cpu)
+        w, c = timed_cpu([BIN, "verify", "--json"] + pythons + [corpus])
+        walls["verify"].append(w)
+        cpus["verify"].append(c)
+    summary = json_summary([BIN, "verify", "--json"] + pythons + [corpus]) if runs else None
+    shutil.rmtree(scratch, ignore_errors=True)
+    med = {k: statistics.median(v) for k, v in walls.items()}
+    cpu = {k: statistics.median(v) for k, v in cpus.items()}
+    for k in ("compileall", "verify"):
+        print(f"  {k:36s} {med[k]:9.1f} s wall {cpu[k]:9.1f} s CPU")
+    if summary:
+        vs = summary.get("verify", {})
+        note(f"verify: {vs.get('matches')} match, {vs.get('differs')} differ, "
+             f"{vs.get('unverifiable')} unverifiable")
+    r = med["verify"] / med["compileall"]
+    target("verify / compileall -f -q (wall)", f"{r:.2f}x", "<= 1.20x", r <= 1.20)
+    note(f"CPU: verify / compileall {cpu['verify'] / cpu['compileall']:.2f}x (verify runs one "
+         f"worker per core and interpreter; compileall one process); load average now "
+         + " ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 
 # -- main -----------------------------------------------------------------------------------------

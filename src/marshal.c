@@ -913,77 +913,87 @@ static int int_text(dec *d, pyci_mstr *out, int64_t v)
 	return text_const(d, out, p, (size_t)(buf + sizeof(buf) - p));
 }
 
-/* The value of a long in decimal (hex with 0x beyond LONG_DECIMAL_MAX_DIGITS), once per long.
- * Decimal as CPython's long_to_decimal_string does it: the digits, most significant first and
- * two at a time (30 bits), are pushed into little-endian limbs of base 10^9. */
+/* The value of n 15-bit digits (little-endian pairs of bytes, least significant first) in
+ * decimal, or in hex with 0x beyond LONG_DECIMAL_MAX_DIGITS, into txt (room for n * 5 + 4
+ * bytes), NUL-terminated.  Decimal as CPython's long_to_decimal_string does it: the digits,
+ * most significant first and two at a time (30 bits), are pushed into little-endian limbs of
+ * base 10^9.  Returns the length, or SIZE_MAX when memory for the limbs ran out. */
+static size_t digits_text(const uint8_t *digits, size_t n, int negative, char *txt)
+{
+	const int hex = n > LONG_DECIMAL_MAX_DIGITS;
+	size_t j = 0;
+	if (negative)
+		txt[j++] = '-';
+	if (hex) {
+		txt[j++] = '0';
+		txt[j++] = 'x';
+		/* nibbles from the most significant end, leading zeros skipped */
+		size_t bits = n * 15;
+		int started = 0;
+		for (size_t b = (bits + 3) / 4; b-- > 0;) {
+			unsigned nib = 0;
+			for (int k = 3; k >= 0; k--) {
+				size_t bit = b * 4 + (size_t)k;
+				if (bit >= bits)
+					continue;
+				const uint8_t *dg = digits + 2 * (bit / 15);
+				unsigned v = (unsigned)dg[0] | (unsigned)dg[1] << 8;
+				nib |= ((v >> (bit % 15)) & 1u) << k;
+			}
+			if (nib || started || b == 0) {
+				txt[j++] = "0123456789abcdef"[nib];
+				started = 1;
+			}
+		}
+	} else {
+		uint32_t *limb = malloc((n / 2 + 2) * sizeof(*limb));
+		if (!limb)
+			return SIZE_MAX;
+		size_t size = 0;
+		for (size_t i = n; i > 0;) {
+			const uint8_t *dg = digits;
+			uint64_t hi = (uint64_t)dg[2 * (i - 1)] | (uint64_t)dg[2 * (i - 1) + 1]
+									  << 8;
+			unsigned shift = 15;
+			if (i % 2 == 0) { /* z < 10^9 * 2^30 < 2^60 */
+				hi = hi << 15 | (uint64_t)dg[2 * (i - 2)] |
+				     (uint64_t)dg[2 * (i - 2) + 1] << 8;
+				shift = 30;
+				i--;
+			}
+			i--;
+			for (size_t k = 0; k < size; k++) {
+				uint64_t z = (uint64_t)limb[k] << shift | hi;
+				hi = z / 1000000000u;
+				limb[k] = (uint32_t)(z - hi * 1000000000u);
+			}
+			while (hi) {
+				limb[size++] = (uint32_t)(hi % 1000000000u);
+				hi /= 1000000000u;
+			}
+		}
+		if (size == 0)
+			limb[size++] = 0;
+		j += (size_t)snprintf(txt + j, 11, "%u", (unsigned)limb[size - 1]);
+		for (size_t k = size - 1; k-- > 0;)
+			j += (size_t)snprintf(txt + j, 10, "%09u", (unsigned)limb[k]);
+		free(limb);
+	}
+	txt[j] = '\0';
+	return j;
+}
+
+/* The value of a long as digits_text writes it, once per long. */
 static int long_text(dec *d, pyci_mstr *out, mlong *L)
 {
 	if (!L->text) {
-		const size_t n = L->n;
-		const int hex = n > LONG_DECIMAL_MAX_DIGITS;
 		/* decimal: 15 bits are at most 4.52 digits; hex: 3.75 nibbles */
-		char *txt = arena_alloc(d, n * 5 + 4);
+		char *txt = arena_alloc(d, (size_t)L->n * 5 + 4);
 		if (!txt)
 			return -1;
-		size_t j = 0;
-		if (L->negative)
-			txt[j++] = '-';
-		if (hex) {
-			txt[j++] = '0';
-			txt[j++] = 'x';
-			/* nibbles from the most significant end, leading zeros skipped */
-			size_t bits = n * 15;
-			int started = 0;
-			for (size_t b = (bits + 3) / 4; b-- > 0;) {
-				unsigned nib = 0;
-				for (int k = 3; k >= 0; k--) {
-					size_t bit = b * 4 + (size_t)k;
-					if (bit >= bits)
-						continue;
-					const uint8_t *dg = L->digits + 2 * (bit / 15);
-					unsigned v = (unsigned)dg[0] | (unsigned)dg[1] << 8;
-					nib |= ((v >> (bit % 15)) & 1u) << k;
-				}
-				if (nib || started || b == 0) {
-					txt[j++] = "0123456789abcdef"[nib];
-					started = 1;
-				}
-			}
-		} else {
-			uint32_t *limb = malloc((n / 2 + 2) * sizeof(*limb));
-			if (!limb)
-				return fail(d, ENOMEM, "out of memory", d->pos);
-			size_t size = 0;
-			for (size_t i = n; i > 0;) {
-				const uint8_t *dg = L->digits;
-				uint64_t hi = (uint64_t)dg[2 * (i - 1)] |
-					      (uint64_t)dg[2 * (i - 1) + 1] << 8;
-				unsigned shift = 15;
-				if (i % 2 == 0) { /* z < 10^9 * 2^30 < 2^60 */
-					hi = hi << 15 | (uint64_t)dg[2 * (i - 2)] |
-					     (uint64_t)dg[2 * (i - 2) + 1] << 8;
-					shift = 30;
-					i--;
-				}
-				i--;
-				for (size_t k = 0; k < size; k++) {
-					uint64_t z = (uint64_t)limb[k] << shift | hi;
-					hi = z / 1000000000u;
-					limb[k] = (uint32_t)(z - hi * 1000000000u);
-				}
-				while (hi) {
-					limb[size++] = (uint32_t)(hi % 1000000000u);
-					hi /= 1000000000u;
-				}
-			}
-			if (size == 0)
-				limb[size++] = 0;
-			j += (size_t)snprintf(txt + j, 11, "%u", (unsigned)limb[size - 1]);
-			for (size_t k = size - 1; k-- > 0;)
-				j += (size_t)snprintf(txt + j, 10, "%09u", (unsigned)limb[k]);
-			free(limb);
-		}
-		txt[j] = '\0';
+		size_t j = digits_text(L->digits, L->n, L->negative, txt);
+		if (j == SIZE_MAX)
+			return fail(d, ENOMEM, "out of memory", d->pos);
 		L->text = txt;
 		L->textlen = j;
 	}
@@ -2217,4 +2227,841 @@ void pyci_marshal_free(pyci_marshal *out)
 	out->priv_ = NULL;
 	out->codes = NULL;
 	out->ncodes = 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The whole value tree (pyci_mtree)
+ *
+ * A second reader over the same primitives (rd_*, utf8_ok, parse_float_text, read_long, the
+ * layouts, the budget), for callers that need every value: verify compares two bodies node by
+ * node.  Each object becomes a node when it is complete, so members are numbered before their
+ * containers; a container's members wait on a stack (pend) until it is complete, then move to
+ * kids[] in one piece.  References are the node they name, so the tree is a DAG no larger than
+ * the input; a reference to a container not yet complete is refused as by the first reader
+ * (a slot not filled), so there are no cycles. */
+
+#define NO_NODE UINT32_MAX
+#define TNULL (UINT32_MAX - 1) /* TYPE_NULL: ends a dict, not a value */
+#define MTREE_PER_BYTE 40u
+
+typedef struct tframe {
+	uint8_t kind; /* pyci_mvkind of the node it makes */
+	uint8_t type;
+	uint8_t step;  /* CODE: index in the layout; DICT: 1 when a value comes next */
+	int64_t ref;   /* reserved ref slot, or -1 */
+	uint32_t n, i; /* members expected (not DICT), read */
+	size_t pbase;  /* its first member on the pending stack */
+} tframe;
+
+typedef struct tdec {
+	dec d;            /* input, layout, budget and arena; fail() writes into err */
+	pyci_marshal err; /* only the error fields are used */
+	pyci_mnode *nodes;
+	size_t nnodes, capnodes;
+	uint32_t *kids;
+	size_t nkids, capkids;
+	uint32_t *pend;
+	size_t npend, cappend;
+	tframe *tf;
+	size_t ntf, captf;
+	uint32_t *refs;
+	size_t nrefs, caprefs;
+	uint32_t *interned; /* py2 't' strings, for 'R' */
+	size_t ninterned, capinterned;
+	uint32_t single[PYCI_MV_STOPITER + 1];
+} tdec;
+
+size_t pyci_mtree_bound(size_t len)
+{
+	if (len > (PYCI_MTREE_MAX_MEMORY - BUDGET_FIXED) / MTREE_PER_BYTE)
+		return PYCI_MTREE_MAX_MEMORY;
+	return len * MTREE_PER_BYTE + BUDGET_FIXED;
+}
+
+static int tnode(tdec *t, const pyci_mnode *n, uint32_t *idx)
+{
+	if (t->nnodes >= TNULL)
+		return fail(&t->d, ENOMEM, "too many objects", t->d.pos);
+	if (grow(&t->d, (void **)&t->nodes, &t->capnodes, t->nnodes + 1, sizeof(pyci_mnode)) != 0)
+		return -1;
+	t->nodes[t->nnodes] = *n;
+	*idx = (uint32_t)t->nnodes++;
+	return 0;
+}
+
+static int tpush(tdec *t, uint32_t **arr, size_t *n, size_t *cap, uint32_t v)
+{
+	if (grow(&t->d, (void **)arr, cap, *n + 1, sizeof(uint32_t)) != 0)
+		return -1;
+	(*arr)[(*n)++] = v;
+	return 0;
+}
+
+static int tref_append(tdec *t, uint32_t v, int64_t *slot)
+{
+	if (t->nrefs >= 0x7ffffffe)
+		return fail(&t->d, EINVAL, "bad marshal data (index list too large)", t->d.pos);
+	if (slot)
+		*slot = (int64_t)t->nrefs;
+	return tpush(t, &t->refs, &t->nrefs, &t->caprefs, v);
+}
+
+/* None, True, False, Ellipsis, StopIteration: one node each. */
+static int tsingle(tdec *t, int kind, int type, uint32_t *v)
+{
+	if (t->single[kind] == NO_NODE) {
+		pyci_mnode n = {.kind = (uint8_t)kind, .type = (uint8_t)type};
+		if (tnode(t, &n, &t->single[kind]) != 0)
+			return -1;
+	}
+	*v = t->single[kind];
+	return 1;
+}
+
+/* An int read by read_long (count at p0), as INT/LONG: in u.i when it fits in 64 bits. */
+static void tlong(tdec *t, size_t p0, const mval *mv, pyci_mnode *n)
+{
+	n->kind = t->d.py2 ? PYCI_MV_LONG : PYCI_MV_INT;
+	if (mv->kind == V_INT) {
+		n->u.i = mv->u.i;
+		return;
+	}
+	const uint8_t *dg = t->d.p + p0 + 4;
+	uint32_t cnt = (uint32_t)((t->d.pos - p0 - 4) / 2);
+	int neg = le_i32(t->d.p + p0) < 0;
+	if (cnt == 5 && ((unsigned)dg[8] | (unsigned)dg[9] << 8) < 16) { /* below 2^64 */
+		uint64_t u = 0;
+		for (size_t i = cnt; i-- > 0;)
+			u = u << 15 | ((uint64_t)dg[2 * i] | (uint64_t)dg[2 * i + 1] << 8);
+		if (u <= (uint64_t)INT64_MAX) {
+			n->u.i = neg ? -(int64_t)u : (int64_t)u;
+			return;
+		}
+		if (neg && u == (uint64_t)INT64_MAX + 1) {
+			n->u.i = INT64_MIN;
+			return;
+		}
+	}
+	n->negative = (uint8_t)neg;
+	n->n = cnt;
+	n->u.s = (const char *)dg;
+}
+
+static int tfloat(tdec *t, double x, uint32_t *idx)
+{
+	pyci_mnode n = {.kind = PYCI_MV_FLOAT, .type = 'g', .u.f = x};
+	return tnode(t, &n, idx);
+}
+
+/* A string of len bytes at the current position: STR (utf8: checked; latin1: widened) or
+ * BYTES, pointing into the body unless it had to be widened. */
+static int tstr(tdec *t, size_t start, uint32_t len, int kind, int utf8, int latin1, pyci_mnode *n)
+{
+	dec *d = &t->d;
+	const uint8_t *src = d->p + d->pos;
+	if (utf8 && !utf8_ok(src, len))
+		return fail(d, EINVAL, "bad marshal data (invalid UTF-8 in str)", start);
+	d->pos += len;
+	n->kind = (uint8_t)kind;
+	n->n = len;
+	n->u.s = (const char *)src;
+	int wide = 0;
+	for (uint32_t i = 0; latin1 && i < len && !wide; i++)
+		wide = src[i] >= 0x80;
+	if (wide) {
+		size_t outlen;
+		char *s = copy_bytes(d, src, len, 1, &outlen);
+		if (!s)
+			return -1;
+		n->u.s = s;
+		n->n = (uint32_t)outlen;
+	}
+	return 0;
+}
+
+static int tframe_push(tdec *t, int kind, int type, int64_t ref, uint32_t n)
+{
+	if (grow(&t->d, (void **)&t->tf, &t->captf, t->ntf + 1, sizeof(tframe)) != 0)
+		return -1;
+	tframe *f = &t->tf[t->ntf++];
+	memset(f, 0, sizeof(*f));
+	f->kind = (uint8_t)kind;
+	f->type = (uint8_t)type;
+	f->ref = ref;
+	f->n = n;
+	f->pbase = t->npend;
+	return 0;
+}
+
+/* The integer fields of the innermost code object up to its next object field: INT nodes of
+ * type 0.  1 when the layout is done, 0 when an object comes next, -1 on error. */
+static int tcode_advance(tdec *t)
+{
+	tframe *f = &t->tf[t->ntf - 1];
+	for (;;) {
+		uint8_t s = t->d.steps[f->step];
+		if (s == S_END)
+			return 1;
+		if (!IS_INT_STEP(s))
+			return 0;
+		int32_t v;
+		uint32_t idx;
+		if (rd_i32(&t->d, &v) != 0)
+			return -1;
+		pyci_mnode n = {.kind = PYCI_MV_INT, .type = 0, .u.i = v};
+		if (tnode(t, &n, &idx) != 0 || tpush(t, &t->pend, &t->npend, &t->cappend, idx) != 0)
+			return -1;
+		f->step++;
+	}
+}
+
+static int tref_reserve(tdec *t, int flag, int64_t *slot)
+{
+	*slot = -1;
+	return flag ? tref_append(t, NO_NODE, slot) : 0;
+}
+
+/* Read the object at the current position.  1 with *v complete (a node, or TNULL), 0 when a
+ * container was opened, -1 on error. */
+static int tread(tdec *t, uint32_t *v)
+{
+	dec *d = &t->d;
+	size_t start = d->pos;
+	if (start >= d->len)
+		return fail(d, EINVAL, "EOF read where object expected", start);
+	uint8_t byte = d->p[start];
+	int flag = byte & FLAG_REF, type = byte & 0x7F;
+	int minv = min_version(type, d->py2);
+	if (minv < 0 || minv > d->version || (flag && d->version < 3))
+		return fail(d, EINVAL, "bad marshal data (unknown type code)", start);
+	if (t->ntf >= PYCI_MARSHAL_MAX_DEPTH)
+		return fail(d, E2BIG, "too deep: objects nested over 2000 levels", start);
+	d->pos++;
+	pyci_mnode n;
+	memset(&n, 0, sizeof(n));
+	n.type = (uint8_t)type;
+	uint32_t len;
+	int32_t i32;
+	int64_t slot;
+	mval mv;
+	int interned = 0;
+	switch (type) {
+	case '0':
+		*v = TNULL;
+		return 1;
+	case 'N':
+		return tsingle(t, PYCI_MV_NONE, type, v);
+	case 'T':
+		return tsingle(t, PYCI_MV_TRUE, type, v);
+	case 'F':
+		return tsingle(t, PYCI_MV_FALSE, type, v);
+	case '.':
+		return tsingle(t, PYCI_MV_ELLIPSIS, type, v);
+	case 'S':
+		return tsingle(t, PYCI_MV_STOPITER, type, v);
+	case 'i':
+		if (rd_i32(d, &i32) != 0)
+			return -1;
+		n.kind = PYCI_MV_INT;
+		n.u.i = i32;
+		break;
+	case 'I': {
+		if (remaining(d) < 8)
+			return fail(d, EINVAL, "marshal data too short", d->pos);
+		uint64_t u = le_u64(d->p + d->pos);
+		d->pos += 8;
+		n.kind = PYCI_MV_INT;
+		n.u.i = u <= INT64_MAX ? (int64_t)u : -(int64_t)(~u) - 1;
+		break;
+	}
+	case 'l': {
+		size_t p0 = d->pos;
+		if (read_long(d, start, 0, &mv) != 0)
+			return -1;
+		tlong(t, p0, &mv, &n);
+		break;
+	}
+	case 'g':
+		if (remaining(d) < 8)
+			return fail(d, EINVAL, "marshal data too short", d->pos);
+		n.kind = PYCI_MV_FLOAT;
+		n.u.f = le_double(d->p + d->pos);
+		d->pos += 8;
+		break;
+	case 'f':
+		n.kind = PYCI_MV_FLOAT;
+		if (read_float_text(d, start, &n.u.f) != 0)
+			return -1;
+		break;
+	case 'y':
+	case 'x': {
+		double re, im;
+		uint32_t a, b;
+		if (type == 'y') {
+			if (remaining(d) < 16)
+				return fail(d, EINVAL, "marshal data too short", d->pos);
+			re = le_double(d->p + d->pos);
+			im = le_double(d->p + d->pos + 8);
+			d->pos += 16;
+		} else if (read_float_text(d, start, &re) != 0 ||
+			   read_float_text(d, start, &im) != 0) {
+			return -1;
+		}
+		if (tfloat(t, re, &a) != 0 || tfloat(t, im, &b) != 0)
+			return -1;
+		n.kind = PYCI_MV_COMPLEX;
+		n.n = 2;
+		n.u.kids = (uint32_t)t->nkids;
+		if (tpush(t, &t->kids, &t->nkids, &t->capkids, a) != 0 ||
+		    tpush(t, &t->kids, &t->nkids, &t->capkids, b) != 0)
+			return -1;
+		break;
+	}
+	case 's':
+		if (rd_size(d, start, 1, &len) != 0 ||
+		    tstr(t, start, len, PYCI_MV_BYTES, 0, 0, &n) != 0)
+			return -1;
+		break;
+	case 't':
+		if (rd_size(d, start, 1, &len) != 0)
+			return -1;
+		interned = d->py2;
+		if (tstr(t, start, len, d->py2 ? PYCI_MV_BYTES : PYCI_MV_STR, !d->py2, 0, &n) != 0)
+			return -1;
+		break;
+	case 'u':
+		if (rd_size(d, start, 1, &len) != 0 ||
+		    tstr(t, start, len, PYCI_MV_STR, 1, 0, &n) != 0)
+			return -1;
+		break;
+	case 'a':
+	case 'A':
+		if (rd_size(d, start, 1, &len) != 0 ||
+		    tstr(t, start, len, PYCI_MV_STR, 0, 1, &n) != 0)
+			return -1;
+		break;
+	case 'z':
+	case 'Z':
+		if (rd_byte_size(d, start, &len) != 0 ||
+		    tstr(t, start, len, PYCI_MV_STR, 0, 1, &n) != 0)
+			return -1;
+		break;
+	case 'R':
+		if (rd_i32(d, &i32) != 0)
+			return -1;
+		if (i32 < 0 || (size_t)i32 >= t->ninterned)
+			return fail(d, EINVAL, "bad marshal data (string ref out of range)", start);
+		*v = t->interned[i32];
+		return 1;
+	case 'r':
+		if (rd_i32(d, &i32) != 0)
+			return -1;
+		if (i32 < 0 || (size_t)i32 >= t->nrefs || t->refs[i32] == NO_NODE)
+			return fail(d, EINVAL, "bad marshal data (invalid reference)", start);
+		*v = t->refs[i32];
+		return 1;
+	case '(':
+	case '[':
+	case '<':
+	case '>':
+	case ')': {
+		static const char kinds[] = "([<>)";
+		static const uint8_t mk[] = {PYCI_MV_TUPLE, PYCI_MV_LIST, PYCI_MV_SET,
+					     PYCI_MV_FROZENSET, PYCI_MV_TUPLE};
+		int kind = mk[strchr(kinds, type) - kinds];
+		if (type == ')' ? rd_byte_size(d, start, &len) != 0
+				: rd_size(d, start, 1, &len) != 0)
+			return -1;
+		if (tref_reserve(t, flag, &slot) != 0)
+			return -1;
+		if (len) {
+			if (tframe_push(t, kind, type, slot, len) != 0)
+				return -1;
+			return 0;
+		}
+		n.kind = (uint8_t)kind;
+		n.u.kids = (uint32_t)t->nkids;
+		if (tnode(t, &n, v) != 0)
+			return -1;
+		if (slot >= 0)
+			t->refs[slot] = *v;
+		return 1;
+	}
+	case '{':
+	case '}':
+	case ':':
+		if (tref_reserve(t, flag, &slot) != 0 ||
+		    tframe_push(t,
+				type == '{'   ? PYCI_MV_DICT
+				: type == '}' ? PYCI_MV_FROZENDICT
+					      : PYCI_MV_SLICE,
+				type, slot, 3) != 0)
+			return -1;
+		return 0;
+	case 'c':
+		if (tref_reserve(t, flag, &slot) != 0 ||
+		    tframe_push(t, PYCI_MV_CODE, type, slot, 0) != 0)
+			return -1;
+		return tcode_advance(t) < 0 ? -1 : 0;
+	default:
+		return fail(d, EINVAL, "bad marshal data (unknown type code)", start);
+	}
+	if (tnode(t, &n, v) != 0)
+		return -1;
+	if (flag && tref_append(t, *v, NULL) != 0)
+		return -1;
+	if (interned && tpush(t, &t->interned, &t->ninterned, &t->capinterned, *v) != 0)
+		return -1;
+	return 1;
+}
+
+/* Give the finished value v to the innermost container.  1 when that container is finished
+ * too (*v is then its node), 0 when it wants more, -1 on error. */
+static int taccept(tdec *t, uint32_t *v)
+{
+	tframe *f = &t->tf[t->ntf - 1];
+	int dict = f->kind == PYCI_MV_DICT || f->kind == PYCI_MV_FROZENDICT;
+	if (*v == TNULL && !dict)
+		return fail(&t->d, EINVAL, "bad marshal data (NULL object)", t->d.pos - 1);
+	if (dict && *v == TNULL) {
+		if (f->step) /* a key without a value: dropped, as CPython does */
+			t->npend--;
+	} else {
+		if (tpush(t, &t->pend, &t->npend, &t->cappend, *v) != 0)
+			return -1;
+		if (dict) {
+			f->step ^= 1;
+			return 0;
+		}
+		if (f->kind == PYCI_MV_CODE) {
+			f->step++;
+			int r = tcode_advance(t);
+			if (r <= 0)
+				return r;
+			f = &t->tf[t->ntf - 1];
+		} else if (++f->i < f->n) {
+			return 0;
+		}
+	}
+	size_t m = t->npend - f->pbase;
+	pyci_mnode n = {.kind = f->kind, .type = f->type, .n = (uint32_t)m};
+	n.u.kids = (uint32_t)t->nkids;
+	if (t->nkids + m >= TNULL)
+		return fail(&t->d, ENOMEM, "too many objects", t->d.pos);
+	if (grow(&t->d, (void **)&t->kids, &t->capkids, t->nkids + m, sizeof(uint32_t)) != 0)
+		return -1;
+	if (m)
+		memcpy(t->kids + t->nkids, t->pend + f->pbase, m * sizeof(uint32_t));
+	t->nkids += m;
+	t->npend = f->pbase;
+	if (tnode(t, &n, v) != 0)
+		return -1;
+	if (f->ref >= 0)
+		t->refs[f->ref] = *v;
+	t->ntf--;
+	return 1;
+}
+
+static int trun(tdec *t, uint32_t *root)
+{
+	for (;;) {
+		uint32_t v;
+		int r = tread(t, &v);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			continue;
+		for (;;) {
+			if (t->ntf == 0) {
+				*root = v;
+				return 0;
+			}
+			r = taccept(t, &v);
+			if (r < 0)
+				return -1;
+			if (r == 0)
+				break;
+		}
+	}
+}
+
+/* The names of a layout's fields, in its order. */
+static size_t field_names(const uint8_t *steps, int lnotab, const char **names)
+{
+	static const char *const by_step[] = {
+		[S_ARGCOUNT] = "co_argcount",
+		[S_POSONLY] = "co_posonlyargcount",
+		[S_KWONLY] = "co_kwonlyargcount",
+		[S_NLOCALS] = "co_nlocals",
+		[S_STACKSIZE] = "co_stacksize",
+		[S_FLAGS] = "co_flags",
+		[S_FIRSTLINENO] = "co_firstlineno",
+		[O_CODE] = "co_code",
+		[O_CONSTS] = "co_consts",
+		[O_NAMES] = "co_names",
+		[O_VARNAMES] = "co_varnames",
+		[O_FREEVARS] = "co_freevars",
+		[O_CELLVARS] = "co_cellvars",
+		[O_FILENAME] = "co_filename",
+		[O_NAME] = "co_name",
+		[O_QUALNAME] = "co_qualname",
+		[O_LNOTAB] = "co_linetable",
+		[O_LPNAMES] = "co_localsplusnames",
+		[O_LPKINDS] = "co_localspluskinds",
+		[O_EXCTABLE] = "co_exceptiontable",
+	};
+	size_t k = 0;
+	for (; k < PYCI_MTREE_MAX_FIELDS && steps[k] != S_END; k++)
+		names[k] = steps[k] == O_LNOTAB && lnotab ? "co_lnotab" : by_step[steps[k]];
+	return k;
+}
+
+int pyci_mtree_decode(const uint8_t *body, size_t len, const pyci_magic_info *m, pyci_mtree *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->root = NO_NODE;
+	tdec *t = calloc(1, sizeof(*t));
+	if (!t) {
+		out->error = ENOMEM;
+		out->error_msg = "out of memory";
+		return -1;
+	}
+	dec *d = &t->d;
+	d->out = &t->err;
+	d->p = body;
+	d->len = body ? len : 0;
+	d->cur = NO_CODE;
+	d->budget = pyci_mtree_bound(d->len);
+	for (size_t k = 0; k < sizeof(t->single) / sizeof(t->single[0]); k++)
+		t->single[k] = NO_NODE;
+	uint32_t root = NO_NODE;
+	const char *why = "unsupported code layout: unknown Python version";
+	layout lay = m ? code_layout(m, &why) : L_NONE;
+	if (lay == L_NONE) {
+		fail(d, ENOTSUP, why, 0);
+		goto done;
+	}
+	d->version = out->version = marshal_version(m);
+	d->py2 = out->py2 = m->major < 3;
+	out->major = m->major;
+	out->minor = m->minor;
+	d->steps = lay == L_PY2    ? steps_py2
+		   : lay == L_PY30 ? steps_py30
+		   : lay == L_PY38 ? steps_py38
+				   : steps_py311;
+	out->nfields = field_names(d->steps, m->major < 3 || (m->major == 3 && m->minor < 10),
+				   out->fields);
+	if (d->len == 0) {
+		fail(d, EINVAL, "EOF read where object expected", 0);
+		goto done;
+	}
+	if ((d->p[0] & 0x7F) != 'c') {
+		fail(d, EINVAL, "bad marshal data (the body is not a code object)", 0);
+		goto done;
+	}
+	if (trun(t, &root) == 0)
+		out->consumed = d->pos;
+done:
+	free(t->pend);
+	free(t->tf);
+	free(t->refs);
+	free(t->interned);
+	t->pend = NULL;
+	t->tf = NULL;
+	t->refs = NULL;
+	t->interned = NULL;
+	out->nodes = t->nodes;
+	out->nnodes = t->nnodes;
+	out->kids = t->kids;
+	out->nkids = t->nkids;
+	out->error = t->err.error;
+	out->error_msg = t->err.error_msg;
+	out->error_offset = t->err.error_offset;
+	out->root = out->error ? NO_NODE : root;
+	out->priv_ = t;
+	return out->error ? -1 : 0;
+}
+
+void pyci_mtree_free(pyci_mtree *tree)
+{
+	tdec *t = tree->priv_;
+	if (t) {
+		free(t->nodes);
+		free(t->kids);
+		chunk *c = t->d.chunks;
+		while (c) {
+			chunk *next = c->next;
+			free(c);
+			c = next;
+		}
+		free(t);
+	}
+	memset(tree, 0, sizeof(*tree));
+	tree->root = NO_NODE;
+}
+
+uint32_t pyci_mtree_field(const pyci_mtree *t, uint32_t code, const char *field)
+{
+	if (code >= t->nnodes || t->nodes[code].kind != PYCI_MV_CODE)
+		return NO_NODE;
+	const pyci_mnode *c = &t->nodes[code];
+	for (size_t k = 0; k < t->nfields && k < c->n; k++)
+		if (strcmp(t->fields[k], field) == 0)
+			return t->kids[c->u.kids + k];
+	return NO_NODE;
+}
+
+/* ---- a person's view of a node ---- */
+
+#define REPR_DEPTH 8
+
+/* One code point of UTF-8 at s (n bytes left), into *cp; its length, or 1 with *cp = -1 for a
+ * byte that starts no sequence (only widened or checked text reaches here, but a view never
+ * trusts that). */
+static size_t utf8_cp(const uint8_t *s, size_t n, long *cp)
+{
+	uint8_t c = s[0];
+	size_t more = c < 0x80 ? 0 : c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 4;
+	if (more == 0) {
+		*cp = c;
+		return 1;
+	}
+	if (more > 3 || more >= n) {
+		*cp = -1;
+		return 1;
+	}
+	long v = c & (0x3F >> more);
+	for (size_t k = 1; k <= more; k++) {
+		if ((s[k] & 0xC0) != 0x80) {
+			*cp = -1;
+			return 1;
+		}
+		v = v << 6 | (s[k] & 0x3F);
+	}
+	*cp = v;
+	return more + 1;
+}
+
+/* Text or bytes [from, to) of s, escaped as ascii() would; text: decode UTF-8. */
+static int repr_chars(pyci_buf *b, const uint8_t *s, size_t from, size_t to, int text)
+{
+	int rc = 0;
+	for (size_t i = from; i < to && !rc;) {
+		long cp = s[i];
+		size_t adv = 1;
+		if (text && cp >= 0x80)
+			adv = utf8_cp(s + i, to - i, &cp);
+		if (cp < 0)
+			cp = s[i]; /* not UTF-8: the byte, escaped below */
+		i += adv;
+		if (cp == '\\' || cp == '\'')
+			rc = pyci_buf_printf(b, "\\%c", (char)cp);
+		else if (cp == '\n')
+			rc = pyci_buf_puts(b, "\\n");
+		else if (cp == '\r')
+			rc = pyci_buf_puts(b, "\\r");
+		else if (cp == '\t')
+			rc = pyci_buf_puts(b, "\\t");
+		else if (cp >= 0x20 && cp < 0x7F)
+			rc = pyci_buf_putc(b, (char)cp);
+		else if (cp < 0x100)
+			rc = pyci_buf_printf(b, "\\x%02lx", cp);
+		else if (cp < 0x10000)
+			rc = pyci_buf_printf(b, "\\u%04lx", cp);
+		else
+			rc = pyci_buf_printf(b, "\\U%08lx", cp);
+	}
+	return rc;
+}
+
+/* A str or bytes value, whole or as a window around byte `at`. */
+static int repr_string(const pyci_mtree *t, const pyci_mnode *n, size_t at, pyci_buf *b)
+{
+	int text = n->kind == PYCI_MV_STR;
+	const uint8_t *s = (const uint8_t *)n->u.s;
+	size_t from = 0, to = n->n;
+	if (at != SIZE_MAX && n->n > 64) {
+		from = at > 24 ? at - 24 : 0;
+		to = n->n - from > 64 ? from + 64 : n->n;
+		while (text && from > 0 && (s[from] & 0xC0) == 0x80)
+			from--;
+		while (text && to < n->n && (s[to] & 0xC0) == 0x80)
+			to++;
+	}
+	const char *prefix = text ? (t->py2 ? "u'" : "'") : t->py2 ? "'" : "b'";
+	int rc = pyci_buf_puts(b, from ? "..." : "");
+	rc |= pyci_buf_puts(b, prefix);
+	rc |= repr_chars(b, s, from, to, text);
+	rc |= pyci_buf_putc(b, '\'');
+	rc |= pyci_buf_puts(b, to < n->n ? "..." : "");
+	return rc ? -1 : 0;
+}
+
+static int repr_int(const pyci_mtree *t, const pyci_mnode *n, pyci_buf *b)
+{
+	int rc;
+	if (n->n == 0) {
+		rc = pyci_buf_printf(b, "%lld", (long long)n->u.i);
+	} else {
+		char *txt = malloc((size_t)n->n * 5 + 4);
+		size_t len = txt ? digits_text((const uint8_t *)n->u.s, n->n, n->negative, txt)
+				 : SIZE_MAX;
+		rc = len == SIZE_MAX ? -1 : pyci_buf_append(b, txt, len);
+		free(txt);
+		if (rc)
+			errno = ENOMEM;
+	}
+	if (!rc && n->kind == PYCI_MV_LONG && t->py2)
+		rc = pyci_buf_putc(b, 'L');
+	return rc;
+}
+
+/* A value without members worth opening: everything but tuples, lists, sets, dicts, slices. */
+static int repr_leaf(const pyci_mtree *t, const pyci_mnode *n, size_t at, pyci_buf *b)
+{
+	char buf[96];
+	switch (n->kind) {
+	case PYCI_MV_NONE:
+		return pyci_buf_puts(b, "None");
+	case PYCI_MV_TRUE:
+		return pyci_buf_puts(b, "True");
+	case PYCI_MV_FALSE:
+		return pyci_buf_puts(b, "False");
+	case PYCI_MV_ELLIPSIS:
+		return pyci_buf_puts(b, "Ellipsis");
+	case PYCI_MV_STOPITER:
+		return pyci_buf_puts(b, "StopIteration");
+	case PYCI_MV_INT:
+	case PYCI_MV_LONG:
+		return repr_int(t, n, b);
+	case PYCI_MV_FLOAT:
+		return pyci_buf_append(b, buf, float_repr(buf, n->u.f, 1, 0));
+	case PYCI_MV_COMPLEX: {
+		double cx[2] = {t->nodes[t->kids[n->u.kids]].u.f,
+				t->nodes[t->kids[n->u.kids + 1]].u.f};
+		size_t k = 0;
+		if (cx[0] == 0 && !signbit(cx[0])) {
+			k = float_repr(buf, cx[1], 0, 0);
+			buf[k++] = 'j';
+		} else {
+			buf[k++] = '(';
+			k += float_repr(buf + k, cx[0], 0, 0);
+			k += float_repr(buf + k, cx[1], 0, 1);
+			buf[k++] = 'j';
+			buf[k++] = ')';
+		}
+		return pyci_buf_append(b, buf, k);
+	}
+	case PYCI_MV_STR:
+	case PYCI_MV_BYTES:
+		return repr_string(t, n, at, b);
+	default: { /* CODE */
+		uint32_t name = pyci_mtree_field(t, (uint32_t)(n - t->nodes), "co_name");
+		uint32_t line = pyci_mtree_field(t, (uint32_t)(n - t->nodes), "co_firstlineno");
+		int rc = pyci_buf_puts(b, "<code ");
+		if (name != NO_NODE &&
+		    (t->nodes[name].kind == PYCI_MV_STR || t->nodes[name].kind == PYCI_MV_BYTES))
+			rc |= repr_chars(b, (const uint8_t *)t->nodes[name].u.s, 0,
+					 t->nodes[name].n, t->nodes[name].kind == PYCI_MV_STR);
+		if (line != NO_NODE && t->nodes[line].kind == PYCI_MV_INT)
+			rc |= pyci_buf_printf(b, ", line %lld", (long long)t->nodes[line].u.i);
+		rc |= pyci_buf_putc(b, '>');
+		return rc ? -1 : 0;
+	}
+	}
+}
+
+static const char *repr_open(int kind)
+{
+	switch (kind) {
+	case PYCI_MV_TUPLE:
+		return "(";
+	case PYCI_MV_LIST:
+		return "[";
+	case PYCI_MV_SET:
+		return "{";
+	case PYCI_MV_FROZENSET:
+		return "frozenset({";
+	case PYCI_MV_DICT:
+		return "{";
+	case PYCI_MV_FROZENDICT:
+		return "frozendict({";
+	default:
+		return "slice(";
+	}
+}
+
+static const char *repr_close(int kind, uint32_t n)
+{
+	switch (kind) {
+	case PYCI_MV_TUPLE:
+		return n == 1 ? ",)" : ")";
+	case PYCI_MV_LIST:
+		return "]";
+	case PYCI_MV_SET:
+	case PYCI_MV_DICT:
+		return "}";
+	case PYCI_MV_FROZENSET:
+	case PYCI_MV_FROZENDICT:
+		return "})";
+	default:
+		return ")";
+	}
+}
+
+static int is_container(int kind)
+{
+	return kind >= PYCI_MV_TUPLE && kind <= PYCI_MV_SLICE;
+}
+
+int pyci_mtree_repr(const pyci_mtree *t, uint32_t i, size_t at, size_t limit, pyci_buf *b)
+{
+	struct {
+		uint32_t node, next;
+	} st[REPR_DEPTH];
+	size_t depth = 0, start = b->len;
+	int rc = 0;
+	uint32_t cur = i;
+	if (i >= t->nnodes)
+		return pyci_buf_puts(b, "?");
+	for (;;) {
+		/* write cur: a leaf, or open a container */
+		const pyci_mnode *n = &t->nodes[cur];
+		if (!is_container(n->kind)) {
+			rc = repr_leaf(t, n, depth ? SIZE_MAX : at, b);
+		} else if (depth == REPR_DEPTH) {
+			rc = pyci_buf_puts(b, "...");
+		} else if (n->n == 0 && (n->kind == PYCI_MV_SET || n->kind == PYCI_MV_FROZENSET)) {
+			rc = pyci_buf_puts(b, n->kind == PYCI_MV_SET ? "set()" : "frozenset()");
+		} else {
+			rc = pyci_buf_puts(b, repr_open(n->kind));
+			st[depth].node = cur;
+			st[depth].next = 0;
+			depth++;
+		}
+		/* the next member to write, closing what is done */
+		while (!rc && depth) {
+			const pyci_mnode *c = &t->nodes[st[depth - 1].node];
+			uint32_t k = st[depth - 1].next;
+			if (k < c->n && b->len - start <= limit) {
+				int dict = c->kind == PYCI_MV_DICT || c->kind == PYCI_MV_FROZENDICT;
+				if (k)
+					rc = pyci_buf_puts(b, dict && (k & 1) ? ": " : ", ");
+				st[depth - 1].next++;
+				cur = t->kids[c->u.kids + k];
+				break;
+			}
+			rc = pyci_buf_puts(b, repr_close(c->kind, c->n));
+			depth--;
+		}
+		if (rc || !depth)
+			break;
+	}
+	if (rc)
+		return -1;
+	if (b->len - start > limit + 3) {
+		pyci_buf_truncate(b, start + limit);
+		return pyci_buf_puts(b, "...");
+	}
+	return 0;
 }

@@ -47,6 +47,21 @@ function writeAll(fd, buf) {
   return buf.length;
 }
 
+// The program's reads of fd 0 (os.read(0, n), sys.stdin) are the host's standard input, read
+// as it comes: a pipe or a socket is not read to its end first (pycinspect verify's workers
+// answer one request at a time over it).  A descriptor left non-blocking is waited on.
+function readStdin(buffer) {
+  for (;;) {
+    try {
+      return fs.readSync(0, buffer, 0, buffer.length, null);
+    } catch (e) {
+      if (e.code === "EOF") return 0;
+      if (e.code !== "EAGAIN") throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+    }
+  }
+}
+
 function die(status, msg) {
   writeAll(2, Buffer.from(`${PROG}: ${msg}\n`));
   process.exit(status);
@@ -132,7 +147,7 @@ if (program === null || program.arg === undefined || program.arg === "-")
   die(2, "interactive mode and programs read from stdin are not supported; use -c, -m or a script");
 py.setStdout({ write: (buf) => writeAll(1, buf) });
 py.setStderr({ write: (buf) => writeAll(2, buf) });
-py.setStdin({ stdin: () => null });
+py.setStdin({ read: readStdin, isatty: false });
 
 const RESERVED = new Set(["dev", "proc", "sys", "lib"]);
 for (const ent of fs.readdirSync("/", { withFileTypes: true })) {

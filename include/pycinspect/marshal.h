@@ -46,6 +46,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pycinspect/buf.h"
 #include "pycinspect/magic.h"
 
 #define PYCI_MARSHAL_MAX_DEPTH 2000
@@ -143,5 +144,120 @@ int pyci_marshal_supported(const pyci_magic_info *m);
 /* The name of a marshal type code ("code", "tuple", "short_ascii_interned", ...), or NULL.
  * FLAG_REF (0x80) is ignored. */
 const char *pyci_marshal_type_name(unsigned char type);
+
+/* ---- the whole value tree --------------------------------------------------------------- */
+
+/*
+ * pyci_mtree_decode reads the same bodies as pyci_marshal_decode, with the same checks, but
+ * keeps everything, as a tree of values that two bodies can be compared by (verify.h): every
+ * object, every member of every container, every field of every code object.  What the format
+ * says twice is said once: a type code and its interned, short or ASCII variants are one kind
+ * of value ('a', 'A', 'z', 'Z', 'u' and py3 't' are all PYCI_MV_STR, in UTF-8); 'i', 'I' and
+ * 'l' are one int (in i when it fits in 64 bits, else as digits: never both ways); 'g' and 'f'
+ * one float; '(' and ')' one tuple.  A reference ('r', py2 'R') is the node it names, shared:
+ * the tree is a directed acyclic graph whose size follows the input, not what the references
+ * would expand to.  Marshal's reference flags, object sharing and interning leave no trace.
+ *
+ * Nodes are numbered in the order they were completed, so every node's members come before it
+ * (the root is last): a forward loop over nodes[] sees members before their containers.
+ * None, True, False, Ellipsis and StopIteration are one node each, however often they appear.
+ *
+ * Memory is bounded by pyci_mtree_bound(len) (40 bytes per input byte plus 1 MiB, at most
+ * PYCI_MTREE_MAX_MEMORY), nesting by PYCI_MARSHAL_MAX_DEPTH, both with an explicit stack.
+ */
+
+#define PYCI_MTREE_MAX_MEMORY ((size_t)256 << 20)
+
+typedef enum {
+	PYCI_MV_NONE = 0,
+	PYCI_MV_TRUE,
+	PYCI_MV_FALSE,
+	PYCI_MV_ELLIPSIS,
+	PYCI_MV_STOPITER,
+	PYCI_MV_INT,     /* py3 int, py2 int ('i', 'I'; py3 'l') */
+	PYCI_MV_LONG,    /* py2 long ('l'): the same representation as INT */
+	PYCI_MV_FLOAT,   /* u.f */
+	PYCI_MV_COMPLEX, /* two members, FLOAT nodes: the real and the imaginary part */
+	PYCI_MV_STR,     /* py3 str, py2 unicode: n bytes of UTF-8 at u.s (surrogates encoded
+			  * as CPython's surrogatepass does) */
+	PYCI_MV_BYTES,   /* py3 bytes, py2 str: n bytes at u.s */
+	PYCI_MV_TUPLE,
+	PYCI_MV_LIST,
+	PYCI_MV_SET,
+	PYCI_MV_FROZENSET,
+	PYCI_MV_DICT,       /* members: key, value, key, value, ... */
+	PYCI_MV_FROZENDICT, /* the same */
+	PYCI_MV_SLICE,      /* three members: start, stop, step */
+	PYCI_MV_CODE,       /* members: the fields, in the layout's order (pyci_mtree.fields) */
+	PYCI_MV_KINDS
+} pyci_mvkind;
+
+typedef struct pyci_mnode {
+	uint8_t kind;     /* pyci_mvkind */
+	uint8_t type;     /* the type code it was read from, FLAG_REF masked ('Z', 'l', ...); 0
+			   * for the integer fields of a code object, which are not objects */
+	uint8_t negative; /* INT, LONG given as digits: the sign */
+	uint32_t n;       /* STR, BYTES: bytes; INT, LONG: 15-bit digits, or 0 when the value is
+			   * in u.i; containers, COMPLEX, CODE: members */
+	union {
+		int64_t i;     /* INT, LONG that fit in 64 bits */
+		double f;      /* FLOAT */
+		const char *s; /* STR, BYTES: the bytes (not NUL-terminated); INT, LONG as digits:
+				* n little-endian 15-bit digits of 2 bytes, least significant
+				* first, the last not 0 */
+		uint32_t kids; /* containers, COMPLEX, CODE: index in kids[] of the first member */
+	} u;
+} pyci_mnode;
+
+/* The names of a code object's fields, at most this many in any layout. */
+#define PYCI_MTREE_MAX_FIELDS 20
+
+typedef struct pyci_mtree {
+	const pyci_mnode *nodes; /* completion order: members before containers */
+	size_t nnodes;
+	const uint32_t *kids; /* members of the nodes that have some: node indices */
+	size_t nkids;
+	uint32_t root;    /* the top code object; UINT32_MAX on error */
+	int py2;          /* a Python 2 body: BYTES are str, STR are unicode, LONG exists */
+	int version;      /* marshal version the magic implies (0-6) */
+	int major, minor; /* language version of the magic */
+	/* the names of a CODE node's members, in order: "co_argcount", ..., "co_code", ... */
+	const char *fields[PYCI_MTREE_MAX_FIELDS];
+	size_t nfields;
+	int error;             /* as pyci_marshal's: 0, EINVAL, E2BIG, ENOMEM, ENOTSUP */
+	const char *error_msg; /* static text */
+	size_t error_offset;   /* in the body */
+	size_t consumed;       /* bytes of the body the top object took; 0 on error */
+	void *priv_;
+} pyci_mtree;
+
+/*
+ * Decode `len` bytes of body written by the interpreter of m into a tree.  Strings and digits
+ * point into `body` where they need no conversion: the body must outlive the tree.  Always
+ * fills *out (free it with pyci_mtree_free); returns 0 when the whole top object decoded, -1
+ * when out->error is set (the tree then holds nothing usable: root is UINT32_MAX).
+ */
+int pyci_mtree_decode(const uint8_t *body, size_t len, const pyci_magic_info *m, pyci_mtree *out);
+
+void pyci_mtree_free(pyci_mtree *tree);
+
+/* The most memory pyci_mtree_decode allocates for a body of len bytes (malloc's overhead
+ * aside): 40 bytes per byte plus 1 MiB, at most PYCI_MTREE_MAX_MEMORY. */
+size_t pyci_mtree_bound(size_t len);
+
+/* The member of CODE node `code` that is the field named `field` ("co_filename"), or
+ * UINT32_MAX when the layout has no such field. */
+uint32_t pyci_mtree_field(const pyci_mtree *t, uint32_t code, const char *field);
+
+/*
+ * Append a person's view of node i to b, as Python's ascii() would write the value, to about
+ * `limit` bytes: str and py2 unicode quoted with every non-ASCII character escaped (\xe9,
+ * \u20ac), bytes as b'...', py2 str as '...', ints of any size in decimal (past 4,300 digits in
+ * hex), floats as repr(), containers with their members (nested at most 8 deep, then ...),
+ * code objects as <code NAME, line N>.  Past the limit the text ends with "...".  When at is
+ * not SIZE_MAX and i is a str or bytes value, the text is a window around byte `at`: "..."
+ * marks what is left out on either side.  0, or -1 (ENOMEM).
+ */
+int pyci_mtree_repr(const pyci_mtree *t, uint32_t i, size_t at, size_t limit, pyci_buf *b);
 
 #endif

@@ -74,5 +74,6 @@ int cmd_clean(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_magic(int argc, char **argv);
 int cmd_git(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 #endif

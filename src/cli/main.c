@@ -29,7 +29,13 @@
  *   src/roots.c          PATHs of one run that name the same files
  *   src/mountinfo.c, .h  /proc/self/mountinfo, for bind mounts
  *   src/dump.c           forensic JSON of one cache (hashes, header, source, code objects)
- *   src/marshal.c        the marshal decoder, hostile input in mind
+ *   src/marshal.c        the marshal decoder, hostile input in mind; also into a whole
+ *                        value tree (pyci_mtree), for verify
+ *   src/codecmp.c        two code trees compared by digests; where they first differ
+ *   src/codenames.c      a code tree's imports and watched names (exec, system...)
+ *   src/verify.c         one cache against its source compiled afresh
+ *   src/pyworker.c       an interpreter kept as a compiler behind a socket pair
+ *   src/pyfind.c         interpreters on PATH and in pyenv, and their isolating options
  *   src/pool.c, .h       ordered pool of worker threads (one-thread walks, named files)
  *   src/closer.c, .h     closes directories on a helper thread (clean)
  *   src/cli/main.c       this file: picks the command
@@ -39,7 +45,8 @@
  *   src/cli/scanrun.c, .h  a scan run over PATHs: the options, PATH loop and reports that
  *                        scan, clean and dump share
  *   src/cli/roots.c      what is said of PATHs that overlap
- *   src/cli/cmd_scan.c, cmd_clean.c, cmd_dump.c, cmd_magic.c   the commands
+ *   src/cli/interps.c, .h  verify's interpreters: --python, discovery, pooled workers
+ *   src/cli/cmd_scan.c, cmd_clean.c, cmd_dump.c, cmd_magic.c, cmd_verify.c   the commands
  *   src/cli/clean_debris.c, .h  clean's debris records and counts per topic
  *   src/cli/cmd_git.c    `git`: the caches a repository tracks, its ignore rules, the fix;
  *                        the only part that uses libgit2 (PYCI_GIT), with:
@@ -73,15 +80,16 @@ static void usage(FILE *f)
 		"  scan [PATH...]        report caches that are stale, orphaned, foreign or broken\n"
 		"  clean SELECTOR... [PATH...]  remove the selected caches (--stale, --all, ...)\n"
 		"  dump [PATH...]        forensic JSON of each cache: hashes, header, source, code\n"
+		"  verify [PATH...]      compile each cache's source and compare the code with it\n"
 		"  magic [NUMBER|VERSION...]  the magic-number table, both ways\n"
 		"  git [PATH...]         caches a git repository tracks, its ignore rules, the fix\n"
 		"\n"
 		"  pycinspect COMMAND --help   options of a command\n"
 		"  pycinspect --version\n"
 		"\n"
-		"exit status: 0 ok, 1 findings (scan --check, git --check), removals not done\n"
-		"(clean), caches not read or decoded (dump) or unknown numbers (magic), 2 usage\n"
-		"or fatal error\n",
+		"exit status: 0 ok, 1 findings (scan --check, git --check, verify --check),\n"
+		"removals not done (clean), caches not read or decoded (dump) or unknown numbers\n"
+		"(magic), 2 usage or fatal error\n",
 		f);
 }
 
@@ -127,6 +135,8 @@ int main(int argc, char **argv)
 			"this pycinspect was built without libgit2 (PYCI_GIT=OFF): no git command");
 		return EXIT_USAGE;
 #endif
+	} else if (strcmp(cmd, "verify") == 0) {
+		rc = cmd_verify(argc - 1, argv + 1);
 	} else if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
 		   strcmp(cmd, "help") == 0) {
 		usage(stdout);

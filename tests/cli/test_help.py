@@ -23,8 +23,8 @@ from clitest import run  # noqa: E402
 
 EXPECTED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "expected")
 UPDATE = os.environ.get("PYCI_UPDATE_EXPECTED") == "1"
-COMMANDS = ["scan", "clean", "dump", "magic", "git"]
-ENGINE = ["scan", "clean", "dump"]
+COMMANDS = ["scan", "clean", "dump", "magic", "git", "verify"]
+ENGINE = ["scan", "clean", "dump", "verify"]
 
 # Spellings that print a command's help on stdout, exit 0: --help wins when it comes before any
 # bad option, wherever the PATHs are.
@@ -78,7 +78,14 @@ def option_error_cases():
               ["git", "-n"], ["git", "--dry-run", "--json"], ["git", "--fix", "--staged"],
               ["git", "--fix", "--check"], ["git", "--fix", "-n", "--staged"], ["git", "--fix=1"],
               ["git", "--stag"], ["git", "--dry"], ["git", "--ch"], ["git", "--all"],
-              ["git", "--", "-"]]
+              ["git", "--", "-"],
+              ["verify", "--python"], ["verify", "--python", "3.12"],
+              ["verify", "--python", "3.12="], ["verify", "--python", "=/usr/bin/python3"],
+              ["verify", "--python", "3.12=python3.12"], ["verify", "--python", "banana=/x"],
+              ["verify", "--python=3.12"], ["verify", "--timeout"], ["verify", "--timeout", "0"],
+              ["verify", "--timeout", "1.5"], ["verify", "--timeout", "86401"],
+              ["verify", "--timeout=x"], ["verify", "--check=1"], ["verify", "--pyth", "x"],
+              ["verify", "--time", "1"]]
     seen = set()
     return [c for c in cases if not (tuple(c) in seen or seen.add(tuple(c)))]
 

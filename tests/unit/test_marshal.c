@@ -29,164 +29,7 @@
 #include "pycinspect/header.h"
 #include "pycinspect/marshal.h"
 
-#define CRLF(m) (0x0A0D0000u | (uint32_t)(m))
-
-/* ------------------------------------------------------------------------------------------ */
-/* A byte builder */
-
-typedef struct bb {
-	uint8_t *d;
-	size_t n, cap;
-} bb;
-
-static void put(bb *b, const void *p, size_t n)
-{
-	if (b->n + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->n + n)
-			cap *= 2;
-		b->d = realloc(b->d, cap);
-		assert_non_null(b->d);
-		b->cap = cap;
-	}
-	if (n)
-		memcpy(b->d + b->n, p, n);
-	b->n += n;
-}
-
-static void u8(bb *b, unsigned v)
-{
-	uint8_t c = (uint8_t)v;
-	put(b, &c, 1);
-}
-
-static void i32(bb *b, uint32_t v)
-{
-	uint8_t p[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-	put(b, p, 4);
-}
-
-static void f64(bb *b, double x)
-{
-	uint64_t u;
-	memcpy(&u, &x, 8);
-	for (int i = 0; i < 8; i++)
-		u8(b, (unsigned)(u >> (8 * i)) & 0xFF);
-}
-
-/* type byte, i32 length, bytes */
-static void sized(bb *b, unsigned type, const char *s, size_t n)
-{
-	u8(b, type);
-	i32(b, (uint32_t)n);
-	put(b, s, n);
-}
-
-/* Strings as each version writes names: kind 's' (py2), 'u' (3.0-3.3, before marshal
- * version 4), or 0 for the short ASCII 'z' of 3.4+. */
-static void name_str(bb *b, int kind, const char *s)
-{
-	if (kind) {
-		sized(b, (unsigned)kind, s, strlen(s));
-	} else {
-		u8(b, 'z');
-		u8(b, (unsigned)strlen(s));
-		put(b, s, strlen(s));
-	}
-}
-
-static void bytes_obj(bb *b, const char *s, size_t n)
-{
-	sized(b, 's', s, n);
-}
-
-static void str_tuple(bb *b, int kind, const char *const *v, size_t n)
-{
-	u8(b, '(');
-	i32(b, (uint32_t)n);
-	for (size_t i = 0; i < n; i++)
-		name_str(b, kind, v[i]);
-}
-
-enum { LAY27 = 27, LAY30 = 30, LAY38 = 38, LAY311 = 311 };
-
-typedef struct spec {
-	int layout;
-	int old_strings; /* LAY30 before 3.4: names as 'u', not 'z' */
-	unsigned ref;    /* 0x80 for FLAG_REF on the 'c' */
-	int32_t flags, firstlineno, argcount;
-	const char *name, *qualname, *filename;
-	const char *const *names;
-	size_t nnames;
-	const char *const *varnames; /* before 3.11 */
-	size_t nvarnames;
-	const char *const *cellvars;
-	size_t ncellvars;
-	const char *const *lpnames; /* 3.11+ */
-	const char *lpkinds;
-	size_t nlp;
-	/* writes the consts object; NULL: an empty tuple */
-	void (*consts)(bb *b, const void *ctx);
-	const void *ctx;
-	/* raw bytes that replace the name object (to test wrong types), or NULL */
-	const bb *raw_name;
-} spec;
-
-static void put_code(bb *b, const spec *s)
-{
-	int py2 = s->layout == LAY27 ? 's' : s->old_strings ? 'u' : 0; /* name_str's kind */
-	u8(b, 'c' | s->ref);
-	i32(b, (uint32_t)s->argcount);
-	if (s->layout >= LAY38)
-		i32(b, 0); /* posonlyargcount */
-	if (s->layout >= LAY30)
-		i32(b, 0); /* kwonlyargcount */
-	if (s->layout < LAY311)
-		i32(b, (uint32_t)s->nvarnames); /* nlocals */
-	i32(b, 4);                              /* stacksize */
-	i32(b, (uint32_t)s->flags);
-	bytes_obj(b, "d\0S\0", 4); /* co_code */
-	if (s->consts) {
-		s->consts(b, s->ctx);
-	} else {
-		u8(b, '(');
-		i32(b, 0);
-	}
-	str_tuple(b, py2, s->names, s->nnames);
-	if (s->layout < LAY311) {
-		str_tuple(b, py2, s->varnames, s->nvarnames);
-		str_tuple(b, py2, NULL, 0); /* freevars */
-		str_tuple(b, py2, s->cellvars, s->ncellvars);
-	} else {
-		str_tuple(b, 0, s->lpnames, s->nlp);
-		bytes_obj(b, s->lpkinds ? s->lpkinds : "", s->nlp);
-	}
-	name_str(b, py2, s->filename ? s->filename : "t.py");
-	if (s->raw_name)
-		put(b, s->raw_name->d, s->raw_name->n);
-	else
-		name_str(b, py2, s->name ? s->name : "<module>");
-	if (s->layout >= LAY311)
-		name_str(b, 0, s->qualname ? s->qualname : (s->name ? s->name : "<module>"));
-	i32(b, (uint32_t)s->firstlineno);
-	bytes_obj(b, "", 0); /* lnotab / linetable */
-	if (s->layout >= LAY311)
-		bytes_obj(b, "", 0); /* exceptiontable */
-}
-
-/* consts writer: a 1-tuple holding raw bytes given as ctx (a bb) */
-static void consts_raw(bb *b, const void *ctx)
-{
-	const bb *raw = ctx;
-	put(b, raw->d, raw->n);
-}
-
-static pyci_magic_info magic_of(uint32_t number)
-{
-	pyci_magic_info m;
-	assert_int_equal(pyci_magic_lookup_word(CRLF(number), &m), 0);
-	return m;
-}
+#include "mbuild.h"
 
 /* Decode a 3.13 module whose consts object is the given bytes. */
 static int decode_consts(uint32_t magic, const bb *consts, int want, pyci_marshal *out)
@@ -1704,30 +1547,6 @@ static void test_singleton_runs(void **state)
 /* ------------------------------------------------------------------------------------------ */
 /* Real caches */
 
-typedef struct body {
-	uint8_t *data;
-	size_t len, hsize;
-	pyci_magic_info magic;
-} body;
-
-static body load(const char *rel)
-{
-	char path[1024];
-	snprintf(path, sizeof(path), "%s/%s", FIXTURES_DIR, rel);
-	FILE *f = fopen(path, "rb");
-	assert_non_null(f);
-	body b = {0};
-	b.data = malloc(1 << 16);
-	assert_non_null(b.data);
-	b.len = fread(b.data, 1, 1 << 16, f);
-	assert_int_equal(fclose(f), 0);
-	pyci_header h;
-	assert_int_equal(pyci_header_parse(b.data, b.len, b.len, &h), PYCI_HDR_OK);
-	b.hsize = h.size;
-	b.magic = h.magic;
-	return b;
-}
-
 static const char *const fixtures[] = {
 	"tree/mod27.pyc",
 	"tree/__pycache__/mod_ts.cpython-36.pyc",
@@ -1746,7 +1565,7 @@ static void test_fixture_trees(void **state)
 	static const int depth[] = {0, 1, 1, 2, 2};
 	static const int32_t line[] = {1, 6, 10, 11, 14};
 	for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
-		body b = load(fixtures[i]);
+		fixbody b = load(fixtures[i]);
 		pyci_marshal out;
 		assert_int_equal(
 			pyci_marshal_decode(b.data + b.hsize, b.len - b.hsize, &b.magic, 1, &out),
@@ -1771,7 +1590,7 @@ static void test_truncation(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
-		body b = load(fixtures[i]);
+		fixbody b = load(fixtures[i]);
 		size_t n = b.len - b.hsize;
 		for (size_t cut = 0; cut < n; cut++) {
 			/* a copy of exactly cut bytes, so ASan sees any read past it */
@@ -1810,7 +1629,7 @@ static void test_bit_flips(void **state)
 	uint64_t seed = 0x9E3779B97F4A7C15ull;
 	size_t ok = 0, bad = 0;
 	for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
-		body b = load(fixtures[i]);
+		fixbody b = load(fixtures[i]);
 		size_t n = b.len - b.hsize;
 		uint8_t *mut = malloc(n);
 		assert_non_null(mut);
