@@ -34,6 +34,7 @@
 
 #include "dirio.h"
 #include "exclude.h"
+#include "filelist.h"
 #include "judge.h"
 #include "peek.h"
 #include "pool.h"
@@ -168,18 +169,20 @@ static int excluded(const struct scanner *sc, struct scratch *x, const pyci_dir 
 		    const char *name, int dir);
 
 /*
- * Add the cache names of a listing to j; `pc`: it is the __pycache__ listing, whose other
- * entries are remembered for dir_done.  0, or -1 (ENOMEM).
+ * Add the cache names of a listing to j, only those whose byte in `select` is set when select is
+ * not NULL (file lists); `pc`: it is the __pycache__ listing, whose other entries are
+ * remembered for dir_done.  0, or -1 (ENOMEM).
  */
 static int group_add_listing(const struct scanner *sc, struct scratch *x, struct group *j,
-			     const pyci_dir *dir, int in_pycache, int pc)
+			     const pyci_dir *dir, int in_pycache, int pc,
+			     const unsigned char *select)
 {
 	if (pc)
 		j->pc_entries = dir->count;
 	for (size_t i = 0; i < dir->count; i++) {
 		const pyci_entry *e = &dir->entries[i];
 		pyci_cache_name cname;
-		if (e->type == DT_DIR ||
+		if (e->type == DT_DIR || (select && !select[i]) ||
 		    pyci_cache_name_parse(e->name, e->len, in_pycache, &cname) != 0 ||
 		    excluded(sc, x, dir, e->name, 0)) {
 			if (pc && j->pc_others_named < OTHERS_NAMED) {
@@ -268,7 +271,8 @@ struct scanner {
 	int root_is_pycache;
 	size_t root_len; /* strlen of the root's display path (a prefix
 					      * tree's: of the directory of its scope) */
-	int named_file;  /* the root is a single cache file */
+	int named_file;  /* the root is a single cache file, or a file
+					      * list's: nothing is left out */
 	/* A pycache-prefix tree (pyci_scan_prefix): the root's display path ends in '/' and is
 	 * tree_len long; only the directories at or below `scope` (a path below the root, "" for
 	 * all) are judged, and those on the way to it walked. */
@@ -938,7 +942,7 @@ static int group_add_debris(const struct collect *c, struct group *j, const pyci
 
 /*
  * What a group is made of.  The caches of `legacy` (read as __pycache__ entries when
- * legacy_in_pycache) and of `pycache`,
+ * legacy_in_pycache) and of `pycache` (only those selected by pc_select when it is not NULL),
  * whose sources are in `src`, or, when src is NULL, in srcfd, which the group owns from here
  * on, even on failure (-1: the directory could not be opened, src_err says why); srcpath is
  * the display path of the sources' directory.  The debris among src's entries too (none
@@ -952,6 +956,7 @@ struct group_spec {
 	const pyci_dir *legacy;
 	int legacy_in_pycache;
 	const pyci_dir *pycache;
+	const unsigned char *pc_select;
 	int partial, prefix;
 };
 
@@ -976,9 +981,9 @@ static int make_group(const struct collect *c, const struct group_spec *g)
 	int rc = pyci_buf_puts(&j->path, g->srcpath);
 	if (rc == 0 && g->legacy)
 		rc = group_add_listing(c->sc, c->x, j, g->legacy, g->legacy_in_pycache,
-				       g->legacy_in_pycache);
+				       g->legacy_in_pycache, NULL);
 	if (rc == 0 && g->pycache)
-		rc = group_add_listing(c->sc, c->x, j, g->pycache, 1, 1);
+		rc = group_add_listing(c->sc, c->x, j, g->pycache, 1, 1, g->pc_select);
 	if (rc == 0 && g->src)
 		rc = group_add_debris(c, j, g->src);
 	if (rc != 0) {
@@ -1773,4 +1778,64 @@ out:;
 	pyci_buf_free(&scope);
 	errno = rc ? e : 0;
 	return rc;
+}
+
+/* ---- file lists: groups made by filelist.c -------------------------------------------------- */
+
+int scanner_site(struct scanner *sc, const scan_site *s)
+{
+	struct job groups = {0};
+	struct collect c = {sc, &sc->scratch, 0, &groups, NULL, &sc->venvs}; /* no venv */
+	pyci_dir legacy = {s->srcfd, s->srcpath, strlen(s->srcpath), s->legacy, s->nlegacy,
+			   0,        NULL};
+	pyci_dir pc = {s->pcfd, s->pcpath, s->pcpath ? strlen(s->pcpath) : 0, s->pc, s->npc,
+		       0,       NULL};
+	struct group_spec g = {.srcfd = s->srcfd >= 0 ? dup_fd(s->srcfd) : -1,
+			       .src_err = s->src_err,
+			       .srcpath = s->srcpath,
+			       .legacy = s->nlegacy && s->srcfd >= 0 ? &legacy : NULL,
+			       .pycache = s->pcfd >= 0 ? &pc : NULL,
+			       .pc_select = s->pc_select,
+			       .partial = s->prefix,
+			       .prefix = s->prefix};
+	if (sc->stopped) {
+		errno = sc->stop_errno;
+		return -1;
+	}
+	if (s->srcfd >= 0 && g.srcfd < 0)
+		stop(sc, errno);
+	else if (make_group(&c, &g) != 0)
+		stop(sc, errno);
+	submit_all(sc, &groups);
+	if (sc->stopped) {
+		errno = sc->stop_errno;
+		return -1;
+	}
+	return 0;
+}
+
+int scanner_error(struct scanner *sc, const char *path, pyci_walk_err kind, int err)
+{
+	walk_error(sc, path, kind, err);
+	if (sc->stopped) {
+		errno = sc->stop_errno;
+		return -1;
+	}
+	return 0;
+}
+
+int pyci_scan_list(const char *const *paths, size_t n, const char *prefix,
+		   const pyci_scan_options *opt, const pyci_scan_ops *ops, pyci_list_stats *stats)
+{
+	struct scanner sc = {0};
+	sc.opt = opt;
+	sc.ops = ops;
+	sc.named_file = 1; /* nothing listed is left out */
+	struct plan plan = make_plan(opt);
+	sc.batch_groups = plan.groups;
+	sc.pool = pool_new(plan.threads ? plan.threads - 1 : 0, plan.jobs, run_job, worker_new,
+			   worker_free, &sc);
+	if (!sc.pool)
+		return scan_end(&sc, -1);
+	return scan_end(&sc, filelist_scan(&sc, paths, n, prefix, stats));
 }

@@ -245,4 +245,35 @@ int pyci_scan_path(const char *path, const pyci_scan_options *opt, const pyci_sc
 int pyci_scan_prefix(const char *prefix, const char *dir, const pyci_scan_options *opt,
 		     const pyci_scan_ops *ops);
 
+/* What pyci_scan_list made of the paths it was given. */
+typedef struct pyci_list_stats {
+	uint64_t paths;   /* paths given (empty ones aside) */
+	uint64_t sources; /* of which sources: a name NAME.py */
+	uint64_t caches;  /* cache names: NAME.pyc, NAME.pyo and the __pycache__ forms */
+	uint64_t others;  /* neither: not judged, not even looked at (directories, other files) */
+	uint64_t missing; /* sources and caches reported as not found or not readable */
+} pyci_list_stats;
+
+/*
+ * Judge the caches of exactly the n listed paths, walking nothing: a source (NAME.py) brings
+ * its caches (the entries of its directory's __pycache__ whose names map to it, debris
+ * included, and a legacy NAME.pyc or NAME.pyo beside it; with prefix, those of the prefix tree
+ * instead, pyci_scan_prefix's rule); a cache name is judged against its source (one inside
+ * prefix, by text, by the prefix rule, as CPython's source_from_cache reads it); anything else is
+ * counted and left alone.  Directories are followed as a path is (the file at the end of it is
+ * not).  Each cache is judged once however often, and in whatever spelling, it is listed or
+ * brought (by the identity of its directory, and its name).  Records come a directory at a time
+ * in the order each was first named, the caches of a directory in name order, legacy ones first.
+ * A listed source or cache that cannot be found or read is reported through ops->error with
+ * PYCI_WALK_ERR_LISTED and its errno, in that place, and the others are still judged (the caches
+ * of a listed source that is gone too: they are orphans).  Nothing listed is left out by
+ * opt->excludes.  A __pycache__ is offered to dir_done (for clean to remove once empty) as the
+ * walk offers it, with its entries that were not judged counted as its other entries; a prefix
+ * tree's directories never are.  stats (NULL: not wanted) counts the paths.  Returns 0 when
+ * every path was handled, or -1 with errno: memory ran out, ops->record stopped the scan, or
+ * (ENOTDIR, ...) prefix cannot be opened as a directory.
+ */
+int pyci_scan_list(const char *const *paths, size_t n, const char *prefix,
+		   const pyci_scan_options *opt, const pyci_scan_ops *ops, pyci_list_stats *stats);
+
 #endif
