@@ -436,7 +436,9 @@ static int select_entries(struct lister *L)
 				hi = mid;
 		}
 		const pyci_entry *e = lo < d->count ? &d->entries[lo] : NULL;
-		if (!e || cmp_bytes(e->name, e->len, n->name, n->len) != 0 || e->type == DT_DIR) {
+		if (e && cmp_bytes(e->name, e->len, n->name, n->len) != 0)
+			e = NULL;
+		if (!e || e->type == DT_DIR) {
 			if (report(L, n->by, e ? EISDIR : ENOENT) != 0)
 				return -1;
 			continue;
