@@ -35,6 +35,10 @@
 #define PYCACHE "__pycache__"
 #define PYCACHE_LEN (sizeof(PYCACHE) - 1)
 #define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+/* Named sources and legacy caches in one directory from which its listing is read once rather
+ * than three lookups made per source (the source, NAME.pyc, NAME.pyo): a listing of a few
+ * thousand entries costs about as many system calls as a handful of lookups. */
+#define LIST_AT 8
 
 enum kind {
 	K_SOURCE,  /* NAME.py */
@@ -95,7 +99,8 @@ struct lister {
 	size_t nlegacy, caplegacy;
 	unsigned char *select;
 	size_t capselect;
-	dirio_listing listing;
+	dirio_listing listing; /* the directory of the site's other caches */
+	dirio_listing srclist; /* the sources' directory, when listed (LIST_AT) */
 };
 
 /* ---- reading the list ------------------------------------------------------------------- */
@@ -342,7 +347,7 @@ static const struct named *find_named(const struct named *v, size_t n, const cha
 
 /* A legacy cache found in the sources' directory, its name kept in L->names (an offset until
  * the names settle). */
-static int add_legacy(struct lister *L, const char *name, size_t len, const struct stat *st)
+static int add_legacy(struct lister *L, const char *name, size_t len, unsigned char type)
 {
 	if (L->nlegacy == L->caplegacy) {
 		size_t c = L->caplegacy ? L->caplegacy * 2 : 16;
@@ -352,8 +357,7 @@ static int add_legacy(struct lister *L, const char *name, size_t len, const stru
 		L->legacy = p;
 		L->caplegacy = c;
 	}
-	L->legacy[L->nlegacy++] = (pyci_entry){(const char *)(uintptr_t)L->names.len, len,
-					       (unsigned char)IFTODT(st->st_mode)};
+	L->legacy[L->nlegacy++] = (pyci_entry){(const char *)(uintptr_t)L->names.len, len, type};
 	return pyci_buf_append(&L->names, name, len) != 0 || pyci_buf_putc(&L->names, '\0') ? -1
 											    : 0;
 }
@@ -365,20 +369,54 @@ static int cmp_entry(const void *pa, const void *pb)
 }
 
 /*
- * The legacy caches of the site whose sources are in srcfd: the listed ones that exist, and
- * NAME.pyc and NAME.pyo of each named source, sorted, each once.  0, or -1 (errno: ENOMEM, or
- * the scan stopped).
+ * Whether name[0..len) (NUL-terminated) is an entry of the sources' directory srcfd: looked up
+ * in L->srclist when it holds that directory's listing (list), else with fstatat, not
+ * following a symlink.  0 and its type, or the errno that says why not.
  */
-static int find_legacy(struct lister *L, int srcfd, const struct named *legacy, size_t nlegacy)
+static int entry_of(struct lister *L, int srcfd, int list, const char *name, size_t len,
+		    unsigned char *type)
 {
-	struct stat st;
+	if (!list) {
+		struct stat st;
+		if (fstatat(srcfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			return errno;
+		*type = (unsigned char)IFTODT(st.st_mode);
+		return 0;
+	}
+	size_t lo = 0, hi = L->srclist.count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const pyci_entry *e = &L->srclist.entries[mid];
+		int c = cmp_bytes(e->name, e->len, name, len);
+		if (c == 0) {
+			*type = e->type;
+			return 0;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return ENOENT;
+}
+
+/*
+ * The legacy caches of the site whose sources are in srcfd (list: as entry_of): the listed
+ * ones that exist (one that does not is reported), and NAME.pyc and NAME.pyo of each named
+ * source, sorted, each once.  0, or -1 (errno: ENOMEM, or the scan stopped).
+ */
+static int find_legacy(struct lister *L, int srcfd, int list, const struct named *legacy,
+		       size_t nlegacy)
+{
+	unsigned char type;
 	L->nlegacy = 0;
 	pyci_buf_clear(&L->names);
 	for (size_t i = 0; i < nlegacy; i++) {
-		if (fstatat(srcfd, legacy[i].name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-			if (report(L, legacy[i].by, errno) != 0)
+		int err = entry_of(L, srcfd, list, legacy[i].name, legacy[i].len, &type);
+		if (err) {
+			if (report(L, legacy[i].by, err) != 0)
 				return -1;
-		} else if (add_legacy(L, legacy[i].name, legacy[i].len, &st) != 0) {
+		} else if (add_legacy(L, legacy[i].name, legacy[i].len, type) != 0) {
 			return -1;
 		}
 	}
@@ -389,8 +427,8 @@ static int find_legacy(struct lister *L, int srcfd, const struct named *legacy, 
 			if (pyci_buf_append(&L->a, L->stems[i].name, L->stems[i].len) != 0 ||
 			    pyci_buf_puts(&L->a, ext[k]) != 0)
 				return -1;
-			if (fstatat(srcfd, L->a.data, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-			    add_legacy(L, L->a.data, L->a.len, &st) != 0)
+			if (entry_of(L, srcfd, list, L->a.data, L->a.len, &type) == 0 &&
+			    add_legacy(L, L->a.data, L->a.len, type) != 0)
 				return -1;
 		}
 	}
@@ -554,30 +592,37 @@ static int do_site(struct lister *L, size_t si)
 	for (size_t k = si; k != SIZE_MAX; k = L->s[k].next) {
 		for (size_t i = 0; i < L->s[k].n; i++) {
 			const struct lent *e = &L->l[L->s[k].first + i];
-			struct stat st;
 			int r = 0;
-			if (srcfd < 0 && e->kind != K_PREFIX && !(prefix && e->kind == K_SOURCE)) {
+			if (srcfd < 0 && e->kind != K_PREFIX && !(prefix && e->kind == K_SOURCE))
 				r = report(L, e, src_err); /* no caches to look for there */
-			} else if (e->kind == K_SOURCE) {
-				if (srcfd < 0 || fstatat(srcfd, e->base, &st, AT_SYMLINK_NOFOLLOW))
-					r = report(L, e, srcfd < 0 ? src_err : errno);
-				if (r == 0)
-					r = add_named(&L->stems, &L->nstems, &L->capstems, e->base,
-						      e->base_len - 3, e);
-			} else if (e->kind == K_LEGACY) {
+			else if (e->kind == K_SOURCE)      /* looked up below */
+				r = add_named(&L->stems, &L->nstems, &L->capstems, e->base,
+					      e->base_len - 3, e);
+			else if (e->kind == K_LEGACY)
 				r = add_named(&legacy, &nlegacy, &caplegacy, e->base, e->base_len,
 					      e);
-			} else {
+			else
 				r = add_named(&L->listed, &L->nlisted, &L->caplisted, e->base,
 					      e->base_len, e);
-			}
 			if (r != 0)
 				goto out;
 		}
 	}
+	/* each named source that is not there is reported; its caches are still judged */
+	int list = srcfd >= 0 && L->nstems + nlegacy >= LIST_AT;
+	if (list && dirio_list(srcfd, &L->srclist) != 0)
+		list = 0; /* looked up one by one instead */
+	for (size_t i = 0; i < L->nstems; i++) {
+		unsigned char type;
+		const struct named *n = &L->stems[i];
+		int err = srcfd < 0 ? src_err
+				    : entry_of(L, srcfd, list, n->by->base, n->by->base_len, &type);
+		if (err && report(L, n->by, err) != 0)
+			goto out;
+	}
 	sort_names(L);
 	L->nlegacy = 0;
-	if (srcfd >= 0 && !prefix && find_legacy(L, srcfd, legacy, nlegacy) != 0)
+	if (srcfd >= 0 && !prefix && find_legacy(L, srcfd, list, legacy, nlegacy) != 0)
 		goto out;
 	if (L->nstems || L->nlisted) {
 		int open_err = 0;
@@ -648,6 +693,7 @@ static void lister_free(struct lister *L)
 	free(L->legacy);
 	free(L->select);
 	dirio_listing_free(&L->listing);
+	dirio_listing_free(&L->srclist);
 }
 
 /* The working directory (getcwd), into L->cwd.  0, or -1 with errno. */

@@ -171,6 +171,28 @@ class FilesFrom(TempDirCase):
         self.assertEqual(sorted(os.fsencode(r["path"]) for r in pycs), sorted(want))
         self.assertTrue(want, "python3-minimal's sources have no caches on this machine")
 
+    def test_many_sources_in_one_directory(self):
+        """Past a few named sources a directory is listed once rather than looked up per
+        source (filelist.c, LIST_AT): the same caches, and the same errors, either way."""
+        d = os.path.join(self.tmp, "many")
+        names = [b"m%02d" % i for i in range(12)]
+        for n in names:
+            write_file(os.path.join(os.fsencode(d), n + b".py"))
+            make_cache(os.path.join(os.fsencode(d), n + b".py"))
+        st = os.stat(os.path.join(d, "m03.py"))
+        write_file(os.path.join(d, "m03.pyc"), header_312(int(st.st_mtime), st.st_size) +
+                   CODE_BODY)
+        os.mkdir(os.path.join(d, "dir.py"))  # a directory named like a source: it is there
+        for listed in (names[:3], names):
+            paths = [b"many/" + n + b".py" for n in listed] + [b"many/missing.py",
+                                                                b"many/dir.py"]
+            with self.subTest(n=len(listed)):
+                pycs, errors, summary, _ = scan_list(b"\0".join(paths) + b"\0", cwd=self.tmp,
+                                                     expect_rc=2)
+                self.assertEqual([e["path"] for e in errors], ["many/missing.py"])
+                self.assertEqual(sorted(os.fsencode(r["path"]) for r in pycs),
+                                 sorted(expected_caches(paths, os.fsencode(self.tmp))))
+
     def test_newline_list_with_nul_bytes_is_refused(self):
         self.tree()
         p = run(["scan"] + T + ["--files-from", "-"], input=b"src/a.py\0src/b.py\0",
