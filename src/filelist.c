@@ -84,7 +84,7 @@ struct lister {
 	size_t prefix_len;   /* without its trailing '/' */
 	int prefixfd;        /* opened when first needed */
 	pyci_buf prefix_rel; /* the prefix normalised (prefix.h) */
-	char *cwd;
+	const char *cwd;     /* the working directory (filelist_scan's) */
 	pyci_list_stats *st;
 	struct lent *l;
 	size_t nl, capl;
@@ -96,6 +96,7 @@ struct lister {
 	struct named *stems, *listed;
 	size_t nstems, nlisted, capstems, caplisted;
 	pyci_entry *legacy;
+	size_t *legacy_off; /* where each legacy name is in names, until names settles */
 	size_t nlegacy, caplegacy;
 	unsigned char *select;
 	size_t capselect;
@@ -345,19 +346,23 @@ static const struct named *find_named(const struct named *v, size_t n, const cha
 	return NULL;
 }
 
-/* A legacy cache found in the sources' directory, its name kept in L->names (an offset until
- * the names settle). */
+/* A legacy cache found in the sources' directory, its name kept in L->names (entry_name set
+ * once the names settle). */
 static int add_legacy(struct lister *L, const char *name, size_t len, unsigned char type)
 {
 	if (L->nlegacy == L->caplegacy) {
 		size_t c = L->caplegacy ? L->caplegacy * 2 : 16;
 		pyci_entry *p = realloc(L->legacy, c * sizeof(*p));
-		if (!p)
+		if (p)
+			L->legacy = p;
+		size_t *o = p ? realloc(L->legacy_off, c * sizeof(*o)) : NULL;
+		if (!o)
 			return -1;
-		L->legacy = p;
+		L->legacy_off = o;
 		L->caplegacy = c;
 	}
-	L->legacy[L->nlegacy++] = (pyci_entry){(const char *)(uintptr_t)L->names.len, len, type};
+	L->legacy_off[L->nlegacy] = L->names.len;
+	L->legacy[L->nlegacy++] = (pyci_entry){NULL, len, type};
 	return pyci_buf_append(&L->names, name, len) != 0 || pyci_buf_putc(&L->names, '\0') ? -1
 											    : 0;
 }
@@ -408,7 +413,7 @@ static int entry_of(struct lister *L, int srcfd, int list, const char *name, siz
 static int find_legacy(struct lister *L, int srcfd, int list, const struct named *legacy,
 		       size_t nlegacy)
 {
-	unsigned char type;
+	unsigned char type = DT_UNKNOWN;
 	L->nlegacy = 0;
 	pyci_buf_clear(&L->names);
 	for (size_t i = 0; i < nlegacy; i++) {
@@ -433,7 +438,7 @@ static int find_legacy(struct lister *L, int srcfd, int list, const struct named
 		}
 	}
 	for (size_t i = 0; i < L->nlegacy; i++)
-		L->legacy[i].name = L->names.data + (uintptr_t)L->legacy[i].name;
+		L->legacy[i].name = L->names.data + L->legacy_off[i];
 	qsort(L->legacy, L->nlegacy, sizeof(*L->legacy), cmp_entry);
 	size_t n = 0;
 	for (size_t i = 0; i < L->nlegacy; i++)
@@ -613,7 +618,7 @@ static int do_site(struct lister *L, size_t si)
 	if (list && dirio_list(srcfd, &L->srclist) != 0)
 		list = 0; /* looked up one by one instead */
 	for (size_t i = 0; i < L->nstems; i++) {
-		unsigned char type;
+		unsigned char type = DT_UNKNOWN;
 		const struct named *n = &L->stems[i];
 		int err = srcfd < 0 ? src_err
 				    : entry_of(L, srcfd, list, n->by->base, n->by->base_len, &type);
@@ -681,7 +686,6 @@ static void lister_free(struct lister *L)
 	if (L->prefixfd >= 0)
 		close(L->prefixfd);
 	pyci_buf_free(&L->prefix_rel);
-	free(L->cwd);
 	free(L->l);
 	free(L->s);
 	pyci_buf_free(&L->arena);
@@ -691,31 +695,38 @@ static void lister_free(struct lister *L)
 	free(L->stems);
 	free(L->listed);
 	free(L->legacy);
+	free(L->legacy_off);
 	free(L->select);
 	dirio_listing_free(&L->listing);
 	dirio_listing_free(&L->srclist);
 }
 
-/* The working directory (getcwd), into L->cwd.  0, or -1 with errno. */
-static int get_cwd(struct lister *L)
+/* The working directory, as getcwd(3) gives it (importlib's _path_abspath reads it so).
+ * NULL with errno. */
+static char *working_dir(void)
 {
 	for (size_t size = 256; size <= ((size_t)1 << 20); size *= 2) {
-		free(L->cwd);
-		if (!(L->cwd = malloc(size)))
-			return -1;
-		if (getcwd(L->cwd, size))
-			return 0;
-		if (errno != ERANGE)
-			return -1;
+		char *b = malloc(size);
+		if (!b)
+			return NULL;
+		if (getcwd(b, size))
+			return b;
+		int e = errno;
+		free(b);
+		if (e != ERANGE) {
+			errno = e;
+			return NULL;
+		}
 	}
 	errno = ENAMETOOLONG;
-	return -1;
+	return NULL;
 }
 
 int filelist_scan(struct scanner *sc, const char *const *paths, size_t n, const char *prefix,
 		  pyci_list_stats *stats)
 {
-	pyci_list_stats none;
+	pyci_list_stats none = {0};
+	char *cwd = NULL;
 	struct lister L = {.sc = sc, .prefix = prefix, .prefixfd = -1, .st = stats ? stats : &none};
 	int rc = -1;
 	*L.st = (pyci_list_stats){0};
@@ -728,9 +739,10 @@ int filelist_scan(struct scanner *sc, const char *const *paths, size_t n, const 
 			goto out;
 		}
 		/* the tree must be there: a mistyped prefix would make every cache look missing */
-		if ((L.prefixfd = open(prefix, DIR_FLAGS)) < 0 || get_cwd(&L) != 0 ||
-		    pyci_prefix_rel_from(&L.prefix_rel, L.cwd, prefix) != 0)
+		if ((L.prefixfd = open(prefix, DIR_FLAGS)) < 0 || !(cwd = working_dir()) ||
+		    pyci_prefix_rel_from(&L.prefix_rel, cwd, prefix) != 0)
 			goto out;
+		L.cwd = cwd;
 	}
 	for (size_t i = 0; i < n; i++)
 		if (classify(&L, paths[i], i) != 0)
@@ -744,6 +756,7 @@ int filelist_scan(struct scanner *sc, const char *const *paths, size_t n, const 
 out:;
 	int e = errno;
 	lister_free(&L);
+	free(cwd);
 	errno = rc ? e : 0;
 	return rc;
 }

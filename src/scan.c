@@ -1802,9 +1802,7 @@ int scanner_site(struct scanner *sc, const scan_site *s)
 		errno = sc->stop_errno;
 		return -1;
 	}
-	if (s->srcfd >= 0 && g.srcfd < 0)
-		stop(sc, errno);
-	else if (make_group(&c, &g) != 0)
+	if ((s->srcfd >= 0 && g.srcfd < 0) || make_group(&c, &g) != 0)
 		stop(sc, errno);
 	submit_all(sc, &groups);
 	if (sc->stopped) {
