@@ -439,7 +439,8 @@ static int find_legacy(struct lister *L, int srcfd, int list, const struct named
 	}
 	for (size_t i = 0; i < L->nlegacy; i++)
 		L->legacy[i].name = L->names.data + L->legacy_off[i];
-	qsort(L->legacy, L->nlegacy, sizeof(*L->legacy), cmp_entry);
+	if (L->nlegacy)
+		qsort(L->legacy, L->nlegacy, sizeof(*L->legacy), cmp_entry);
 	size_t n = 0;
 	for (size_t i = 0; i < L->nlegacy; i++)
 		if (n == 0 || cmp_entry(&L->legacy[n - 1], &L->legacy[i]) != 0)
@@ -536,13 +537,15 @@ static int list_caches(struct lister *L, int pcfd, int open_err, const char *pcp
 /* The sorted, deduplicated stems of the named sources, and the listed names, sorted. */
 static void sort_names(struct lister *L)
 {
-	qsort(L->stems, L->nstems, sizeof(*L->stems), cmp_named);
+	if (L->nstems) /* qsort's array may not be NULL, even for 0 elements */
+		qsort(L->stems, L->nstems, sizeof(*L->stems), cmp_named);
 	size_t n = 0;
 	for (size_t i = 0; i < L->nstems; i++)
 		if (n == 0 || cmp_named(&L->stems[n - 1], &L->stems[i]) != 0)
 			L->stems[n++] = L->stems[i];
 	L->nstems = n;
-	qsort(L->listed, L->nlisted, sizeof(*L->listed), cmp_named);
+	if (L->nlisted)
+		qsort(L->listed, L->nlisted, sizeof(*L->listed), cmp_named);
 }
 
 /* The directory of the prefix tree at rel (below the prefix), reached one component at a time
