@@ -36,13 +36,13 @@
 #define PYCACHE_LEN (sizeof(PYCACHE) - 1)
 #define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_CLOEXEC)
 /* Named sources and legacy caches in one directory from which its listing is read once rather
- * than three lookups made per source (the source, NAME.pyc, NAME.pyo): a listing of a few
- * thousand entries costs about as many system calls as a handful of lookups. */
+ * than the lookups made per source (the source, NAME.pyc, NAME.pyo, NAME$py.class): a listing
+ * of a few thousand entries costs about as many system calls as a handful of lookups. */
 #define LIST_AT 8
 
 enum kind {
 	K_SOURCE,  /* NAME.py */
-	K_LEGACY,  /* NAME.pyc/.pyo outside a __pycache__ */
+	K_LEGACY,  /* NAME.pyc/.pyo outside a __pycache__, Jython's NAME$py.class */
 	K_PYCACHE, /* any cache name in a __pycache__ */
 	K_PREFIX,  /* a cache name inside the prefix tree */
 };
@@ -407,8 +407,9 @@ static int entry_of(struct lister *L, int srcfd, int list, const char *name, siz
 
 /*
  * The legacy caches of the site whose sources are in srcfd (list: as entry_of): the listed
- * ones that exist (one that does not is reported), and NAME.pyc and NAME.pyo of each named
- * source, sorted, each once.  0, or -1 (errno: ENOMEM, or the scan stopped).
+ * ones that exist (one that does not is reported), and NAME.pyc, NAME.pyo and Jython's
+ * NAME$py.class of each named source, sorted, each once.  0, or -1 (errno: ENOMEM, or the
+ * scan stopped).
  */
 static int find_legacy(struct lister *L, int srcfd, int list, const struct named *legacy,
 		       size_t nlegacy)
@@ -425,9 +426,9 @@ static int find_legacy(struct lister *L, int srcfd, int list, const struct named
 			return -1;
 		}
 	}
-	static const char *const ext[] = {".pyc", ".pyo"};
+	static const char *const ext[] = {".pyc", ".pyo", PYCI_JYTHON_SUFFIX};
 	for (size_t i = 0; i < L->nstems; i++) {
-		for (int k = 0; k < 2; k++) {
+		for (size_t k = 0; k < sizeof(ext) / sizeof(ext[0]); k++) {
 			pyci_buf_clear(&L->a);
 			if (pyci_buf_append(&L->a, L->stems[i].name, L->stems[i].len) != 0 ||
 			    pyci_buf_puts(&L->a, ext[k]) != 0)

@@ -257,9 +257,10 @@ typedef struct pyci_list_stats {
 /*
  * Judge the caches of exactly the n listed paths, walking nothing: a source (NAME.py) brings
  * its caches (the entries of its directory's __pycache__ whose names map to it, debris
- * included, and a legacy NAME.pyc or NAME.pyo beside it; with prefix, those of the prefix tree
- * instead, pyci_scan_prefix's rule); a cache name is judged against its source (one inside
- * prefix, by text, by the prefix rule, as CPython's source_from_cache reads it); anything else is
+ * included, and a legacy NAME.pyc or NAME.pyo, or Jython's NAME$py.class, beside it; with
+ * prefix, those of the prefix tree instead, pyci_scan_prefix's rule); a cache name is judged
+ * against its source (one inside prefix, by text, by the prefix rule, as CPython's
+ * source_from_cache reads it); anything else is
  * counted and left alone.  Directories are followed as a path is (the file at the end of it is
  * not).  Each cache is judged once however often, and in whatever spelling, it is listed or
  * brought (by the identity of its directory, and its name).  Records come a directory at a time

@@ -26,7 +26,8 @@ def scan_list(data, args=(), expect_rc=0, null=True, cwd=None, env=None):
 
 def expected_caches(listed, cwd):
     """The cache paths a list names, by docs/inputs.md's rule, spelled as pycinspect spells
-    them (a brought cache under the directory its source was first listed in)."""
+    them (a brought cache under the directory its source was first listed in): a source brings
+    the __pycache__ entries of its name, and NAME.pyc, NAME.pyo, NAME$py.class beside it."""
     out, seen = [], set()
 
     def add(path):
@@ -55,10 +56,10 @@ def expected_caches(listed, cwd):
                     name = b".".join(parts[:-1]) if len(parts) > 1 else parts[0]
                     if name == stem:
                         add(os.path.join(d, b"__pycache__", n))
-            for ext in (b".pyc", b".pyo"):
+            for ext in (b".pyc", b".pyo", b"$py.class"):
                 if os.path.lexists(os.path.join(cwd, d, stem + ext)):
                     add(os.path.join(d, stem + ext))
-        elif base.endswith((b".pyc", b".pyo")) and os.path.lexists(full):
+        elif base.endswith((b".pyc", b".pyo", b"$py.class")) and os.path.lexists(full):
             add(p)
     return out
 
@@ -92,6 +93,7 @@ class FilesFrom(TempDirCase):
         write_file(odd)
         make_cache(odd)
         write_file(os.path.join(src, "README"), b"not python\n")
+        write_file(os.path.join(src, "b$py.class"), b"\xca\xfe\xba\xbe")  # Jython's, for b.py
         return src
 
     def walk(self, root):
@@ -133,6 +135,7 @@ class FilesFrom(TempDirCase):
         got = [os.fsencode(r["path"]) for r in pycs]
         self.assertEqual(sorted(got), sorted(expected_caches(listed, os.fsencode(src))))
         self.assertIn(b"d.pyc", got)
+        self.assertIn(b"b$py.class", got)  # Jython's cache of b.py comes with it too
         self.assertIn(b"__pycache__/a.cpython-312.pyc.4242", got)  # a's debris comes with it
         self.assertNotIn(b"__pycache__/gone.cpython-312.pyc", got)  # not tracked: not listed
         # the verdicts are the walk's
@@ -268,10 +271,12 @@ class FilesFrom(TempDirCase):
             ("pyc", "src/pkg/__pycache__/c.cpython-312.opt-1.pyc", "removed"),
             ("pyc", "src/pkg/__pycache__/c.cpython-312.pyc", "removed"),
             ("dir", "src/pkg/__pycache__", "removed"),
+            ("pyc", "src/b$py.class", "removed"),
             ("pyc", "src/__pycache__/b.cpython-312.pyc", "removed"),
             ("dir", "src/__pycache__", "kept")])
         removed = sorted(set(before) - set(snapshot(src)))
-        self.assertEqual(removed, [b"__pycache__/b.cpython-312.pyc", b"pkg/__pycache__",
+        self.assertEqual(removed, [b"__pycache__/b.cpython-312.pyc", b"b$py.class",
+                                   b"pkg/__pycache__",
                                    b"pkg/__pycache__/__init__.cpython-312.pyc",
                                    b"pkg/__pycache__/c.cpython-312.opt-1.pyc",
                                    b"pkg/__pycache__/c.cpython-312.pyc"])
@@ -289,7 +294,7 @@ class FilesFrom(TempDirCase):
         pycs, errors, summary, _ = scan_json(T + ["--files-from", "list"], cwd=self.tmp)
         self.assertEqual(sorted(r["path"] for r in pycs), [
             "src/__pycache__/a.cpython-312.pyc", "src/__pycache__/a.cpython-312.pyc.4242",
-            "src/__pycache__/b.cpython-312.pyc"])
+            "src/__pycache__/b.cpython-312.pyc", "src/b$py.class"])
         self.assertEqual(summary["listed"]["paths"], 2)  # the empty line is no path
 
     def test_with_a_prefix(self):
