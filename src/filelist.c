@@ -35,10 +35,6 @@
 #define PYCACHE "__pycache__"
 #define PYCACHE_LEN (sizeof(PYCACHE) - 1)
 #define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-/* Named sources and legacy caches in one directory from which its listing is read once rather
- * than the lookups made per source (the source, NAME.pyc, NAME.pyo, NAME$py.class): a listing
- * of a few thousand entries costs about as many system calls as a handful of lookups. */
-#define LIST_AT 8
 
 enum kind {
 	K_SOURCE,  /* NAME.py */
@@ -101,7 +97,7 @@ struct lister {
 	unsigned char *select;
 	size_t capselect;
 	dirio_listing listing; /* the directory of the site's other caches */
-	dirio_listing srclist; /* the sources' directory, when listed (LIST_AT) */
+	dirio_listing srclist; /* the sources' directory (do_site) */
 };
 
 /* ---- reading the list ------------------------------------------------------------------- */
@@ -618,9 +614,9 @@ static int do_site(struct lister *L, size_t si)
 		}
 	}
 	/* each named source that is not there is reported; its caches are still judged */
-	int list = srcfd >= 0 && L->nstems + nlegacy >= LIST_AT;
-	if (list && dirio_list(srcfd, &L->srclist) != 0)
-		list = 0; /* looked up one by one instead */
+	/* the sources' directory, read once: for the lookups below and for what shadows a
+	 * module (shadow.h), which the engine would read it for otherwise */
+	int list = srcfd >= 0 && dirio_list(srcfd, &L->srclist) == 0;
 	for (size_t i = 0; i < L->nstems; i++) {
 		unsigned char type = DT_UNKNOWN;
 		const struct named *n = &L->stems[i];
@@ -661,6 +657,8 @@ static int do_site(struct lister *L, size_t si)
 	scan_site site = {.srcfd = srcfd,
 			  .src_err = src_err,
 			  .srcpath = srcpath.len ? srcpath.data : "",
+			  .src = list ? L->srclist.entries : NULL,
+			  .nsrc = list ? L->srclist.count : 0,
 			  .legacy = L->legacy,
 			  .nlegacy = L->nlegacy,
 			  .pcfd = listed ? pcfd : -1,

@@ -13,9 +13,12 @@ struct scanner;
 
 /* The caches of one directory of a file list. */
 typedef struct scan_site {
-	int srcfd;                /* the sources' directory, or -1: */
-	int src_err;              /* ...why it could not be opened */
-	const char *srcpath;      /* its display path */
+	int srcfd;             /* the sources' directory, or -1: */
+	int src_err;           /* ...why it could not be opened */
+	const char *srcpath;   /* its display path */
+	const pyci_entry *src; /* its listing, whole and sorted, or NULL (not read: the engine
+				   * reads it for what shadows a module, shadow.h) */
+	size_t nsrc;
 	const pyci_entry *legacy; /* caches with legacy names read from srcfd, sorted, or NULL */
 	size_t nlegacy;
 	int pcfd;             /* the directory of the other caches (srcfd's __pycache__, or a

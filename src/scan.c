@@ -945,7 +945,8 @@ static int group_add_debris(const struct collect *c, struct group *j, const pyci
  * legacy_in_pycache) and of `pycache` (only those selected by pc_select when it is not NULL),
  * whose sources are in `src`, or, when src is NULL, in srcfd, which the group owns from here
  * on, even on failure (-1: the directory could not be opened, src_err says why); srcpath is
- * the display path of the sources' directory.  The debris among src's entries too (none
+ * the display path of the sources' directory, and `listing` its whole listing, for what shadows a
+ * module (shadow.h; NULL: make_group reads it from the sources' directory).  The debris among src's entries too (none
  * without src).  partial: the __pycache__ is not one that clean may remove once empty (see
  * struct group); prefix: the caches are a prefix tree's.
  */
@@ -953,6 +954,7 @@ struct group_spec {
 	const pyci_dir *src;
 	int srcfd, src_err;
 	const char *srcpath;
+	const pyci_dir *listing;
 	const pyci_dir *legacy;
 	int legacy_in_pycache;
 	const pyci_dir *pycache;
@@ -1005,9 +1007,8 @@ static int make_group(const struct collect *c, const struct group_spec *g)
 		errno = e;
 		return -1;
 	}
-	/* a single file named: its listing is that file alone, not the directory's; a prefix
-	 * tree's sources are listed from srcfd (none when it could not be opened) */
-	if (group_shadows(j, c->sc->named_file ? NULL : g->src, c->x) != 0) {
+	/* a prefix tree's sources are listed from srcfd here (none when it was not opened) */
+	if (group_shadows(j, g->listing, c->x) != 0) {
 		group_free(j);
 		errno = ENOMEM;
 		return -1;
@@ -1027,9 +1028,11 @@ static int make_group(const struct collect *c, const struct group_spec *g)
 /* The group of a walked directory's own caches and its __pycache__'s. */
 static int dir_group(const struct collect *c, const pyci_dir *dir, const pyci_dir *pycache)
 {
+	/* a single file named: its listing is that file alone, not the directory's */
 	struct group_spec g = {.src = dir,
 			       .srcfd = -1,
 			       .srcpath = dir->path,
+			       .listing = c->sc->named_file ? NULL : dir,
 			       .legacy = dir,
 			       .pycache = pycache,
 			       .partial = c->sc->named_file};
@@ -1226,6 +1229,7 @@ static int collect(struct collect *c, const pyci_dir *dir, const pyci_dir *pycac
 	struct group_spec g = {.src = dir,
 			       .srcfd = -1,
 			       .srcpath = dir->path,
+			       .listing = c->sc->named_file ? NULL : dir,
 			       .pycache = pycache,
 			       .partial = c->sc->named_file};
 	return make_group(c, &g);
@@ -1790,9 +1794,11 @@ int scanner_site(struct scanner *sc, const scan_site *s)
 			   0,        NULL};
 	pyci_dir pc = {s->pcfd, s->pcpath, s->pcpath ? strlen(s->pcpath) : 0, s->pc, s->npc,
 		       0,       NULL};
+	pyci_dir src = {s->srcfd, s->srcpath, strlen(s->srcpath), s->src, s->nsrc, 0, NULL};
 	struct group_spec g = {.srcfd = s->srcfd >= 0 ? dup_fd(s->srcfd) : -1,
 			       .src_err = s->src_err,
 			       .srcpath = s->srcpath,
+			       .listing = s->src ? &src : NULL,
 			       .legacy = s->nlegacy && s->srcfd >= 0 ? &legacy : NULL,
 			       .pycache = s->pcfd >= 0 ? &pc : NULL,
 			       .pc_select = s->pc_select,

@@ -94,6 +94,9 @@ class FilesFrom(TempDirCase):
         make_cache(odd)
         write_file(os.path.join(src, "README"), b"not python\n")
         write_file(os.path.join(src, "b$py.class"), b"\xca\xfe\xba\xbe")  # Jython's, for b.py
+        write_file(os.path.join(src, "s.py"))  # shadowed by the package s/ beside it
+        make_cache(os.path.join(src, "s.py"))
+        write_file(os.path.join(src, "s", "__init__.py"))
         return src
 
     def walk(self, root):
@@ -124,8 +127,8 @@ class FilesFrom(TempDirCase):
         src = self.tree()
         git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "init.defaultBranch=m"]
         subprocess.run(git + ["init", "-q"], cwd=src, check=True)
-        subprocess.run(git + ["add", "a.py", "b.py", "pkg", "d.py", "new\nline.py", "README"],
-                       cwd=src, check=True)
+        subprocess.run(git + ["add", "a.py", "b.py", "pkg", "d.py", "new\nline.py", "README",
+                              "s.py", "s"], cwd=src, check=True)
         data = subprocess.run(["git", "ls-files", "-z"], cwd=src, check=True,
                               stdout=subprocess.PIPE).stdout
         listed = data.split(b"\0")[:-1]
@@ -136,6 +139,7 @@ class FilesFrom(TempDirCase):
         self.assertEqual(sorted(got), sorted(expected_caches(listed, os.fsencode(src))))
         self.assertIn(b"d.pyc", got)
         self.assertIn(b"b$py.class", got)  # Jython's cache of b.py comes with it too
+        self.assertIn(b"__pycache__/s.cpython-312.pyc", got)
         self.assertIn(b"__pycache__/a.cpython-312.pyc.4242", got)  # a's debris comes with it
         self.assertNotIn(b"__pycache__/gone.cpython-312.pyc", got)  # not tracked: not listed
         # the verdicts are the walk's

@@ -224,6 +224,17 @@ class Prefix(TempDirCase):
                                                 "m.cpython-312.pyc.12345")))
         self.assertTrue(os.path.exists(os.path.join(elsewhere, "m.cpython-312.pyc")))
 
+    def test_shadowed_module(self):
+        """What shadows a module is beside its source, wherever its cache is: a package m/
+        beside m.py makes the prefix tree's cache of m.py one no import loads."""
+        app = os.path.join(self.src, "app")
+        write_file(os.path.join(app, "m.py"))
+        write_file(os.path.join(app, "m", "__init__.py"))
+        write_cache(self.mapped(os.path.join(app, "m.cpython-312.pyc")), os.path.join(app, "m.py"))
+        pycs, _, _, _ = scan_json(T + ["--pycache-prefix", self.prefix])
+        self.assertEqual([(r["status"], r["reasons"]) for r in pycs], [
+            ("orphaned", ["shadowed by a package of the same name: never loaded"])])
+
     def test_prefix_itself_a_symlink_is_followed(self):
         where = self.project()
         link = os.path.join(self.tmp, "pyc-link")
