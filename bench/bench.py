@@ -12,6 +12,14 @@ Parts (all but verify and dumpmem by default; BENCH_PARTS or --parts selects, co
              two threads and with --jobs 1, each by io_uring and by plain calls (--io plain).
   deep       `scan --deep` (every body an import would load, read and decoded) against a plain
              `scan` on the same corpus, two threads and one: the cost of --deep (issue 16).
+  prefix     a PYTHONPYCACHEPREFIX tree of the same corpus (its __pycache__ caches hard-linked
+             into PREFIX/<absolute source directory>/, the sources left where they are):
+             `scan --pycache-prefix PREFIX` against `scan` of the corpus, both without the
+             interpreters whose caches are legacy NAME.pyc (2.x), which a prefix tree never has;
+             the verdicts are checked to be the same first (issue 17: within 1.1x).
+  filesfrom  `scan -0 --files-from LIST` with LIST the output of `find CORPUS -print0`, and the
+             pipe `find -print0 | scan -0 --files-from -`, against `scan CORPUS`; the records
+             are checked to be the walk's first (issue 17: the ratio, no target).
   cold       scan (two threads, one, and --io plain) and find with the kernel's caches dropped
              before every run (root only: /proc/sys/vm/drop_caches); the ratio, no target.
   clean      `pycinspect clean --all` against `find -name '*.pyc' -delete` (and the find that leaves
@@ -61,9 +69,10 @@ sys.path.insert(0, os.path.join(ROOT, "bench"))
 import gen_synthetic  # noqa: E402
 
 BIN = os.environ.get("PYCI_BIN", os.path.join(ROOT, "build", "pycinspect"))
-ALL_PARTS = ["scan", "deep", "cold", "clean", "hash", "synthetic", "memory", "git", "verify",
-             "dumpmem"]
-DEFAULT_PARTS = ["scan", "deep", "cold", "clean", "hash", "synthetic", "memory", "git"]
+ALL_PARTS = ["scan", "deep", "prefix", "filesfrom", "cold", "clean", "hash", "synthetic",
+             "memory", "git", "verify", "dumpmem"]
+DEFAULT_PARTS = ["scan", "deep", "prefix", "filesfrom", "cold", "clean", "hash", "synthetic",
+                 "memory", "git"]
 DEBIAN_PYTHON = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else sys.executable
 HEADER_SCRIPT = os.path.join(ROOT, "bench", "header_script.py")
 SYNTH_TARGETS = ",".join(gen_synthetic.TARGETS)
@@ -266,6 +275,116 @@ def part_deep(cfg):
                     - meds["pycinspect scan --jobs 1 --json"])
     note(f"one thread: {extra:.0f} ms more for {mib:.0f} MiB of caches: "
          f"{extra / mib:.2f} ms per MiB of body read and decoded")
+
+
+# -- prefix and filesfrom: the inputs of issue 17 -------------------------------------------------
+
+def legacy_excludes(corpus):
+    """--exclude ./VERSION for each interpreter of the corpus whose caches are legacy NAME.pyc
+    (Python 2): a prefix tree holds __pycache__ caches only."""
+    out = []
+    for v in sorted(os.listdir(corpus)):
+        if re.match(r"^2\.", v):
+            out += ["--exclude", "./" + v]
+    return out
+
+
+def build_prefix_tree(corpus, prefix):
+    """The __pycache__ caches of corpus hard-linked into prefix as PYTHONPYCACHEPREFIX=prefix
+    would place them (prefix + the source directory's absolute path), built once."""
+    if os.path.isdir(prefix):
+        return
+    print(f"  building the prefix tree {prefix} ...")
+    tmp = prefix + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    skip = {os.path.join(corpus, v) for v in os.listdir(corpus) if re.match(r"^2\.", v)}
+    for d, dirs, files in os.walk(corpus):
+        if d in skip:
+            dirs[:] = []
+            continue
+        if os.path.basename(d) != "__pycache__":
+            continue
+        dest = tmp + os.path.dirname(os.path.abspath(d))
+        os.makedirs(dest, exist_ok=True)
+        for f in files:
+            if f.endswith((".pyc", ".pyo")):
+                os.link(os.path.join(d, f), os.path.join(dest, f))
+    os.rename(tmp, prefix)
+
+
+def same_verdicts(a, b):
+    """Whether two summaries say the same of the same number of caches."""
+    return a is not None and b is not None and all(
+        a[k] == b[k] for k in ("caches", "bytes", "by_status", "by_version"))
+
+
+def part_prefix(cfg):
+    corpus = cfg.corpus
+    build_corpus(corpus)
+    prefix = os.path.join(cfg.dir, "stdlib-prefix")
+    build_prefix_tree(corpus, prefix)
+    excl = legacy_excludes(corpus)
+    walk = [BIN, "scan", "--json"] + excl + [corpus]
+    tree = [BIN, "scan", "--json", "--pycache-prefix", prefix]
+    a, b = json_summary(walk), json_summary(tree)
+    print(f"\n== prefix: {prefix}, the {b and b['caches']} __pycache__ caches of {corpus} in a "
+          f"prefix tree, {cfg.runs} alternating runs, warm cache, medians")
+    if not same_verdicts(a, b):
+        print("  error: the prefix tree's verdicts differ from the corpus's; not measured")
+        target("scan --pycache-prefix / scan (stdlib)", "not measured", "<= 1.10x", False)
+        return
+    note("the same verdicts: " + ", ".join(f"{k} {v['count']}" for k, v in
+                                            b["by_status"].items() if v["count"]))
+    cmds = {
+        "pycinspect scan --json (__pycache__)": walk,
+        "pycinspect scan --json --pycache-prefix": tree,
+        "pycinspect scan --jobs 1 --json (__pycache__)": walk[:2] + ["--jobs", "1"] + walk[2:],
+        "pycinspect scan --jobs 1 --json --pycache-prefix": tree[:2] + ["--jobs", "1"] + tree[2:],
+    }
+    meds = alternate(cmds, cfg.runs)
+    print_medians(meds, "pycinspect scan --json (__pycache__)", "__pycache__")
+    r = meds["pycinspect scan --json --pycache-prefix"] / \
+        meds["pycinspect scan --json (__pycache__)"]
+    target("scan --pycache-prefix / scan (stdlib)", f"{r:.2f}x", "<= 1.10x", r <= 1.10)
+    r = meds["pycinspect scan --jobs 1 --json --pycache-prefix"] / \
+        meds["pycinspect scan --jobs 1 --json (__pycache__)"]
+    note(f"one thread: {r:.2f}x")
+
+
+def part_filesfrom(cfg):
+    corpus = cfg.corpus
+    build_corpus(corpus)
+    listing = os.path.join(cfg.dir, "stdlib.find0")
+    with open(listing, "wb") as f:
+        subprocess.run(["find", corpus, "-print0"], stdout=f, check=True)
+    with open(listing, "rb") as f:
+        npaths = f.read().count(b"\0")
+    walk = [BIN, "scan", "--json", corpus]
+    lst = [BIN, "scan", "--json", "-0", "--files-from", listing]
+    pipe = ["sh", "-c", 'find "$1" -print0 | "$2" scan --json -0 --files-from -', "sh", corpus,
+            BIN]
+    a, b = json_summary(walk), json_summary(lst)
+    print(f"\n== filesfrom: find {corpus} -print0 ({npaths} paths) as --files-from, against "
+          f"the walk, {cfg.runs} alternating runs, warm cache, medians")
+    if not same_verdicts(a, b):
+        print("  error: the list's verdicts differ from the walk's; not measured")
+        return
+    note(f"the same {b['caches']} caches and verdicts; listed: {b['listed']}")
+    cmds = {
+        "pycinspect scan --json CORPUS": walk,
+        "pycinspect scan --json -0 --files-from LIST": lst,
+        "find -print0 | pycinspect scan -0 --files-from -": pipe,
+        "find -print0": ["find", corpus, "-print0"],
+        "pycinspect scan --jobs 1 --json CORPUS": walk[:2] + ["--jobs", "1"] + walk[2:],
+        "pycinspect scan --jobs 1 --json -0 --files-from LIST": lst[:2] + ["--jobs", "1"] + lst[2:],
+    }
+    meds = alternate(cmds, cfg.runs)
+    print_medians(meds, "pycinspect scan --json CORPUS", "walk")
+    r = meds["pycinspect scan --json -0 --files-from LIST"] / meds["pycinspect scan --json CORPUS"]
+    note(f"--files-from LIST / walk: {r:.2f}x (no target); with find in a pipe: "
+         f"{meds['find -print0 | pycinspect scan -0 --files-from -'] / meds['pycinspect scan --json CORPUS']:.2f}x; "
+         f"one thread: {meds['pycinspect scan --jobs 1 --json -0 --files-from LIST'] / meds['pycinspect scan --jobs 1 --json CORPUS']:.2f}x")
+    target("scan --files-from (find -print0) / walk", f"{r:.2f}x", "report", None)
 
 
 # -- cold ---------------------------------------------------------------------------------------

@@ -124,7 +124,17 @@ static int source_unchanged(const pyci_record *r)
 	memcpy(name, r->name, stem);
 	memcpy(name + stem, ".py", sizeof(".py"));
 	struct stat st;
-	if (fstatat(r->srcdirfd, name, &st, 0) != 0) {
+	/* a prefix tree's source directory that could not be opened: still not there, by name */
+	int rc;
+	if (r->srcdirfd >= 0) {
+		rc = fstatat(r->srcdirfd, name, &st, 0);
+	} else if (r->source_path) {
+		rc = stat(r->source_path, &st);
+	} else {
+		errno = EBADF; /* nowhere to look: not known to be gone */
+		rc = -1;
+	}
+	if (rc != 0) {
 		int gone = errno == ENOENT || errno == ENOTDIR;
 		return gone && (was->err == ENOENT || was->err == ENOTDIR);
 	}

@@ -76,6 +76,26 @@ static int dir_fd(void *ctx)
 
 const judge_source_ops judge_source_dir = {dir_stat, dir_open, dir_fd};
 
+static int none_stat(void *ctx, const char *name, struct stat *st)
+{
+	(void)name;
+	(void)st;
+	errno = *(const int *)ctx;
+	return -1;
+}
+
+/* NOLINTNEXTLINE(readability-non-const-parameter): judge_source_ops.open's signature */
+static int none_open(void *ctx, const char *name, int flags, int *noatime)
+{
+	(void)name;
+	(void)flags;
+	(void)noatime;
+	errno = *(const int *)ctx;
+	return -1;
+}
+
+const judge_source_ops judge_source_none = {none_stat, none_open, NULL};
+
 struct judge *judge_new(const pyci_scan_options *o)
 {
 	struct judge *jd = calloc(1, sizeof(*jd));

@@ -35,6 +35,11 @@ typedef struct judge_source_ops {
 /* Sources beside the cache's directory: ctx points to the int descriptor of that directory. */
 extern const judge_source_ops judge_source_dir;
 
+/* Sources in a directory that could not be opened (a prefix tree's source directory that is
+ * gone, or unreadable): ctx points to the int errno of that open, which every lookup fails
+ * with (ENOENT and ENOTDIR: the sources are gone; any other: they cannot be checked). */
+extern const judge_source_ops judge_source_none;
+
 /* What the judge found about one cache.  cname is the caller's input. */
 typedef struct judge_result {
 	pyci_cache_name cname;

@@ -50,8 +50,11 @@ int pyci_record_version(const pyci_record *r, char *buf, size_t n)
 	return 0;
 }
 
-static const char *layout_name(pyci_name_kind k)
+static const char *layout_name(const pyci_record *r)
 {
+	if (r->in_prefix)
+		return "prefix";
+	pyci_name_kind k = r->cname->kind;
 	return k == PYCI_NAME_LEGACY ? "legacy" : k == PYCI_NAME_JYTHON ? "jython" : "pycache";
 }
 
@@ -109,7 +112,7 @@ void pyci_record_members(pyci_jw *w, const pyci_record *r)
 		pyci_jw_u64(w, "size", r->file.size);
 	else
 		pyci_jw_null(w, "size");
-	pyci_jw_cstr(w, "layout", layout_name(cn->kind));
+	pyci_jw_cstr(w, "layout", layout_name(r));
 	pyci_jw_str(w, "tag", cn->tag_len ? r->name + cn->tag_off : NULL, cn->tag_len);
 	pyci_jw_str(w, "optimization", cn->opt_len ? r->name + cn->opt_off : NULL, cn->opt_len);
 	if (r->load) {

@@ -34,6 +34,7 @@
 
 #include "dirio.h"
 #include "exclude.h"
+#include "filelist.h"
 #include "judge.h"
 #include "peek.h"
 #include "pool.h"
@@ -42,6 +43,7 @@
 #include "shadow.h"
 #include "venvup.h"
 #include "pycinspect/buf.h"
+#include "pycinspect/prefix.h"
 
 #define MAX_THREADS 8
 #define BATCH_ITEMS 256 /* caches per job, about */
@@ -81,13 +83,16 @@ struct group {
 	const pyci_targets *targets;     /* what the caches are judged against... */
 	const pyci_venv *venv;           /* ...from this venv's pyvenv.cfg, or NULL: the options */
 	int srcfd, pcfd;
+	int src_err; /* srcfd -1: why the sources' directory could not be opened */
+	int prefix;  /* the caches of a pycache-prefix tree (pcfd is a directory of it) */
 	pyci_walk_node *src_hold, *pc_hold; /* NULL: the descriptor is the job's to close... */
 	int src_borrowed, pc_borrowed;      /* ...unless pwalk keeps it open until emitted */
 	pyci_buf path, pcpath;              /* display paths of the two directories */
 	pyci_buf names;                     /* the items' names, each NUL-terminated */
 	pyci_buf shadow;    /* what could shadow the items' modules (shadow_collect) */
 	size_t pc_entries;  /* entries of the __pycache__ listing */
-	int partial;        /* the listing is one file named by the caller, not the directory */
+	int partial;        /* the listing is not a whole __pycache__ that clean may remove once
+			     * empty (one file named by the caller, a directory of a prefix tree) */
 	pyci_buf pc_others; /* names of its entries that are not items (at most OTHERS_NAMED) */
 	size_t pc_others_named;
 	struct item *items;
@@ -164,18 +169,20 @@ static int excluded(const struct scanner *sc, struct scratch *x, const pyci_dir 
 		    const char *name, int dir);
 
 /*
- * Add the cache names of a listing to j; `pc`: it is the __pycache__ listing, whose other
- * entries are remembered for dir_done.  0, or -1 (ENOMEM).
+ * Add the cache names of a listing to j, only those whose byte in `select` is set when select is
+ * not NULL (file lists); `pc`: it is the __pycache__ listing, whose other entries are
+ * remembered for dir_done.  0, or -1 (ENOMEM).
  */
 static int group_add_listing(const struct scanner *sc, struct scratch *x, struct group *j,
-			     const pyci_dir *dir, int in_pycache, int pc)
+			     const pyci_dir *dir, int in_pycache, int pc,
+			     const unsigned char *select)
 {
 	if (pc)
 		j->pc_entries = dir->count;
 	for (size_t i = 0; i < dir->count; i++) {
 		const pyci_entry *e = &dir->entries[i];
 		pyci_cache_name cname;
-		if (e->type == DT_DIR ||
+		if (e->type == DT_DIR || (select && !select[i]) ||
 		    pyci_cache_name_parse(e->name, e->len, in_pycache, &cname) != 0 ||
 		    excluded(sc, x, dir, e->name, 0)) {
 			if (pc && j->pc_others_named < OTHERS_NAMED) {
@@ -262,8 +269,16 @@ struct scanner {
 	int stopped; /* ops->record asked to stop, or memory ran out */
 	int stop_errno;
 	int root_is_pycache;
-	size_t root_len;                     /* strlen of the root's display path */
-	int named_file;                      /* the root is a single cache file */
+	size_t root_len; /* strlen of the root's display path (a prefix
+					      * tree's: of the directory of its scope) */
+	int named_file;  /* the root is a single cache file, or a file
+					      * list's: nothing is left out */
+	/* A pycache-prefix tree (pyci_scan_prefix): the root's display path ends in '/' and is
+	 * tree_len long; only the directories at or below `scope` (a path below the root, "" for
+	 * all) are judged, and those on the way to it walked. */
+	int prefix;
+	const char *scope;
+	size_t scope_len, tree_len;
 	struct scratch scratch;              /* the calling thread's */
 	atomic_size_t prepared_bytes;        /* ops->prepare output not yet reported */
 	_Atomic(struct venv_scope *) venvs;  /* every pyvenv.cfg found, to free at the end */
@@ -287,6 +302,7 @@ struct worker {
 	struct scratch x;              /* for building groups (parallel walk) */
 	struct judge *judge;
 	int srcfd;                           /* the sources' directory of the group being judged */
+	int src_err;                         /* or why it could not be opened (srcfd -1) */
 	_Atomic(struct venv_scope *) *venvs; /* the scanner's, for the pyvenv.cfg found */
 };
 
@@ -354,7 +370,11 @@ static void judge_items(struct worker *w, const struct group *j, size_t from, si
 static void judge_in(struct worker *w, const struct group *j)
 {
 	w->srcfd = j->srcfd;
-	judge_sources(w->judge, &judge_source_dir, &w->srcfd);
+	w->src_err = j->src_err;
+	if (j->srcfd >= 0)
+		judge_sources(w->judge, &judge_source_dir, &w->srcfd);
+	else
+		judge_sources(w->judge, &judge_source_none, &w->src_err);
 }
 
 static void run_group(struct worker *w, struct group *j);
@@ -492,14 +512,50 @@ static int excluded(const struct scanner *sc, struct scratch *x, const pyci_dir 
 	return which != PYCI_EXCLUDE_NONE;
 }
 
+/* ---- a pycache-prefix tree: which directories, and where their sources are ---------------- */
+
+/* The path below a prefix tree's root of its directory at `path` ("" for the root). */
+static const char *tree_rel(const struct scanner *sc, const char *path, size_t len)
+{
+	if (len <= sc->tree_len)
+		return "";
+	const char *r = path + sc->tree_len;
+	while (*r == '/')
+		r++;
+	return r;
+}
+
+/* Whether the directory at rel (below the tree's root) is the scope or below it. */
+static int in_scope(const struct scanner *sc, const char *rel)
+{
+	return sc->scope_len == 0 || (strncmp(rel, sc->scope, sc->scope_len) == 0 &&
+				      (rel[sc->scope_len] == '\0' || rel[sc->scope_len] == '/'));
+}
+
+/* skip for a prefix tree: below the scope, the excludes; above it, every name but the next
+ * one on the way to it (never left out, as a PATH is not). */
+static int prefix_skip(const struct scanner *sc, struct scratch *x, const pyci_dir *parent,
+		       const char *name)
+{
+	const char *rel = tree_rel(sc, parent->path, parent->path_len);
+	if (in_scope(sc, rel))
+		return excluded(sc, x, parent, name, 1);
+	size_t n = strlen(rel);
+	const char *next = sc->scope + (n ? n + 1 : 0);
+	size_t len = strcspn(next, "/");
+	return strlen(name) != len || memcmp(name, next, len) != 0;
+}
+
 static const pyci_debris_rule *debris_rule(const struct scanner *sc, const pyci_dir *dir,
 					   const pyci_entry *e);
 
 /* walk's skip: directories left out by excludes, and debris (reported and removed whole, by
- * the caller: never walked). */
+ * the caller: never walked); in a prefix tree, what prefix_skip leaves out. */
 static int skip_dir(void *ctx, const pyci_dir *parent, const pyci_entry *e)
 {
 	struct scanner *sc = ctx;
+	if (sc->prefix)
+		return prefix_skip(sc, &sc->scratch, parent, e->name);
 	return excluded(sc, &sc->scratch, parent, e->name, 1) || debris_rule(sc, parent, e);
 }
 
@@ -539,6 +595,7 @@ static int fill_record(const struct group *j, const struct item *it, pyci_buf *p
 	rec->name_len = it->name_len;
 	rec->dirfd = it->in_pycache ? j->pcfd : j->srcfd;
 	rec->srcdirfd = j->srcfd;
+	rec->in_prefix = j->prefix;
 	if (it->res.have_source) {
 		if (join(srcpath, j->path.data, j->path.len, name, it->res.cname.stem_len) ||
 		    pyci_buf_puts(srcpath, ".py"))
@@ -884,54 +941,74 @@ static int group_add_debris(const struct collect *c, struct group *j, const pyci
 }
 
 /*
- * A group for the caches of `legacy` (read as __pycache__ entries when legacy_in_pycache) and
- * of `pycache`, whose sources are in `src` (or, when src is NULL, in srcfd, which the group owns
- * from here on, even on failure), added to c->out unless it has no caches; srcpath is the display
- * path of the source directory.  0, or -1 with errno.
+ * What a group is made of.  The caches of `legacy` (read as __pycache__ entries when
+ * legacy_in_pycache) and of `pycache` (only those selected by pc_select when it is not NULL),
+ * whose sources are in `src`, or, when src is NULL, in srcfd, which the group owns from here
+ * on, even on failure (-1: the directory could not be opened, src_err says why); srcpath is
+ * the display path of the sources' directory, and `listing` its whole listing, for what shadows a
+ * module (shadow.h; NULL: make_group reads it from the sources' directory).  The debris among src's entries too (none
+ * without src).  partial: the __pycache__ is not one that clean may remove once empty (see
+ * struct group); prefix: the caches are a prefix tree's.
  */
-static int make_group(const struct collect *c, const pyci_dir *src, int srcfd, const char *srcpath,
-		      const pyci_dir *legacy, int legacy_in_pycache, const pyci_dir *pycache)
+struct group_spec {
+	const pyci_dir *src;
+	int srcfd, src_err;
+	const char *srcpath;
+	const pyci_dir *listing;
+	const pyci_dir *legacy;
+	int legacy_in_pycache;
+	const pyci_dir *pycache;
+	const unsigned char *pc_select;
+	int partial, prefix;
+};
+
+/* The group g describes, added to c->out unless it has nothing to report.  0, or -1 with
+ * errno. */
+static int make_group(const struct collect *c, const struct group_spec *g)
 {
 	struct group *j = calloc(1, sizeof(*j));
 	if (!j) {
-		if (!src)
-			close(srcfd);
+		if (!g->src && g->srcfd >= 0)
+			close(g->srcfd);
 		errno = ENOMEM;
 		return -1;
 	}
-	j->srcfd = src ? -1 : srcfd;
+	j->srcfd = g->src ? -1 : g->srcfd;
+	j->src_err = g->src || g->srcfd >= 0 ? 0 : g->src_err;
 	j->pcfd = -1;
-	j->partial = c->sc->named_file;
+	j->partial = g->partial;
+	j->prefix = g->prefix;
 	j->targets = c->scope ? &c->scope->targets : c->sc->opt->targets;
 	j->venv = c->scope ? &c->scope->venv : NULL;
-	int rc = pyci_buf_puts(&j->path, srcpath);
-	if (rc == 0 && legacy)
-		rc = group_add_listing(c->sc, c->x, j, legacy, legacy_in_pycache,
-				       legacy_in_pycache);
-	if (rc == 0 && pycache)
-		rc = group_add_listing(c->sc, c->x, j, pycache, 1, 1);
-	if (rc == 0 && src)
-		rc = group_add_debris(c, j, src);
+	int rc = pyci_buf_puts(&j->path, g->srcpath);
+	if (rc == 0 && g->legacy)
+		rc = group_add_listing(c->sc, c->x, j, g->legacy, g->legacy_in_pycache,
+				       g->legacy_in_pycache, NULL);
+	if (rc == 0 && g->pycache)
+		rc = group_add_listing(c->sc, c->x, j, g->pycache, 1, 1, g->pc_select);
+	if (rc == 0 && g->src)
+		rc = group_add_debris(c, j, g->src);
 	if (rc != 0) {
 		group_free(j);
 		errno = ENOMEM;
 		return -1;
 	}
 	/* the directory the __pycache__ items are read from */
-	const pyci_dir *pc = legacy_in_pycache ? legacy : pycache;
+	const pyci_dir *pc = g->legacy_in_pycache ? g->legacy : g->pycache;
 	int empty_pc = c->sc->opt->empty_pycache && pc && pc->count == 0 && !j->partial;
 	if (j->n == 0 && j->ndebris == 0 && !j->if_empty && !empty_pc) {
 		group_free(j);
 		return 0;
 	}
-	if (src && (j->srcfd = group_fd(src, c->borrow, &j->src_hold, &j->src_borrowed)) < 0) {
+	if (g->src &&
+	    (j->srcfd = group_fd(g->src, c->borrow, &j->src_hold, &j->src_borrowed)) < 0) {
 		int e = errno;
 		group_free(j);
 		errno = e;
 		return -1;
 	}
-	/* a single file named: its listing is that file alone, not the directory's */
-	if (group_shadows(j, c->sc->named_file ? NULL : src, c->x) != 0) {
+	/* a prefix tree's sources are listed from srcfd here (none when it was not opened) */
+	if (group_shadows(j, g->listing, c->x) != 0) {
 		group_free(j);
 		errno = ENOMEM;
 		return -1;
@@ -946,6 +1023,33 @@ static int make_group(const struct collect *c, const pyci_dir *src, int srcfd, c
 		}
 	}
 	return job_add(c->out, j);
+}
+
+/* The group of a walked directory's own caches and its __pycache__'s. */
+static int dir_group(const struct collect *c, const pyci_dir *dir, const pyci_dir *pycache)
+{
+	/* a single file named: its listing is that file alone, not the directory's */
+	struct group_spec g = {.src = dir,
+			       .srcfd = -1,
+			       .srcpath = dir->path,
+			       .listing = c->sc->named_file ? NULL : dir,
+			       .legacy = dir,
+			       .pycache = pycache,
+			       .partial = c->sc->named_file};
+	return make_group(c, &g);
+}
+
+/* The group of the caches of a __pycache__ `dir` (read as its entries), whose sources are in
+ * srcfd (owned from here on, as make_group says), the directory at srcpath. */
+static int pycache_group(const struct collect *c, const pyci_dir *dir, int srcfd,
+			 const char *srcpath)
+{
+	struct group_spec g = {.srcfd = srcfd,
+			       .srcpath = srcpath,
+			       .legacy = dir,
+			       .legacy_in_pycache = 1,
+			       .partial = c->sc->named_file};
+	return make_group(c, &g);
 }
 
 /* A group that reports a directory not walked, in its place in the order.  0, or -1. */
@@ -1061,16 +1165,52 @@ static int visiting_pycache(const struct scanner *sc, const pyci_dir *dir)
 }
 
 /*
+ * The group of a prefix tree's directory d, when it is in the scope and holds more than
+ * directories: its entries are read as __pycache__ entries, and the sources of
+ * PREFIX/R/NAME.TAG.pyc are in /R, opened as CPython finds them (following symlinks).  When
+ * that directory cannot be opened, the group says why (gone: its caches are orphans).
+ */
+static int prefix_group(const struct collect *c, const pyci_dir *d)
+{
+	const char *rel = tree_rel(c->sc, d->path, d->path_len);
+	size_t i = 0;
+	while (i < d->count && d->entries[i].type == DT_DIR)
+		i++;
+	if (!in_scope(c->sc, rel) || i == d->count)
+		return 0;
+	pyci_buf *src = &c->x->parent;
+	pyci_buf_clear(src);
+	if (pyci_buf_putc(src, '/') != 0 || pyci_buf_puts(src, rel) != 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	int fd = open(src->data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct group_spec g = {.srcfd = fd,
+			       .src_err = fd < 0 ? errno : 0,
+			       .srcpath = src->data,
+			       .legacy = d,
+			       .legacy_in_pycache = 1,
+			       .partial = 1,
+			       .prefix = 1};
+	return make_group(c, &g);
+}
+
+/*
  * The groups of a visited directory and its __pycache__, added to c->out, after the one of its
- * pyvenv.cfg (venv_targets; the root's was looked at with its ancestors).  0, or -1 (errno).
+ * pyvenv.cfg (venv_targets; the root's was looked at with its ancestors).  In a prefix tree,
+ * the group of each directory, a __pycache__ there mirroring a source directory of that name,
+ * with the options' targets (a pyvenv.cfg is not looked for there).  0, or -1 (errno).
  */
 static int collect(struct collect *c, const pyci_dir *dir, const pyci_dir *pycache)
 {
+	if (c->sc->prefix)
+		return prefix_group(c, dir) != 0 || (pycache && prefix_group(c, pycache) != 0) ? -1
+											       : 0;
 	int pyc = visiting_pycache(c->sc, dir);
 	if (c->sc->opt->venv_targets && dir->depth > 0 && !pyc && venv_in(c, dir) != 0)
 		return -1;
 	if (!pyc)
-		return make_group(c, dir, -1, dir->path, dir, 0, pycache);
+		return dir_group(c, dir, pycache);
 	/* its caches' sources are one level up */
 	int up = openat(dir->fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (up < 0) {
@@ -1080,11 +1220,19 @@ static int collect(struct collect *c, const pyci_dir *dir, const pyci_dir *pycac
 		close(up);
 		errno = ENOMEM;
 		return -1;
-	} else if (make_group(c, NULL, up, c->x->parent.data, dir, 1, NULL) != 0) {
+	} else if (pycache_group(c, dir, up, c->x->parent.data) != 0) {
 		return -1;
 	}
 	/* and a __pycache__ inside it has its sources here */
-	return pycache ? make_group(c, dir, -1, dir->path, NULL, 0, pycache) : 0;
+	if (!pycache)
+		return 0;
+	struct group_spec g = {.src = dir,
+			       .srcfd = -1,
+			       .srcpath = dir->path,
+			       .listing = c->sc->named_file ? NULL : dir,
+			       .pycache = pycache,
+			       .partial = c->sc->named_file};
+	return make_group(c, &g);
 }
 
 /* Hand the groups collected in `groups` to the pool, in order (or free them once stopped). */
@@ -1277,9 +1425,9 @@ static int scan_file(struct scanner *sc, const char *path)
 			pyci_buf_free(&shown);
 			goto out;
 		}
-		rc = make_group(&c, NULL, up, srcdir.data, &one, 1, NULL);
+		rc = pycache_group(&c, &one, up, srcdir.data);
 	} else {
-		rc = make_group(&c, &one, -1, one.path, &one, 0, NULL);
+		rc = dir_group(&c, &one, NULL);
 	}
 	if (rc != 0)
 		stop(sc, errno);
@@ -1351,6 +1499,8 @@ static void *pvisit(void *wctx, struct pwalk *walk, const pyci_dir *dir, const p
 static int pskip(void *wctx, const pyci_dir *parent, const pyci_entry *e)
 {
 	struct worker *w = wctx;
+	if (w->sc->prefix)
+		return prefix_skip(w->sc, &w->x, parent, e->name);
 	return excluded(w->sc, &w->x, parent, e->name, 1) || debris_rule(w->sc, parent, e);
 }
 
@@ -1506,21 +1656,45 @@ static struct plan make_plan(const pyci_scan_options *opt)
 	return p;
 }
 
-int pyci_scan_path(const char *path, const pyci_scan_options *opt, const pyci_scan_ops *ops)
+/* The end of a run: report what is still in flight, free the scanner, and the result. */
+static int scan_end(struct scanner *sc, int rc)
 {
-	struct scanner sc = {0};
-	sc.opt = opt;
-	sc.ops = ops;
+	int err = errno;
+	if (sc->pool) {
+		drain(sc);
+		pool_free(sc->pool);
+	}
+	if (sc->stopped) {
+		rc = -1;
+		err = sc->stop_errno;
+	}
+	pyci_buf_free(&sc->path);
+	pyci_buf_free(&sc->srcpath);
+	scratch_free(&sc->scratch);
+	for (struct venv_scope *v = atomic_load(&sc->venvs), *next; v; v = next) {
+		next = v->next;
+		free(v);
+	}
+	free(sc->scopes);
+	errno = rc ? err : 0;
+	return rc;
+}
+
+/* Walk the directory, or judge the single cache, at path (see pyci_scan_path) with sc, whose
+ * opt, ops and mode are set. */
+static int scan_root(struct scanner *sc, const char *path)
+{
+	const pyci_scan_options *opt = sc->opt;
 	int rc = -1;
 	struct stat st;
 	struct plan plan = make_plan(opt);
-	sc.batch_groups = plan.groups;
+	sc->batch_groups = plan.groups;
 
 	if (lstat(path, &st) != 0)
-		goto out;
-	if (S_ISLNK(st.st_mode)) {
-		errno = ELOOP;
-		goto out;
+		return scan_end(sc, -1);
+	if (S_ISLNK(st.st_mode) || (sc->prefix && !S_ISDIR(st.st_mode))) {
+		errno = S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR;
+		return scan_end(sc, -1);
 	}
 	int parallel = S_ISDIR(st.st_mode) && plan.parallel;
 	if (parallel) /* the pool only runs the subtrees too deep for pwalk, inline */
@@ -1529,60 +1703,143 @@ int pyci_scan_path(const char *path, const pyci_scan_options *opt, const pyci_sc
 				     .jobs = 1,
 				     .groups = 1,
 				     .parallel = 1};
-	sc.batch_groups = plan.groups;
+	sc->batch_groups = plan.groups;
 	/* threads in all: the walking thread and plan.threads - 1 workers */
-	sc.pool = pool_new(S_ISDIR(st.st_mode) && !parallel && plan.threads ? plan.threads - 1 : 0,
-			   plan.jobs, run_job, worker_new, worker_free, &sc);
-	if (!sc.pool)
-		goto out;
+	sc->pool = pool_new(S_ISDIR(st.st_mode) && !parallel && plan.threads ? plan.threads - 1 : 0,
+			    plan.jobs, run_job, worker_new, worker_free, sc);
+	if (!sc->pool)
+		return scan_end(sc, -1);
 	if (!S_ISDIR(st.st_mode)) {
-		sc.named_file = 1;
-		rc = scan_file(&sc, path);
+		sc->named_file = 1;
+		return scan_end(sc, scan_file(sc, path));
+	}
+	int probe = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (probe < 0)
+		return scan_end(sc, -1);
+	sc->root_is_pycache = !sc->prefix && is_pycache_dir(probe);
+	/* installed packages hold build/, dist/, *.egg-info of their own: never debris (a root
+	 * whose real path cannot be told is not searched either); a prefix tree holds none */
+	sc->no_debris = sc->prefix || (opt->debris && pyci_debris_installed_path(path) != 0);
+	/* a prefix tree's directories are no source directories: no pyvenv.cfg is looked for */
+	int found = sc->prefix ? 0 : venvs_above(sc, probe, path);
+	close(probe);
+	if (found != 0)
+		return scan_end(sc, -1);
+	sc->root_len = strlen(path) + sc->scope_len;
+	if (parallel) {
+		rc = scan_parallel(sc, path, plan.threads - 1);
 	} else {
-		int probe = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (probe < 0)
-			goto out;
-		sc.root_is_pycache = is_pycache_dir(probe);
-		int found = venvs_above(&sc, probe, path);
-		close(probe);
-		if (found != 0)
-			goto out;
-		sc.root_len = strlen(path);
-		/* installed packages hold build/, dist/, *.egg-info of their own: never debris (a
-		 * root whose real path cannot be told is not searched either) */
-		sc.no_debris = opt->debris && pyci_debris_installed_path(path) != 0;
-		if (parallel) {
-			rc = scan_parallel(&sc, path, plan.threads - 1);
-		} else {
-			pyci_walk_options wopt = {.cross_mounts = opt->cross_mounts,
-						  .max_fds = plan.walker_fds,
-						  .defer_close = opt->defer_close};
-			pyci_walk_ops wops = {.visit = visit,
-					      .error = walk_error,
-					      .skip = skip_dir,
-					      .done = drain,
-					      .ctx = &sc};
-			rc = pyci_walk(path, &wopt, &wops);
-		}
+		pyci_walk_options wopt = {.cross_mounts = opt->cross_mounts,
+					  .max_fds = plan.walker_fds,
+					  .defer_close = opt->defer_close};
+		pyci_walk_ops wops = {.visit = visit,
+				      .error = walk_error,
+				      .skip = skip_dir,
+				      .done = drain,
+				      .ctx = sc};
+		rc = pyci_walk(path, &wopt, &wops);
 	}
+	return scan_end(sc, rc);
+}
+
+int pyci_scan_path(const char *path, const pyci_scan_options *opt, const pyci_scan_ops *ops)
+{
+	struct scanner sc = {0};
+	sc.opt = opt;
+	sc.ops = ops;
+	return scan_root(&sc, path);
+}
+
+int pyci_scan_prefix(const char *prefix, const char *dir, const pyci_scan_options *opt,
+		     const pyci_scan_ops *ops)
+{
+	pyci_buf root = PYCI_BUF_INIT, scope = PYCI_BUF_INIT;
+	size_t n = strlen(prefix);
+	int rc = -1;
+	if (n == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	while (n > 1 && prefix[n - 1] == '/')
+		n--;
+	/* a trailing '/': the prefix itself is followed when it is a symlink, as Python follows
+	 * it; the walk follows nothing below it */
+	if (pyci_buf_append(&root, prefix, n) != 0 ||
+	    (root.data[root.len - 1] != '/' && pyci_buf_putc(&root, '/') != 0) ||
+	    (dir && pyci_prefix_rel(&scope, dir) != 0) || pyci_buf_append(&scope, "", 0) != 0)
+		goto out;
+	struct scanner sc = {0};
+	sc.opt = opt;
+	sc.ops = ops;
+	sc.prefix = 1;
+	sc.scope = scope.data;
+	sc.scope_len = scope.len;
+	sc.tree_len = root.len;
+	rc = scan_root(&sc, root.data);
 out:;
-	int err = errno;
-	if (sc.pool) {
-		drain(&sc);
-		pool_free(sc.pool);
-	}
-	if (sc.stopped) {
-		rc = -1;
-		err = sc.stop_errno;
-	}
-	pyci_buf_free(&sc.path);
-	pyci_buf_free(&sc.srcpath);
-	scratch_free(&sc.scratch);
-	for (struct venv_scope *v = atomic_load(&sc.venvs), *next; v; v = next) {
-		next = v->next;
-		free(v);
-	}
-	free(sc.scopes);
-	errno = err;
+	int e = errno;
+	pyci_buf_free(&root);
+	pyci_buf_free(&scope);
+	errno = rc ? e : 0;
 	return rc;
+}
+
+/* ---- file lists: groups made by filelist.c -------------------------------------------------- */
+
+int scanner_site(struct scanner *sc, const scan_site *s)
+{
+	struct job groups = {0};
+	struct collect c = {sc, &sc->scratch, 0, &groups, NULL, &sc->venvs}; /* no venv */
+	pyci_dir legacy = {s->srcfd, s->srcpath, strlen(s->srcpath), s->legacy, s->nlegacy,
+			   0,        NULL};
+	pyci_dir pc = {s->pcfd, s->pcpath, s->pcpath ? strlen(s->pcpath) : 0, s->pc, s->npc,
+		       0,       NULL};
+	pyci_dir src = {s->srcfd, s->srcpath, strlen(s->srcpath), s->src, s->nsrc, 0, NULL};
+	struct group_spec g = {.srcfd = s->srcfd >= 0 ? dup_fd(s->srcfd) : -1,
+			       .src_err = s->src_err,
+			       .srcpath = s->srcpath,
+			       .listing = s->src ? &src : NULL,
+			       .legacy = s->nlegacy && s->srcfd >= 0 ? &legacy : NULL,
+			       .pycache = s->pcfd >= 0 ? &pc : NULL,
+			       .pc_select = s->pc_select,
+			       .partial = s->prefix,
+			       .prefix = s->prefix};
+	if (sc->stopped) {
+		errno = sc->stop_errno;
+		return -1;
+	}
+	if ((s->srcfd >= 0 && g.srcfd < 0) || make_group(&c, &g) != 0)
+		stop(sc, errno);
+	submit_all(sc, &groups);
+	if (sc->stopped) {
+		errno = sc->stop_errno;
+		return -1;
+	}
+	return 0;
+}
+
+int scanner_error(struct scanner *sc, const char *path, pyci_walk_err kind, int err)
+{
+	walk_error(sc, path, kind, err);
+	if (sc->stopped) {
+		errno = sc->stop_errno;
+		return -1;
+	}
+	return 0;
+}
+
+int pyci_scan_list(const char *const *paths, size_t n, const char *prefix,
+		   const pyci_scan_options *opt, const pyci_scan_ops *ops, pyci_list_stats *stats)
+{
+	struct scanner sc = {0};
+	sc.opt = opt;
+	sc.ops = ops;
+	sc.named_file = 1; /* nothing listed is left out */
+	struct plan plan = make_plan(opt);
+	sc.batch_groups = plan.groups;
+	sc.pool = pool_new(plan.threads ? plan.threads - 1 : 0, plan.jobs, run_job, worker_new,
+			   worker_free, &sc);
+	if (!sc.pool)
+		return scan_end(&sc, -1);
+	return scan_end(&sc, filelist_scan(&sc, paths, n, prefix, stats));
 }

@@ -128,7 +128,9 @@ typedef struct pyci_record {
 	const char *name; /* its name within dirfd */
 	size_t name_len;
 	int dirfd;               /* the directory holding it, open during the callback */
-	int srcdirfd;            /* the directory of its source, open during the callback */
+	int srcdirfd;            /* the directory of its source, open during the callback; -1
+				  * when it could not be opened (a prefix tree's source directory
+				  * that is gone: source->err says why) */
 	const char *source_path; /* display path of the source, or NULL (bad cache name) */
 	size_t source_path_len;
 	const pyci_cache_name *cname;
@@ -148,6 +150,8 @@ typedef struct pyci_record {
 	const pyci_venv *venv;    /* the virtual environment whose pyvenv.cfg gave the targets
 				   * it was judged against (venv_targets), or NULL: the
 				   * options' targets */
+	int in_prefix;            /* a cache of a pycache-prefix tree (pyci_scan_prefix; with a
+				   * prefix, pyci_scan_list): layout "prefix" */
 } pyci_record;
 
 /*
@@ -220,5 +224,57 @@ typedef struct pyci_scan_ops {
  * (EINVAL), memory ran out, or ops->record stopped the scan.
  */
 int pyci_scan_path(const char *path, const pyci_scan_options *opt, const pyci_scan_ops *ops);
+
+/*
+ * Scan the pycache-prefix tree `prefix` (prefix.h): the caches an interpreter with that
+ * sys.pycache_prefix writes, read, and never looks for in __pycache__.  The directory prefix is
+ * followed when it is a symlink, as the interpreter follows it; below it the walk is
+ * pyci_scan_path's, every cache name read as a __pycache__ entry's, and the source of
+ * PREFIX/R/NAME.TAG.pyc looked up as /R/NAME.py, following symlinks as CPython does.  dir NULL:
+ * the whole tree; else only the caches of the sources under the directory dir (made absolute
+ * and normalised as pyci_prefix_rel says), that is the tree's directory
+ * pyci_prefix_cache_dir(prefix, dir) and below it, whether or not dir still exists; the
+ * directories on the way there are walked but not judged, and a tree that has no such directory
+ * gives no record at all.  Records have in_prefix set, and are never in a __pycache__ that
+ * dir_done offers for removal.  A source directory that cannot be opened gives srcdirfd -1 and
+ * its errno in each source's err (ENOENT, ENOTDIR: the caches are orphaned).  The caches are
+ * judged against opt->targets: a prefix tree holds no pyvenv.cfg, and those of the sources'
+ * directories are not looked for (venv_targets does not apply).
+ * Returns as pyci_scan_path; ENOTDIR when prefix is not a directory, EINVAL when it is "".
+ */
+int pyci_scan_prefix(const char *prefix, const char *dir, const pyci_scan_options *opt,
+		     const pyci_scan_ops *ops);
+
+/* What pyci_scan_list made of the paths it was given. */
+typedef struct pyci_list_stats {
+	uint64_t paths;   /* paths given (empty ones aside) */
+	uint64_t sources; /* of which sources: a name NAME.py */
+	uint64_t caches;  /* cache names: NAME.pyc, NAME.pyo and the __pycache__ forms */
+	uint64_t others;  /* neither: not judged, not even looked at (directories, other files) */
+	uint64_t missing; /* sources and caches reported as not found or not readable */
+} pyci_list_stats;
+
+/*
+ * Judge the caches of exactly the n listed paths, walking nothing: a source (NAME.py) brings
+ * its caches (the entries of its directory's __pycache__ whose names map to it, debris
+ * included, and a legacy NAME.pyc or NAME.pyo, or Jython's NAME$py.class, beside it; with
+ * prefix, those of the prefix tree instead, pyci_scan_prefix's rule); a cache name is judged
+ * against its source (one inside prefix, by text, by the prefix rule, as CPython's
+ * source_from_cache reads it); anything else is
+ * counted and left alone.  Directories are followed as a path is (the file at the end of it is
+ * not).  Each cache is judged once however often, and in whatever spelling, it is listed or
+ * brought (by the identity of its directory, and its name).  Records come a directory at a time
+ * in the order each was first named, the caches of a directory in name order, legacy ones first.
+ * A listed source or cache that cannot be found or read is reported through ops->error with
+ * PYCI_WALK_ERR_LISTED and its errno, in that place, and the others are still judged (the caches
+ * of a listed source that is gone too: they are orphans).  Nothing listed is left out by
+ * opt->excludes.  A __pycache__ is offered to dir_done (for clean to remove once empty) as the
+ * walk offers it, with its entries that were not judged counted as its other entries; a prefix
+ * tree's directories never are.  stats (NULL: not wanted) counts the paths.  Returns 0 when
+ * every path was handled, or -1 with errno: memory ran out, ops->record stopped the scan, or
+ * (ENOTDIR, ...) prefix cannot be opened as a directory.
+ */
+int pyci_scan_list(const char *const *paths, size_t n, const char *prefix,
+		   const pyci_scan_options *opt, const pyci_scan_ops *ops, pyci_list_stats *stats);
 
 #endif

@@ -65,6 +65,8 @@ typedef enum {
 	PYCI_WALK_ERR_MOUNT_FILE, /* a file that is a mount point (bind-mounted over a cache
 				   * name): never judged, with or without cross_mounts (a notice,
 				   * reported by the scan engine, not by the walk) */
+	PYCI_WALK_ERR_LISTED,     /* a path of a file list (pyci_scan_list) that names a source
+				   * or a cache that cannot be found or read (errno) */
 } pyci_walk_err;
 
 typedef struct pyci_walk_ops {

@@ -152,6 +152,7 @@ static const struct cli_group clean_groups[] = {
 	{NULL, scanrun_quiet_option, 0},
 	{NULL, scanrun_options, 0},
 	{NULL, cli_help_option, 0},
+	{"inputs:", scanrun_input_options, 0},
 	{0},
 };
 

@@ -54,6 +54,7 @@ static const struct cli_group dump_groups[] = {
 	{NULL, scanrun_json_option, 1},
 	{NULL, scanrun_options, 0},
 	{NULL, cli_help_option, 0},
+	{"inputs:", scanrun_input_options, 0},
 	{0},
 };
 

@@ -49,9 +49,13 @@ static const struct cli_option scan_options[] = {
 };
 
 static const struct cli_group scan_groups[] = {
-	{"options:", scan_options, 0},   {NULL, scanrun_json_option, 0},
-	{NULL, scanrun_quiet_option, 0}, {NULL, scanrun_options, 0},
-	{NULL, cli_help_option, 0},      {0},
+	{"options:", scan_options, 0},
+	{NULL, scanrun_json_option, 0},
+	{NULL, scanrun_quiet_option, 0},
+	{NULL, scanrun_options, 0},
+	{NULL, cli_help_option, 0},
+	{"inputs:", scanrun_input_options, 0},
+	{0},
 };
 
 static const struct cli_command scan_command = {

@@ -21,6 +21,8 @@
  *                        srcinfo.h: a source's stat as the judge and clean's re-check see it
  *   src/exclude.c        what a walk leaves out (default excludes, --exclude globs)
  *   src/scan.c           the engine: walk, group each directory's caches, judge, report
+ *   src/filelist.c, .h   the caches of a list of paths (--files-from), a directory at a time
+ *   src/prefix.c         pycache-prefix trees: a source directory's place in the tree
  *   src/record.c         JSON of a record, summary tallies
  *   src/json.c, buf.c    JSON strings (lossless bytes), growable buffers
  *   src/clean.c          removal behind identity checks, through directory descriptors
@@ -46,6 +48,7 @@
  *                        scan, clean and dump share
  *   src/cli/roots.c      what is said of PATHs that overlap
  *   src/cli/interps.c, .h  verify's interpreters: --python, discovery, pooled workers
+ *   src/cli/filesfrom.c  the list of --files-from, cut into paths
  *   src/cli/cmd_scan.c, cmd_clean.c, cmd_dump.c, cmd_magic.c, cmd_verify.c   the commands
  *   src/cli/clean_debris.c, .h  clean's debris records and counts per topic
  *   src/cli/cmd_git.c    `git`: the caches a repository tracks, its ignore rules, the fix;

@@ -17,6 +17,7 @@
 #include "pycinspect/json.h"
 #include "pycinspect/jython.h"
 #include "pycinspect/magic.h"
+#include "pycinspect/prefix.h"
 
 /* --io's values, in the order of pyci_io (also those of the PYCI_IO environment variable). */
 static const char *const io_values[] = {"auto", "uring", "plain", NULL};
@@ -73,6 +74,28 @@ const struct cli_option scanrun_options[] = {
 	 "uring or plain (system calls); the same output either way\n"
 	 "(default: $PYCI_IO, else auto)",
 	 ENGINE_IO, io_values},
+	{0},
+};
+
+const struct cli_option scanrun_input_options[] = {
+	{"files-from", 0, CLI_ARG, "FILE",
+	 "judge exactly the paths listed in FILE (- for stdin), one a\n"
+	 "line, instead of walking PATHs: a source NAME.py brings its\n"
+	 "caches, a cache is judged against its source; directories and\n"
+	 "other files are not judged (docs/inputs.md)",
+	 ENGINE_FILES_FROM, NULL},
+	{"null", '0', CLI_NOARG, NULL,
+	 "the paths of --files-from are NUL-separated (find -print0,\n"
+	 "git ls-files -z)",
+	 ENGINE_NULL, NULL},
+	{"pycache-prefix", 0, CLI_ARG, "DIR",
+	 "the caches are in the tree DIR, as PYTHONPYCACHEPREFIX=DIR\n"
+	 "writes them: DIR/R/NAME.TAG.pyc is the cache of /R/NAME.py;\n"
+	 "without PATH every cache in DIR, else those of the sources\n"
+	 "under each PATH (a directory)",
+	 ENGINE_PYCACHE_PREFIX, NULL},
+	{"pycache-prefix-env", 0, CLI_NOARG, NULL, "the same, with DIR from $PYTHONPYCACHEPREFIX",
+	 ENGINE_PYCACHE_PREFIX_ENV, NULL},
 	{0},
 };
 
@@ -182,6 +205,25 @@ int scanrun_option(struct scanrun *e, int ch, const char *arg)
 	case ENGINE_DEEP:
 		e->opt.deep = 1;
 		return 1;
+	case ENGINE_FILES_FROM:
+		e->files_from = arg;
+		return 1;
+	case ENGINE_NULL:
+		e->null = 1;
+		return 1;
+	case ENGINE_PYCACHE_PREFIX:
+		if (!*arg) {
+			cli_error(
+				"invalid --pycache-prefix '' (a directory; Python ignores an empty "
+				"PYTHONPYCACHEPREFIX)");
+			return -1;
+		}
+		e->prefix = arg;
+		e->prefix_from = "option";
+		return 1;
+	case ENGINE_PYCACHE_PREFIX_ENV:
+		e->prefix_env = 1;
+		return 1;
 	case ENGINE_IO:
 		if (parse_io(arg, &e->opt.io) != 0) {
 			cli_error("invalid --io '%s' (auto, uring or plain)", arg);
@@ -205,6 +247,24 @@ int scanrun_ready(struct scanrun *e)
 		for (size_t i = 0; i < e->nexcludes; i++)
 			atomic_init(&e->exclude_hits[i], 0);
 		e->opt.exclude_hits = e->exclude_hits;
+	}
+	const char *env = getenv("PYTHONPYCACHEPREFIX");
+	e->env_prefix = env && *env ? env : NULL;
+	if (e->prefix_env) {
+		if (e->prefix_from) {
+			cli_error("--pycache-prefix and --pycache-prefix-env: name one prefix");
+			return -1;
+		}
+		if (!e->env_prefix) {
+			cli_error("--pycache-prefix-env: PYTHONPYCACHEPREFIX is not set");
+			return -1;
+		}
+		e->prefix = e->env_prefix;
+		e->prefix_from = "environment";
+	}
+	if (e->null && !e->files_from) {
+		cli_error("-0 (--null) says how the list of --files-from is separated: give one");
+		return -1;
 	}
 	const char *io = getenv("PYCI_IO");
 	if (!e->have_io && io && *io && parse_io(io, &e->opt.io) != 0) {
@@ -370,10 +430,198 @@ static void warn_unmatched(struct scanrun *e)
 	}
 }
 
+/* A PATH that cannot be scanned as it is given: why (and strerror(err) when say_err) on
+ * stderr, an "error" line under --json with err, and the summary's error count. */
+static void path_refused(struct scanrun *e, const char *path, const char *why, int err, int say_err)
+{
+	pyci_buf q = PYCI_BUF_INIT;
+	e->sum.errors++;
+	if (cli_quote_path(&q, path, strlen(path)) == 0)
+		cli_error("'%s': %s%s%s", q.data, why, say_err ? ": " : "",
+			  say_err ? strerror(err) : "");
+	else
+		cli_error("a PATH: %s (and no memory left to name it)", why);
+	pyci_buf_free(&q);
+	if (e->json)
+		error_record(e, path, why, err);
+}
+
+/* --files-from: the list instead of PATHs.  As scanrun_run. */
+static int run_list(struct scanrun *e, char **paths, const pyci_scan_ops *ops)
+{
+	if (*paths) {
+		pyci_buf q = PYCI_BUF_INIT;
+		if (cli_quote_path(&q, paths[0], strlen(paths[0])) == 0)
+			cli_error(
+				"--files-from judges the paths it lists, and no PATH ('%s' given)",
+				q.data);
+		pyci_buf_free(&q);
+		return -1;
+	}
+	struct file_list fl;
+	if (files_from_read(e->files_from, e->null, &fl) != 0)
+		return -1;
+	e->have_list = 1;
+	int rc = pyci_scan_list((const char *const *)fl.paths, fl.n, e->prefix, &e->opt, ops,
+				&e->list);
+	int err = errno;
+	file_list_free(&fl);
+	if (rc != 0) {
+		if (!e->write_failed && !e->stopped)
+			root_error(e, e->prefix && err != ENOMEM ? e->prefix : e->files_from, err);
+		return 1;
+	}
+	warn_unmatched(e);
+	return e->list.missing ? 1 : 0;
+}
+
+/*
+ * A PATH under --pycache-prefix: the directory whose sources' caches are judged, into dir (PATH
+ * itself, or for a PATH inside the prefix tree the directory that part of the tree mirrors),
+ * and the tree's directory for it, into tree.  0, or -1 (errno).
+ */
+static int prefix_target(const struct scanrun *e, const char *path, pyci_buf *dir, pyci_buf *tree)
+{
+	pyci_buf rel = PYCI_BUF_INIT;
+	int in = pyci_prefix_below(e->prefix, path, &rel);
+	int rc = in < 0 ? -1
+		 : in   ? pyci_buf_putc(dir, '/') || pyci_buf_puts(dir, rel.data) ? -1 : 0
+			: pyci_buf_puts(dir, path);
+	if (rc == 0)
+		rc = pyci_prefix_cache_dir(tree, e->prefix, dir->data);
+	pyci_buf_free(&rel);
+	return rc;
+}
+
+/* A PATH of which the prefix tree has nothing (tree is not there): a warning, and a hint when
+ * the tree has the directory under its real path (a symlink on the way). */
+static void warn_no_tree(const struct scanrun *e, const char *path, const char *tree)
+{
+	pyci_buf q = PYCI_BUF_INIT, t = PYCI_BUF_INIT, real_tree = PYCI_BUF_INIT;
+	pyci_buf h = PYCI_BUF_INIT;
+	char *real = realpath(path, NULL);
+	struct stat st;
+	if (real && pyci_prefix_cache_dir(&real_tree, e->prefix, real) == 0 &&
+	    strcmp(real_tree.data, tree) != 0 && lstat(real_tree.data, &st) == 0 &&
+	    S_ISDIR(st.st_mode) && cli_quote_path(&h, real, strlen(real)) == 0)
+		(void)pyci_buf_puts(&h, "' (its real path) has caches there: name that");
+	if (cli_quote_path(&q, path, strlen(path)) == 0 &&
+	    cli_quote_path(&t, tree, strlen(tree)) == 0) {
+		if (h.len)
+			cli_error("warning: '%s': the prefix tree has no '%s'; '%s", q.data, t.data,
+				  h.data);
+		else
+			cli_error("warning: '%s': the prefix tree has no '%s' (none of its sources "
+				  "was imported with this prefix)",
+				  q.data, t.data);
+	}
+	free(real);
+	pyci_buf_free(&q);
+	pyci_buf_free(&t);
+	pyci_buf_free(&h);
+	pyci_buf_free(&real_tree);
+}
+
+/* --pycache-prefix: the tree, whole or for each PATH.  As scanrun_run. */
+static int run_prefix(struct scanrun *e, char **paths, const pyci_scan_ops *ops,
+		      int (*refuse)(const char *path))
+{
+	if (!*paths) {
+		if (pyci_scan_prefix(e->prefix, NULL, &e->opt, ops) == 0) {
+			warn_unmatched(e);
+			return 0;
+		}
+		int err = errno;
+		if (!e->write_failed && !e->stopped)
+			root_error(e, e->prefix, err);
+		return 1;
+	}
+	size_t n = 0;
+	while (paths[n])
+		n++;
+	pyci_buf *dirs = calloc(n, sizeof(*dirs)), *trees = calloc(n, sizeof(*trees));
+	char **tp = calloc(n + 1, sizeof(*tp));
+	int fatal = 0;
+	if (!dirs || !trees || !tp) {
+		cli_error("out of memory");
+		fatal = -1;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (refuse)
+			fatal |= -refuse(paths[i]);
+		if (prefix_target(e, paths[i], &dirs[i], &trees[i]) != 0) {
+			cli_error("cannot map a PATH into the prefix tree: %s", strerror(errno));
+			fatal = -1;
+			goto out;
+		}
+		tp[i] = trees[i].data;
+	}
+	/* PATHs that name the same files: as the trees' directories do */
+	if (roots_overlap(tp, &e->opt, e->refuse_overlap) && e->refuse_overlap)
+		fatal = -1;
+	for (size_t i = 0; i < n && !fatal; i++) {
+		struct stat st;
+		if (stat(paths[i], &st) == 0 && !S_ISDIR(st.st_mode)) {
+			path_refused(e, paths[i],
+				     "not a directory (with --pycache-prefix, a PATH is a source "
+				     "directory; list files with --files-from)",
+				     ENOTDIR, 0);
+			fatal = 1;
+			continue;
+		}
+		int gone = stat(paths[i], &st) != 0 ? errno : 0;
+		if (lstat(tp[i], &st) != 0 && errno == ENOENT) {
+			if (gone) { /* neither the sources nor their caches */
+				root_error(e, paths[i], gone);
+				fatal = 1;
+			} else {
+				warn_no_tree(e, paths[i], tp[i]);
+			}
+			continue;
+		}
+		if (pyci_scan_prefix(e->prefix, dirs[i].data, &e->opt, ops) == 0)
+			continue;
+		int err = errno;
+		if (e->write_failed || e->stopped) {
+			fatal = 1;
+			goto out;
+		}
+		root_error(e, paths[i], err);
+		fatal = 1;
+		if (err == ENOMEM)
+			break;
+	}
+	if (!fatal)
+		warn_unmatched(e);
+out:
+	for (size_t i = 0; i < n && dirs && trees; i++) {
+		pyci_buf_free(&dirs[i]);
+		pyci_buf_free(&trees[i]);
+	}
+	free(dirs);
+	free(trees);
+	free(tp);
+	return fatal;
+}
+
 int scanrun_run(struct scanrun *e, char **paths, const pyci_scan_ops *ops,
 		int (*refuse)(const char *path))
 {
 	int fatal = 0;
+	struct stat pst;
+	if (e->prefix) {
+		/* a mistyped prefix would make every source look uncached */
+		int err = stat(e->prefix, &pst) != 0 ? errno : S_ISDIR(pst.st_mode) ? 0 : ENOTDIR;
+		if (err) {
+			path_refused(e, e->prefix, "cannot read the pycache prefix", err, 1);
+			return -1;
+		}
+	}
+	if (e->files_from)
+		return run_list(e, paths, ops);
+	if (e->prefix)
+		return run_prefix(e, paths, ops, refuse);
 	static char dot[] = ".";
 	char *dflt[] = {dot, NULL};
 	char **all = *paths ? paths : dflt;
@@ -411,6 +659,8 @@ static const char *walk_err_text(pyci_walk_err kind)
 		return "directory changed during the walk, skipped";
 	case PYCI_WALK_ERR_MOUNT_FILE:
 		return "mount point, not judged";
+	case PYCI_WALK_ERR_LISTED:
+		return "cannot judge listed path";
 	default:
 		return "mount point not crossed (use --cross-mounts)";
 	}
@@ -525,6 +775,33 @@ int scanrun_summary_text(struct scanrun *e)
 	}
 	if (venvs)
 		rc |= venv_lines(b, e);
+	if (e->have_list) {
+		const pyci_list_stats *l = &e->list;
+		unsigned long long p = l->paths, so = l->sources, ca = l->caches, ot = l->others;
+		rc |= pyci_buf_printf(b,
+				      "listed: %llu path%s: %llu source%s, %llu cache%s, %llu not "
+				      "judged (directories, other files)",
+				      p, p == 1 ? "" : "s", so, so == 1 ? "" : "s", ca,
+				      ca == 1 ? "" : "s", ot);
+		if (l->missing)
+			rc |= pyci_buf_printf(b, "; %llu not found or unreadable",
+					      (unsigned long long)l->missing);
+		rc |= pyci_buf_putc(b, '\n');
+	}
+	if (e->prefix) {
+		rc |= pyci_buf_puts(b, "pycache prefix: ");
+		rc |= cli_quote_path(b, e->prefix, strlen(e->prefix));
+		rc |= pyci_buf_printf(b, " (from %s)\n",
+				      strcmp(e->prefix_from, "option") ? "PYTHONPYCACHEPREFIX"
+								       : "--pycache-prefix");
+	}
+	if (e->env_prefix && (!e->prefix || strcmp(e->prefix, e->env_prefix) != 0)) {
+		rc |= pyci_buf_puts(b, "PYTHONPYCACHEPREFIX is ");
+		rc |= cli_quote_path(b, e->env_prefix, strlen(e->env_prefix));
+		rc |= pyci_buf_puts(b, ": Python run with this environment writes and reads its "
+				       "caches there, not in __pycache__ (--pycache-prefix-env "
+				       "judges them)\n");
+	}
 	if (s->errors)
 		rc |= pyci_buf_printf(b, "errors: %llu (see stderr)\n",
 				      (unsigned long long)s->errors);
@@ -573,6 +850,21 @@ void scanrun_summary_members(const struct scanrun *e, pyci_jw *w)
 		pyci_jw_end_array(w);
 	}
 	pyci_jw_cstr(w, "check_source", check_source_values[e->opt.check]);
+	if (e->have_list) {
+		pyci_jw_begin(w, "listed");
+		pyci_jw_u64(w, "paths", e->list.paths);
+		pyci_jw_u64(w, "sources", e->list.sources);
+		pyci_jw_u64(w, "caches", e->list.caches);
+		pyci_jw_u64(w, "others", e->list.others);
+		pyci_jw_u64(w, "missing", e->list.missing);
+		pyci_jw_end(w);
+	}
+	if (e->prefix) {
+		pyci_jw_cstr(w, "pycache_prefix", e->prefix);
+		pyci_jw_cstr(w, "pycache_prefix_from", e->prefix_from);
+	}
+	if (e->env_prefix)
+		pyci_jw_cstr(w, "env_pycache_prefix", e->env_prefix);
 	pyci_jw_u64(w, "errors", e->sum.errors);
 	pyci_jw_u64(w, "mounts_not_crossed", e->sum.mounts);
 }

@@ -26,6 +26,10 @@ enum {
 	ENGINE_IO,
 	ENGINE_DEEP,
 	ENGINE_QUIET,
+	ENGINE_FILES_FROM,
+	ENGINE_NULL,
+	ENGINE_PYCACHE_PREFIX,
+	ENGINE_PYCACHE_PREFIX_ENV,
 };
 
 /*
@@ -38,6 +42,9 @@ extern const struct cli_option scanrun_json_option[];
 /* -q, --quiet: scan's and clean's (dump prints objects, not lines to quiet). */
 extern const struct cli_option scanrun_quiet_option[];
 extern const struct cli_option scanrun_options[];
+/* Where the caches are, when not in the trees of PATHs: --files-from, -0, --pycache-prefix,
+ * --pycache-prefix-env (docs/inputs.md).  scan, clean and dump list them under "inputs:". */
+extern const struct cli_option scanrun_input_options[];
 
 /* A pyvenv.cfg the scans found (pyci_scan_ops.venv), kept for the summary. */
 struct scanrun_venv {
@@ -73,6 +80,15 @@ struct scanrun {
 	struct scanrun_venv *venvs; /* each pyvenv.cfg found once, in the order found */
 	size_t nvenvs, venvs_cap;
 	int warned_guessed; /* scanrun_warn_guessed_targets said it */
+	/* inputs (docs/inputs.md) */
+	const char *files_from;  /* --files-from FILE, or NULL */
+	int null;                /* -0: its paths are NUL-separated */
+	const char *prefix;      /* the pycache prefix judged, or NULL */
+	const char *prefix_from; /* "option" (--pycache-prefix) or "environment" */
+	int prefix_env;          /* --pycache-prefix-env */
+	const char *env_prefix;  /* $PYTHONPYCACHEPREFIX when set and not empty */
+	int have_list;           /* list holds what --files-from read */
+	pyci_list_stats list;
 };
 
 /* The command's state of a scan callback's ctx (an scanrun). */
@@ -135,5 +151,19 @@ int scanrun_summary_text(struct scanrun *e);
 void scanrun_summary_members(const struct scanrun *e, pyci_jw *w);
 
 void scanrun_free(struct scanrun *e);
+
+/* The paths of a --files-from list: data holds them, each NUL-terminated. */
+struct file_list {
+	pyci_buf data;
+	char **paths;
+	size_t n;
+};
+
+/* Read the list in file ("-": stdin), cut at newlines or (nul) NUL bytes.  0, or -1 after
+ * saying why on stderr (it cannot be read; a newline list that holds NUL bytes; memory).
+ * (filesfrom.c) */
+int files_from_read(const char *file, int nul, struct file_list *out);
+
+void file_list_free(struct file_list *l);
 
 #endif

@@ -15,6 +15,8 @@ an exact point of the run, not after a sleep.
   unlinking m's orphaned cache.  At that last stat the hook removes the package: the module is
   imported from m.py again, its cache is fresh, and must be kept, "no longer shadowed since it
   was judged", exit 1; another shadowed cache in the run is removed.
+- A prefix tree's orphan whose source directory is gone (docs/inputs.md): the hook creates it,
+  with the source, at clean's re-check; the cache is kept.
 - Spec 2, SIGKILL: killed while judging the 201st of 300 caches in one directory, the run
   leaves at most one batch (128) of removals without their record, and no record of a removal
   not done.
@@ -234,6 +236,45 @@ class ShadowGone(HookCase):
                 # and keeping it was right: the module is m.py's again, its cache fresh
                 pycs, _, _, _ = scan_json(["--all"] + T + [tag], cwd=self.tmp)
                 self.assertEqual({r["path"]: r["status"] for r in pycs}[m_cache], "fresh")
+
+
+class PrefixSourceAppears(HookCase):
+    """A prefix tree's orphan whose whole source directory is gone (docs/inputs.md): the judge
+    has no directory to look in, and clean re-checks the source by its path just before the
+    removal.  The hook creates the directory and the source at that stat: the cache is kept."""
+
+    def test_source_directory_appears(self):
+        for dry in (False, True):
+            with self.subTest(dry_run=dry):
+                tag = "dry" if dry else "real"
+                prefix = os.path.join(self.tmp, tag, "pyc")
+                srcdir = os.path.join(self.tmp, tag, "src", "app")
+                cache = prefix + os.path.join(srcdir, "appears.cpython-312.pyc")
+                write_file(cache, header_312(0, 0) + CODE_BODY)
+                mark = os.path.join(self.tmp, tag + ".hook-ran")
+                args = ["clean", "--orphaned", "--json"] + T + (["-n"] if dry else []) + \
+                    ["--pycache-prefix", prefix]
+                # the control: the hook armed, no command; the only stat of the source is
+                # clean's re-check, since the judge had no directory to stat it in
+                control = os.path.join(self.tmp, tag + "-control")
+                ccache = control + os.path.join(srcdir, "appears.cpython-312.pyc")
+                write_file(ccache, header_312(0, 0) + CODE_BODY)
+                p, counts = self.run_hooked(args[:-1] + [control], "appears.py")
+                self.assertEqual(p.returncode, 0, p.stderr)
+                self.assertEqual(os.path.exists(ccache), dry)
+                self.assertEqual(counts["hook_stat"], 1)
+                cmd = "mkdir -p %s && printf 'y = 2\\n' > %s/appears.py && touch %s" % (
+                    srcdir, srcdir, mark)
+                p, counts = self.run_hooked(args, "appears.py", nth=1, cmd=cmd)
+                self.assertTrue(os.path.exists(mark), "the hook did not run: %r" % counts)
+                self.assertEqual(p.returncode, 1, p.stderr)
+                objs = json_lines(p.stdout)
+                rec = [o for o in objs if o["type"] == "pyc"]
+                self.assertEqual([(r["path"], r["status"], r["action"], r.get("error"))
+                                  for r in rec],
+                                 [(cache, "orphaned", "kept",
+                                   "source changed since it was judged")])
+                self.assertTrue(os.path.exists(cache), "the cache was removed")
 
 
 class SignalDuringTheWalk(HookCase):

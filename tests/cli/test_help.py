@@ -65,7 +65,13 @@ def option_error_cases():
             ["--jobs", "1", "--target", "3.12", "PATH", "--", "--help"],
             sel + ["--jobs", "1", "-t", "3.12", "--", "-"],
             sel + ["--jobs", "1", "-t", "3.12", "missing", "--exclude", "x"],
-            sel + ["--jobs", "1", "-t3.12", "--json", "missing"])]
+            sel + ["--jobs", "1", "-t3.12", "--json", "missing"],
+            # inputs (docs/inputs.md)
+            ["--files-from"], ["-0"], ["--null", "PATH"], ["--files-from", "list", "PATH"],
+            sel + ["-t", "3.12", "--files-from", "missing"], ["--pycache-prefix"],
+            ["--pycache-prefix", ""], ["--pycache-prefix-env"],
+            ["--pycache-prefix", "x", "--pycache-prefix-env"],
+            sel + ["-t", "3.12", "--pycache-prefix", "missing"], ["--pycache"], ["--files"])]
     cases += [["clean"], ["clean", "--dry-run"], ["clean", "-n", "--json", "-t", "3.12"],
               ["clean", "--check-source", "always", "-t", "3.12"],
               ["clean", "--stale", "--check", "x"], ["clean", "--stale", "--dry", "x"],

@@ -1,0 +1,44 @@
+/*
+ * filelist.h - the caches of a list of paths (pyci_scan_list), a directory at a time: what
+ * filelist.c hands the scan engine (scan.c), and what the engine offers it.
+ *
+ * Internal to the library (not installed).
+ */
+#ifndef PYCI_FILELIST_H
+#define PYCI_FILELIST_H
+
+#include "pycinspect/scan.h"
+
+struct scanner;
+
+/* The caches of one directory of a file list. */
+typedef struct scan_site {
+	int srcfd;             /* the sources' directory, or -1: */
+	int src_err;           /* ...why it could not be opened */
+	const char *srcpath;   /* its display path */
+	const pyci_entry *src; /* its listing, whole and sorted, or NULL (not read: the engine
+				   * reads it for what shadows a module, shadow.h) */
+	size_t nsrc;
+	const pyci_entry *legacy; /* caches with legacy names read from srcfd, sorted, or NULL */
+	size_t nlegacy;
+	int pcfd;             /* the directory of the other caches (srcfd's __pycache__, or a
+			      * directory of a prefix tree), or -1 */
+	const char *pcpath;   /* its display path */
+	const pyci_entry *pc; /* its listing, whole and sorted (dirio_list) */
+	size_t npc;
+	const unsigned char *pc_select; /* which entries of pc are judged (one byte each) */
+	int prefix;                     /* pcfd is a directory of a prefix tree */
+} scan_site;
+
+/* Judge the caches of s and report them here in the order (the descriptors stay the
+ * caller's).  0, or -1 with errno: the scan stopped (ops->record, memory). */
+int scanner_site(struct scanner *sc, const scan_site *s);
+
+/* Report path through ops->error here in the order.  0, or -1 with errno: the scan stopped. */
+int scanner_error(struct scanner *sc, const char *path, pyci_walk_err kind, int err);
+
+/* The body of pyci_scan_list (see scan.h) on the engine's scanner sc.  0, or -1 with errno. */
+int filelist_scan(struct scanner *sc, const char *const *paths, size_t n, const char *prefix,
+		  pyci_list_stats *stats);
+
+#endif
