@@ -327,6 +327,11 @@ int pyci_verify_read(const pyci_record *r, pyci_verify_files *f)
 				   : pyci_buf_puts(&f->why, "the cache is not a regular file");
 		goto out;
 	}
+	if (r->cname->kind == PYCI_NAME_JYTHON) {
+		rc = pyci_buf_puts(&f->why,
+				   "a Jython class file: Java bytecode, not marshalled code");
+		goto out;
+	}
 	if (read_one(r->dirfd, r->name, flags | O_NOFOLLOW, "cache", &f->file, &f->len, f) != 0) {
 		rc = -1;
 		goto out;

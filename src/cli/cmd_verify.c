@@ -38,6 +38,10 @@ struct vjob {
 	size_t path_len, name_len, source_path_len;
 	pyci_cache_name cname;
 	pyci_header header;
+	pyci_jclass jclass; /* a Jython class file's */
+	int have_jclass;
+	pyci_load load; /* --deep's */
+	int have_load;
 	pyci_verdict verdict;
 	pyci_source_info source;
 	int have_source;
@@ -173,6 +177,14 @@ static struct vjob *job_new(const pyci_record *r)
 	j->source_path_len = r->source_path ? r->source_path_len : 0;
 	j->cname = *r->cname;
 	j->header = *r->header;
+	if (r->jclass) {
+		j->jclass = *r->jclass;
+		j->have_jclass = 1;
+	}
+	if (r->load) {
+		j->load = *r->load;
+		j->have_load = 1;
+	}
 	j->verdict = *r->verdict;
 	if (r->source) {
 		j->source = *r->source;
@@ -205,6 +217,8 @@ static void job_record(const struct vjob *j, pyci_record *r)
 	r->source_path_len = j->source_path_len;
 	r->cname = &j->cname;
 	r->header = &j->header;
+	r->jclass = j->have_jclass ? &j->jclass : NULL;
+	r->load = j->have_load ? &j->load : NULL;
 	r->verdict = &j->verdict;
 	r->source = j->have_source ? &j->source : NULL;
 	r->have_file = j->have_file;

@@ -465,6 +465,20 @@ class Verify(clitest.TempDirCase):
         self.assertEqual(v["why"], "no interpreter of 3.5 (magic 3351) on PATH or in pyenv's "
                          "versions (name one with --python 3.5=PATH)")
 
+    def test_jython_class_files(self):
+        """Jython's NAME$py.class (real ones, in fixtures/jython): Java bytecode, unverifiable."""
+        import shutil
+        tree = os.path.join(self.tmp, "jython")
+        shutil.copytree(os.path.join(clitest.FIXTURES, "jython"), tree)
+        recs, summary, p = verify_json([tree], expect_rc=0)
+        classes = [r for r in recs.values() if r["layout"] == "jython"]
+        self.assertTrue(classes)
+        for r in classes:
+            self.assertEqual(r["version"], "jython2.7")
+            self.assertEqual(r["verify"]["verdict"], "unverifiable")
+            self.assertEqual(r["verify"]["why"],
+                             "a Jython class file: Java bytecode, not marshalled code")
+
     def test_bad_interpreters(self):
         it = self.native(3, 12)
         src = os.path.join(self.tmp, "m.py")
