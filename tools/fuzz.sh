@@ -12,13 +12,13 @@ dir=build-fuzz
 
 cmake -S . -B "$dir" -DCMAKE_C_COMPILER=clang -DPYCI_FUZZ=ON -DPYCI_TESTS=OFF \
 	-DPYCI_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$dir" -j"$jobs" --target fuzz_marshal fuzz_header fuzz_jclass
+cmake --build "$dir" -j"$jobs" --target fuzz_marshal fuzz_header fuzz_jclass fuzz_mtree
 
 fuzz/make_corpus.sh "$dir/corpus"
 mkdir -p "$dir/artifacts"
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-for h in fuzz_marshal fuzz_header fuzz_jclass; do
+for h in fuzz_marshal fuzz_header fuzz_jclass fuzz_mtree; do
 	# A fresh working corpus each run (new inputs go there; the seeds are only read), so that
 	# the run takes the same time on a fresh machine as on a developer's.
 	work="$dir/work/$h"
