@@ -165,3 +165,23 @@ void dirio_listing_free(dirio_listing *l)
 	free(l->dents);
 	memset(l, 0, sizeof(*l));
 }
+
+/* The working directory, as getcwd(3) gives it.  NULL with errno. */
+char *dirio_working_dir(void)
+{
+	for (size_t size = 256; size <= ((size_t)1 << 20); size *= 2) {
+		char *b = malloc(size);
+		if (!b)
+			return NULL;
+		if (getcwd(b, size))
+			return b;
+		int e = errno;
+		free(b);
+		if (e != ERANGE) {
+			errno = e;
+			return NULL;
+		}
+	}
+	errno = ENAMETOOLONG;
+	return NULL;
+}

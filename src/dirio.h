@@ -66,4 +66,8 @@ int dirio_list(int fd, dirio_listing *l);
 
 void dirio_listing_free(dirio_listing *l);
 
+/* The working directory, as getcwd(3) gives it (importlib's _path_abspath reads it so), in
+ * memory the caller frees.  NULL with errno. */
+char *dirio_working_dir(void);
+
 #endif

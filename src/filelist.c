@@ -703,27 +703,6 @@ static void lister_free(struct lister *L)
 	dirio_listing_free(&L->srclist);
 }
 
-/* The working directory, as getcwd(3) gives it (importlib's _path_abspath reads it so).
- * NULL with errno. */
-static char *working_dir(void)
-{
-	for (size_t size = 256; size <= ((size_t)1 << 20); size *= 2) {
-		char *b = malloc(size);
-		if (!b)
-			return NULL;
-		if (getcwd(b, size))
-			return b;
-		int e = errno;
-		free(b);
-		if (e != ERANGE) {
-			errno = e;
-			return NULL;
-		}
-	}
-	errno = ENAMETOOLONG;
-	return NULL;
-}
-
 int filelist_scan(struct scanner *sc, const char *const *paths, size_t n, const char *prefix,
 		  pyci_list_stats *stats)
 {
@@ -741,7 +720,7 @@ int filelist_scan(struct scanner *sc, const char *const *paths, size_t n, const 
 			goto out;
 		}
 		/* the tree must be there: a mistyped prefix would make every cache look missing */
-		if ((L.prefixfd = open(prefix, DIR_FLAGS)) < 0 || !(cwd = working_dir()) ||
+		if ((L.prefixfd = open(prefix, DIR_FLAGS)) < 0 || !(cwd = dirio_working_dir()) ||
 		    pyci_prefix_rel_from(&L.prefix_rel, cwd, prefix) != 0)
 			goto out;
 		L.cwd = cwd;

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dirio.h"
+
 /* Append the components of `path` to the normalised path out[base..] ("a/b", no leading or
  * trailing '/'): "." and empty ones dropped, ".." removes the last one (none above the root). */
 static int add_components(pyci_buf *out, size_t base, const char *path)
@@ -42,26 +44,6 @@ static int add_components(pyci_buf *out, size_t base, const char *path)
 	return 0;
 }
 
-/* The working directory, as getcwd(3) gives it.  NULL with errno. */
-static char *working_dir(void)
-{
-	for (size_t size = 256; size <= ((size_t)1 << 20); size *= 2) {
-		char *b = malloc(size);
-		if (!b)
-			return NULL;
-		if (getcwd(b, size))
-			return b;
-		int e = errno;
-		free(b);
-		if (e != ERANGE) {
-			errno = e;
-			return NULL;
-		}
-	}
-	errno = ENAMETOOLONG;
-	return NULL;
-}
-
 int pyci_prefix_rel_from(pyci_buf *out, const char *cwd, const char *dir)
 {
 	size_t base = out->len;
@@ -78,7 +60,7 @@ int pyci_prefix_rel_from(pyci_buf *out, const char *cwd, const char *dir)
 int pyci_prefix_rel(pyci_buf *out, const char *dir)
 {
 	char *cwd = NULL;
-	if (dir[0] != '/' && !(cwd = working_dir()))
+	if (dir[0] != '/' && !(cwd = dirio_working_dir()))
 		return -1;
 	int rc = pyci_prefix_rel_from(out, cwd ? cwd : "/", dir);
 	free(cwd);
