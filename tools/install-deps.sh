@@ -2,7 +2,8 @@
 # Install what pycinspect needs to build and test on Debian/Ubuntu, skipping what is there.
 # Run as root (or through sudo).  Safe to run again.
 set -eu
-# clang, clang-tidy, clang-format, cppcheck: tools/lint.sh and tools/fuzz.sh.  strace: test_io asks
+# libarchive-dev: archives and images read in place (src/archive.c).  clang, clang-tidy,
+# clang-format, cppcheck: tools/lint.sh and tools/fuzz.sh.  strace: test_io asks
 # it whether io_uring ran; e2fsprogs: chattr for the dry-run tests; python3-virtualenv: test_venv
 # makes virtualenvs (their pyvenv.cfg differs from venv's), 2.7 ones too, without pip.
 # libgit2-dev: `pycinspect git` (the command line only; -DPYCI_GIT=OFF builds without it); git
@@ -11,7 +12,7 @@ set -eu
 # and clang's sanitizer runtimes: clang only recommends it, and recommends are not installed here.
 # jython (and the Java runtime it depends on): tests/conformance/jython.py and
 # fixtures/jython/generate.py.
-pkgs="gcc make cmake pkg-config libssl-dev libxxhash-dev liburing-dev libgit2-dev libcmocka-dev python3
+pkgs="gcc make cmake pkg-config libssl-dev libxxhash-dev liburing-dev libgit2-dev libarchive-dev libcmocka-dev python3
 xxhash pypy3 clang libclang-rt-dev clang-tidy clang-format cppcheck strace e2fsprogs git pre-commit
 jython python3-virtualenv"
 missing=""
