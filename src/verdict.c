@@ -12,6 +12,12 @@
  *   fresh
  * A cache that is both foreign and stale/orphaned/sourceless keeps the more urgent status and
  * has foreign set.
+ *
+ * Members of a zip on sys.path take zipimport's branches (in->zipimport): zipimport looks up
+ * NAME/__init__.pyc, NAME/__init__.py, NAME.pyc, NAME.py (and .pyo before 3.5) in the zip's
+ * directory, never __pycache__; a .pyc that it finds stale, or whose magic or flags it refuses,
+ * is passed over for the .py, and never rewritten.  Checked against every interpreter's imports
+ * from the same zip (tests/conformance/zipimport.py).
  */
 #include "pycinspect/verdict.h"
 
@@ -72,6 +78,43 @@ uint64_t pyci_timestamp_check(pyci_rules r, const pyci_header *h, int64_t sec, l
 	if (h->has_source_size && h->source_size != (uint32_t)size)
 		why |= BIT(PYCI_R_SIZE_MISMATCH);
 	return why;
+}
+
+uint64_t pyci_zip_timestamp_check(int major, int minor, const pyci_header *h, int64_t dos_time,
+				  uint64_t size)
+{
+	/* zipimport.c (2.x - 3.7) and zipimport.py (3.8+): `if mtime != 0 and not
+	 * _eq_mtime(field, mtime)`, _eq_mtime being abs(t1 - t2) <= 1 ("dostime only stores even
+	 * seconds, so be lenient"), then from 3.8 `field(size) != source_size`, unmasked */
+	uint64_t why = 0;
+	if (dos_time == 0)
+		return 0;
+	int64_t d = (int64_t)h->mtime - dos_time;
+	if (d < -1 || d > 1)
+		why |= BIT(PYCI_R_MTIME_MISMATCH);
+	if ((major > 3 || (major == 3 && minor >= 8)) && h->has_source_size &&
+	    (uint64_t)h->source_size != size)
+		why |= BIT(PYCI_R_SIZE_MISMATCH);
+	return why;
+}
+
+/* Whether 3.7's zipimport passes this cache over for its source: unmarshal_code there returns
+ * None for any flags but 0, and for flags 1 under --check-hash-based-pycs=always, unless
+ * "never".  (Its sourceless module then cannot be imported at all.) */
+static int zip37_refuses(const pyci_judge_input *in, const pyci_verdict *v)
+{
+	const pyci_header *h = in->header;
+	if (v->owner_impl != PYCI_IMPL_CPYTHON || v->owner_major != 3 || v->owner_minor != 7)
+		return 0;
+	return h->flags != 0 && in->check != PYCI_CHECK_NEVER &&
+	       (h->flags != 1 || in->check == PYCI_CHECK_ALWAYS);
+}
+
+/* A .pyo that zipimport of the owner never looks up: 3.5+ (PEP 488) searches .pyc and .py. */
+static int zip_pyo_unread(const pyci_judge_input *in, const pyci_verdict *v)
+{
+	return in->name->pyo &&
+	       (v->owner_major > 3 || (v->owner_major == 3 && v->owner_minor >= 5));
 }
 
 static pyci_reason header_reason(pyci_header_status st)
@@ -223,6 +266,12 @@ void pyci_judge(const pyci_judge_input *in, pyci_verdict *out)
 		return;
 	}
 
+	if (in->zipimport && (n->kind != PYCI_NAME_LEGACY || zip_pyo_unread(in, out))) {
+		/* a place no zipimport looks: wherever the source is, nothing reads it */
+		out->status = PYCI_ORPHANED;
+		why |= BIT(n->kind == PYCI_NAME_LEGACY ? PYCI_R_PYO_IGNORED : PYCI_R_ZIP_PYCACHE);
+		goto foreign;
+	}
 	if (n->kind == PYCI_NAME_PYCACHE_BAD) {
 		out->status = PYCI_ORPHANED;
 		if (!n->leftover)
@@ -243,6 +292,12 @@ void pyci_judge(const pyci_judge_input *in, pyci_verdict *out)
 	if (!source_present(in->source)) {
 		if (in->source && in->source->err == 0)
 			why |= BIT(PYCI_R_SOURCE_NOT_FILE);
+		if (in->zipimport && zip37_refuses(in, out)) {
+			out->status =
+				PYCI_INVALID; /* "can't find module": nothing else to import */
+			out->reasons = why | BIT(PYCI_R_ZIP_HASH_37);
+			return;
+		}
 		if (n->kind == PYCI_NAME_LEGACY && (shadow = shadowed(in, out)) != 0) {
 			out->status = PYCI_ORPHANED; /* the finder never gets to the .pyc either */
 			why |= shadow;
@@ -262,13 +317,18 @@ void pyci_judge(const pyci_judge_input *in, pyci_verdict *out)
 		why |= shadow;
 		goto foreign;
 	}
-	if (n->kind == PYCI_NAME_LEGACY && h->magic.major >= 3 &&
+	if (n->kind == PYCI_NAME_LEGACY && !in->zipimport && h->magic.major >= 3 &&
 	    !(h->magic.impl == PYCI_IMPL_CPYTHON && h->magic.major == 3 && h->magic.minor < 2))
 		why |= BIT(PYCI_R_LEGACY_SHADOWED);
 
 	uint64_t stale = 0;
-	if (h->magic.impl != out->owner_impl || h->magic.major != out->owner_major ||
-	    h->magic.minor != out->owner_minor) {
+	if (in->zipimport && zip37_refuses(in, out)) {
+		stale |= BIT(PYCI_R_ZIP_HASH_37);
+	} else if (in->zipimport && h->mode == PYCI_MODE_TIMESTAMP) {
+		stale |= pyci_zip_timestamp_check(out->owner_major, out->owner_minor, h,
+						  in->source->mtime_sec, in->source->size);
+	} else if (h->magic.impl != out->owner_impl || h->magic.major != out->owner_major ||
+		   h->magic.minor != out->owner_minor) {
 		stale |= BIT(PYCI_R_TAG_MISMATCH);
 	} else if (n->kind == PYCI_NAME_PYCACHE && n->pyo && out->owner_impl == PYCI_IMPL_CPYTHON &&
 		   (out->owner_major > 3 || (out->owner_major == 3 && out->owner_minor >= 5))) {
@@ -291,6 +351,8 @@ void pyci_judge(const pyci_judge_input *in, pyci_verdict *out)
 		if (in->check == PYCI_CHECK_NEVER)
 			why |= BIT(PYCI_R_HASH_NOT_CHECKED);
 	}
+	if (stale && in->zipimport && !(stale & BIT(PYCI_R_UNCHECKED_STALE)))
+		stale |= BIT(PYCI_R_ZIP_NOT_REWRITTEN); /* (an unchecked one is run as it is) */
 	why |= stale;
 	out->status = stale ? PYCI_STALE : PYCI_FRESH;
 
@@ -378,6 +440,14 @@ const char *pyci_reason_text(pyci_reason r)
 			"source mtime recorded in the class more than 2 s after the source's",
 		[PYCI_R_API_OTHER] = "Jython API version other than 39 (2.7.3, 2.7.4)",
 		[PYCI_R_NO_API] = "no Jython API version: not written by Jython",
+		[PYCI_R_ZIP_PYCACHE] = "zipimport never reads __pycache__",
+		[PYCI_R_ZIP_NOT_REWRITTEN] =
+			"zipimport never rewrites it: the source is compiled at every import",
+		[PYCI_R_ZIP_HASH_37] = "zipimport of 3.7 uses no checked-hash cache",
+		[PYCI_R_SHIPPED_WHEEL] = "shipped in a wheel: installed as it is",
+		[PYCI_R_WHEEL_UNCHECKED] =
+			"unchecked hash in a wheel: runs whatever source is installed beside it",
+		[PYCI_R_SHIPPED_SDIST] = "shipped in an sdist or tarball: unpacked as it is",
 	};
 	return (unsigned)r < PYCI_R_COUNT && text[r] ? text[r] : "unknown reason";
 }

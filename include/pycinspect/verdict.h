@@ -12,6 +12,11 @@
  * st_mtime is Python's float: trunc((double)tv_sec + tv_nsec * 1e-9), which is not tv_sec when
  * tv_nsec is close to a second.
  *
+ * A cache inside a zip on sys.path is judged by zipimport's rules instead (pyci_judge_input's
+ * zipimport): only a legacy NAME.pyc (and NAME.pyo before 3.5) beside NAME.py is ever read, the
+ * mtime field is compared with the source member's DOS time within one second, the size field
+ * only from 3.8, and 3.7 never uses a checked-hash cache (docs/archives.md).
+ *
  * A cache whose module is shadowed, a package NAME/ or an extension module NAME.EXT beside its
  * source that the owner's finder takes first (finder.h), is never read: orphaned.
  *
@@ -100,6 +105,12 @@ typedef enum {
 	PYCI_R_MTIME_RECORDED_LATER,
 	PYCI_R_API_OTHER,
 	PYCI_R_NO_API,
+	PYCI_R_ZIP_PYCACHE,       /* zips: __pycache__ is never read by zipimport */
+	PYCI_R_ZIP_NOT_REWRITTEN, /* zips: a stale cache stays; the source is compiled each time */
+	PYCI_R_ZIP_HASH_37,       /* zips: 3.7 uses no checked-hash cache (nor flags 2) */
+	PYCI_R_SHIPPED_WHEEL,     /* set by archive.c: a cache shipped in a wheel */
+	PYCI_R_WHEEL_UNCHECKED,   /* set by archive.c: ...with an unchecked hash */
+	PYCI_R_SHIPPED_SDIST,     /* set by archive.c: a cache shipped in an sdist or tarball */
 	PYCI_R_COUNT
 } pyci_reason;
 
@@ -152,6 +163,9 @@ typedef struct pyci_judge_input {
 	int have_cache_mtime;
 	int64_t cache_mtime_sec;
 	long cache_mtime_nsec;
+	/* The cache is a member of a zip on sys.path: zipimport's rules, source->mtime_sec being
+	 * the source member's DOS time as zipimport reads it (pyci_zip_timestamp_check). */
+	int zipimport;
 } pyci_judge_input;
 
 typedef struct pyci_verdict {
@@ -181,6 +195,15 @@ int64_t pyci_python_mtime(int64_t sec, long nsec);
  */
 uint64_t pyci_timestamp_check(pyci_rules r, const pyci_header *h, int64_t sec, long nsec,
 			      uint64_t size);
+
+/*
+ * zipimport's test of a timestamp cache of interpreter impl major.minor against its source
+ * member: the mtime field (unsigned) within one second of dos_time, the mktime(3) of the
+ * member's DOS date and time in local time (0: not compared, as zipimport does), and from 3.8
+ * the size field equal to the member's size.  Returns the reason bits of the mismatch, or 0.
+ */
+uint64_t pyci_zip_timestamp_check(int major, int minor, const pyci_header *h, int64_t dos_time,
+				  uint64_t size);
 
 /* "fresh", "stale", ... Static storage. */
 const char *pyci_status_name(pyci_status s);

@@ -10,7 +10,10 @@
  * and unchecked hash pycs under the three --check-hash-based-pycs modes, bad flags, foreign
  * caches (not a target, pre-release magic), a failing hash callback, and modules shadowed by a
  * package or an extension module (the finder the shadow callback is given, and when it is
- * asked).
+ * asked).  zipimport's rules:
+ * the DOS time within a second, the size from 3.8 only, __pycache__ and 3.5+ .pyo never read,
+ * 3.7's refusal of checked-hash caches, no "shadowed" legacy caches (values from
+ * tests/conformance/zipimport.py's real imports).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -901,6 +904,23 @@ static pyci_verdict judge_shadow(const pyci_cache_name *n, const pyci_header *h,
 	return v;
 }
 
+static pyci_verdict judge_zip(const char *name, const pyci_header *h, const pyci_source_info *s,
+			      struct hash_ctx *hc, pyci_check_source check)
+{
+	pyci_cache_name n = cname(name, 0);
+	pyci_judge_input in = {.name = &n,
+			       .header = h,
+			       .regular = 1,
+			       .source = s,
+			       .hash = hc ? fake_hash : NULL,
+			       .hash_ctx = hc,
+			       .check = check,
+			       .zipimport = 1};
+	pyci_verdict v;
+	pyci_judge(&in, &v);
+	return v;
+}
+
 static int has_suffix(const pyci_finder *f, const char *s)
 {
 	for (size_t i = 0; i < f->next; i++)
@@ -1005,6 +1025,115 @@ static void test_judge_shadowed(void **state)
 	assert_int_equal(st.calls, 0);
 }
 
+static void test_zip_timestamp(void **state)
+{
+	(void)state;
+	const int64_t dos = 1683356890; /* even: DOS times are */
+	pyci_source_info s = src_ok(dos, 0, 6);
+	for (int d = -3; d <= 3; d++) {
+		pyci_header h = hdr16(CRLF(3531), 0, (uint32_t)(dos + d), 6);
+		pyci_verdict v = judge_zip("mod.pyc", &h, &s, NULL, PYCI_CHECK_DEFAULT);
+		int fresh = d >= -1 && d <= 1;
+		assert_int_equal(v.status, fresh ? PYCI_FRESH : PYCI_STALE);
+		assert_int_equal(HAS(v, PYCI_R_MTIME_MISMATCH), !fresh);
+		assert_int_equal(HAS(v, PYCI_R_ZIP_NOT_REWRITTEN), !fresh);
+		assert_false(HAS(v, PYCI_R_LEGACY_SHADOWED)); /* the .pyc wins in a zip */
+	}
+	/* the size: from 3.8 only */
+	pyci_header h = hdr16(CRLF(3531), 0, (uint32_t)dos, 7);
+	pyci_verdict v = judge_zip("mod.pyc", &h, &s, NULL, PYCI_CHECK_DEFAULT);
+	assert_int_equal(v.status, PYCI_STALE);
+	assert_true(HAS(v, PYCI_R_SIZE_MISMATCH));
+	h = hdr16(CRLF(3394), 0, (uint32_t)dos, 7); /* 3.7 */
+	v = judge_zip("mod.pyc", &h, &s, NULL, PYCI_CHECK_DEFAULT);
+	assert_int_equal(v.status, PYCI_FRESH);
+	h = ts_header(CRLF(3379), (uint32_t)dos + 1, 1, 99); /* 3.6 */
+	v = judge_zip("mod.pyc", &h, &s, NULL, PYCI_CHECK_DEFAULT);
+	assert_int_equal(v.status, PYCI_FRESH);
+	/* 2.7: the field is compared unsigned, past 2038 too */
+	pyci_source_info s2040 = src_ok(INT64_C(2219814490), 0, 6);
+	h = hdr8(CRLF(62211), 2219814491u);
+	v = judge_zip("mod.pyc", &h, &s2040, NULL, PYCI_CHECK_DEFAULT);
+	assert_int_equal(v.status, PYCI_FRESH);
+	/* a DOS time of 0 is not compared (zipimport's `if source_mtime:`) */
+	pyci_source_info s0 = src_ok(0, 0, 6);
+	h = hdr16(CRLF(3531), 0, 5, 6);
+	v = judge_zip("mod.pyc", &h, &s0, NULL, PYCI_CHECK_DEFAULT);
+	assert_int_equal(v.status, PYCI_FRESH);
+	assert_int_equal(pyci_zip_timestamp_check(3, 12, &h, 0, 6), 0);
+}
+
+static void test_zip_places(void **state)
+{
+	(void)state;
+	pyci_source_info s = src_ok(1683356890, 0, 6);
+	pyci_source_info gone = src_err(ENOENT);
+	pyci_header h = hdr16(CRLF(3531), 0, 1683356890u, 6);
+	pyci_cache_name n = cname("mod.cpython-312.pyc", 1);
+	pyci_judge_input in = {
+		.name = &n, .header = &h, .regular = 1, .source = &s, .zipimport = 1};
+	pyci_verdict v;
+	pyci_judge(&in, &v);
+	assert_int_equal(v.status, PYCI_ORPHANED);
+	assert_int_equal(v.reasons, BIT(PYCI_R_ZIP_PYCACHE));
+	/* a 3.5+ .pyo is never looked up; 2.7's is */
+	v = judge_zip("mod.pyo", &h, &s, NULL, PYCI_CHECK_DEFAULT);
+	assert_int_equal(v.status, PYCI_ORPHANED);
+	assert_true(HAS(v, PYCI_R_PYO_IGNORED));
+	pyci_header h27 = hdr8(CRLF(62211), 1683356890u);
+	v = judge_zip("mod.pyo", &h27, &s, NULL, PYCI_CHECK_DEFAULT);
+	assert_int_equal(v.status, PYCI_FRESH);
+	/* no source: imported as it is */
+	v = judge_zip("mod.pyc", &h, &gone, NULL, PYCI_CHECK_DEFAULT);
+	assert_int_equal(v.status, PYCI_SOURCELESS);
+}
+
+static void test_zip_hash(void **state)
+{
+	(void)state;
+	pyci_source_info s = src_ok(1683356890, 0, 6);
+	pyci_source_info gone = src_err(ENOENT);
+	struct hash_ctx hc = {0};
+	memcpy(hc.digest, H_A, 8);
+	/* 3.8+: a checked hash is checked against the source member, as in a directory */
+	pyci_header h = hdr_hash(CRLF(3531), 3, H_A);
+	pyci_verdict v = judge_zip("mod.pyc", &h, &s, &hc, PYCI_CHECK_DEFAULT);
+	assert_int_equal(v.status, PYCI_FRESH);
+	h = hdr_hash(CRLF(3531), 3, H_B);
+	v = judge_zip("mod.pyc", &h, &s, &hc, PYCI_CHECK_DEFAULT);
+	assert_int_equal(v.status, PYCI_STALE);
+	assert_true(HAS(v, PYCI_R_HASH_MISMATCH));
+	assert_true(HAS(v, PYCI_R_ZIP_NOT_REWRITTEN));
+	/* an unchecked one whose source changed runs as it is */
+	h = hdr_hash(CRLF(3531), 1, H_B);
+	v = judge_zip("mod.pyc", &h, &s, &hc, PYCI_CHECK_DEFAULT);
+	assert_int_equal(v.status, PYCI_STALE);
+	assert_true(HAS(v, PYCI_R_UNCHECKED_STALE));
+	assert_false(HAS(v, PYCI_R_ZIP_NOT_REWRITTEN));
+	/* 3.7 passes over checked hashes, even good ones, and flags 2; not unchecked ones */
+	hc.calls = 0;
+	h = hdr_hash(CRLF(3394), 3, H_A);
+	v = judge_zip("mod.pyc", &h, &s, &hc, PYCI_CHECK_DEFAULT);
+	assert_int_equal(v.status, PYCI_STALE);
+	assert_true(HAS(v, PYCI_R_ZIP_HASH_37));
+	assert_int_equal(hc.calls, 0);
+	v = judge_zip("mod.pyc", &h, &s, &hc, PYCI_CHECK_NEVER);
+	assert_int_equal(v.status, PYCI_FRESH);
+	h = hdr16(CRLF(3394), 2, 1683356890u, 6);
+	v = judge_zip("mod.pyc", &h, &s, &hc, PYCI_CHECK_DEFAULT);
+	assert_true(HAS(v, PYCI_R_ZIP_HASH_37));
+	h = hdr_hash(CRLF(3394), 1, H_A);
+	v = judge_zip("mod.pyc", &h, &s, &hc, PYCI_CHECK_DEFAULT);
+	assert_int_equal(v.status, PYCI_FRESH);
+	v = judge_zip("mod.pyc", &h, &s, &hc, PYCI_CHECK_ALWAYS);
+	assert_true(HAS(v, PYCI_R_ZIP_HASH_37));
+	/* ...and without a source, its import fails */
+	h = hdr_hash(CRLF(3394), 3, H_A);
+	v = judge_zip("mod.pyc", &h, &gone, &hc, PYCI_CHECK_DEFAULT);
+	assert_int_equal(v.status, PYCI_INVALID);
+	assert_true(HAS(v, PYCI_R_ZIP_HASH_37));
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -1046,6 +1175,9 @@ int main(void)
 		cmocka_unit_test(test_judge_bad_header),
 		cmocka_unit_test(test_judge_foreign),
 		cmocka_unit_test(test_judge_shadowed),
+		cmocka_unit_test(test_zip_timestamp),
+		cmocka_unit_test(test_zip_places),
+		cmocka_unit_test(test_zip_hash),
 		cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
