@@ -1,0 +1,316 @@
+/*
+ * artable.c - the members of an archive that a verdict needs, by path (see artable.h).
+ *
+ * Members go in one array in the order they are read; an open-addressing index over it finds a
+ * path in a layer.  An image's layers are read in the order the tarball holds them, which is not
+ * the order they stack in: each layer's entries leave events (what is at a path: a directory,
+ * anything else, a whiteout, an opaque directory), and once the manifest has said the order,
+ * artable_flatten keeps of each path what the top layer that has it says, as overlayfs and
+ * `docker export` do.  Paths are compared there by a 64-bit hash (XXH3), in the events as in
+ * the index; the index also compares the bytes.
+ */
+#define _GNU_SOURCE
+#include "artable.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <xxhash.h>
+
+#define MAX_LINKS 40 /* Linux's MAXSYMLINKS */
+
+void artable_init(artable *t, size_t budget)
+{
+	memset(t, 0, sizeof(*t));
+	t->budget = budget;
+}
+
+void artable_free(artable *t)
+{
+	free(t->m);
+	pyci_buf_free(&t->names);
+	free(t->index);
+	free(t->ev);
+	memset(t, 0, sizeof(*t));
+}
+
+size_t artable_bytes(const artable *t)
+{
+	return t->cap * sizeof(ar_member) + t->names.cap + t->index_cap * sizeof(uint32_t) +
+	       t->evcap * sizeof(ar_event) + t->extra;
+}
+
+/* Whether growing by n bytes stays within the budget. */
+static int fits(const artable *t, size_t n)
+{
+	size_t have = artable_bytes(t);
+	if (n > t->budget || have > t->budget - n) {
+		errno = EFBIG;
+		return 0;
+	}
+	return 1;
+}
+
+int artable_reserve(artable *t, size_t n)
+{
+	if (!fits(t, n))
+		return -1;
+	t->extra += n;
+	return 0;
+}
+
+uint64_t artable_hash(const char *path, size_t len)
+{
+	return XXH3_64bits(path, len);
+}
+
+static size_t slot_of(uint64_t h, uint32_t layer, size_t cap)
+{
+	h ^= (uint64_t)layer * UINT64_C(0x9E3779B97F4A7C15);
+	return (size_t)(h ^ (h >> 29)) & (cap - 1);
+}
+
+static int same(const artable *t, size_t i, const char *path, size_t len, uint32_t layer)
+{
+	const ar_member *m = &t->m[i];
+	return m->layer == layer && m->path_len == len &&
+	       memcmp(t->names.data + m->path_off, path, len) == 0;
+}
+
+/* Index member i (not hidden) by its path and layer, replacing whatever had both. */
+static void index_put(artable *t, size_t i)
+{
+	const ar_member *m = &t->m[i];
+	const char *p = t->names.data + m->path_off;
+	size_t s = slot_of(artable_hash(p, m->path_len), m->layer, t->index_cap);
+	while (t->index[s]) {
+		if (same(t, t->index[s] - 1, p, m->path_len, m->layer)) {
+			t->m[t->index[s] - 1].hidden = 1;
+			break;
+		}
+		s = (s + 1) & (t->index_cap - 1);
+	}
+	t->index[s] = (uint32_t)i + 1;
+}
+
+/* An index of cap slots over the members not hidden.  0, or -1 (EFBIG, ENOMEM). */
+static int reindex(artable *t, size_t cap)
+{
+	if (cap > t->index_cap && !fits(t, (cap - t->index_cap) * sizeof(uint32_t)))
+		return -1;
+	uint32_t *ix = calloc(cap, sizeof(uint32_t));
+	if (!ix) {
+		errno = ENOMEM;
+		return -1;
+	}
+	free(t->index);
+	t->index = ix;
+	t->index_cap = cap;
+	for (size_t i = 0; i < t->n; i++)
+		if (!t->m[i].hidden)
+			index_put(t, i);
+	return 0;
+}
+
+long artable_add(artable *t, const ar_member *m, const char *path, size_t len, const char *link,
+		 size_t link_len)
+{
+	if (t->n >= UINT32_MAX - 1 || len >= UINT32_MAX || link_len >= UINT32_MAX) {
+		errno = EFBIG;
+		return -1;
+	}
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		if (!fits(t, (cap - t->cap) * sizeof(ar_member)))
+			return -1;
+		ar_member *a = realloc(t->m, cap * sizeof(*a));
+		if (!a) {
+			errno = ENOMEM;
+			return -1;
+		}
+		t->m = a;
+		t->cap = cap;
+	}
+	if ((t->n + 1) * 2 > t->index_cap && reindex(t, t->index_cap ? t->index_cap * 2 : 128))
+		return -1;
+	size_t need = len + 1 + (link ? link_len + 1 : 0);
+	if (t->names.len + need > t->names.cap && !fits(t, t->names.cap + need))
+		return -1; /* (the buffer at most doubles) */
+	size_t off = t->names.len;
+	if (pyci_buf_append(&t->names, path, len) != 0 || pyci_buf_putc(&t->names, '\0') != 0)
+		return -1;
+	ar_member *e = &t->m[t->n];
+	*e = *m;
+	e->path_off = off;
+	e->path_len = (uint32_t)len;
+	e->hidden = 0;
+	e->link_off = 0;
+	e->link_len = 0;
+	if (link) {
+		e->link_off = t->names.len;
+		e->link_len = (uint32_t)link_len;
+		if (pyci_buf_append(&t->names, link, link_len) != 0 ||
+		    pyci_buf_putc(&t->names, '\0') != 0)
+			return -1;
+	}
+	index_put(t, t->n);
+	return (long)t->n++;
+}
+
+long artable_find(const artable *t, const char *path, size_t len, uint32_t layer)
+{
+	if (!t->index_cap)
+		return -1;
+	size_t s = slot_of(artable_hash(path, len), layer, t->index_cap);
+	while (t->index[s]) {
+		size_t i = t->index[s] - 1;
+		if (same(t, i, path, len, layer))
+			return t->m[i].hidden ? -1 : (long)i;
+		s = (s + 1) & (t->index_cap - 1);
+	}
+	return -1;
+}
+
+int artable_event(artable *t, const char *path, size_t len, uint32_t layer, uint32_t what)
+{
+	if (t->nev == t->evcap) {
+		size_t cap = t->evcap ? t->evcap * 2 : 256;
+		if (!fits(t, (cap - t->evcap) * sizeof(ar_event)))
+			return -1;
+		ar_event *a = realloc(t->ev, cap * sizeof(*a));
+		if (!a) {
+			errno = ENOMEM;
+			return -1;
+		}
+		t->ev = a;
+		t->evcap = cap;
+	}
+	t->ev[t->nev++] = (ar_event){artable_hash(path, len), layer, what};
+	return 0;
+}
+
+static int event_cmp(const void *a, const void *b)
+{
+	const ar_event *x = a, *y = b;
+	return x->hash < y->hash ? -1 : x->hash > y->hash;
+}
+
+/* Whether a layer ranked above r did one of `what` at the path of hash h. */
+static int above(const artable *t, const uint32_t *rank, size_t nlayers, uint64_t h, uint32_t r,
+		 uint32_t what)
+{
+	size_t lo = 0, hi = t->nev;
+	while (lo < hi) { /* the first event of hash h */
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->ev[mid].hash < h)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < t->nev && t->ev[i].hash == h; i++) {
+		const ar_event *e = &t->ev[i];
+		if ((e->what & what) && e->layer < nlayers && rank[e->layer] > r)
+			return 1;
+	}
+	return 0;
+}
+
+int artable_flatten(artable *t, const uint32_t *rank, size_t nlayers, uint32_t *layer_of)
+{
+	if (t->nev > 1)
+		qsort(t->ev, t->nev, sizeof(*t->ev), event_cmp);
+	for (size_t i = 0; i < t->n; i++) {
+		ar_member *m = &t->m[i];
+		layer_of[i] = m->layer;
+		if (m->hidden)
+			continue;
+		uint32_t r = m->layer < nlayers ? rank[m->layer] : 0;
+		const char *p = t->names.data + m->path_off;
+		if (r == 0 || above(t, rank, nlayers, artable_hash(p, m->path_len), r, ~0u)) {
+			m->hidden = 1;
+			continue;
+		}
+		for (size_t k = 0; k < m->path_len && !m->hidden; k++)
+			if (p[k] == '/' && above(t, rank, nlayers, artable_hash(p, k), r,
+						 AR_EV_NONDIR | AR_EV_WHITEOUT | AR_EV_OPAQUE))
+				m->hidden = 1;
+	}
+	for (size_t i = 0; i < t->n; i++)
+		t->m[i].layer = 0;
+	/* the same path in one place now: the highest layer's is the one not hidden */
+	return reindex(t, t->index_cap);
+}
+
+/* Append component c (len n) to path b with a '/'. */
+static int push(pyci_buf *b, const char *c, size_t n)
+{
+	if (b->len && pyci_buf_putc(b, '/') != 0)
+		return -1;
+	return pyci_buf_append(b, c, n);
+}
+
+static void pop(pyci_buf *b)
+{
+	size_t k = b->len;
+	while (k > 0 && b->data[k - 1] != '/')
+		k--;
+	pyci_buf_truncate(b, k ? k - 1 : 0);
+}
+
+long artable_resolve(const artable *t, const char *path, size_t len, pyci_buf *cur, int *err)
+{
+	pyci_buf rest = PYCI_BUF_INIT, next = PYCI_BUF_INIT;
+	long found = -1;
+	int links = 0;
+	*err = ENOMEM;
+	pyci_buf_clear(cur);
+	if (pyci_buf_append(&rest, path, len) != 0)
+		goto out;
+	size_t pos = 0;
+	while (pos < rest.len) {
+		size_t end = pos;
+		while (end < rest.len && rest.data[end] != '/')
+			end++;
+		const char *c = rest.data + pos;
+		size_t n = end - pos;
+		pos = end + (end < rest.len);
+		if (n == 0 || (n == 1 && c[0] == '.'))
+			continue;
+		if (n == 2 && c[0] == '.' && c[1] == '.') {
+			pop(cur);
+			continue;
+		}
+		size_t mark = cur->len;
+		if (push(cur, c, n) != 0)
+			goto out;
+		long i = artable_find(t, cur->data, cur->len, 0);
+		if (i < 0 || !S_ISLNK(t->m[i].mode))
+			continue;
+		if (++links > MAX_LINKS) {
+			*err = ELOOP;
+			goto out;
+		}
+		/* the rest of the path now goes on from the link's target */
+		const char *target = t->names.data + t->m[i].link_off;
+		pyci_buf_truncate(cur, mark);
+		if (target[0] == '/')
+			pyci_buf_clear(cur);
+		pyci_buf_clear(&next);
+		if (pyci_buf_append(&next, target, t->m[i].link_len) != 0 ||
+		    pyci_buf_putc(&next, '/') != 0 ||
+		    pyci_buf_append(&next, rest.data + pos, rest.len - pos) != 0)
+			goto out;
+		pyci_buf tmp = rest;
+		rest = next;
+		next = tmp;
+		pos = 0;
+	}
+	found = cur->len ? artable_find(t, cur->data, cur->len, 0) : -1;
+	*err = found < 0 ? ENOENT : 0;
+out:
+	pyci_buf_free(&rest);
+	pyci_buf_free(&next);
+	return found;
+}
