@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pycinspect/archive.h"
 #include "pycinspect/json.h"
 #include "pycinspect/jython.h"
 
@@ -115,6 +116,8 @@ void pyci_record_members(pyci_jw *w, const pyci_record *r)
 	pyci_jw_cstr(w, "layout", layout_name(r));
 	pyci_jw_str(w, "tag", cn->tag_len ? r->name + cn->tag_off : NULL, cn->tag_len);
 	pyci_jw_str(w, "optimization", cn->opt_len ? r->name + cn->opt_off : NULL, cn->opt_len);
+	if (r->member)
+		pyci_record_member(w, r->member);
 	if (r->load) {
 		static const char *const results[] = {"not-checked", "loads", "fails", "unchecked"};
 		const pyci_load *l = r->load;
@@ -135,6 +138,17 @@ void pyci_record_members(pyci_jw *w, const pyci_record *r)
 		else
 			pyci_jw_null(w, "api_version");
 	}
+}
+
+void pyci_record_member(pyci_jw *w, const struct pyci_member *m)
+{
+	pyci_jw_begin(w, "archive");
+	pyci_jw_cstr(w, "path", m->archive);
+	pyci_jw_cstr(w, "kind", pyci_archive_kind_name(m->kind));
+	pyci_jw_str(w, "member", m->path, m->path_len);
+	if (m->kind == PYCI_ARCHIVE_IMAGE)
+		pyci_jw_cstr(w, "layer", m->layer);
+	pyci_jw_end(w);
 }
 
 int pyci_record_json(pyci_buf *b, const pyci_record *r, const char *extra)

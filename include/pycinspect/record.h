@@ -19,11 +19,17 @@
 int pyci_record_version(const pyci_record *r, char *buf, size_t n);
 
 /*
- * The members of r's "type":"pyc" object ("type" first, then "path" .. "optimization", as
- * docs/json.md lists them), written into the object open in w, after whatever members it
- * already has.  A failure is w's (pyci_jw_finish says it).
+ * The members of r's "type":"pyc" object ("type" first, then "path" .. "optimization", then
+ * "archive" for a member of an archive, as docs/json.md lists them), written into the object
+ * open in w, after whatever members it already has.  A failure is w's (pyci_jw_finish says it).
  */
 void pyci_record_members(pyci_jw *w, const pyci_record *r);
+
+/* The member "archive" of a record of an archive's member (r->member: archive.h): the archive's
+ * path, its kind, the member's path in it, and for an image the layer it comes from.  A
+ * failure is w's. */
+struct pyci_member;
+void pyci_record_member(pyci_jw *w, const struct pyci_member *m);
 
 /* The member "reasons": the texts of the reason bits (PYCI_REASON_BIT) in their order, as scan,
  * clean and dump write them.  A failure is w's. */

@@ -152,6 +152,8 @@ typedef struct pyci_record {
 				   * options' targets */
 	int in_prefix;            /* a cache of a pycache-prefix tree (pyci_scan_prefix; with a
 				   * prefix, pyci_scan_list): layout "prefix" */
+	const struct pyci_member *member; /* a member of an archive (archive.h): where it is;
+					   * NULL for a file */
 } pyci_record;
 
 /*
