@@ -672,10 +672,24 @@ static int catch_signals(void)
 
 static int refuse_root(const char *path)
 {
-	if (!pyci_clean_is_root(path))
-		return 0;
-	cli_error("refusing to clean '/'");
-	return 1;
+	if (pyci_clean_is_root(path)) {
+		cli_error("refusing to clean '/'");
+		return 1;
+	}
+	/* an archive is judged in place and never changed: there is nothing clean could remove
+	 * from it without rewriting it (docs/archives.md) */
+	pyci_buf archive = PYCI_BUF_INIT, q = PYCI_BUF_INIT;
+	const char *member;
+	int k = scanrun_archive_of(path, &archive, &member);
+	if (k == 1 && cli_quote_path(&q, path, strlen(path)) == 0)
+		cli_error("'%s' is %s: clean never modifies archives ('pycinspect scan' judges "
+			  "what is in it; nothing was removed)",
+			  q.data, member ? "a member of an archive" : "an archive");
+	else if (k == 1)
+		cli_error("refusing to clean an archive (and no memory left to name it)");
+	pyci_buf_free(&archive);
+	pyci_buf_free(&q);
+	return k == 1;
 }
 
 /* cli_parse's on_option: the engine's options, then clean's own. */

@@ -24,13 +24,17 @@ struct scan_cli {
 	int check_same_second;   /* --check=LIST named same-second */
 	unsigned long long unchecked_stale; /* stale caches Python still runs (unchecked hash) */
 	unsigned long long same_second;     /* fresh caches whose source changed unseen */
+	unsigned long long shipped;         /* caches shipped in a wheel or an sdist */
+	int check_shipped;                  /* --check=LIST named shipped */
 };
 
 /* What --check=LIST may name: the statuses but fresh, then unchecked-stale and same-second. */
-static const char *const check_values[] = {"stale",   "orphaned",        "sourceless",  "invalid",
-					   "foreign", "unchecked-stale", "same-second", NULL};
+static const char *const check_values[] = {"stale",       "orphaned", "sourceless",
+					   "invalid",     "foreign",  "unchecked-stale",
+					   "same-second", "shipped",  NULL};
 #define CHECK_UNCHECKED 5   /* index of "unchecked-stale" in check_values */
 #define CHECK_SAME_SECOND 6 /* index of "same-second" */
+#define CHECK_SHIPPED 7     /* index of "shipped" */
 
 enum { SCAN_ALL = 256, SCAN_CHECK };
 
@@ -43,7 +47,8 @@ static const struct cli_option scan_options[] = {
 	 "invalid, foreign), for unchecked-stale (caches Python still\n"
 	 "runs though their source changed), same-second (fresh caches\n"
 	 "whose source changed unseen in the second they were written),\n"
-	 "and unreadable directories",
+	 "shipped (caches in a wheel or sdist), and unreadable\n"
+	 "directories",
 	 SCAN_CHECK, check_values},
 	{0},
 };
@@ -64,7 +69,10 @@ static const struct cli_command scan_command = {
 		"\n"
 		"Judge every .pyc/.pyo under each PATH (default: .) as the interpreter that owns it would,\n"
 		"and every Jython NAME$py.class as Jython 2.7 would (target jython2.7).\n"
-		"Statuses: fresh, stale, orphaned, sourceless, invalid, foreign.\n",
+		"Statuses: fresh, stale, orphaned, sourceless, invalid, foreign.\n"
+		"A PATH may be an archive, read in place: a zip on sys.path (.zip, .pyz, .egg), a wheel,\n"
+		"an sdist or tarball, a docker save or OCI image tarball; ARCHIVE!/MEMBER names one\n"
+		"cache in it (docs/archives.md).\n",
 	.groups = scan_groups,
 	.tail = "\n"
 		"Symlinks are never followed (write DIR/ to scan the directory a symlink points to).\n"
@@ -124,7 +132,11 @@ static int on_record(void *ctx, const pyci_record *r)
 		c->unchecked_stale++;
 	int unseen = (r->verdict->reasons & PYCI_REASON_BIT(PYCI_R_SAME_SECOND)) != 0;
 	c->same_second += unseen;
-	if (e->quiet || (r->verdict->status == PYCI_FRESH && !unseen && !c->all && !e->json))
+	int shipped = (r->verdict->reasons & (PYCI_REASON_BIT(PYCI_R_SHIPPED_WHEEL) |
+					      PYCI_REASON_BIT(PYCI_R_SHIPPED_SDIST))) != 0;
+	c->shipped += shipped;
+	if (e->quiet ||
+	    (r->verdict->status == PYCI_FRESH && !unseen && !shipped && !c->all && !e->json))
 		return 0; /* text is for people: what needs attention; JSON has every cache */
 	int rc = e->json ? emit_line_json(&e->out, r) : emit_line_text(&e->out, r);
 	if (rc != 0)
@@ -148,7 +160,7 @@ static int findings_text(struct scan_cli *c)
 	const pyci_summary *s = &c->e.sum;
 	unsigned long long stale = s->status[PYCI_STALE].count;
 	unsigned long long harmless = stale - c->unchecked_stale;
-	unsigned long long look = c->unchecked_stale + c->same_second;
+	unsigned long long look = c->unchecked_stale + c->same_second + c->shipped;
 	for (int i = PYCI_ORPHANED; i < PYCI_STATUS_COUNT; i++)
 		look += s->status[i].count;
 	if (!harmless && !look)
@@ -169,6 +181,10 @@ static int findings_text(struct scan_cli *c)
 				      c->same_second);
 		sep = ", ";
 	}
+	if (c->shipped) {
+		rc |= pyci_buf_printf(b, "%s%llu shipped in a wheel or sdist", sep, c->shipped);
+		sep = ", ";
+	}
 	for (int i = PYCI_ORPHANED; i < PYCI_STATUS_COUNT; i++) {
 		if (!s->status[i].count)
 			continue;
@@ -186,13 +202,13 @@ static int check_fails(const struct scan_cli *c)
 	const pyci_summary *s = &c->e.sum;
 	if (s->errors)
 		return 1; /* what could not be read cannot be said to be fine */
-	if (!c->check_statuses && !c->check_unchecked && !c->check_same_second)
-		return s->status[PYCI_FRESH].count != s->total.count;
+	if (!c->check_statuses && !c->check_unchecked && !c->check_same_second && !c->check_shipped)
+		return s->status[PYCI_FRESH].count != s->total.count || c->shipped;
 	for (int i = 0; i < PYCI_STATUS_COUNT; i++)
 		if ((c->check_statuses & (1u << i)) && s->status[i].count)
 			return 1;
 	return (c->check_unchecked && c->unchecked_stale) ||
-	       (c->check_same_second && c->same_second);
+	       (c->check_same_second && c->same_second) || (c->check_shipped && c->shipped);
 }
 
 static int summary_text(struct scan_cli *c)
@@ -251,6 +267,10 @@ static int summary_json(struct scan_cli *c)
 	pyci_jw_u64(&w, "foreign", s->foreign);
 	pyci_jw_u64(&w, "unchecked_stale", c->unchecked_stale);
 	pyci_jw_u64(&w, "same_second", c->same_second);
+	if (c->e.archives) { /* only then: a walk's summary stays as it was */
+		pyci_jw_u64(&w, "archives", c->e.archives);
+		pyci_jw_u64(&w, "shipped", c->shipped);
+	}
 	scanrun_summary_members(&c->e, &w);
 	pyci_jw_end(&w);
 	return cli_json_line(&w);
@@ -278,7 +298,7 @@ static int on_option(void *ctx, int id, const char *arg)
 				cli_error(
 					"invalid --check '%s' (a comma-separated list of stale, "
 					"orphaned, sourceless, invalid, foreign, unchecked-stale, "
-					"same-second)",
+					"same-second, shipped)",
 					arg);
 				return -1;
 			}
@@ -286,6 +306,8 @@ static int on_option(void *ctx, int id, const char *arg)
 				c->check_unchecked = 1;
 			else if (k == CHECK_SAME_SECOND)
 				c->check_same_second = 1;
+			else if (k == CHECK_SHIPPED)
+				c->check_shipped = 1;
 			else
 				c->check_statuses |= 1u << (PYCI_STALE + k);
 			p += len + (p[len] == ',');
@@ -308,6 +330,7 @@ int cmd_scan(int argc, char **argv)
 		goto out;
 
 	c.e.cmd = &c;
+	c.e.archive_lines = 1;
 	pyci_scan_ops ops = {.record = on_record,
 			     .error = scanrun_walk_error,
 			     .dir_done = NULL,

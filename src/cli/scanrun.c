@@ -5,10 +5,16 @@
  * The options are one table (scanrun_options, and --json in a table of its own, which dump
  * takes without listing it) that every command joins to its own in its struct cli_command;
  * scanrun_option gives them their meaning.
+ *
+ * A PATH that is an archive, or a cache inside one (ARCHIVE!/MEMBER), is judged by
+ * pyci_scan_archive instead of the walk (docs/archives.md), with the same record callbacks; its
+ * errors and its "archive" line are written here.  Targets found on PATH say nothing of where an
+ * archive's caches will run, so only --target applies to archives.
  */
 #include "scanrun.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -236,8 +242,61 @@ int scanrun_option(struct scanrun *e, int ch, const char *arg)
 	}
 }
 
+/* $PYCI_ARCHIVE_LIMITS: NAME=N,... over the defaults (docs/archives.md).  0, or -1 (said). */
+static int archive_limits(pyci_archive_limits *l, const char *spec)
+{
+	static const char *const names[] = {"max-bytes",  "max-ratio",  "ratio-floor",
+					    "max-table",  "max-source", "max-member-errors",
+					    "max-layers", NULL};
+	*l = (pyci_archive_limits)PYCI_ARCHIVE_LIMITS_DEFAULT;
+	for (const char *p = spec; p && *p;) {
+		size_t len = strcspn(p, ","), klen = strcspn(p, "=");
+		int k = -1;
+		for (int i = 0; names[i] && k < 0 && klen < len; i++)
+			if (strlen(names[i]) == klen && strncmp(p, names[i], klen) == 0)
+				k = i;
+		char *end;
+		errno = 0;
+		unsigned long long v = k < 0 ? 0 : strtoull(p + klen + 1, &end, 10);
+		if (k < 0 || errno || end != p + len || p[klen + 1] == '-' || end == p + klen + 1) {
+			cli_error(
+				"invalid PYCI_ARCHIVE_LIMITS '%s' (NAME=NUMBER,...: max-bytes, "
+				"max-ratio, ratio-floor, max-table, max-source, max-member-errors, "
+				"max-layers)",
+				spec);
+			return -1;
+		}
+		switch (k) {
+		case 0:
+			l->max_bytes = v;
+			break;
+		case 1:
+			l->max_ratio = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+			break;
+		case 2:
+			l->ratio_floor = v;
+			break;
+		case 3:
+			l->max_table = v > SIZE_MAX ? SIZE_MAX : (size_t)v;
+			break;
+		case 4:
+			l->max_source = v;
+			break;
+		case 5:
+			l->max_member_errors = v > UINT32_MAX ? UINT32_MAX : (unsigned)v;
+			break;
+		default:
+			l->max_layers = v > UINT32_MAX ? UINT32_MAX : (unsigned)v;
+		}
+		p += len + (p[len] == ',');
+	}
+	return 0;
+}
+
 int scanrun_ready(struct scanrun *e)
 {
+	if (archive_limits(&e->aopt.limits, getenv("PYCI_ARCHIVE_LIMITS")) != 0)
+		return -1;
 	if (e->nexcludes) {
 		e->exclude_hits = calloc(e->nexcludes, sizeof(*e->exclude_hits));
 		if (!e->exclude_hits) {
@@ -385,9 +444,10 @@ static void root_error(struct scanrun *e, const char *path, int err)
 {
 	struct stat st;
 	int link = err == ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
-	const char *what = link            ? "symbolic link, not followed"
-			   : err == EINVAL ? "not a directory or a .pyc/.pyo/$py.class file"
-					   : "cannot scan";
+	const char *what = link ? "symbolic link, not followed"
+			   : err == EINVAL
+				   ? "not a directory, a .pyc/.pyo/$py.class file or an archive"
+				   : "cannot scan";
 	e->sum.errors++;
 	pyci_buf q = PYCI_BUF_INIT;
 	if (cli_quote_path(&q, path, strlen(path)) == 0) {
@@ -605,6 +665,187 @@ out:
 	return fatal;
 }
 
+static int cache_name(const char *path)
+{
+	size_t n = strlen(path);
+	return n >= 4 && (strcmp(path + n - 4, ".pyc") == 0 || strcmp(path + n - 4, ".pyo") == 0);
+}
+
+/* A regular file that libarchive reads, not named as a cache: 1, 0, or -1 (errno). */
+static int is_archive(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return -1;
+	if (!S_ISREG(st.st_mode) || cache_name(path))
+		return 0;
+	return pyci_archive_probe(path);
+}
+
+int scanrun_archive_of(const char *path, pyci_buf *archive, const char **member)
+{
+	struct stat st;
+	*member = NULL;
+	pyci_buf_clear(archive);
+	if (lstat(path, &st) == 0) {
+		int k = is_archive(path);
+		if (k == 1 && pyci_buf_puts(archive, path) != 0)
+			return -1;
+		return k < 0 ? 0 : k;
+	}
+	if (errno != ENOENT && errno != ENOTDIR)
+		return 0;
+	for (const char *bang = strstr(path, "!/"); bang; bang = strstr(bang + 1, "!/")) {
+		pyci_buf_clear(archive);
+		if (pyci_buf_append(archive, path, (size_t)(bang - path)) != 0)
+			return -1;
+		if (archive->len && is_archive(archive->data) == 1) {
+			*member = bang + 2;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* pyci_archive_ops.error: a member, or an archive, not judged. */
+static void archive_error(void *ctx, const pyci_archive_error *a)
+{
+	struct scanrun *e = ctx;
+	pyci_buf q = PYCI_BUF_INIT;
+	if (!e->json && !e->write_failed)
+		(void)scanrun_flush(e);
+	e->sum.errors++;
+	if (cli_quote_path(&q, a->path, strlen(a->path)) == 0) {
+		if (a->detail)
+			cli_error("'%s': %s (%s)", q.data, a->message, a->detail);
+		else
+			cli_error("'%s': %s", q.data, a->message);
+	}
+	pyci_buf_free(&q);
+	if (!e->json)
+		return;
+	pyci_jw w;
+	pyci_jw_init(&w, &e->out);
+	pyci_jw_begin(&w, NULL);
+	pyci_jw_cstr(&w, "type", "error");
+	pyci_jw_cstr(&w, "path", a->path);
+	pyci_jw_cstr(&w, "message", a->message);
+	pyci_jw_i64(&w, "errno", a->err);
+	if (a->detail)
+		pyci_jw_cstr(&w, "detail", a->detail);
+	pyci_jw_end(&w);
+	if (cli_json_line(&w) != 0)
+		e->write_failed = 1;
+}
+
+/* The summary's words on an image: its layers, what each holds. */
+static int image_text(pyci_buf *b, const pyci_archive_info *a)
+{
+	int rc = pyci_buf_puts(b, "image ");
+	rc |= cli_quote_path(b, a->path, strlen(a->path));
+	if (a->image)
+		rc |= pyci_buf_printf(b, " (%s)", a->image);
+	rc |= pyci_buf_printf(b, ", %zu %s, caches per layer (bottom first):\n", a->nlayers,
+			      a->nlayers == 1 ? "layer" : "layers");
+	for (size_t i = 0; i < a->nlayers; i++) {
+		const pyci_layer_info *l = &a->layers[i];
+		const char *name = l->name;
+		if (strncmp(name, "sha256:", 7) == 0 && strlen(name) > 19)
+			rc |= pyci_buf_printf(b, "  %3zu %.19s  %8llu  ", i + 1, name,
+					      (unsigned long long)l->caches.total.count);
+		else
+			rc |= pyci_buf_printf(b, "  %3zu %s  %8llu  ", i + 1, name,
+					      (unsigned long long)l->caches.total.count);
+		rc |= cli_human_bytes(b, l->caches.total.bytes);
+		const char *sep = "  (";
+		for (int st = 0; st < PYCI_STATUS_COUNT; st++) {
+			if (!l->caches.status[st].count)
+				continue;
+			rc |= pyci_buf_printf(b, "%s%llu %s", sep,
+					      (unsigned long long)l->caches.status[st].count,
+					      pyci_status_name((pyci_status)st));
+			sep = ", ";
+		}
+		if (*sep == ',')
+			rc |= pyci_buf_putc(b, ')');
+		if (l->hidden.count) {
+			rc |= pyci_buf_printf(b, "; %llu deleted above, still ",
+					      (unsigned long long)l->hidden.count);
+			rc |= cli_human_bytes(b, l->hidden.bytes);
+		}
+		rc |= pyci_buf_putc(b, '\n');
+	}
+	if (a->images_not_judged)
+		rc |= pyci_buf_printf(
+			b, "  (%zu more %s in it not judged: one image per tarball)\n",
+			a->images_not_judged, a->images_not_judged == 1 ? "image" : "images");
+	return rc ? -1 : 0;
+}
+
+/* pyci_archive_ops.done: the "archive" line (scan --json), the image's summary text (scan). */
+static int archive_done(void *ctx, const pyci_archive_info *a)
+{
+	struct scanrun *e = ctx;
+	e->archives++;
+	if (!e->archive_lines)
+		return 0;
+	if (!e->json) {
+		if (a->kind == PYCI_ARCHIVE_IMAGE && image_text(&e->archive_text, a) != 0) {
+			errno = ENOMEM;
+			return -1;
+		}
+		return 0;
+	}
+	pyci_jw w;
+	pyci_jw_init(&w, &e->out);
+	pyci_jw_begin(&w, NULL);
+	pyci_jw_cstr(&w, "type", "archive");
+	pyci_jw_cstr(&w, "path", a->path);
+	pyci_jw_cstr(&w, "kind", pyci_archive_kind_name(a->kind));
+	pyci_jw_cstr(&w, "format", a->format);
+	pyci_jw_u64(&w, "members", a->members);
+	pyci_jw_u64(&w, "member_errors", a->member_errors);
+	if (a->kind == PYCI_ARCHIVE_IMAGE) {
+		pyci_jw_cstr(&w, "image", a->image);
+		pyci_jw_u64(&w, "images_not_judged", a->images_not_judged);
+		pyci_jw_begin_array(&w, "layers");
+		for (size_t i = 0; i < a->nlayers; i++) {
+			const pyci_layer_info *l = &a->layers[i];
+			pyci_jw_begin(&w, NULL);
+			pyci_jw_cstr(&w, "layer", l->name);
+			pyci_jw_u64(&w, "caches", l->caches.total.count);
+			pyci_jw_u64(&w, "bytes", l->caches.total.bytes);
+			pyci_summary_members(&w, &l->caches);
+			pyci_jw_begin(&w, "deleted_above");
+			pyci_jw_u64(&w, "count", l->hidden.count);
+			pyci_jw_u64(&w, "bytes", l->hidden.bytes);
+			pyci_jw_end(&w);
+			pyci_jw_end(&w);
+		}
+		pyci_jw_end_array(&w);
+	}
+	pyci_jw_end(&w);
+	if (cli_json_line(&w) != 0) {
+		e->write_failed = 1;
+		errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
+/* Judge the archive (or its member) named by PATH p.  0 judged, 1 not (said), -1 errno. */
+static int run_archive(struct scanrun *e, const char *archive, const char *member,
+		       const pyci_scan_ops *ops)
+{
+	pyci_scan_options o = e->opt;
+	if (strcmp(e->from, "option") != 0)
+		o.targets = NULL; /* the interpreters on PATH say nothing of an archive's */
+	pyci_archive_options ao = e->aopt;
+	ao.member = member;
+	pyci_archive_ops aops = {archive_error, archive_done, e};
+	return pyci_scan_archive(archive, &ao, &o, ops, &aops);
+}
+
 int scanrun_run(struct scanrun *e, char **paths, const pyci_scan_ops *ops,
 		int (*refuse)(const char *path))
 {
@@ -632,17 +873,32 @@ int scanrun_run(struct scanrun *e, char **paths, const pyci_scan_ops *ops,
 		fatal = 1;
 	if (fatal)
 		return -1;
+	pyci_buf archive = PYCI_BUF_INIT;
 	for (char **p = all; *p; p++) {
-		if (pyci_scan_path(*p, &e->opt, ops) == 0)
+		const char *member;
+		int k = scanrun_archive_of(*p, &archive, &member);
+		if (k == 1) {
+			k = run_archive(e, archive.data, member, ops);
+			if (k == 0)
+				continue;
+			if (k == 1) { /* said */
+				fatal = 1;
+				continue;
+			}
+		} else if (k == 0 && pyci_scan_path(*p, &e->opt, ops) == 0) {
 			continue;
+		}
 		int err = errno;
-		if (e->write_failed || e->stopped)
+		if (e->write_failed || e->stopped) {
+			pyci_buf_free(&archive);
 			return 1;
+		}
 		root_error(e, *p, err);
 		fatal = 1;
 		if (err == ENOMEM)
 			break;
 	}
+	pyci_buf_free(&archive);
 	if (!fatal)
 		warn_unmatched(e);
 	return fatal;
@@ -761,11 +1017,15 @@ int scanrun_summary_text(struct scanrun *e)
 	const pyci_summary *s = &e->sum;
 	int rc = 0;
 	int venvs = venv_targets_found(e);
+	if (e->archive_text.len)
+		rc |= pyci_buf_append(b, e->archive_text.data, e->archive_text.len);
 	if (e->opt.targets) {
 		rc |= pyci_buf_puts(b, "targets: ");
 		rc |= targets_list(b, e->opt.targets);
 		rc |= pyci_buf_printf(b, " (from %s)\n",
-				      strcmp(e->from, "PATH") ? "--target" : "PATH");
+				      strcmp(e->from, "PATH") ? "--target"
+				      : e->archives ? "PATH; not applied to archives, use --target"
+						    : "PATH");
 	} else if (venvs) {
 		rc |= pyci_buf_puts(b, "targets: none found on PATH (use --target), so no cache is "
 				       "judged foreign but in these virtual environments:\n");
@@ -880,4 +1140,5 @@ void scanrun_free(struct scanrun *e)
 	free(e->exclude_hits);
 	pyci_summary_free(&e->sum);
 	pyci_buf_free(&e->out);
+	pyci_buf_free(&e->archive_text);
 }

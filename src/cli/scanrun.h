@@ -8,6 +8,7 @@
 #define PYCINSPECT_CLI_SCANRUN_H
 
 #include "args.h"
+#include "pycinspect/archive.h"
 #include "pycinspect/buf.h"
 #include "pycinspect/json.h"
 #include "pycinspect/record.h"
@@ -89,6 +90,11 @@ struct scanrun {
 	const char *env_prefix;  /* $PYTHONPYCACHEPREFIX when set and not empty */
 	int have_list;           /* list holds what --files-from read */
 	pyci_list_stats list;
+	/* archives named as PATHs (pycinspect/archive.h, docs/archives.md) */
+	pyci_archive_options aopt;   /* limits ($PYCI_ARCHIVE_LIMITS), stream (dump) */
+	int archive_lines;           /* scan: an "archive" line each, and images in the summary */
+	unsigned long long archives; /* archives judged */
+	pyci_buf archive_text;       /* the summary's lines about images */
 };
 
 /* The command's state of a scan callback's ctx (an scanrun). */
@@ -133,6 +139,14 @@ int scanrun_run(struct scanrun *e, char **paths, const pyci_scan_ops *ops,
  * are reported again.  Returns 1 if there was one, else 0.  (roots.c)
  */
 int roots_overlap(char **paths, const pyci_scan_options *o, int refuse);
+
+/*
+ * Whether PATH names an archive (a regular file whose format libarchive reads: pyci_archive_probe)
+ * or a cache inside one, spelt ARCHIVE!/MEMBER as records show it: a PATH that exists is a file,
+ * whatever its name; one that does not is split at the first "!/" whose left part is an archive.
+ * 1 with *archive (the caller's buffer) and *member (into path, or NULL), 0 not, -1 with errno.
+ */
+int scanrun_archive_of(const char *path, pyci_buf *archive, const char **member);
 
 /* pyci_scan_ops.error: stderr, a {"type":"error"} line under --json, and the counts. */
 void scanrun_walk_error(void *ctx, const char *path, pyci_walk_err kind, int err);
