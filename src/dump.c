@@ -34,6 +34,7 @@
 #include <openssl/evp.h>
 #include <xxhash.h>
 
+#include "pycinspect/archive.h"
 #include "pycinspect/jclass.h"
 #include "pycinspect/json.h"
 #include "pycinspect/jython.h"
@@ -142,6 +143,8 @@ static void put_utc(pyci_jw *w, const char *key, int64_t sec, long nsec)
 static void lstat_file(const pyci_record *r, struct file_facts *f)
 {
 	struct stat st;
+	if (r->member)
+		return; /* nothing on disk: put_file says what the archive says */
 	if (fstatat(r->dirfd, r->name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		return;
 	if (r->have_file &&
@@ -235,28 +238,38 @@ static void read_file(const pyci_record *r, size_t header_size, size_t hold, str
 		lstat_file(r, f);
 		return;
 	}
-	int noatime = 1;
-	int fd = pyci_openat_read(r->dirfd, r->name,
-				  O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
-				  &noatime);
-	if (fd < 0) {
-		if (errno == ELOOP) /* O_NOFOLLOW: replaced by a symlink since it was judged */
-			f->not_regular = 1;
-		else
-			f->err = errno;
-		lstat_file(r, f);
+	int fd = -1;
+	const pyci_member *mb = r->member;
+	if (mb && !mb->read) {
+		f->err = ENODATA; /* a hard link in an archive: its bytes are its target's */
 		return;
+	}
+	if (!mb) {
+		int noatime = 1;
+		fd = pyci_openat_read(r->dirfd, r->name,
+				      O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
+				      &noatime);
+		if (fd < 0) {
+			if (errno == ELOOP) /* O_NOFOLLOW: replaced by a symlink since it was
+					     * judged */
+				f->not_regular = 1;
+			else
+				f->err = errno;
+			lstat_file(r, f);
+			return;
+		}
 	}
 	unsigned char *chunk = NULL;
 	EVP_MD *sha256 = NULL;
 	EVP_MD_CTX *md = NULL;
 	XXH3_state_t *whole = NULL, *body = NULL;
-	if (fstat(fd, &f->st) != 0) {
+	if (fd >= 0 && fstat(fd, &f->st) != 0) {
 		f->err = errno;
 		goto out;
 	}
-	f->have_st = 1;
-	if (!S_ISREG(f->st.st_mode)) { /* replaced since it was judged; O_NONBLOCK: not waited on */
+	f->have_st = fd >= 0;
+	if (fd >= 0 && !S_ISREG(f->st.st_mode)) { /* replaced since it was judged; O_NONBLOCK:
+						   * not waited on */
 		f->not_regular = 1;
 		goto out;
 	}
@@ -299,7 +312,7 @@ static void read_file(const pyci_record *r, size_t header_size, size_t hold, str
 	}
 	uint64_t off = 0;
 	for (;;) {
-		ssize_t n = read(fd, chunk, CHUNK);
+		ssize_t n = mb ? mb->read(mb->read_ctx, chunk, CHUNK) : read(fd, chunk, CHUNK);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -353,7 +366,8 @@ out:
 	EVP_MD_free(sha256);
 	XXH3_freeState(whole);
 	XXH3_freeState(body);
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 }
 
 static const char *file_type(mode_t mode)
@@ -382,6 +396,19 @@ static void put_mode(pyci_jw *w, unsigned long mode)
  * or link count (null). */
 static void put_file(pyci_jw *w, const pyci_record *r, const struct file_facts *f)
 {
+	if (r->member) { /* as the archive says it: no inode, device or link count */
+		pyci_jw_begin(w, "file");
+		put_mode(w, r->file.mode);
+		pyci_jw_u64(w, "uid", r->member->uid);
+		pyci_jw_u64(w, "gid", r->member->gid);
+		pyci_jw_null(w, "inode");
+		pyci_jw_null(w, "device");
+		pyci_jw_null(w, "links");
+		put_ns(w, "mtime_ns", r->file.mtime_sec, r->file.mtime_nsec);
+		put_utc(w, "mtime", r->file.mtime_sec, r->file.mtime_nsec);
+		pyci_jw_end(w);
+		return;
+	}
 	if (f->have_st) {
 		const struct stat *st = &f->st;
 		pyci_jw_begin(w, "file");
@@ -531,6 +558,12 @@ static int source_siphash(const pyci_record *r, uint8_t out[8])
 	const pyci_header *h = r->header;
 	if (h->size != 16 || !r->source || r->source->err || !r->source->regular)
 		return -1;
+	if (r->member) { /* hashed by the archive's second pass */
+		if (!r->member->have_siphash)
+			return -1;
+		memcpy(out, r->member->siphash, 8);
+		return 0;
+	}
 	char name[4096];
 	if (r->cname->stem_len + 4 > sizeof(name))
 		return -1;
@@ -861,6 +894,8 @@ int pyci_dump_json(pyci_buf *b, const pyci_record *r, const pyci_dump_options *o
 	pyci_jw_begin(&w, NULL);
 	pyci_jw_cstr(&w, "type", "dump");
 	pyci_jw_str(&w, "path", r->path, r->path_len);
+	if (r->member)
+		pyci_record_member(&w, r->member);
 	if (r->have_file)
 		pyci_jw_u64(&w, "size", r->file.size);
 	else if (f.have_st)

@@ -66,7 +66,8 @@ static const struct cli_command dump_command = {
 		"without running Python, as JSON: file metadata, SHA-256 and XXH3-128, the header field by\n"
 		"field, the source and the SipHash its header would need, the verdict, and every code\n"
 		"object (docs/dump.md).  For Jython's $py.class, the header is what its annotations record:\n"
-		"API version, the source's mtime, its file name.\n",
+		"API version, the source's mtime, its file name.  A PATH may be an archive, or\n"
+		"ARCHIVE!/MEMBER for one cache in it (docs/archives.md).\n",
 	.groups = dump_groups,
 	.tail = "\n"
 		"exit status: 0 every cache read and decoded, 1 some could not be (each one says why in\n"
@@ -229,7 +230,8 @@ int cmd_dump(int argc, char **argv)
 	struct dump_cli c = {0};
 	atomic_init(&c.held, 0);
 	int rc = EXIT_USAGE;
-	c.e.json = 1; /* walk errors as {"type":"error"} lines */
+	c.e.json = 1;        /* walk errors as {"type":"error"} lines */
+	c.e.aopt.stream = 1; /* an archive's caches come with their bytes */
 	int first = cli_parse(&dump_command, argc, argv, on_option, &c);
 	if (first <= 0) {
 		rc = first == 0 ? EXIT_OK : EXIT_USAGE;
