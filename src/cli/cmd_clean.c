@@ -169,8 +169,9 @@ static const struct cli_command clean_command = {
 		"descriptors of the walk, after checking that it, and its source, is still as it was\n"
 		"judged.  Debris goes with everything in it, bottom-up, and a symlink named like debris as\n"
 		"the link.  Symlinks are never followed, other filesystems are not entered, and '/' is\n"
-		"refused as a PATH.  Each record is written after its removal; SIGINT, SIGTERM and SIGHUP\n"
-		"stop the run with its records and summary written.\n"
+		"refused as a PATH, as is an archive (clean never modifies one; scan judges what is in\n"
+		"it).  Each record is written after its removal; SIGINT, SIGTERM and SIGHUP stop the run\n"
+		"with its records and summary written.\n"
 		"exit status: 0 every selected cache removed, 1 some failed or were kept for safety (each\n"
 		"one reported), 2 usage or fatal error (nothing more is removed once output fails),\n"
 		"128+N stopped by signal N\n",

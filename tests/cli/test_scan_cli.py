@@ -250,7 +250,7 @@ class ExitCodes(clitest.TempDirCase):
         self.assertEqual(p.returncode, 2)
         _, errors, summary = clitest.parse_jsonl(p.stdout)
         self.assertEqual([e["message"] for e in errors],
-                         ["not a directory or a .pyc/.pyo/$py.class file"])
+                         ["not a directory, a .pyc/.pyo/$py.class file or an archive"])
         self.usage_error(["scan"] + T + [src],
                          r"'%s' is not a directory or a \.pyc/\.pyo/\$py\.class file"
                          % re.escape(src))
@@ -327,8 +327,8 @@ class Paths(clitest.TempDirCase):
         # a PATH the walk refuses (not a cache) gets that error alone, not a warning too
         p = run(["scan"] + T + ["x", "x/a.py"], cwd=self.tmp)
         self.assertEqual(p.returncode, 2)
-        self.assertEqual(p.stderr, b"pycinspect: 'x/a.py' is not a directory or a "
-                         b".pyc/.pyo/$py.class file\n")
+        self.assertEqual(p.stderr, b"pycinspect: 'x/a.py' is not a directory, a "
+                         b".pyc/.pyo/$py.class file or an archive\n")
 
     def assert_source(self, o, real):
         self.assertTrue(os.path.samefile(os.path.join(self.tmp, o["source"]), real), o)

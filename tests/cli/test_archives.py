@@ -1,0 +1,836 @@
+#!/usr/bin/env python3
+"""Archives and images named as PATHs (docs/archives.md): judged in place, never extracted.
+
+The archives are made here by the tools their users use: zipapp and compileall (-b and
+__pycache__, every invalidation mode) for zips on sys.path, the interpreter's own import from
+the zip (-v) deciding which cache it uses; `pip wheel` (Debian's python3, offline) and wheels
+written with zipfile; sdists as tarfile writes them; container images in both layouts (docker
+save's, with layers shared through symlinks, and OCI's image layout), built from layer tars with
+whiteouts and opaque directories.  The verdicts and the sizes are checked against what those
+tools and interpreters say (SipHash from _imp.source_hash, SHA-256 from hashlib, sizes from
+zipfile and tarfile), never against pycinspect's own earlier output.  Then hostile archives:
+truncated, corrupt, bombs past the ratio and size limits, names that leave the archive or are
+not UTF-8, links and devices, a million members, with their memory measured (wait4); and clean,
+which refuses archives.  zipimport across every interpreter: tests/conformance/zipimport.py.
+"""
+import gzip
+import hashlib
+import io
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tarfile
+import time
+import zipfile
+
+sys.dont_write_bytecode = True  # no caches in tests/cli
+import clitest  # noqa: E402
+from clitest import run, scan_json, write_file  # noqa: E402
+
+if clitest.BIN:
+    clitest.BIN = os.path.abspath(clitest.BIN)  # runs happen in other directories
+
+PY3 = "/usr/bin/python3"  # Debian's: the one with pip, setuptools and wheel
+SRC = b"x = 1\n"
+
+
+def py_env():
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["LC_ALL"] = "C"
+    return env
+
+
+def py(args, **kw):
+    return subprocess.run([PY3] + list(args), env=kw.pop("env", py_env()), check=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+
+def py_value(code):
+    return py(["-c", code]).stdout.decode().strip()
+
+
+MAGIC = bytes.fromhex(py_value("import importlib.util; print(importlib.util.MAGIC_NUMBER.hex())"))
+TAG = py_value("import sys; print(sys.implementation.cache_tag)")
+VERSION = py_value("import sys; print('%d.%d' % sys.version_info[:2])")
+
+
+def siphash(data):
+    """The SipHash a hash-based header of PY3 holds for source bytes data, by PY3 itself."""
+    return bytes.fromhex(py_value(
+        "import _imp, importlib.util, sys; sys.stdout.write(_imp.source_hash("
+        "int.from_bytes(importlib.util.MAGIC_NUMBER, 'little'), %r).hex())" % (data,)))
+
+
+def code_body():
+    return py(["-c", "import marshal, sys; sys.stdout.buffer.write(marshal.dumps("
+                     "compile('x = 1\\n', 'm.py', 'exec')))"]).stdout
+
+
+BODY = code_body()
+
+
+def header(flags=0, mtime=0, size=0, digest=None):
+    if digest is not None:
+        return MAGIC + struct.pack("<I", flags) + digest
+    return MAGIC + struct.pack("<III", flags, mtime & 0xFFFFFFFF, size)
+
+
+def tar_bytes(entries, compress=None):
+    """A tar of entries (name, data or None for a directory, dict of TarInfo fields), in
+    order, gzip-compressed when compress == "gz"."""
+    bio = io.BytesIO()
+    with tarfile.open(fileobj=bio, mode="w", format=tarfile.PAX_FORMAT,
+                      encoding="utf-8", errors="surrogateescape") as t:
+        for name, data, kw in entries:
+            ti = tarfile.TarInfo(name)
+            ti.mtime = 1700000000
+            for k, v in kw.items():
+                setattr(ti, k, v)
+            if data is None and ti.type == tarfile.REGTYPE:
+                ti.type = tarfile.DIRTYPE
+            if data is not None:
+                ti.size = len(data)
+                t.addfile(ti, io.BytesIO(data))
+            else:
+                t.addfile(ti)
+    raw = bio.getvalue()
+    return gzip.compress(raw, mtime=0) if compress == "gz" else raw
+
+
+def by_member(pycs):
+    return {p["archive"]["member"]: p for p in pycs}
+
+
+class ArchiveCase(clitest.TempDirCase):
+    def scan(self, args, rc=0, **kw):
+        pycs, errors, summary, p = scan_json(args, cwd=self.tmp, expect_rc=rc, **kw)
+        return pycs, errors, summary, p
+
+    def archive_lines(self, p):
+        return [json.loads(line) for line in clitest.json_lines(p.stdout.decode())
+                if json.loads(line)["type"] == "archive"]
+
+
+def archive_json(args, cwd, expect_rc=0, **kw):
+    """scan --json ARGS: (pycs, errors, archive lines, summary)."""
+    p = run(["scan", "--json"] + list(args), cwd=cwd, **kw)
+    if p.returncode != expect_rc:
+        raise AssertionError("exit %d, expected %d; stderr: %s" % (
+            p.returncode, expect_rc, p.stderr.decode("utf-8", "replace")))
+    objs = [json.loads(line) for line in clitest.json_lines(
+        p.stdout.decode("utf-8", "surrogateescape"))]
+    assert objs[-1]["type"] == "summary", objs[-1:]
+    kinds = {o["type"] for o in objs}
+    assert kinds <= {"pyc", "error", "archive", "summary"}, kinds
+    return ([o for o in objs if o["type"] == "pyc"], [o for o in objs if o["type"] == "error"],
+            [o for o in objs if o["type"] == "archive"], objs[-1], p)
+
+
+# ---- zips on sys.path ----------------------------------------------------------------------
+
+
+class ZipApp(clitest.TempDirCase):
+    """A zipapp with the caches compileall writes (-b beside the sources, and __pycache__):
+    what the interpreter loads from it, with -v, is what pycinspect calls fresh."""
+
+    def build(self, tz="UTC"):
+        app = os.path.join(self.tmp, "app")
+        write_file(os.path.join(app, "pkg", "__init__.py"), b"")
+        write_file(os.path.join(app, "pkg", "mod.py"), SRC)
+        write_file(os.path.join(app, "pkg", "old.py"), SRC)
+        write_file(os.path.join(app, "__main__.py"), b"import pkg.mod, pkg.old\n")
+        env = py_env()
+        env["TZ"] = tz
+        py(["-m", "compileall", "-q", "-b", app], env=env)
+        py(["-m", "compileall", "-q", app], env=env)
+        # an edit after compiling, two seconds later: its legacy cache is stale in the zip
+        t = os.stat(os.path.join(app, "pkg", "old.py")).st_mtime + 4
+        write_file(os.path.join(app, "pkg", "old.py"), b"x = 2\n")
+        os.utime(os.path.join(app, "pkg", "old.py"), (t, t))
+        out = os.path.join(self.tmp, "app.pyz")
+        py(["-m", "zipapp", app, "-o", out, "-p", "/usr/bin/env python3"], env=env)
+        return out
+
+    def loaded(self, pyz, tz="UTC"):
+        """{module: the member the interpreter loaded it from}, by its import from the zip,
+        and the modules whose bytecode it found stale, by its -v."""
+        env = py_env()
+        env["TZ"] = tz
+        code = ("import sys; sys.path.insert(0, %r)\n"
+                "import pkg.mod, pkg.old\n"
+                "for m in (pkg, pkg.mod, pkg.old): print(m.__name__, m.__file__)" % pyz)
+        p = subprocess.run([PY3, "-v", "-c", code], env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, check=True)
+        out = {}
+        for line in p.stdout.decode().splitlines():
+            mod, where = line.split(" ", 1)
+            out[mod] = os.path.relpath(where, pyz)
+        stale = {line.split("'")[1] for line in p.stderr.decode().splitlines()
+                 if line.startswith("# bytecode is stale for ")}
+        for mod, where in out.items():  # -v and __file__ agree
+            self.assertEqual(mod in stale, where.endswith(".py"), (mod, where, stale))
+        return out
+
+    def test_statuses_are_the_interpreters(self):
+        pyz = self.build()
+        with open(pyz, "rb") as f:
+            self.assertTrue(f.read(2) == b"#!")  # the shebang before the zip
+        loaded = self.loaded(pyz)
+        self.assertEqual(loaded["pkg.mod"], "pkg/mod.pyc")
+        self.assertEqual(loaded["pkg.old"], "pkg/old.py")  # stale: compiled from source
+        self.assertEqual(loaded["pkg"], "pkg/__init__.pyc")
+        env = clitest.env_c()
+        env["TZ"] = "UTC"
+        pycs, errors, archives, summary, _ = archive_json([pyz], self.tmp, env=env)
+        self.assertEqual(errors, [])
+        got = by_member(pycs)
+        self.assertEqual(got["pkg/mod.pyc"]["status"], "fresh")
+        self.assertEqual(got["pkg/old.pyc"]["status"], "stale")
+        self.assertIn("zipimport never rewrites it: the source is compiled at every import",
+                      got["pkg/old.pyc"]["reasons"])
+        self.assertEqual(got["pkg/__init__.pyc"]["status"], "fresh")
+        # the .py beside it does not win in a zip, as it does in a directory
+        self.assertNotIn("never loaded by Python 3: the .py beside it wins",
+                         got["pkg/mod.pyc"]["reasons"])
+        for name in ("pkg/__pycache__/mod.%s.pyc" % TAG, "__pycache__/__main__.%s.pyc" % TAG):
+            self.assertEqual(got[name]["status"], "orphaned")
+            self.assertEqual(got[name]["reasons"], ["zipimport never reads __pycache__"])
+        fresh = {m for m, p in got.items() if p["status"] == "fresh"}
+        used = {v for v in loaded.values() if v.endswith(".pyc")}
+        self.assertTrue(used <= fresh, (used, fresh))
+        self.assertEqual(archives[0]["kind"], "zip")
+        self.assertEqual(archives[0]["path"], pyz)
+        # sizes: zipfile's
+        with zipfile.ZipFile(pyz) as z:
+            for name, p in got.items():
+                self.assertEqual(p["size"], z.getinfo(name).file_size)
+        self.assertEqual(summary["archives"], 1)
+        self.assertEqual(summary["shipped"], 0)
+        self.assertEqual(got["pkg/mod.pyc"]["path"], pyz + "!/pkg/mod.pyc")
+        self.assertEqual(got["pkg/mod.pyc"]["source"], pyz + "!/pkg/mod.py")
+
+    def test_dos_time_is_local_time(self):
+        """zipimport reads the DOS time in the local time of the importing process: a zip
+        written in UTC is stale for a process in New York, for the interpreter and for
+        pycinspect alike."""
+        pyz = self.build(tz="UTC")
+        loaded = self.loaded(pyz, tz="America/New_York")
+        self.assertEqual(loaded["pkg.mod"], "pkg/mod.py")
+        env = clitest.env_c()
+        env["TZ"] = "America/New_York"
+        pycs, _, _, _, _ = archive_json([pyz], self.tmp, env=env)
+        got = by_member(pycs)
+        self.assertEqual(got["pkg/mod.pyc"]["status"], "stale")
+        self.assertIn("source mtime differs", got["pkg/mod.pyc"]["reasons"])
+
+    def test_extended_timestamps_are_not_zipimports(self):
+        """Info-ZIP's zip adds an extended timestamp (UTC) that libarchive prefers; zipimport
+        reads only the DOS time.  A crafted zip whose two times disagree is judged by the DOS
+        time, as the interpreter's import shows."""
+        mtime = 1700000000
+        pyc = header(0, mtime, len(SRC)) + BODY
+        zpath = os.path.join(self.tmp, "ut.zip")
+        with zipfile.ZipFile(zpath, "w") as z:
+            for name, data in (("mod.py", SRC), ("mod.pyc", pyc)):
+                zi = zipfile.ZipInfo(name, time.localtime(mtime + 3600)[:6])
+                # UT extra field: flags 1 (mtime), the cache's own time
+                zi.extra = struct.pack("<HHBI", 0x5455, 5, 1, mtime)
+                z.writestr(zi, data)
+        env = py_env()
+        env["TZ"] = "UTC"
+        p = subprocess.run([PY3, "-v", "-c", "import sys; sys.path.insert(0, %r); import mod"
+                            % zpath], env=env, stderr=subprocess.PIPE, check=True)
+        self.assertIn(b"# bytecode is stale for 'mod'\n", p.stderr)
+        cenv = clitest.env_c()
+        cenv["TZ"] = "UTC"
+        pycs, _, _, _, _ = archive_json([zpath], self.tmp, env=cenv)
+        self.assertEqual(by_member(pycs)["mod.pyc"]["status"], "stale")
+
+    def test_member_path_and_dump(self):
+        pyz = self.build()
+        env = clitest.env_c()
+        env["TZ"] = "UTC"
+        p = run(["dump", pyz + "!/pkg/mod.pyc"], cwd=self.tmp, env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        objs = [json.loads(line) for line in p.stdout.decode().splitlines()]
+        self.assertEqual(len(objs), 1)
+        o = objs[0]
+        with zipfile.ZipFile(pyz) as z:
+            data = z.read("pkg/mod.pyc")
+            src = z.read("pkg/mod.py")
+        self.assertEqual(o["path"], pyz + "!/pkg/mod.pyc")
+        self.assertEqual(o["archive"], {"path": pyz, "kind": "zip", "member": "pkg/mod.pyc"})
+        self.assertEqual(o["sha256"], hashlib.sha256(data).hexdigest())
+        self.assertEqual(o["size"], len(data))
+        self.assertEqual(o["verdict"]["status"], "fresh")
+        self.assertEqual(o["source"]["size"], len(src))
+        self.assertEqual(o["source"]["siphash"], siphash(src).hex())
+        self.assertEqual(o["code"]["error"], None)
+        self.assertEqual(o["file"]["inode"], None)
+        # every cache of the archive, in its order
+        p = run(["dump", pyz], cwd=self.tmp, env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        names = [json.loads(line)["archive"]["member"] for line in p.stdout.decode().splitlines()]
+        with zipfile.ZipFile(pyz) as z:
+            order = [n for n in z.namelist() if n.endswith(".pyc")]
+        self.assertEqual(names, order)
+        # scan takes the same spelling, and a member that is not there is said
+        pycs, _, _, _, _ = archive_json([pyz + "!/pkg/old.pyc"], self.tmp, env=env)
+        self.assertEqual([p["archive"]["member"] for p in pycs], ["pkg/old.pyc"])
+        pycs, errors, _, _, p = archive_json([pyz + "!/pkg/nope.pyc"], self.tmp, expect_rc=2)
+        self.assertEqual(pycs, [])
+        self.assertEqual(errors[0]["message"], "no cache of that name in the archive")
+
+    def test_a_file_whose_name_holds_the_separator(self):
+        """A PATH that exists is a file, whatever its name: "app.pyz!/__pycache__/m...pyc"
+        names a cache in a directory "app.pyz!" when there is one, even beside an archive
+        app.pyz; one that does not exist is split at its "!/"."""
+        pyz = self.build()
+        odd = os.path.join(self.tmp, "app.pyz!")
+        clitest.module(odd, "m.py")
+        on_disk = pyz + "!/__pycache__/m.cpython-312.pyc"
+        pycs, _, archives, _, _ = archive_json([on_disk], self.tmp)
+        self.assertEqual([p["path"] for p in pycs], [on_disk])
+        self.assertNotIn("archive", pycs[0])
+        self.assertEqual(archives, [])
+        pycs, _, archives, _, _ = archive_json([pyz + "!/pkg/mod.pyc"], self.tmp)
+        self.assertEqual([p["archive"]["member"] for p in pycs], ["pkg/mod.pyc"])
+        self.assertEqual(len(archives), 1)
+
+    def test_archives_in_a_tree_are_not_entered(self):
+        pyz = self.build()
+        pycs, _, archives, _, _ = archive_json([self.tmp], self.tmp)
+        self.assertEqual(archives, [])
+        self.assertFalse(any("!/" in p["path"] for p in pycs))
+        self.assertTrue(os.path.exists(pyz))
+
+
+# ---- wheels ---------------------------------------------------------------------------------
+
+
+class Wheels(clitest.TempDirCase):
+    def test_pip_wheel(self):
+        """A real wheel, by `pip wheel` (offline, setuptools), shipping the caches compileall
+        wrote into the package in every mode."""
+        proj = os.path.join(self.tmp, "proj")
+        write_file(os.path.join(proj, "demo", "__init__.py"), b"")
+        write_file(os.path.join(proj, "demo", "mod.py"), SRC)
+        write_file(os.path.join(proj, "demo", "leg.py"), SRC)
+        write_file(os.path.join(proj, "pyproject.toml"), b"""[build-system]
+requires = ["setuptools"]
+build-backend = "setuptools.build_meta"
+[project]
+name = "demo"
+version = "1.0"
+[tool.setuptools.package-data]
+demo = ["__pycache__/*.pyc", "*.pyc"]
+""")
+        d = os.path.join(proj, "demo")
+        py(["-m", "compileall", "-q", "--invalidation-mode", "checked-hash", d])
+        py(["-m", "compileall", "-q", "-b", "--invalidation-mode", "unchecked-hash",
+            os.path.join(d, "leg.py")])
+        out = os.path.join(self.tmp, "out")
+        p = subprocess.run([PY3, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                            "--no-index", "-q", "-w", out, proj], env=py_env(),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        whl = os.path.join(out, "demo-1.0-py3-none-any.whl")
+        with zipfile.ZipFile(whl) as z:
+            caches = sorted(n for n in z.namelist() if n.endswith(".pyc"))
+        self.assertEqual(caches, sorted(["demo/leg.pyc", "demo/__pycache__/__init__.%s.pyc" % TAG,
+                                         "demo/__pycache__/mod.%s.pyc" % TAG,
+                                         "demo/__pycache__/leg.%s.pyc" % TAG]))
+        pycs, errors, archives, summary, _ = archive_json([whl], self.tmp, expect_rc=0)
+        self.assertEqual(errors, [])
+        self.assertEqual(archives[0]["kind"], "wheel")
+        got = by_member(pycs)
+        self.assertEqual(sorted(got), caches)
+        for p in pycs:  # every cache a finding, with its version and mode
+            self.assertIn("shipped in a wheel: installed as it is", p["reasons"])
+            self.assertEqual(p["version"], VERSION)
+        mod = got["demo/__pycache__/mod.%s.pyc" % TAG]
+        self.assertEqual(mod["mode"], "checked-hash")
+        self.assertEqual(mod["status"], "fresh")  # its hash is the .py's in the wheel
+        leg = got["demo/leg.pyc"]
+        self.assertEqual(leg["mode"], "unchecked-hash")
+        self.assertIn("unchecked hash in a wheel: runs whatever source is installed beside it",
+                      leg["reasons"])
+        self.assertEqual(summary["shipped"], 4)
+        # --check fails on shipped caches, fresh or not; --check=shipped names them
+        self.assertEqual(run(["scan", "-q", "--check", whl]).returncode, 1)
+        self.assertEqual(run(["scan", "-q", "--check=shipped", whl]).returncode, 1)
+        self.assertEqual(run(["scan", "-q", "--check=stale", whl]).returncode, 0)
+        # the text output lists them without --all
+        p = run(["scan", whl])
+        self.assertIn(b"4 shipped in a wheel or sdist", p.stdout)
+        self.assertEqual(p.stdout.count(b"shipped in a wheel: installed as it is"), 4)
+
+    def test_checked_hash_against_the_source_in_the_wheel(self):
+        good, bad = siphash(SRC), siphash(b"x = 2\n")
+        whl = os.path.join(self.tmp, "w-1.0-py3-none-any.whl")
+        with zipfile.ZipFile(whl, "w") as z:
+            z.writestr("w/__init__.py", SRC)
+            z.writestr("w/__pycache__/__init__.%s.pyc" % TAG, header(3, digest=good) + BODY)
+            z.writestr("w/b.py", SRC)
+            z.writestr("w/__pycache__/b.%s.pyc" % TAG, header(3, digest=bad) + BODY)
+            z.writestr("w/c.py", SRC)
+            z.writestr("w/__pycache__/c.%s.pyc" % TAG, header(1, digest=bad) + BODY)
+            z.writestr("w/__pycache__/gone.%s.pyc" % TAG, header(1, digest=bad) + BODY)
+            z.writestr("w-1.0.dist-info/WHEEL", b"Wheel-Version: 1.0\n")
+        pycs, _, archives, _, _ = archive_json([whl], self.tmp)
+        got = by_member(pycs)
+        self.assertEqual(got["w/__pycache__/__init__.%s.pyc" % TAG]["status"], "fresh")
+        b = got["w/__pycache__/b.%s.pyc" % TAG]
+        self.assertEqual(b["status"], "stale")
+        self.assertIn("source hash differs", b["reasons"])
+        c = got["w/__pycache__/c.%s.pyc" % TAG]
+        self.assertEqual(c["status"], "stale")
+        self.assertIn("unchecked hash: source changed but Python still runs this outdated code",
+                      c["reasons"])
+        self.assertEqual(got["w/__pycache__/gone.%s.pyc" % TAG]["status"], "orphaned")
+        # the same verdicts with the checked one's source hashed by pass 2 only on demand
+        pycs, _, _, _, _ = archive_json(["--check-source=never", whl], self.tmp)
+        self.assertEqual(by_member(pycs)["w/__pycache__/b.%s.pyc" % TAG]["status"], "fresh")
+
+
+# ---- sdists and tarballs ---------------------------------------------------------------------
+
+
+class Sdists(clitest.TempDirCase):
+    def test_tar_sdist(self):
+        st = 1700000000
+        cache = header(0, st, len(SRC)) + BODY
+        data = tar_bytes([
+            ("demo-1.0/", None, {}),
+            ("demo-1.0/PKG-INFO", b"Metadata-Version: 2.1\nName: demo\n", {}),
+            ("demo-1.0/demo/__init__.py", SRC, {"mtime": st}),
+            ("demo-1.0/demo/__pycache__/__init__.%s.pyc" % TAG, cache, {}),
+            ("demo-1.0/demo/mod.py", SRC, {"mtime": st + 60}),
+            ("demo-1.0/demo/__pycache__/mod.%s.pyc" % TAG, cache, {}),
+        ], compress="gz")
+        path = os.path.join(self.tmp, "demo-1.0.tar.gz")
+        write_file(path, data)
+        pycs, errors, archives, summary, _ = archive_json([path], self.tmp)
+        self.assertEqual(archives[0]["kind"], "sdist")
+        self.assertEqual(errors, [])
+        got = by_member(pycs)
+        init = got["demo-1.0/demo/__pycache__/__init__.%s.pyc" % TAG]
+        self.assertEqual(init["status"], "fresh")  # as extracted with its times
+        self.assertIn("shipped in an sdist or tarball: unpacked as it is", init["reasons"])
+        mod = got["demo-1.0/demo/__pycache__/mod.%s.pyc" % TAG]
+        self.assertEqual(mod["status"], "stale")
+        self.assertEqual(summary["shipped"], 2)
+        for comp, fn in (("bz2", "demo-1.0.tar.bz2"), ("xz", "demo-1.0.tar.xz")):
+            raw = gzip.decompress(data)
+            p2 = os.path.join(self.tmp, fn)
+            import bz2
+            import lzma
+            write_file(p2, bz2.compress(raw) if comp == "bz2" else lzma.compress(raw))
+            pycs2, _, a2, _, _ = archive_json([p2], self.tmp)
+            self.assertEqual(a2[0]["kind"], "sdist")
+            self.assertEqual(by_member(pycs2).keys(), got.keys())
+
+    def test_zip_sdist(self):
+        path = os.path.join(self.tmp, "demo-1.0.zip")
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("demo-1.0/PKG-INFO", b"Metadata-Version: 2.1\n")
+            z.writestr("demo-1.0/demo.py", SRC)
+            z.writestr("demo-1.0/demo.pyc", header(0, 1, 6) + BODY)
+        pycs, _, archives, _, _ = archive_json([path], self.tmp)
+        self.assertEqual(archives[0]["kind"], "sdist")
+        self.assertIn("shipped in an sdist or tarball: unpacked as it is", pycs[0]["reasons"])
+
+    def test_symlinked_source_inside_the_tree(self):
+        """Sources are followed through links inside the archive, never out of it."""
+        cache = header(0, 1700000000, len(SRC)) + BODY
+        data = tar_bytes([
+            ("p/real/a.py", SRC, {}),
+            ("p/a.py", None, {"type": tarfile.SYMTYPE, "linkname": "real/a.py"}),
+            ("p/__pycache__/a.%s.pyc" % TAG, cache, {}),
+            ("p/b.py", None, {"type": tarfile.SYMTYPE, "linkname": "../../../etc/passwd"}),
+            ("p/__pycache__/b.%s.pyc" % TAG, cache, {}),
+            ("p/c.py", None, {"type": tarfile.SYMTYPE, "linkname": "/p/real/a.py"}),
+            ("p/__pycache__/c.%s.pyc" % TAG, cache, {}),
+            ("p/d.py", None, {"type": tarfile.SYMTYPE, "linkname": "d.py"}),
+            ("p/__pycache__/d.%s.pyc" % TAG, cache, {}),
+        ])
+        path = os.path.join(self.tmp, "links.tar")
+        write_file(path, data)
+        got = by_member(archive_json([path], self.tmp)[0])
+        self.assertEqual(got["p/__pycache__/a.%s.pyc" % TAG]["status"], "fresh")
+        self.assertEqual(got["p/__pycache__/b.%s.pyc" % TAG]["status"], "orphaned")
+        self.assertEqual(got["p/__pycache__/c.%s.pyc" % TAG]["status"], "fresh")  # from the root
+        d = got["p/__pycache__/d.%s.pyc" % TAG]
+        self.assertEqual(d["status"], "invalid")  # a loop: ELOOP, as the kernel says
+        self.assertIn("source cannot be read", d["reasons"])
+
+
+# ---- images ---------------------------------------------------------------------------------
+
+
+def digest(b):
+    return "sha256:" + hashlib.sha256(b).hexdigest()
+
+
+def oci_image(layers, name="test:1"):
+    """An OCI image-layout tarball of gzip'd layer tars (bottom first)."""
+    cfg = json.dumps({"architecture": "amd64", "os": "linux",
+                      "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+    man = json.dumps({"schemaVersion": 2,
+                      "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                      "config": {"digest": digest(cfg), "size": len(cfg),
+                                 "mediaType": "application/vnd.oci.image.config.v1+json"},
+                      "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                                  "digest": digest(x), "size": len(x)} for x in layers]}).encode()
+    idx = json.dumps({"schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest(man),
+        "size": len(man), "annotations": {"org.opencontainers.image.ref.name": name}}]}).encode()
+    blobs = {digest(x)[7:]: x for x in list(layers) + [cfg, man]}
+    ents = [("blobs/", None, {}), ("blobs/sha256/", None, {})]
+    ents += [("blobs/sha256/" + h, b, {}) for h, b in sorted(blobs.items())]
+    ents += [("index.json", idx, {}), ("oci-layout", b'{"imageLayoutVersion":"1.0.0"}', {})]
+    return tar_bytes(ents)
+
+
+def docker_save(layers, tag="test:1", shared=None):
+    """A `docker save` tarball of its pre-25 layout: <id>/layer.tar (plain tars); shared maps
+    a layer's index to the one whose layer.tar it links to, as docker saves a layer used
+    twice."""
+    shared = shared or {}
+    ids = [hashlib.sha256(b"layer%d" % i).hexdigest() for i in range(len(layers))]
+    ents = []
+    for i, (lid, data) in enumerate(zip(ids, layers)):
+        ents.append((lid + "/", None, {}))
+        ents.append((lid + "/VERSION", b"1.0", {}))
+        if i in shared:
+            ents.append((lid + "/layer.tar", None, {"type": tarfile.SYMTYPE,
+                                                    "linkname": "../%s/layer.tar" % ids[shared[i]]}))
+        else:
+            ents.append((lid + "/layer.tar", data, {}))
+    cfg = b"{}"
+    cid = hashlib.sha256(cfg).hexdigest()
+    ents.append((cid + ".json", cfg, {}))
+    man = json.dumps([{"Config": cid + ".json", "RepoTags": [tag],
+                       "Layers": [lid + "/layer.tar" for lid in ids]}]).encode()
+    ents.append(("manifest.json", man, {}))
+    return tar_bytes(ents)
+
+
+class Images(clitest.TempDirCase):
+    def layers(self):
+        st = 1700000000
+        c = header(0, st, len(SRC)) + BODY
+        t = TAG
+        l1 = tar_bytes([
+            ("usr/", None, {}), ("usr/lib/", None, {}),
+            ("usr/lib/a.py", SRC, {"mtime": st}),
+            ("usr/lib/__pycache__/a.%s.pyc" % t, c, {}),
+            ("usr/lib/b.py", SRC, {"mtime": st}),
+            ("usr/lib/__pycache__/b.%s.pyc" % t, c, {}),
+            ("usr/lib/gone/c.py", SRC, {"mtime": st}),
+            ("usr/lib/gone/__pycache__/c.%s.pyc" % t, c, {}),
+            ("usr/lib/dir/d.py", SRC, {"mtime": st}),
+            ("usr/lib/dir/__pycache__/d.%s.pyc" % t, c, {}),
+            ("usr/lib/e.py", SRC, {"mtime": st}),
+            ("usr/lib/__pycache__/e.%s.pyc" % t, c, {}),
+        ], compress="gz")
+        l2 = tar_bytes([
+            ("usr/lib/.wh.b.py", b"", {}),                  # b's source deleted
+            ("usr/lib/gone/.wh..wh..opq", b"", {}),         # gone/ emptied
+            ("usr/lib/a.py", b"x = 22\n", {"mtime": st + 100}),  # a's source changed
+            ("usr/lib/dir", b"not a directory any more", {}),    # dir/ replaced by a file
+            ("usr/lib/__pycache__/.wh.e.%s.pyc" % t, b"", {}),   # e's cache deleted
+        ], compress="gz")
+        return l1, l2, len(c)
+
+    def check(self, path, size, label):
+        pycs, errors, archives, summary, p = archive_json(["-t", VERSION, path], self.tmp)
+        self.assertEqual(errors, [])
+        got = by_member(pycs)
+        self.assertEqual(sorted(got), sorted(["usr/lib/__pycache__/a.%s.pyc" % TAG,
+                                              "usr/lib/__pycache__/b.%s.pyc" % TAG]))
+        self.assertEqual(got["usr/lib/__pycache__/a.%s.pyc" % TAG]["status"], "stale")
+        self.assertEqual(got["usr/lib/__pycache__/b.%s.pyc" % TAG]["status"], "orphaned")
+        a = archives[0]
+        self.assertEqual(a["kind"], "image")
+        self.assertEqual(a["image"], "test:1")
+        self.assertEqual(len(a["layers"]), 2)
+        bottom, top = a["layers"]
+        self.assertEqual(bottom["caches"], 2)
+        self.assertEqual(bottom["bytes"], 2 * size)
+        self.assertEqual(bottom["by_status"]["stale"]["count"], 1)
+        self.assertEqual(bottom["by_status"]["orphaned"]["count"], 1)
+        self.assertEqual(bottom["deleted_above"], {"count": 3, "bytes": 3 * size})
+        self.assertEqual(top["caches"], 0)
+        self.assertEqual(bottom["layer"], label)
+        self.assertEqual(got["usr/lib/__pycache__/a.%s.pyc" % TAG]["archive"]["layer"], label)
+        # the text summary says it per layer
+        p = run(["scan", "-t", VERSION, path])
+        self.assertIn(b"image " + path.encode() + b" (test:1), 2 layers", p.stdout)
+        self.assertIn(b"3 deleted above, still", p.stdout)
+        return summary
+
+    def test_oci_layout(self):
+        l1, l2, size = self.layers()
+        path = os.path.join(self.tmp, "img.tar")
+        write_file(path, oci_image([l1, l2]))
+        self.check(path, size, digest(l1))
+
+    def test_docker_save(self):
+        l1, l2, size = self.layers()
+        path = os.path.join(self.tmp, "img.tar")
+        write_file(path, docker_save([gzip.decompress(l1), gzip.decompress(l2)]))
+        self.check(path, size, hashlib.sha256(b"layer0").hexdigest() + "/layer.tar")
+
+    def test_shared_layer(self):
+        """A layer docker saved once and linked to: both places of the stack read it."""
+        st = 1700000000
+        l1 = tar_bytes([("a.py", SRC, {"mtime": st}),
+                        ("__pycache__/a.%s.pyc" % TAG, header(0, st, len(SRC)) + BODY, {})])
+        l2 = tar_bytes([(".wh.a.py", b"", {})])
+        path = os.path.join(self.tmp, "img.tar")
+        write_file(path, docker_save([l1, l2, l1], shared={2: 0}))
+        pycs, errors, archives, _, _ = archive_json([path], self.tmp)
+        self.assertEqual(errors, [])
+        # the third layer (the first one again) brings a.py back above the whiteout
+        self.assertEqual([p["status"] for p in pycs], ["fresh"])
+
+    def test_image_missing_layer(self):
+        l1, l2, _ = self.layers()
+        data = oci_image([l1, l2])
+        # the same tarball without the second layer's blob
+        src = tarfile.open(fileobj=io.BytesIO(data))
+        bio = io.BytesIO()
+        with tarfile.open(fileobj=bio, mode="w") as t:
+            for m in src.getmembers():
+                if m.name != "blobs/sha256/" + digest(l2)[7:]:
+                    t.addfile(m, src.extractfile(m) if m.isfile() else None)
+        path = os.path.join(self.tmp, "img.tar")
+        write_file(path, bio.getvalue())
+        pycs, errors, _, _, _ = archive_json([path], self.tmp, expect_rc=2)
+        self.assertEqual(pycs, [])
+        self.assertEqual(errors[0]["message"],
+                         "archive not judged: a layer its manifest names is not in it")
+
+
+# ---- hostile archives -----------------------------------------------------------------------
+
+
+def fast_tar_headers(names, out):
+    """Write ustar headers of empty regular files named names to out (a file object): what
+    tarfile does, a hundred times faster, for a million members."""
+    tmpl = bytearray(512)
+    tmpl[100:108] = b"0000644\0"
+    tmpl[108:116] = b"0000000\0"
+    tmpl[116:124] = b"0000000\0"
+    tmpl[124:136] = b"00000000000\0"
+    tmpl[136:148] = b"14625313400\0"
+    tmpl[156:157] = b"0"
+    tmpl[257:265] = b"ustar\x0000"
+    for name in names:
+        h = bytearray(tmpl)
+        h[0:len(name)] = name
+        h[148:156] = b"        "
+        h[148:156] = b"%06o\0 " % sum(h)
+        out.write(h)
+    out.write(bytes(1024))
+
+
+def is_sanitized():
+    with open(clitest.BIN, "rb") as f:
+        data = f.read()
+    return b"__asan_init" in data or b"__tsan_init" in data or b"libasan" in data
+
+
+def peak_rss(args, cwd):
+    """(exit status, stdout, stderr, peak RSS in bytes) of pycinspect ARGS."""
+    out, err = os.path.join(cwd, ".out"), os.path.join(cwd, ".err")
+    with open(out, "wb") as o, open(err, "wb") as e:
+        p = subprocess.Popen([clitest.BIN] + list(args), stdout=o, stderr=e, cwd=cwd,
+                             env=clitest.env_c())
+        _, status, ru = os.wait4(p.pid, 0)
+    with open(out, "rb") as o, open(err, "rb") as e:
+        res = (os.waitstatus_to_exitcode(status), o.read(), e.read(), ru.ru_maxrss * 1024)
+    os.unlink(out)
+    os.unlink(err)
+    return res
+
+
+class Hostile(clitest.TempDirCase):
+    def good(self):
+        path = os.path.join(self.tmp, "good.zip")
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("m.py", SRC)
+            z.writestr("m.pyc", header(0, 1, 6) + BODY)
+        return path
+
+    def test_truncated_and_corrupt(self):
+        """Each is an error, the others in the run are still judged, exit 2."""
+        cache = header(0, 1, 6) + BODY
+        full = tar_bytes([("p/m.py", SRC, {}), ("p/m.pyc", cache * 200, {})], compress="gz")
+        trunc = os.path.join(self.tmp, "trunc.tar.gz")
+        write_file(trunc, full[:len(full) // 2])
+        head = os.path.join(self.tmp, "head.tar.gz")
+        write_file(head, full[:20])
+        good = self.good()
+        with open(good, "rb") as f:
+            z = f.read()
+        corrupt = os.path.join(self.tmp, "corrupt.zip")
+        write_file(corrupt, z[:30] + b"\xff" * 40 + z[70:])
+        bad_cd = os.path.join(self.tmp, "badcd.zip")
+        write_file(bad_cd, z[:-6] + b"\xff\xff\xff\x7f" + z[-2:])  # directory offset
+        pycs, errors, archives, summary, p = archive_json(
+            [trunc, head, corrupt, bad_cd, good], self.tmp, expect_rc=2)
+        self.assertEqual([a["path"] for a in archives], [good])
+        self.assertEqual([p["archive"]["path"] for p in pycs], [good])
+        paths = [e["path"] for e in errors]
+        self.assertEqual(paths, [trunc, head, corrupt, bad_cd])
+        for e in errors:
+            self.assertTrue(e["message"].startswith("archive not judged: "), e)
+        self.assertEqual(summary["errors"], 4)
+        self.assertEqual(p.stderr.count(b"archive not judged"), 4)
+
+    def test_ratio_and_size_limits(self):
+        """A tarball of 300 MiB of zeros in 300 bytes: stopped at the ratio, early."""
+        import bz2
+        path = os.path.join(self.tmp, "bomb.tar.bz2")
+        c = bz2.BZ2Compressor(9)
+        ti = tarfile.TarInfo("zeros")
+        ti.size = 300 << 20
+        with open(path, "wb") as f:
+            f.write(c.compress(ti.tobuf(format=tarfile.USTAR_FORMAT)))
+            z = bytes(1 << 20)
+            for _ in range(300):
+                f.write(c.compress(z))
+            f.write(c.compress(bytes(1024)))
+            f.write(c.flush())
+        self.assertLess(os.path.getsize(path), 4096)
+        t0 = time.monotonic()
+        _, errors, _, _, _ = archive_json([path, self.good()], self.tmp, expect_rc=2)
+        self.assertEqual(errors[0]["message"],
+                         "archive not judged: decompression ratio over the limit (a zip bomb?)")
+        self.assertIn("over 1000:1 past 67108864 bytes", errors[0]["detail"])
+        self.assertLess(time.monotonic() - t0, 60)
+        env = clitest.env_c()
+        env["PYCI_ARCHIVE_LIMITS"] = "max-ratio=100000000,max-bytes=10000000"
+        _, errors, _, _, _ = archive_json([path], self.tmp, expect_rc=2, env=env)
+        self.assertEqual(errors[0]["message"],
+                         "archive not judged: more decompressed bytes than the limit")
+        env["PYCI_ARCHIVE_LIMITS"] = "max-table=1000"
+        pycs, errors, _, _, _ = archive_json([self.good()], self.tmp, expect_rc=2, env=env)
+        self.assertEqual(errors[0]["message"],
+                         "archive not judged: its tables would pass the memory limit")
+        env["PYCI_ARCHIVE_LIMITS"] = "max-ratio=x"
+        p = run(["scan", self.good()], env=env)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn(b"invalid PYCI_ARCHIVE_LIMITS", p.stderr)
+
+    def test_names_links_devices(self):
+        cache = header(0, 1700000000, len(SRC)) + BODY
+        bad = os.fsdecode(b"p/caf\xff.py")
+        data = tar_bytes([
+            ("p/ok.py", SRC, {}),
+            ("p/__pycache__/ok.%s.pyc" % TAG, cache, {}),
+            ("../../evil.pyc", cache, {}),
+            ("/abs/evil.pyc", cache, {}),
+            ("p/../../up.py", SRC, {}),
+            ("p/link.pyc", None, {"type": tarfile.SYMTYPE, "linkname": "/etc/shadow"}),
+            ("p/dev.pyc", None, {"type": tarfile.CHRTYPE, "devmajor": 1, "devminor": 3}),
+            ("p/fifo.pyc", None, {"type": tarfile.FIFOTYPE}),
+            (bad, SRC, {}),
+            (os.fsdecode(b"p/__pycache__/caf\xff.%s.pyc" % TAG.encode()), cache, {}),
+        ])
+        path = os.path.join(self.tmp, "names.tar")
+        write_file(path, data)
+        pycs, errors, archives, summary, p = archive_json([path], self.tmp)
+        got = by_member(pycs)
+        self.assertEqual(got["p/__pycache__/ok.%s.pyc" % TAG]["status"], "fresh")
+        for name in ("p/link.pyc", "p/dev.pyc", "p/fifo.pyc"):
+            self.assertEqual(got[name]["status"], "invalid")
+            self.assertIn("not a regular file", got[name]["reasons"])
+        odd = os.fsdecode(b"p/__pycache__/caf\xff.%s.pyc" % TAG.encode())
+        self.assertEqual(got[odd]["status"], "fresh")  # its source found by its bytes
+        self.assertEqual(clitest.fs(got[odd]["path"]),
+                         os.fsencode(path) + b"!/p/__pycache__/caf\xff.%s.pyc" % TAG.encode())
+        self.assertEqual(sorted(e["path"] for e in errors),
+                         sorted([path + "!/../../evil.pyc", path + "!//abs/evil.pyc",
+                                 path + "!/p/../../up.py"]))
+        for e in errors:
+            self.assertEqual(e["message"],
+                             "member name leaves the archive (absolute or ..): not judged")
+        self.assertEqual(archives[0]["member_errors"], 3)
+        self.assertEqual(summary["errors"], 3)
+        self.assertEqual(run(["scan", "-q", "--check", path]).returncode, 1)
+
+    def test_zip_name_not_utf8(self):
+        """A zip that says its names are UTF-8 (flag 0x800) and holds one that is not."""
+        path = os.path.join(self.tmp, "names.zip")
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("XXX\u00e9.pyc", header(0, 1, 6) + BODY)  # UTF-8: the flag is set
+            z.writestr("ok.pyc", header(0, 1, 6) + BODY)
+        with open(path, "rb") as f:
+            data = f.read().replace("XXX\u00e9".encode(), b"XXX\xff\xfe")
+        write_file(path, data)
+        pycs, errors, _, _, _ = archive_json([path], self.tmp)
+        self.assertEqual([p["archive"]["member"] for p in pycs], ["ok.pyc"])
+        self.assertEqual(errors[0]["message"], "member name cannot be decoded: not judged")
+        self.assertEqual(errors[0]["path"], path)
+
+    def test_member_errors_are_capped(self):
+        cache = header(0, 1, 6) + BODY
+        data = tar_bytes([("/e%04d.pyc" % i, cache, {}) for i in range(250)])
+        path = os.path.join(self.tmp, "many.tar")
+        write_file(path, data)
+        _, errors, archives, summary, p = archive_json([path], self.tmp)
+        self.assertEqual(len(errors), 100)
+        self.assertEqual(archives[0]["member_errors"], 250)
+        self.assertEqual(summary["errors"], 100)
+
+    def test_a_million_members(self):
+        """A tarball of a million members, one of them a cache with its source: judged, in
+        bounded memory (docs/archives.md: the tables' budget and libarchive's own)."""
+        path = os.path.join(self.tmp, "million.tar.gz")
+        with gzip.open(path, "wb", compresslevel=1) as f:
+            names = (b"d%03d/f%07d.txt" % (i % 1000, i) for i in range(1_000_000))
+            fast_tar_headers(names, f)
+        small = self.good()
+        floor = peak_rss(["scan", small], self.tmp)[3]  # this process's own, through fork
+        rc, out, err, rss = peak_rss(["scan", "--json", path], self.tmp)
+        self.assertEqual(rc, 0, err)
+        objs = [json.loads(line) for line in out.decode().splitlines()]
+        self.assertEqual(objs[-2]["members"], 1_000_000)
+        if not is_sanitized():
+            self.assertLess(rss - floor, 32 << 20)  # nothing of them is kept
+        # the same members in a zip: libarchive indexes its whole central directory
+        zpath = os.path.join(self.tmp, "many.zip")
+        n = 200_000
+        with zipfile.ZipFile(zpath, "w", compression=zipfile.ZIP_STORED) as z:
+            for i in range(n):
+                z.writestr(zipfile.ZipInfo("f%07d.txt" % i), b"")
+        floor = peak_rss(["scan", small], self.tmp)[3]
+        rc, out, err, rss = peak_rss(["scan", "--json", zpath], self.tmp)
+        self.assertEqual(rc, 0, err)
+        if not is_sanitized():  # within the ZIP_INDEX_COST counted for it
+            self.assertLess(rss - floor, n * (192 + 16))
+
+
+class Clean(clitest.TempDirCase):
+    def test_clean_refuses_archives(self):
+        path = os.path.join(self.tmp, "a.zip")
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("m.pyc", header(0, 1, 6) + BODY)
+        before = clitest.snapshot(self.tmp)
+        for args in (["--all", path], ["--all", "--dry-run", path], ["--all", path + "!/m.pyc"],
+                     ["--stale", self.tmp, path]):
+            p = run(["clean"] + args)
+            self.assertEqual(p.returncode, 2, args)
+            self.assertIn(b"clean never modifies archives", p.stderr)
+        self.assertEqual(clitest.snapshot(self.tmp), before)
+
+
+if __name__ == "__main__":
+    clitest.main()
