@@ -255,6 +255,16 @@ void pyci_judge(const pyci_judge_input *in, pyci_verdict *out)
 	uint64_t why = 0;
 	if (n->leftover)
 		why |= BIT(PYCI_R_LEFTOVER);
+	if (h->status == PYCI_HDR_BAD_FLAGS && in->zipimport && n->kind == PYCI_NAME_LEGACY &&
+	    !n->pyo && in->check == PYCI_CHECK_NEVER && out->owner_impl == PYCI_IMPL_CPYTHON &&
+	    out->owner_major == 3 && out->owner_minor == 7) {
+		/* 3.7's zipimport reads no flag under "never": it loads what follows */
+		out->status = source_present(in->source) ? PYCI_FRESH : PYCI_SOURCELESS;
+		why |= BIT(PYCI_R_BAD_FLAGS) | BIT(PYCI_R_HASH_NOT_CHECKED);
+		if (out->status == PYCI_SOURCELESS)
+			why |= BIT(PYCI_R_SOURCELESS);
+		goto foreign;
+	}
 	if (h->status != PYCI_HDR_OK) {
 		why |= BIT(header_reason(h->status));
 		if (source_uncheckable(in->source))

@@ -1127,6 +1127,13 @@ static void test_zip_hash(void **state)
 	assert_int_equal(v.status, PYCI_FRESH);
 	v = judge_zip("mod.pyc", &h, &s, &hc, PYCI_CHECK_ALWAYS);
 	assert_true(HAS(v, PYCI_R_ZIP_HASH_37));
+	/* under "never" 3.7 reads no flag at all: even invalid ones load */
+	h = hdr16(CRLF(3394), 4, 1683356890u, 6);
+	v = judge_zip("mod.pyc", &h, &s, &hc, PYCI_CHECK_NEVER);
+	assert_int_equal(v.status, PYCI_FRESH);
+	assert_true(HAS(v, PYCI_R_BAD_FLAGS));
+	v = judge_zip("mod.pyc", &h, &s, &hc, PYCI_CHECK_DEFAULT);
+	assert_int_equal(v.status, PYCI_INVALID);
 	/* ...and without a source, its import fails */
 	h = hdr_hash(CRLF(3394), 3, H_A);
 	v = judge_zip("mod.pyc", &h, &gone, &hc, PYCI_CHECK_DEFAULT);
