@@ -1639,16 +1639,45 @@ int pyci_archive_probe(const char *path)
 	return yes;
 }
 
+static int scan_fd(int fd, const char *path, const pyci_archive_options *ao,
+		   const pyci_scan_options *o, const pyci_scan_ops *ops,
+		   const pyci_archive_ops *aops);
+
+int pyci_scan_archive_fd(int fd, const char *path, const pyci_archive_options *ao,
+			 const pyci_scan_options *o, const pyci_scan_ops *ops,
+			 const pyci_archive_ops *aops)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return -1;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return scan_fd(fd, path, ao, o, ops, aops);
+}
+
 int pyci_scan_archive(const char *path, const pyci_archive_options *ao, const pyci_scan_options *o,
 		      const pyci_scan_ops *ops, const pyci_archive_ops *aops)
 {
-	struct run r = {.path_arg = path, .ao = ao, .opt = o, .ops = ops, .aops = aops};
+	int fd = open_archive(path);
+	if (fd < 0)
+		return -1;
+	int rc = scan_fd(fd, path, ao, o, ops, aops);
+	int err = errno;
+	close(fd);
+	errno = err;
+	return rc;
+}
+
+/* pyci_scan_archive_fd: the passes over the archive open on fd. */
+static int scan_fd(int fd, const char *path, const pyci_archive_options *ao,
+		   const pyci_scan_options *o, const pyci_scan_ops *ops,
+		   const pyci_archive_ops *aops)
+{
+	struct run r = {.path_arg = path, .ao = ao, .opt = o, .ops = ops, .aops = aops, .fd = fd};
 	int rc = -1;
 	artable_init(&r.t, ao->limits.max_table);
-	if ((r.fd = open_archive(path)) < 0) {
-		run_free(&r);
-		return -1;
-	}
 	enter_locale(&r);
 	if (ao->member) {
 		int outside;
@@ -1740,7 +1769,6 @@ int pyci_scan_archive(const char *path, const pyci_archive_options *ao, const py
 out:;
 	int err = errno;
 	leave_locale(&r);
-	close(r.fd);
 	run_free(&r);
 	errno = err;
 	return rc;

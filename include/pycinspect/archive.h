@@ -135,4 +135,10 @@ int pyci_archive_probe(const char *path);
 int pyci_scan_archive(const char *path, const pyci_archive_options *ao, const pyci_scan_options *o,
 		      const pyci_scan_ops *ops, const pyci_archive_ops *aops);
 
+/* The same for the regular file open for reading on fd (read from its start, with pread and
+ * lseek; not closed), shown as path.  -1 with EINVAL when it is not a regular file. */
+int pyci_scan_archive_fd(int fd, const char *path, const pyci_archive_options *ao,
+			 const pyci_scan_options *o, const pyci_scan_ops *ops,
+			 const pyci_archive_ops *aops);
+
 #endif
