@@ -12,13 +12,15 @@ dir=build-fuzz
 
 cmake -S . -B "$dir" -DCMAKE_C_COMPILER=clang -DPYCI_FUZZ=ON -DPYCI_TESTS=OFF \
 	-DPYCI_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$dir" -j"$jobs" --target fuzz_marshal fuzz_header fuzz_jclass fuzz_mtree
+cmake --build "$dir" -j"$jobs" --target fuzz_marshal fuzz_header fuzz_jclass fuzz_mtree fuzz_archive
 
-fuzz/make_corpus.sh "$dir/corpus"
+fuzz/make_corpus.sh "$dir/corpus" "$dir/corpus-archive"
 mkdir -p "$dir/artifacts"
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-for h in fuzz_marshal fuzz_header fuzz_jclass fuzz_mtree; do
+for h in fuzz_marshal fuzz_header fuzz_jclass fuzz_mtree fuzz_archive; do
+	seeds="$dir/corpus"
+	[ "$h" = fuzz_archive ] && seeds="$dir/corpus-archive"
 	# A fresh working corpus each run (new inputs go there; the seeds are only read), so that
 	# the run takes the same time on a fresh machine as on a developer's.
 	work="$dir/work/$h"
@@ -29,7 +31,7 @@ for h in fuzz_marshal fuzz_header fuzz_jclass fuzz_mtree; do
 	# 20 minutes).  The log keeps libFuzzer's progress lines out of the CI output unless it fails.
 	if ! "$dir/fuzz/$h" -max_total_time="$secs" -timeout=25 -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix="$dir/artifacts/$h-" \
-		"$work" "$dir/corpus" >"$dir/$h.log" 2>&1; then
+		"$work" "$seeds" >"$dir/$h.log" 2>&1; then
 		cat "$dir/$h.log" >&2
 		echo "fuzz: $h FAILED; the input is in $dir/artifacts/" >&2
 		exit 1
