@@ -42,6 +42,9 @@
 #include "pycinspect/verdict.h"
 
 #define BLOCK ((size_t)64 << 10) /* what a nested layer is fed at a time */
+#define REGION_BLOCK \
+	((size_t)16 << 10) /* ...when it is read from the file: its headers,
+					 * the rest skipped */
 /* What libarchive's zip reader holds per member of the central directory it indexes, besides
  * the name (measured: about 160 bytes with libarchive 3.6), counted in the tables' budget. */
 #define ZIP_INDEX_COST 192
@@ -109,6 +112,7 @@ struct run {
 	pyci_buf top;
 	/* decompressed bytes: what the readers gave, besides the open one's */
 	uint64_t out_done, data_read;
+	uint64_t raw_region; /* bytes of the file read for layers by pread (struct nest) */
 	struct archive *outer, *inner;
 	/* a fatal error: the archive is not judged */
 	int fatal;
@@ -195,7 +199,8 @@ static int check_limits(struct run *r)
 {
 	const pyci_archive_limits *l = &r->ao->limits;
 	uint64_t out = decompressed(r);
-	uint64_t raw = r->outer ? (uint64_t)archive_filter_bytes(r->outer, -1) : 0;
+	uint64_t raw =
+		r->raw_region + (r->outer ? (uint64_t)archive_filter_bytes(r->outer, -1) : 0);
 	char why[160];
 	if (out > l->max_bytes) {
 		(void)snprintf(why, sizeof(why), "over %" PRIu64 " bytes", l->max_bytes);
@@ -596,6 +601,10 @@ struct nest {
 	const unsigned char *prefix; /* bytes read to sniff it, handed over first */
 	size_t prefix_len;
 	unsigned char *block;
+	/* a region of the file itself (a layer in a tarball that is not compressed): read with
+	 * pread, skipped without reading, as `tar -tf` skips */
+	int region;
+	uint64_t off, end;
 };
 
 static la_ssize_t nest_read(struct archive *a, void *ctx, const void **buf)
@@ -606,6 +615,26 @@ static la_ssize_t nest_read(struct archive *a, void *ctx, const void **buf)
 		size_t n = ns->prefix_len;
 		ns->prefix_len = 0;
 		return (la_ssize_t)n;
+	}
+	if (ns->region) {
+		size_t want = ns->end - ns->off < REGION_BLOCK ? (size_t)(ns->end - ns->off)
+							       : REGION_BLOCK;
+		ssize_t n;
+		while ((n = pread(ns->r->fd, ns->block, want, (off_t)ns->off)) < 0 &&
+		       errno == EINTR)
+			;
+		if (n < 0) {
+			archive_set_error(a, errno, "cannot read the layer");
+			return -1;
+		}
+		ns->off += (uint64_t)n;
+		ns->r->raw_region += (uint64_t)n;
+		if (check_limits(ns->r) != 0) {
+			archive_set_error(a, EFBIG, "limit passed");
+			return -1;
+		}
+		*buf = ns->block;
+		return n;
 	}
 	la_ssize_t n = archive_read_data(ns->outer, ns->block, BLOCK);
 	if (n < 0) {
@@ -618,6 +647,36 @@ static la_ssize_t nest_read(struct archive *a, void *ctx, const void **buf)
 	}
 	*buf = ns->block;
 	return n;
+}
+
+/* libarchive's skip: in a region, without reading; otherwise 0 (it reads what it skips). */
+static la_int64_t nest_skip(struct archive *a, void *ctx, la_int64_t request)
+{
+	(void)a;
+	struct nest *ns = ctx;
+	if (!ns->region || ns->prefix_len || request <= 0)
+		return 0;
+	uint64_t k = (uint64_t)request < ns->end - ns->off ? (uint64_t)request : ns->end - ns->off;
+	ns->off += k;
+	return (la_int64_t)k;
+}
+
+/*
+ * Whether the layer in the tarball's current entry e can be read from the file itself: a tar
+ * not compressed, the entry's data contiguous, starting where libarchive's reader stands
+ * (data_off), which the bytes already read through it (sniff, got of them) confirm.
+ */
+static int region_of(struct run *r, struct archive *outer, struct archive_entry *e,
+		     uint64_t data_off, const unsigned char *sniff, size_t got)
+{
+	unsigned char check[512];
+	size_t n = got < sizeof(check) ? got : sizeof(check);
+	if (archive_filter_count(outer) != 1 ||
+	    (archive_format(outer) & ARCHIVE_FORMAT_BASE_MASK) != ARCHIVE_FORMAT_TAR ||
+	    !archive_entry_size_is_set(e) || archive_entry_sparse_count(e) != 0 || n == 0)
+		return 0;
+	return pread(r->fd, check, n, (off_t)data_off) == (ssize_t)n &&
+	       memcmp(check, sniff, n) == 0;
 }
 
 typedef int (*visit_fn)(struct run *r, struct archive *a, struct archive_entry *e, uint32_t layer);
@@ -684,7 +743,8 @@ static int remember_layer(struct run *r, const char *member)
 
 /* An entry of the tarball that may hold a layer: a JSON manifest is kept (pass 1), a tar is
  * walked as layer r->nstream.  0, or -1 (stop). */
-static int walk_layer(struct run *r, struct archive *outer, const char *member, visit_fn visit)
+static int walk_layer(struct run *r, struct archive *outer, struct archive_entry *oe,
+		      const char *member, visit_fn visit)
 {
 	unsigned char *sniff = malloc(BLOCK);
 	unsigned char *block = malloc(BLOCK);
@@ -694,6 +754,7 @@ static int walk_layer(struct run *r, struct archive *outer, const char *member, 
 		errno = ENOMEM;
 		goto out;
 	}
+	uint64_t data_off = (uint64_t)archive_filter_bytes(outer, 0); /* before any data read */
 	la_ssize_t got = archive_read_data(outer, sniff, BLOCK);
 	if (got < 0) {
 		set_fatal(r, "archive not judged: cannot read it", archive_error_string(outer),
@@ -726,13 +787,18 @@ static int walk_layer(struct run *r, struct archive *outer, const char *member, 
 		rc = 0;
 		goto out;
 	}
-	struct nest ns = {r, outer, sniff, (size_t)got, block};
+	struct nest ns = {r, outer, sniff, (size_t)got, block, 0, 0, 0};
+	if (region_of(r, outer, oe, data_off, sniff, (size_t)got)) {
+		ns.region = 1;
+		ns.off = data_off + (uint64_t)got;
+		ns.end = data_off + (uint64_t)archive_entry_size(oe);
+	}
 	if (!(in = new_reader(1))) {
 		errno = ENOMEM;
 		goto out;
 	}
 	r->inner = in;
-	if (archive_read_open(in, &ns, NULL, nest_read, NULL) != ARCHIVE_OK) {
+	if (archive_read_open2(in, &ns, NULL, nest_read, nest_skip, NULL) != ARCHIVE_OK) {
 		rc = 0; /* not a tar: a blob of something else, not a layer */
 		goto out;
 	}
@@ -778,7 +844,7 @@ static int walk(struct run *r, visit_fn visit)
 	r->ordinal = 0;
 	r->nstream = 0;
 	r->want_pos = 0;
-	r->out_done = r->data_read = 0;
+	r->out_done = r->data_read = r->raw_region = 0;
 	if (!(r->outer = new_reader(0))) {
 		errno = ENOMEM;
 		return -1;
@@ -816,7 +882,7 @@ static int walk(struct run *r, visit_fn visit)
 				char *member = strdup(r->norm.data);
 				if (!member)
 					goto out;
-				int w = walk_layer(r, r->outer, member, visit);
+				int w = walk_layer(r, r->outer, e, member, visit);
 				free(member);
 				if (w != 0 || r->fatal)
 					goto out;
