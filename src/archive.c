@@ -1398,6 +1398,13 @@ static int collect_hashes(struct run *r)
 	for (size_t i = 0; i < r->t.n; i++) {
 		if (!reported(r, i))
 			continue;
+		if (!r->ao->stream) { /* only a hash-based header may ask for a hash */
+			pyci_header h;
+			const ar_member *m = &r->t.m[i];
+			pyci_header_parse(m->peek, m->got, m->size, &h);
+			if (h.status == PYCI_HDR_OK && h.mode == PYCI_MODE_TIMESTAMP)
+				continue;
+		}
 		r->collecting = 1;
 		if (judge_member(r, i, &j) != 0)
 			return -1;

@@ -6,8 +6,9 @@
  * the order they stack in: each layer's entries leave events (what is at a path: a directory,
  * anything else, a whiteout, an opaque directory), and once the manifest has said the order,
  * artable_flatten keeps of each path what the top layer that has it says, as overlayfs and
- * `docker export` do.  Paths are compared there by a 64-bit hash (XXH3), in the events as in
- * the index; the index also compares the bytes.
+ * `docker export` do: the events are gathered by path into the highest layers that did
+ * something there, and each member looks up its path and its directories once.  Paths are
+ * compared there by a 64-bit hash (XXH3); the index also compares the bytes.
  */
 #define _GNU_SOURCE
 #include "artable.h"
@@ -191,36 +192,50 @@ int artable_event(artable *t, const char *path, size_t len, uint32_t layer, uint
 	return 0;
 }
 
-static int event_cmp(const void *a, const void *b)
-{
-	const ar_event *x = a, *y = b;
-	return x->hash < y->hash ? -1 : x->hash > y->hash;
-}
+/* What the layers did at one path, by rank: the highest that put anything there, and the
+ * highest that hides what is below it (a whiteout, an opaque directory, a non-directory). */
+struct top {
+	uint64_t hash;
+	uint32_t any, hide; /* 0: none */
+};
 
-/* Whether a layer ranked above r did one of `what` at the path of hash h. */
-static int above(const artable *t, const uint32_t *rank, size_t nlayers, uint64_t h, uint32_t r,
-		 uint32_t what)
+#define HIDING (AR_EV_NONDIR | AR_EV_WHITEOUT | AR_EV_OPAQUE)
+
+static struct top *top_of(struct top *map, size_t cap, uint64_t h)
 {
-	size_t lo = 0, hi = t->nev;
-	while (lo < hi) { /* the first event of hash h */
-		size_t mid = lo + (hi - lo) / 2;
-		if (t->ev[mid].hash < h)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (size_t i = lo; i < t->nev && t->ev[i].hash == h; i++) {
-		const ar_event *e = &t->ev[i];
-		if ((e->what & what) && e->layer < nlayers && rank[e->layer] > r)
-			return 1;
-	}
-	return 0;
+	size_t s = (size_t)(h ^ (h >> 29)) & (cap - 1);
+	while (map[s].any && map[s].hash != h)
+		s = (s + 1) & (cap - 1);
+	return &map[s];
 }
 
 int artable_flatten(artable *t, const uint32_t *rank, size_t nlayers, uint32_t *layer_of)
 {
-	if (t->nev > 1)
-		qsort(t->ev, t->nev, sizeof(*t->ev), event_cmp);
+	/* the events by path, each path's highest ranks kept: one lookup per path after */
+	size_t cap = 16;
+	while (cap < 2 * t->nev)
+		cap *= 2;
+	size_t bytes = cap * sizeof(struct top);
+	if (artable_reserve(t, bytes) != 0)
+		return -1;
+	struct top *map = calloc(cap, sizeof(*map));
+	if (!map) {
+		t->extra -= bytes;
+		errno = ENOMEM;
+		return -1;
+	}
+	for (size_t i = 0; i < t->nev; i++) {
+		const ar_event *e = &t->ev[i];
+		uint32_t r = e->layer < nlayers ? rank[e->layer] : 0;
+		if (!r)
+			continue; /* a layer of no image */
+		struct top *p = top_of(map, cap, e->hash);
+		p->hash = e->hash;
+		if (r > p->any)
+			p->any = r;
+		if ((e->what & HIDING) && r > p->hide)
+			p->hide = r;
+	}
 	for (size_t i = 0; i < t->n; i++) {
 		ar_member *m = &t->m[i];
 		layer_of[i] = m->layer;
@@ -228,15 +243,16 @@ int artable_flatten(artable *t, const uint32_t *rank, size_t nlayers, uint32_t *
 			continue;
 		uint32_t r = m->layer < nlayers ? rank[m->layer] : 0;
 		const char *p = t->names.data + m->path_off;
-		if (r == 0 || above(t, rank, nlayers, artable_hash(p, m->path_len), r, ~0u)) {
-			m->hidden = 1;
+		if (r == 0 || top_of(map, cap, artable_hash(p, m->path_len))->any > r) {
+			m->hidden = 1; /* not in the image, or replaced at its path */
 			continue;
 		}
 		for (size_t k = 0; k < m->path_len && !m->hidden; k++)
-			if (p[k] == '/' && above(t, rank, nlayers, artable_hash(p, k), r,
-						 AR_EV_NONDIR | AR_EV_WHITEOUT | AR_EV_OPAQUE))
-				m->hidden = 1;
+			if (p[k] == '/' && top_of(map, cap, artable_hash(p, k))->hide > r)
+				m->hidden = 1; /* deleted or replaced above, with its directory */
 	}
+	free(map);
+	t->extra -= bytes;
 	for (size_t i = 0; i < t->n; i++)
 		t->m[i].layer = 0;
 	/* the same path in one place now: the highest layer's is the one not hidden */
@@ -264,6 +280,11 @@ long artable_resolve(const artable *t, const char *path, size_t len, pyci_buf *c
 	pyci_buf rest = PYCI_BUF_INIT, next = PYCI_BUF_INIT;
 	long found = -1;
 	int links = 0;
+	*err = 0;
+	found = artable_find(t, path, len, 0);
+	if (found >= 0 && !S_ISLNK(t->m[found].mode))
+		return found; /* a member at that very path: no link on the way */
+	found = -1;
 	*err = ENOMEM;
 	pyci_buf_clear(cur);
 	if (pyci_buf_append(&rest, path, len) != 0)
