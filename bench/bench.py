@@ -42,6 +42,12 @@ Parts (all but verify and dumpmem by default; BENCH_PARTS or --parts selects, co
              temporary PYTHONPYCACHEPREFIX (3.8+; older versions into a scratch copy of their
              tree, made before the clock starts).  Wall time, and the CPU time of both (children
              included): verify uses every core, compileall one.  BENCH_VERIFY_RUNS runs (1).
+  image      container images of the standard-library corpus (docs/archives.md): the first
+             versions' trees as layers, until 1 GiB, and a top layer of whiteouts deleting every
+             __pycache__ of one version, in docker save's layout with plain layer tars and in
+             OCI's with gzip'd ones; `pycinspect scan` of each against `tar -tf` of one tar
+             holding the same members (`tar -tzf` for gzip), and libarchive's own `bsdtar -tf`
+             (the floor of reading through libarchive) when installed; scan's peak RSS.
   dumpmem    `pycinspect dump`'s memory (docs/dump.md): wall time and peak RSS on a 200 MB
              cache whose co_consts holds a tuple of 200 million None (written by a CPython 3.12
              from pyenv, else the python3 running this), plain and with --consts, and on eight
@@ -70,9 +76,9 @@ import gen_synthetic  # noqa: E402
 
 BIN = os.environ.get("PYCI_BIN", os.path.join(ROOT, "build", "pycinspect"))
 ALL_PARTS = ["scan", "deep", "prefix", "filesfrom", "cold", "clean", "hash", "synthetic",
-             "memory", "git", "verify", "dumpmem"]
+             "memory", "git", "image", "verify", "dumpmem"]
 DEFAULT_PARTS = ["scan", "deep", "prefix", "filesfrom", "cold", "clean", "hash", "synthetic",
-                 "memory", "git"]
+                 "memory", "git", "image"]
 DEBIAN_PYTHON = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else sys.executable
 HEADER_SCRIPT = os.path.join(ROOT, "bench", "header_script.py")
 SYNTH_TARGETS = ",".join(gen_synthetic.TARGETS)
@@ -662,6 +668,163 @@ def part_memory(cfg):
     if top < 1000000:
         what += " (target is for 1M)"
     target(what, f"{mib:.1f} MiB", "< 16 MiB", mib < 16 if top >= 1000000 else None)
+
+
+# -- image: container images of the corpus ----------------------------------------------------
+
+IMAGE_BYTES = 1 << 30  # layers are added until the image holds this much
+
+
+def layer_members(corpus, version):
+    """(path in the corpus, name in the layer) of one version's tree, sorted."""
+    top = os.path.join(corpus, version)
+    out = []
+    for d, dirs, files in os.walk(top):
+        dirs.sort()
+        rel = os.path.relpath(d, corpus)
+        out.append((d, "usr/lib/" + rel))
+        for f in sorted(files):
+            out.append((os.path.join(d, f), "usr/lib/" + rel + "/" + f))
+    return out
+
+
+def build_images(cfg):
+    """docker save (plain layers), OCI (gzip'd layers), and the flat tars of the same members,
+    under BENCH_DIR/image; built once."""
+    import gzip
+    import hashlib
+    import json as js
+    import tarfile
+    d = os.path.join(cfg.dir, "image")
+    names = ["docker.tar", "oci.tar", "flat.tar", "flat.tar.gz"]
+    if all(os.path.exists(os.path.join(d, n)) for n in names):
+        return d
+    build_corpus(cfg.corpus)
+    tmp = d + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    print(f"  building images of {cfg.corpus} in {d} ...")
+    versions = sorted(os.listdir(cfg.corpus))
+    layers, total = [], 0
+    flat = tarfile.open(os.path.join(tmp, "flat.tar"), "w", format=tarfile.PAX_FORMAT)
+    for v in versions:
+        if total >= IMAGE_BYTES:
+            break
+        path = os.path.join(tmp, f"layer-{v}.tar")
+        with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as t:
+            for src, name in layer_members(cfg.corpus, v):
+                t.add(src, name, recursive=False)
+                flat.add(src, name, recursive=False)
+        layers.append(path)
+        total += os.path.getsize(path)
+    # the top layer: every __pycache__ of the first version that has them emptied (opaque),
+    # as an image that deletes caches in a later step does
+    top = os.path.join(tmp, "layer-top.tar")
+    py3 = [v for v in versions[:len(layers)] if not v.startswith("2.")][0]
+    with tarfile.open(top, "w", format=tarfile.PAX_FORMAT) as t:
+        for src, name in layer_members(cfg.corpus, py3):
+            if os.path.isdir(src) and name.endswith("/__pycache__"):
+                ti = tarfile.TarInfo(name + "/.wh..wh..opq")
+                t.addfile(ti)
+                flat.addfile(tarfile.TarInfo(name + "/.wh..wh..opq"))
+    layers.append(top)
+    flat.close()
+    with open(os.path.join(tmp, "flat.tar"), "rb") as f, \
+            gzip.open(os.path.join(tmp, "flat.tar.gz"), "wb", compresslevel=1) as g:
+        shutil.copyfileobj(f, g, 1 << 20)
+    # docker save: <id>/layer.tar, plain
+    ids = [hashlib.sha256(os.path.basename(p).encode()).hexdigest() for p in layers]
+    man = js.dumps([{"Config": "config.json", "RepoTags": ["corpus:1"],
+                     "Layers": [i + "/layer.tar" for i in ids]}]).encode()
+    with tarfile.open(os.path.join(tmp, "docker.tar"), "w") as t:
+        for i, p in zip(ids, layers):
+            t.add(p, i + "/layer.tar")
+        for name, data in (("config.json", b"{}"), ("manifest.json", man)):
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            t.addfile(ti, io_bytes(data))
+    # OCI: blobs/sha256/<digest of the gzip'd layer>
+    blobs = []
+    for p in layers:
+        with open(p, "rb") as f, gzip.open(p + ".gz", "wb", compresslevel=1) as g:
+            shutil.copyfileobj(f, g, 1 << 20)
+        h = hashlib.sha256()
+        with open(p + ".gz", "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        blobs.append((p + ".gz", h.hexdigest()))
+    cfgb = b"{}"
+    mani = js.dumps({"schemaVersion": 2, "config": {"digest": "sha256:" +
+                                                    hashlib.sha256(cfgb).hexdigest()},
+                     "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                                 "digest": "sha256:" + h} for _, h in blobs]}).encode()
+    idx = js.dumps({"schemaVersion": 2, "manifests": [{
+        "digest": "sha256:" + hashlib.sha256(mani).hexdigest(),
+        "annotations": {"org.opencontainers.image.ref.name": "corpus:1"}}]}).encode()
+    with tarfile.open(os.path.join(tmp, "oci.tar"), "w") as t:
+        for p, h in blobs:
+            t.add(p, "blobs/sha256/" + h)
+        for data in (cfgb, mani):
+            ti = tarfile.TarInfo("blobs/sha256/" + hashlib.sha256(data).hexdigest())
+            ti.size = len(data)
+            t.addfile(ti, io_bytes(data))
+        for name, data in (("index.json", idx), ("oci-layout", b'{"imageLayoutVersion":"1.0.0"}')):
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            t.addfile(ti, io_bytes(data))
+    for p in layers:
+        os.unlink(p)
+        os.unlink(p + ".gz")
+    shutil.rmtree(d, ignore_errors=True)
+    os.rename(tmp, d)
+    return d
+
+
+def io_bytes(data):
+    import io
+    return io.BytesIO(data)
+
+
+def part_image(cfg):
+    d = build_images(cfg)
+    sizes = {n: os.path.getsize(os.path.join(d, n)) / (1 << 20)
+             for n in ("docker.tar", "oci.tar", "flat.tar", "flat.tar.gz")}
+    print(f"\n== image: pycinspect scan of container images of the corpus against tar -tf "
+          f"(docker.tar {sizes['docker.tar']:.0f} MiB plain, oci.tar {sizes['oci.tar']:.0f} MiB "
+          f"gzip; {cfg.runs} runs)")
+    found = {}
+    for image in ("docker.tar", "oci.tar"):
+        summary = json_summary([BIN, "scan", "--json", os.path.join(d, image)])
+        found[image] = (summary["caches"], summary["bytes"], summary["errors"]) if summary \
+            else None
+    if found["docker.tar"] != found["oci.tar"] or not found["oci.tar"] or found["oci.tar"][2]:
+        print(f"  warning: the two images are not judged alike: {found}")
+    else:
+        print(f"  {found['oci.tar'][0]} caches in the final file system, "
+              f"{found['oci.tar'][1] / (1 << 20):.1f} MiB, in both")
+    tar = shutil.which("tar") or "tar"
+    bsdtar = shutil.which("bsdtar")
+    if not bsdtar:
+        note("no bsdtar (Debian package libarchive-tools): libarchive's own floor not measured")
+    for image, flat, topt in (("docker.tar", "flat.tar", "-tf"), ("oci.tar", "flat.tar.gz", "-tzf")):
+        cmds = {f"tar {topt} {flat}": [tar, topt, os.path.join(d, flat)]}
+        if bsdtar:
+            cmds[f"bsdtar -tf {flat}"] = [bsdtar, "-tf", os.path.join(d, flat)]
+        cmds[f"pycinspect scan {image}"] = [BIN, "scan", "-q", os.path.join(d, image)]
+        cmds[f"pycinspect scan --json {image}"] = [BIN, "scan", "--json", os.path.join(d, image)]
+        meds = alternate(cmds, cfg.runs)
+        print_medians(meds, f"tar {topt} {flat}", "tar")
+        ratio = meds[f"pycinspect scan --json {image}"] / meds[f"tar {topt} {flat}"]
+        target(f"image scan ({image}) / tar {topt}", f"{ratio:.2f}x", "<= 1.5x", ratio <= 1.5)
+        if bsdtar:
+            floor = meds[f"bsdtar -tf {flat}"] / meds[f"tar {topt} {flat}"]
+            note(f"bsdtar -tf {flat} takes {floor:.2f}x tar {topt}: reading through libarchive")
+    for image in ("docker.tar", "oci.tar"):
+        rss = max(max_rss_kib([BIN, "scan", "-q", os.path.join(d, image)])
+                  for _ in range(cfg.memory_runs)) / 1024
+        print(f"  peak RSS of scan {image}: {rss:.1f} MiB")
+        target(f"image scan ({image}): peak RSS", f"{rss:.1f} MiB", "<= 256 MiB + decoders",
+               rss <= 300)
 
 
 # -- dumpmem: dump's memory on huge valid caches -------------------------------------------------

@@ -2,7 +2,7 @@
 # Build pycinspect (Release) and run the benchmark:
 #   bench/run.sh [--dir DIR] [--parts LIST] [--runs N] [--sizes LIST] [STDLIB_CORPUS]
 # Environment: BENCH_DIR (where corpora are built and reused, default /var/tmp/pycinspect-bench),
-# BENCH_PARTS (scan,deep,prefix,filesfrom,cold,clean,hash,synthetic,memory,git by default;
+# BENCH_PARTS (scan,deep,prefix,filesfrom,cold,clean,hash,synthetic,memory,git,image by default;
 # verify and dumpmem when named),
 # BENCH_RUNS (7), BENCH_VERIFY_RUNS (1),
 # BENCH_SIZES (10k,100k,1M), BENCH_SEED (1), BENCH_CLEAN_RUNS, BENCH_MEMORY_RUNS,
@@ -11,12 +11,14 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-# The tools compared against: fdfind (fd-find), /usr/bin/time (time), xxhsum (xxhash).
+# The tools compared against: fdfind (fd-find), /usr/bin/time (time), xxhsum (xxhash), bsdtar
+# (libarchive-tools: libarchive's own listing, the floor of the image part).
 # Installed from Debian when missing and running as root; otherwise that comparison is skipped.
 missing=""
 command -v fdfind >/dev/null 2>&1 || missing="$missing fd-find"
 [ -x /usr/bin/time ] || missing="$missing time"
 command -v xxhsum >/dev/null 2>&1 || missing="$missing xxhash"
+command -v bsdtar >/dev/null 2>&1 || missing="$missing libarchive-tools"
 if [ -n "$missing" ] && [ "${BENCH_INSTALL:-1}" != 0 ]; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 		echo "bench: installing$missing"
