@@ -673,7 +673,7 @@ static int region_of(struct run *r, struct archive *outer, struct archive_entry 
 	size_t n = got < sizeof(check) ? got : sizeof(check);
 	if (archive_filter_count(outer) != 1 ||
 	    (archive_format(outer) & ARCHIVE_FORMAT_BASE_MASK) != ARCHIVE_FORMAT_TAR ||
-	    !archive_entry_size_is_set(e) || archive_entry_sparse_count(e) != 0 || n == 0)
+	    !archive_entry_size_is_set(e) || archive_entry_sparse_count(e) != 0)
 		return 0;
 	return pread(r->fd, check, n, (off_t)data_off) == (ssize_t)n &&
 	       memcmp(check, sniff, n) == 0;
@@ -737,7 +737,10 @@ static int remember_layer(struct run *r, const char *member)
 		free(m);
 		return -1;
 	}
-	r->layers[r->nlayers++] = (struct layer){m, r->ordinal + 1, 0};
+	struct layer *l = &r->layers[r->nlayers++];
+	l->member = m;
+	l->first = r->ordinal + 1;
+	l->count = 0;
 	return 0;
 }
 
@@ -1127,17 +1130,19 @@ static int suffix_ci(const char *path, const char *suffix)
 
 static void decide_kind(struct run *r, int image)
 {
+	int zip = r->format_code == ARCHIVE_FORMAT_ZIP;
+	/* a zip whose members are under one directory holding PKG-INFO is an sdist, unless named
+	 * as what goes on sys.path */
+	int zip_sdist = zip && r->one_top && r->pkg_info && !suffix_ci(r->path_arg, ".pyz") &&
+			!suffix_ci(r->path_arg, ".egg");
 	if (image)
 		r->kind = PYCI_ARCHIVE_IMAGE;
-	else if (r->format_code != ARCHIVE_FORMAT_ZIP)
-		r->kind = PYCI_ARCHIVE_SDIST;
-	else if (r->wheel_marker || suffix_ci(r->path_arg, ".whl"))
+	else if (zip && (r->wheel_marker || suffix_ci(r->path_arg, ".whl")))
 		r->kind = PYCI_ARCHIVE_WHEEL;
-	else if (r->one_top && r->pkg_info && !suffix_ci(r->path_arg, ".pyz") &&
-		 !suffix_ci(r->path_arg, ".egg"))
-		r->kind = PYCI_ARCHIVE_SDIST;
-	else
+	else if (zip && !zip_sdist)
 		r->kind = PYCI_ARCHIVE_ZIP;
+	else
+		r->kind = PYCI_ARCHIVE_SDIST;
 }
 
 /* zipdir_read's callback: the DOS time of a central directory entry, to its member. */

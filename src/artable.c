@@ -275,8 +275,9 @@ static void pop(pyci_buf *b)
 	pyci_buf_truncate(b, k ? k - 1 : 0);
 }
 
-long artable_resolve(const artable *t, const char *path, size_t len, pyci_buf *cur, int *err)
+long artable_resolve(const artable *t, const char *path, size_t len, pyci_buf *scratch, int *err)
 {
+	pyci_buf *cur = scratch; /* the path resolved so far */
 	pyci_buf rest = PYCI_BUF_INIT, next = PYCI_BUF_INIT;
 	long found = -1;
 	int links = 0;

@@ -165,7 +165,9 @@ static int parse_string(struct parser *ps, jr_value *v)
 
 static int parse_value(struct parser *ps, jr_value *v);
 
-/* An array or object at ps->p; its members in one allocation of the document. */
+/* An array or object at ps->p; its members in one allocation of the document.  Recursive
+ * with parse_value, JSON_READ_MAX_DEPTH levels at most: checked on entry. */
+// NOLINTNEXTLINE(misc-no-recursion): bounded by JSON_READ_MAX_DEPTH, checked first
 static int parse_container(struct parser *ps, jr_value *v, int object)
 {
 	char close = object ? '}' : ']';
@@ -259,6 +261,7 @@ static int parse_number(struct parser *ps, jr_value *v)
 	return 0;
 }
 
+// NOLINTNEXTLINE(misc-no-recursion): bounded by JSON_READ_MAX_DEPTH (parse_container)
 static int parse_value(struct parser *ps, jr_value *v)
 {
 	skip_ws(ps);
