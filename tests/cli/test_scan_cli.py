@@ -252,8 +252,8 @@ class ExitCodes(clitest.TempDirCase):
         self.assertEqual([e["message"] for e in errors],
                          ["not a directory, a .pyc/.pyo/$py.class file or an archive"])
         self.usage_error(["scan"] + T + [src],
-                         r"'%s' is not a directory or a \.pyc/\.pyo/\$py\.class file"
-                         % re.escape(src))
+                         r"'%s' is not a directory, a \.pyc/\.pyo/\$py\.class file or an "
+                         r"archive" % re.escape(src))
 
     def test_help(self):
         p = run(["scan", "--help"])
