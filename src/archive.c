@@ -322,8 +322,11 @@ static int layer_name(const char *p, size_t n)
 	if (n < 7 || memcmp(p, "blobs/", 6) != 0)
 		return 0;
 	const char *slash = memchr(p + 6, '/', n - 6);
-	if (!slash || (size_t)(p + n - slash - 1) < 32)
+	if (!slash || slash == p + 6 || (size_t)(p + n - slash - 1) < 32)
 		return 0;
+	for (const char *q = p + 6; q < slash; q++) /* the algorithm: OCI's [a-z0-9+._-] */
+		if (!strchr("abcdefghijklmnopqrstuvwxyz0123456789+._-", *q))
+			return 0;
 	for (const char *q = slash + 1; q < p + n; q++)
 		if (!strchr("0123456789abcdef", *q))
 			return 0;

@@ -743,19 +743,27 @@ static int image_text(pyci_buf *b, const pyci_archive_info *a)
 {
 	int rc = pyci_buf_puts(b, "image ");
 	rc |= cli_quote_path(b, a->path, strlen(a->path));
-	if (a->image)
-		rc |= pyci_buf_printf(b, " (%s)", a->image);
+	if (a->image) { /* from the manifest: quoted as a path is, whatever it holds */
+		rc |= pyci_buf_puts(b, " (");
+		rc |= cli_quote_path(b, a->image, strlen(a->image));
+		rc |= pyci_buf_putc(b, ')');
+	}
 	rc |= pyci_buf_printf(b, ", %zu %s, caches per layer (bottom first):\n", a->nlayers,
 			      a->nlayers == 1 ? "layer" : "layers");
 	for (size_t i = 0; i < a->nlayers; i++) {
 		const pyci_layer_info *l = &a->layers[i];
-		const char *name = l->name;
-		if (strncmp(name, "sha256:", 7) == 0 && strlen(name) > 19)
-			rc |= pyci_buf_printf(b, "  %3zu %.19s  %8llu  ", i + 1, name,
-					      (unsigned long long)l->caches.total.count);
-		else
-			rc |= pyci_buf_printf(b, "  %3zu %s  %8llu  ", i + 1, name,
-					      (unsigned long long)l->caches.total.count);
+		/* a digest cut to 12 digits, as docker prints them (JSON has it whole) */
+		char cut[40];
+		const char *name = l->name, *slash = strchr(name, '/');
+		if (strncmp(name, "sha256:", 7) == 0 && strlen(name) > 19) {
+			(void)snprintf(cut, sizeof(cut), "%.19s", name); /* fits */
+			name = cut;
+		} else if (slash && slash - name > 12 && strcmp(slash, "/layer.tar") == 0) {
+			(void)snprintf(cut, sizeof(cut), "%.12s/layer.tar", name); /* fits */
+			name = cut;
+		}
+		rc |= pyci_buf_printf(b, "  %3zu %-22s %8llu  ", i + 1, name,
+				      (unsigned long long)l->caches.total.count);
 		rc |= cli_human_bytes(b, l->caches.total.bytes);
 		const char *sep = "  (";
 		for (int st = 0; st < PYCI_STATUS_COUNT; st++) {
