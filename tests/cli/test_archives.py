@@ -28,7 +28,7 @@ import zipfile
 
 sys.dont_write_bytecode = True  # no caches in tests/cli
 import clitest  # noqa: E402
-from clitest import run, scan_json, write_file  # noqa: E402
+from clitest import run, write_file  # noqa: E402
 
 if clitest.BIN:
     clitest.BIN = os.path.abspath(clitest.BIN)  # runs happen in other directories
@@ -103,16 +103,6 @@ def tar_bytes(entries, compress=None):
 
 def by_member(pycs):
     return {p["archive"]["member"]: p for p in pycs}
-
-
-class ArchiveCase(clitest.TempDirCase):
-    def scan(self, args, rc=0, **kw):
-        pycs, errors, summary, p = scan_json(args, cwd=self.tmp, expect_rc=rc, **kw)
-        return pycs, errors, summary, p
-
-    def archive_lines(self, p):
-        return [json.loads(line) for line in clitest.json_lines(p.stdout.decode())
-                if json.loads(line)["type"] == "archive"]
 
 
 def archive_json(args, cwd, expect_rc=0, **kw):
@@ -204,6 +194,13 @@ class ZipApp(clitest.TempDirCase):
         self.assertTrue(used <= fresh, (used, fresh))
         self.assertEqual(archives[0]["kind"], "zip")
         self.assertEqual(archives[0]["path"], pyz)
+        # an egg is a zip on sys.path too, whatever it holds
+        egg = os.path.join(self.tmp, "app-1.0-py3.11.egg")
+        shutil.copyfile(pyz, egg)
+        egg_pycs, _, egg_archives, _, _ = archive_json([egg], self.tmp, env=env)
+        self.assertEqual(egg_archives[0]["kind"], "zip")
+        self.assertEqual([(p["archive"]["member"], p["status"]) for p in egg_pycs],
+                         [(p["archive"]["member"], p["status"]) for p in pycs])
         # sizes: zipfile's
         with zipfile.ZipFile(pyz) as z:
             for name, p in got.items():
