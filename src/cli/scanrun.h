@@ -89,10 +89,11 @@ struct scanrun {
 	int prefix_env;          /* --pycache-prefix-env */
 	const char *env_prefix;  /* $PYTHONPYCACHEPREFIX when set and not empty */
 	int have_list;           /* list holds what --files-from read */
+	/* archives named as PATHs (pycinspect/archive.h, docs/archives.md); archive_lines here,
+	 * beside an int, where it takes no padding */
+	int archive_lines; /* scan: an "archive" line each, and images in the summary */
 	pyci_list_stats list;
-	/* archives named as PATHs (pycinspect/archive.h, docs/archives.md) */
 	pyci_archive_options aopt;   /* limits ($PYCI_ARCHIVE_LIMITS), stream (dump) */
-	int archive_lines;           /* scan: an "archive" line each, and images in the summary */
 	unsigned long long archives; /* archives judged */
 	pyci_buf archive_text;       /* the summary's lines about images */
 };
