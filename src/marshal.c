@@ -589,7 +589,7 @@ static int rd_i32(dec *d, int32_t *v)
 /* A size: i32 in 0..2^31-1, and (times unit bytes) no more than what remains. */
 static int rd_size(dec *d, size_t start, size_t unit, uint32_t *n)
 {
-	int32_t v;
+	int32_t v = 0;
 	if (rd_i32(d, &v) != 0)
 		return -1;
 	if (v < 0)
@@ -1403,7 +1403,7 @@ wrong:
  * it (a value too large for V_INT then gets its mlong; else u.lng stays NULL). */
 static int read_long(dec *d, size_t start, int want, mval *v)
 {
-	int32_t n;
+	int32_t n = 0;
 	if (rd_i32(d, &n) != 0)
 		return -1;
 	if (n == INT32_MIN)
@@ -1547,12 +1547,50 @@ static int keep_members(const dec *d, int type, int flag)
 	}
 }
 
-/* Read the object at d->pos.  Returns 1 with *v complete, 0 when it opened a container (a frame
- * was pushed), -1 on error. */
-static int read_one(dec *d, mval *v, size_t *vstart)
+/*
+ * One object's type byte and what follows it up to its members, read the same way by both
+ * readers (read_one for the code objects, tread for the whole tree): the checks on the byte
+ * (a code the version knows, FLAG_REF only from version 3, the depth), the scalars' values,
+ * where a string's bytes start and how to take them, a container's size.  A long's digits, a
+ * string's bytes and a container's members are left at d->pos for the reader, which keeps them
+ * its own way.
+ */
+typedef enum {
+	X_SINGLE,  /* '0' and the singletons: single is the index in SINGLES */
+	X_INT,     /* 'i', 'I': i */
+	X_LONG,    /* 'l': the count and digits at d->pos (read_long) */
+	X_FLOAT,   /* 'g', 'f': re */
+	X_COMPLEX, /* 'y', 'x': re, im */
+	X_STR,     /* n bytes at d->pos: text (str) or not (bytes), utf8 checked, latin1 widened;
+		    * interned: py2 't', appended to the list 'R' indexes */
+	X_IREF,    /* 'R': i */
+	X_REF,     /* 'r': i */
+	X_SEQ,     /* tuple, list, set, frozenset: n members */
+	X_DICT,    /* dict, frozendict (pairs up to a NULL), slice (three members) */
+	X_CODE,
+} xclass;
+
+/* TYPE_NULL, then the singletons in the order of V_NONE.. and PYCI_MV_NONE.. */
+static const char SINGLES[] = "0NTF.S";
+
+typedef struct lexeme {
+	xclass cls;
+	int type, flag;
+	size_t start; /* offset of the type byte */
+	int single;
+	int64_t i;
+	double re, im;
+	uint32_t n;
+	uint8_t text, utf8, latin1, interned;
+} lexeme;
+
+/* Read the object's head at d->pos into *x (depth: containers open around it).  0, or -1
+ * with the error set. */
+static int lex(dec *d, size_t depth, lexeme *x)
 {
 	size_t start = d->pos;
-	*vstart = start;
+	memset(x, 0, sizeof(*x));
+	x->start = start;
 	if (start >= d->len)
 		return fail(d, EINVAL, "EOF read where object expected", start);
 	uint8_t byte = d->p[start];
@@ -1560,155 +1598,178 @@ static int read_one(dec *d, mval *v, size_t *vstart)
 	int minv = min_version(type, d->py2);
 	if (minv < 0 || minv > d->version || (flag && d->version < 3))
 		return fail(d, EINVAL, "bad marshal data (unknown type code)", start);
-	if (d->nframes >= PYCI_MARSHAL_MAX_DEPTH)
+	if (depth >= PYCI_MARSHAL_MAX_DEPTH)
 		return fail(d, E2BIG, "too deep: objects nested over 2000 levels", start);
 	d->pos++;
 	d->out->type_counts[type]++;
-	memset(v, 0, sizeof(*v));
-	v->type = (uint8_t)type;
-	const int want = wanted(d, flag, 0);
-
-	uint32_t n;
-	int32_t i32;
-	int64_t slot;
-	fkind fk;
+	x->type = type;
+	x->flag = flag;
+	int32_t i32 = 0;
 	switch (type) {
-	/* singletons and NULL: no ref slot even with FLAG_REF, as in CPython */
 	case '0':
-		v->kind = V_NULL;
-		return 1;
 	case 'N':
-		v->kind = V_NONE;
-		return 1;
 	case 'T':
-		v->kind = V_TRUE;
-		return 1;
 	case 'F':
-		v->kind = V_FALSE;
-		return 1;
 	case '.':
-		v->kind = V_ELLIPSIS;
-		return 1;
 	case 'S':
-		v->kind = V_STOPITER;
-		return 1;
+		x->cls = X_SINGLE;
+		x->single = (int)(strchr(SINGLES, type) - SINGLES);
+		return 0;
 	case 'i':
 		if (rd_i32(d, &i32) != 0)
 			return -1;
-		v->kind = V_INT;
-		v->u.i = i32;
-		break;
+		x->cls = X_INT;
+		x->i = i32;
+		return 0;
 	case 'I': {
 		if (remaining(d) < 8)
 			return fail(d, EINVAL, "marshal data too short", d->pos);
 		uint64_t u = le_u64(d->p + d->pos);
 		d->pos += 8;
-		v->kind = V_INT;
-		v->u.i = u <= INT64_MAX ? (int64_t)u : -(int64_t)(~u) - 1;
-		break;
+		x->cls = X_INT;
+		x->i = u <= INT64_MAX ? (int64_t)u : -(int64_t)(~u) - 1;
+		return 0;
 	}
 	case 'l':
-		if (read_long(d, start, want, v) != 0)
-			return -1;
-		break;
+		x->cls = X_LONG;
+		return 0;
 	case 'g':
 		if (remaining(d) < 8)
 			return fail(d, EINVAL, "marshal data too short", d->pos);
-		v->kind = V_FLOAT;
-		v->u.f = le_double(d->p + d->pos);
+		x->cls = X_FLOAT;
+		x->re = le_double(d->p + d->pos);
 		d->pos += 8;
-		break;
+		return 0;
 	case 'f':
-		v->kind = V_FLOAT;
-		if (read_float_text(d, start, &v->u.f) != 0)
+		x->cls = X_FLOAT;
+		return read_float_text(d, start, &x->re);
+	case 'y':
+		if (remaining(d) < 16)
+			return fail(d, EINVAL, "marshal data too short", d->pos);
+		x->cls = X_COMPLEX;
+		x->re = le_double(d->p + d->pos);
+		x->im = le_double(d->p + d->pos + 8);
+		d->pos += 16;
+		return 0;
+	case 'x':
+		x->cls = X_COMPLEX;
+		if (read_float_text(d, start, &x->re) != 0 ||
+		    read_float_text(d, start, &x->im) != 0)
+			return -1;
+		return 0;
+	case 's': /* py3 bytes, py2 str */
+	case 't': /* py3 str (interned), py2 str appended to the interned list */
+	case 'u':
+		x->cls = X_STR;
+		x->text = type != 's' && !(type == 't' && d->py2);
+		x->utf8 = x->text;
+		x->interned = type == 't' && d->py2;
+		return rd_size(d, start, 1, &x->n);
+	case 'a':
+	case 'A':
+	case 'z':
+	case 'Z':
+		/* read as latin-1, like PyUnicode_FromKindAndData(1BYTE_KIND) */
+		x->cls = X_STR;
+		x->text = 1;
+		x->latin1 = 1;
+		return type == 'a' || type == 'A' ? rd_size(d, start, 1, &x->n)
+						  : rd_byte_size(d, start, &x->n);
+	case 'R':
+	case 'r':
+		if (rd_i32(d, &i32) != 0)
+			return -1;
+		x->cls = type == 'R' ? X_IREF : X_REF;
+		x->i = i32;
+		return 0;
+	case '(':
+	case '[':
+	case '<':
+	case '>':
+	case ')':
+		x->cls = X_SEQ;
+		return type == ')' ? rd_byte_size(d, start, &x->n) : rd_size(d, start, 1, &x->n);
+	case '{':
+	case '}':
+	case ':':
+		x->cls = X_DICT;
+		return 0;
+	case 'c':
+		x->cls = X_CODE;
+		return 0;
+	default:
+		return fail(d, EINVAL, "bad marshal data (unknown type code)", start);
+	}
+}
+
+/* Read the object at d->pos.  Returns 1 with *v complete, 0 when it opened a container (a frame
+ * was pushed), -1 on error. */
+static int read_one(dec *d, mval *v, size_t *vstart)
+{
+	lexeme x;
+	*vstart = d->pos;
+	memset(v, 0, sizeof(*v));
+	if (lex(d, d->nframes, &x) != 0)
+		return -1;
+	size_t start = x.start;
+	int flag = x.flag, type = x.type;
+	v->type = (uint8_t)type;
+	const int want = wanted(d, flag, 0);
+
+	int64_t slot;
+	switch (x.cls) {
+	case X_SINGLE: /* no ref slot even with FLAG_REF, as in CPython */
+		v->kind = (uint8_t)(V_NULL + x.single);
+		return 1;
+	case X_INT:
+		v->kind = V_INT;
+		v->u.i = x.i;
+		break;
+	case X_LONG:
+		if (read_long(d, start, want, v) != 0)
 			return -1;
 		break;
-	case 'y':
-	case 'x': {
-		double re, im;
-		if (type == 'y') {
-			if (remaining(d) < 16)
-				return fail(d, EINVAL, "marshal data too short", d->pos);
-			re = le_double(d->p + d->pos);
-			im = le_double(d->p + d->pos + 8);
-			d->pos += 16;
-		} else if (read_float_text(d, start, &re) != 0 ||
-			   read_float_text(d, start, &im) != 0) {
-			return -1;
-		}
+	case X_FLOAT:
+		v->kind = V_FLOAT;
+		v->u.f = x.re;
+		break;
+	case X_COMPLEX: {
 		v->kind = V_COMPLEX;
 		if (!want)
 			break;
 		double *cx = arena_alloc(d, 2 * sizeof(double));
 		if (!cx)
 			return -1;
-		cx[0] = re;
-		cx[1] = im;
+		cx[0] = x.re;
+		cx[1] = x.im;
 		v->u.cx = cx;
 		break;
 	}
-	case 's':
-		if (rd_size(d, start, 1, &n) != 0 ||
-		    read_str(d, start, n, V_BSTR, 0, 0, want, v) != 0)
+	case X_STR:
+		if (read_str(d, start, x.n, x.text ? V_TEXT : V_BSTR, x.utf8, x.latin1,
+			     want || x.interned, v) != 0)
 			return -1;
-		break;
-	case 't':
-		if (rd_size(d, start, 1, &n) != 0)
-			return -1;
-		if (d->py2) {
-			/* py2: a str appended to the interned list that 'R' indexes */
-			if (read_str(d, start, n, V_BSTR, 0, 0, 1, v) != 0)
-				return -1;
+		if (x.interned) {
 			if (grow(d, (void **)&d->interned, &d->capinterned, d->ninterned + 1,
 				 sizeof(mval)) != 0)
 				return -1;
 			d->interned[d->ninterned++] = *v;
-		} else if (read_str(d, start, n, V_TEXT, 1, 0, want, v) != 0) {
-			return -1;
 		}
 		break;
-	case 'u':
-		if (rd_size(d, start, 1, &n) != 0 ||
-		    read_str(d, start, n, V_TEXT, 1, 0, want, v) != 0)
-			return -1;
-		break;
-	case 'a':
-	case 'A':
-		/* read as latin-1, like PyUnicode_FromKindAndData(1BYTE_KIND) */
-		if (rd_size(d, start, 1, &n) != 0 ||
-		    read_str(d, start, n, V_TEXT, 0, 1, want, v) != 0)
-			return -1;
-		break;
-	case 'z':
-	case 'Z':
-		if (rd_byte_size(d, start, &n) != 0 ||
-		    read_str(d, start, n, V_TEXT, 0, 1, want, v) != 0)
-			return -1;
-		break;
-	case 'R':
-		if (rd_i32(d, &i32) != 0)
-			return -1;
-		if (i32 < 0 || (size_t)i32 >= d->ninterned)
+	case X_IREF:
+		if (x.i < 0 || (size_t)x.i >= d->ninterned)
 			return fail(d, EINVAL, "bad marshal data (string ref out of range)", start);
-		*v = d->interned[i32];
+		*v = d->interned[x.i];
 		return 1;
-	case 'r':
-		if (rd_i32(d, &i32) != 0)
-			return -1;
-		if (i32 < 0 || (size_t)i32 >= d->nrefs || d->refs[i32].kind == V_EMPTY)
+	case X_REF:
+		if (x.i < 0 || (size_t)x.i >= d->nrefs || d->refs[x.i].kind == V_EMPTY)
 			return fail(d, EINVAL, "bad marshal data (invalid reference)", start);
-		*v = d->refs[i32];
+		*v = d->refs[x.i];
 		return 1;
-	case '(':
-	case '[':
-	case '<':
-	case '>':
-	case ')':
-		if (type == ')' ? rd_byte_size(d, start, &n) != 0 : rd_size(d, start, 1, &n) != 0)
-			return -1;
+	case X_SEQ:
 		if (ref_reserve(d, flag, &slot) != 0)
 			return -1;
-		if (n == 0) {
+		if (x.n == 0) {
 			v->kind = V_SEQ;
 			v->u.seq = d->empty;
 			if (slot >= 0)
@@ -1719,33 +1780,28 @@ static int read_one(dec *d, mval *v, size_t *vstart)
 			frame *f = push_frame(d, F_SEQ, type, start, slot);
 			if (!f)
 				return -1;
-			f->n = n;
+			f->n = x.n;
 			f->vbase = d->nv;
 			f->keep = (uint8_t)keep;
 			f->need = (uint8_t)need;
 		}
 		return 0;
-	case '{':
-	case '}':
-	case ':':
+	case X_DICT:
 		/* contents not kept; a frozendict's slot is filled like the others (CPython main
 		 * reserves it and never fills it, gh-155315: a reference to it fails there) */
-		fk = type == ':' ? F_SKIP : F_DICT;
 		if (ref_reserve(d, flag, &slot) != 0)
 			return -1;
 		{
-			frame *f = push_frame(d, fk, type, start, slot);
+			frame *f = push_frame(d, type == ':' ? F_SKIP : F_DICT, type, start, slot);
 			if (!f)
 				return -1;
 			f->n = 3;
 		}
 		return 0;
-	case 'c':
+	case X_CODE:
 		if (ref_reserve(d, flag, &slot) != 0 || start_code(d, start, slot) != 0)
 			return -1;
 		return 0;
-	default:
-		return fail(d, EINVAL, "bad marshal data (unknown type code)", start);
 	}
 	if (flag && ref_append(d, v) != 0)
 		return -1;
@@ -2426,88 +2482,41 @@ static int tref_reserve(tdec *t, int flag, int64_t *slot)
 static int tread(tdec *t, uint32_t *v)
 {
 	dec *d = &t->d;
-	size_t start = d->pos;
-	if (start >= d->len)
-		return fail(d, EINVAL, "EOF read where object expected", start);
-	uint8_t byte = d->p[start];
-	int flag = byte & FLAG_REF, type = byte & 0x7F;
-	int minv = min_version(type, d->py2);
-	if (minv < 0 || minv > d->version || (flag && d->version < 3))
-		return fail(d, EINVAL, "bad marshal data (unknown type code)", start);
-	if (t->ntf >= PYCI_MARSHAL_MAX_DEPTH)
-		return fail(d, E2BIG, "too deep: objects nested over 2000 levels", start);
-	d->pos++;
+	lexeme x;
+	if (lex(d, t->ntf, &x) != 0)
+		return -1;
+	size_t start = x.start;
+	int flag = x.flag, type = x.type;
 	pyci_mnode n;
 	memset(&n, 0, sizeof(n));
 	n.type = (uint8_t)type;
-	uint32_t len;
-	int32_t i32;
 	int64_t slot;
-	mval mv;
-	int interned = 0;
-	switch (type) {
-	case '0':
-		*v = TNULL;
-		return 1;
-	case 'N':
-		return tsingle(t, PYCI_MV_NONE, type, v);
-	case 'T':
-		return tsingle(t, PYCI_MV_TRUE, type, v);
-	case 'F':
-		return tsingle(t, PYCI_MV_FALSE, type, v);
-	case '.':
-		return tsingle(t, PYCI_MV_ELLIPSIS, type, v);
-	case 'S':
-		return tsingle(t, PYCI_MV_STOPITER, type, v);
-	case 'i':
-		if (rd_i32(d, &i32) != 0)
-			return -1;
+	switch (x.cls) {
+	case X_SINGLE:
+		if (x.single == 0) {
+			*v = TNULL;
+			return 1;
+		}
+		return tsingle(t, PYCI_MV_NONE + x.single - 1, type, v);
+	case X_INT:
 		n.kind = PYCI_MV_INT;
-		n.u.i = i32;
+		n.u.i = x.i;
 		break;
-	case 'I': {
-		if (remaining(d) < 8)
-			return fail(d, EINVAL, "marshal data too short", d->pos);
-		uint64_t u = le_u64(d->p + d->pos);
-		d->pos += 8;
-		n.kind = PYCI_MV_INT;
-		n.u.i = u <= INT64_MAX ? (int64_t)u : -(int64_t)(~u) - 1;
-		break;
-	}
-	case 'l': {
+	case X_LONG: {
 		size_t p0 = d->pos;
+		mval mv;
 		if (read_long(d, start, 0, &mv) != 0)
 			return -1;
 		tlong(t, p0, &mv, &n);
 		break;
 	}
-	case 'g':
-		if (remaining(d) < 8)
-			return fail(d, EINVAL, "marshal data too short", d->pos);
+	case X_FLOAT:
 		n.kind = PYCI_MV_FLOAT;
-		n.u.f = le_double(d->p + d->pos);
-		d->pos += 8;
+		n.u.f = x.re;
 		break;
-	case 'f':
-		n.kind = PYCI_MV_FLOAT;
-		if (read_float_text(d, start, &n.u.f) != 0)
-			return -1;
-		break;
-	case 'y':
-	case 'x': {
-		double re, im;
+	case X_COMPLEX: {
 		uint32_t a, b;
-		if (type == 'y') {
-			if (remaining(d) < 16)
-				return fail(d, EINVAL, "marshal data too short", d->pos);
-			re = le_double(d->p + d->pos);
-			im = le_double(d->p + d->pos + 8);
-			d->pos += 16;
-		} else if (read_float_text(d, start, &re) != 0 ||
-			   read_float_text(d, start, &im) != 0) {
-			return -1;
-		}
-		if (tfloat(t, re, &a) != 0 || tfloat(t, im, &b) != 0)
+		if (tfloat(t, x.re, &a) != 0 || tfloat(t, x.im, &b) != 0)
 			return -1;
 		n.kind = PYCI_MV_COMPLEX;
 		n.n = 2;
@@ -2517,65 +2526,30 @@ static int tread(tdec *t, uint32_t *v)
 			return -1;
 		break;
 	}
-	case 's':
-		if (rd_size(d, start, 1, &len) != 0 ||
-		    tstr(t, start, len, PYCI_MV_BYTES, 0, 0, &n) != 0)
+	case X_STR:
+		if (tstr(t, start, x.n, x.text ? PYCI_MV_STR : PYCI_MV_BYTES, x.utf8, x.latin1,
+			 &n) != 0)
 			return -1;
 		break;
-	case 't':
-		if (rd_size(d, start, 1, &len) != 0)
-			return -1;
-		interned = d->py2;
-		if (tstr(t, start, len, d->py2 ? PYCI_MV_BYTES : PYCI_MV_STR, !d->py2, 0, &n) != 0)
-			return -1;
-		break;
-	case 'u':
-		if (rd_size(d, start, 1, &len) != 0 ||
-		    tstr(t, start, len, PYCI_MV_STR, 1, 0, &n) != 0)
-			return -1;
-		break;
-	case 'a':
-	case 'A':
-		if (rd_size(d, start, 1, &len) != 0 ||
-		    tstr(t, start, len, PYCI_MV_STR, 0, 1, &n) != 0)
-			return -1;
-		break;
-	case 'z':
-	case 'Z':
-		if (rd_byte_size(d, start, &len) != 0 ||
-		    tstr(t, start, len, PYCI_MV_STR, 0, 1, &n) != 0)
-			return -1;
-		break;
-	case 'R':
-		if (rd_i32(d, &i32) != 0)
-			return -1;
-		if (i32 < 0 || (size_t)i32 >= t->ninterned)
+	case X_IREF:
+		if (x.i < 0 || (size_t)x.i >= t->ninterned)
 			return fail(d, EINVAL, "bad marshal data (string ref out of range)", start);
-		*v = t->interned[i32];
+		*v = t->interned[x.i];
 		return 1;
-	case 'r':
-		if (rd_i32(d, &i32) != 0)
-			return -1;
-		if (i32 < 0 || (size_t)i32 >= t->nrefs || t->refs[i32] == NO_NODE)
+	case X_REF:
+		if (x.i < 0 || (size_t)x.i >= t->nrefs || t->refs[x.i] == NO_NODE)
 			return fail(d, EINVAL, "bad marshal data (invalid reference)", start);
-		*v = t->refs[i32];
+		*v = t->refs[x.i];
 		return 1;
-	case '(':
-	case '[':
-	case '<':
-	case '>':
-	case ')': {
+	case X_SEQ: {
 		static const char kinds[] = "([<>)";
 		static const uint8_t mk[] = {PYCI_MV_TUPLE, PYCI_MV_LIST, PYCI_MV_SET,
 					     PYCI_MV_FROZENSET, PYCI_MV_TUPLE};
 		int kind = mk[strchr(kinds, type) - kinds];
-		if (type == ')' ? rd_byte_size(d, start, &len) != 0
-				: rd_size(d, start, 1, &len) != 0)
-			return -1;
 		if (tref_reserve(t, flag, &slot) != 0)
 			return -1;
-		if (len) {
-			if (tframe_push(t, kind, type, slot, len) != 0)
+		if (x.n) {
+			if (tframe_push(t, kind, type, slot, x.n) != 0)
 				return -1;
 			return 0;
 		}
@@ -2587,9 +2561,7 @@ static int tread(tdec *t, uint32_t *v)
 			t->refs[slot] = *v;
 		return 1;
 	}
-	case '{':
-	case '}':
-	case ':':
+	case X_DICT:
 		if (tref_reserve(t, flag, &slot) != 0 ||
 		    tframe_push(t,
 				type == '{'   ? PYCI_MV_DICT
@@ -2598,19 +2570,17 @@ static int tread(tdec *t, uint32_t *v)
 				type, slot, 3) != 0)
 			return -1;
 		return 0;
-	case 'c':
+	case X_CODE:
 		if (tref_reserve(t, flag, &slot) != 0 ||
 		    tframe_push(t, PYCI_MV_CODE, type, slot, 0) != 0)
 			return -1;
 		return tcode_advance(t) < 0 ? -1 : 0;
-	default:
-		return fail(d, EINVAL, "bad marshal data (unknown type code)", start);
 	}
 	if (tnode(t, &n, v) != 0)
 		return -1;
 	if (flag && tref_append(t, *v, NULL) != 0)
 		return -1;
-	if (interned && tpush(t, &t->interned, &t->ninterned, &t->capinterned, *v) != 0)
+	if (x.interned && tpush(t, &t->interned, &t->ninterned, &t->capinterned, *v) != 0)
 		return -1;
 	return 1;
 }
