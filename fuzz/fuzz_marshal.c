@@ -1,9 +1,8 @@
 /*
  * fuzz_marshal.c - libFuzzer harness for the marshal decoder (marshal.h).
  *
- * The input chooses its own Python: when it starts with a known magic number it is read as a
- * whole .pyc (the body starts after that magic's header size), so the fixtures are good seeds;
- * otherwise its first two bytes pick a row of pyci_magic_table() and the rest is the body.
+ * The input chooses its own Python (fuzzbody.h): a whole .pyc, so the fixtures are good seeds,
+ * or two bytes picking a row of the magic table before the body.
  * Every body is decoded twice, with and without constants, and the result is checked against
  * the contract: 0 with a well-formed tree, or -1 with an error, a message and an offset inside
  * the body.  Every string handed out is read to its NUL, so that a bad pointer meets ASan.
@@ -17,6 +16,8 @@
 #include "pycinspect/header.h"
 #include "pycinspect/magic.h"
 #include "pycinspect/marshal.h"
+
+#include "fuzzbody.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -95,23 +96,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pyci_magic_info m;
 	const uint8_t *body;
 	size_t len;
-	if (size >= 4 && pyci_magic_lookup(data, &m) == 0) {
-		size_t h = pyci_magic_header_size(&m);
-		if (size < h)
-			return 0;
-		body = data + h;
-		len = size - h;
-	} else {
-		size_t count;
-		const pyci_magic_row *rows = pyci_magic_table(&count);
-		if (size < 2 || count == 0)
-			return 0;
-		const pyci_magic_row *row = &rows[(size_t)(data[0] | data[1] << 8) % count];
-		if (pyci_magic_lookup_word(row->word, &m) != 0)
-			__builtin_trap(); /* every row of the table is a known magic */
-		body = data + 2;
-		len = size - 2;
-	}
+	if (fuzz_body(data, size, &m, &body, &len) != 0)
+		return 0;
 	for (int want = 0; want < 2; want++) {
 		pyci_marshal out;
 		int r = pyci_marshal_decode(body, len, &m, want, &out);

@@ -22,6 +22,8 @@
 #include "pycinspect/magic.h"
 #include "pycinspect/marshal.h"
 
+#include "fuzzbody.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check(const pyci_mtree *t, int r, size_t len)
@@ -57,23 +59,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pyci_magic_info m;
 	const uint8_t *body;
 	size_t len;
-	if (size >= 4 && pyci_magic_lookup(data, &m) == 0) {
-		size_t h = pyci_magic_header_size(&m);
-		if (size < h)
-			return 0;
-		body = data + h;
-		len = size - h;
-	} else {
-		size_t count;
-		const pyci_magic_row *rows = pyci_magic_table(&count);
-		if (size < 2 || count == 0)
-			return 0;
-		const pyci_magic_row *row = &rows[(size_t)(data[0] | data[1] << 8) % count];
-		if (pyci_magic_lookup_word(row->word, &m) != 0)
-			__builtin_trap();
-		body = data + 2;
-		len = size - 2;
-	}
+	if (fuzz_body(data, size, &m, &body, &len) != 0)
+		return 0;
 	pyci_mtree a, b;
 	int r = pyci_mtree_decode(body, len, &m, &a);
 	check(&a, r, len);

@@ -208,6 +208,36 @@ static inline fixbody load(const char *rel)
 	return b;
 }
 
+/* The real caches every decoder test reads: one per code object layout, and PyPy's. */
+static const char *const mb_fixtures[] = {
+	"tree/mod27.pyc",
+	"tree/__pycache__/mod_ts.cpython-36.pyc",
+	"tree/__pycache__/mod_ts.cpython-39.pyc",
+	"tree/__pycache__/mod_ts.cpython-310.pyc",
+	"tree/__pycache__/mod_ts.cpython-311.pyc",
+	"tree/__pycache__/mod_ts.cpython-313.pyc",
+	"tree/__pycache__/mod_ts.pypy39.pyc",
+};
+#define MB_NFIXTURES (sizeof(mb_fixtures) / sizeof(mb_fixtures[0]))
+
+/* xorshift64*: from a fixed seed, the same numbers on every run */
+static inline uint64_t mb_rnd(uint64_t *st)
+{
+	*st ^= *st >> 12;
+	*st ^= *st << 25;
+	*st ^= *st >> 27;
+	return *st * 0x2545F4914F6CDD1Dull;
+}
+
+/* Flip `flips` bits of buf[0..n) chosen by the generator at *seed. */
+static inline void mb_flip_bits(uint8_t *buf, size_t n, int flips, uint64_t *seed)
+{
+	for (int k = 0; k < flips; k++) {
+		uint64_t r = mb_rnd(seed);
+		buf[r % n] ^= (uint8_t)(1u << ((r >> 32) % 8));
+	}
+}
+
 /* ---- trees (pyci_mtree) of built bodies ---- */
 
 #define NONE UINT32_MAX

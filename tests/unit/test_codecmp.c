@@ -300,31 +300,13 @@ static void test_paths(void **state)
 	free(none.d);
 }
 
-static const char *const fixtures[] = {
-	"tree/mod27.pyc",
-	"tree/__pycache__/mod_ts.cpython-36.pyc",
-	"tree/__pycache__/mod_ts.cpython-39.pyc",
-	"tree/__pycache__/mod_ts.cpython-310.pyc",
-	"tree/__pycache__/mod_ts.cpython-311.pyc",
-	"tree/__pycache__/mod_ts.cpython-313.pyc",
-	"tree/__pycache__/mod_ts.pypy39.pyc",
-};
-
-static uint64_t rnd(uint64_t *st)
-{
-	*st ^= *st >> 12;
-	*st ^= *st << 25;
-	*st ^= *st >> 27;
-	return *st * 0x2545F4914F6CDD1Dull;
-}
-
 static void test_fixtures(void **state)
 {
 	(void)state;
 	uint64_t seed = 0xB7E151628AED2A6Bull;
 	size_t same = 0, differ = 0;
-	for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
-		fixbody f = load(fixtures[i]);
+	for (size_t i = 0; i < MB_NFIXTURES; i++) {
+		fixbody f = load(mb_fixtures[i]);
 		size_t n = f.len - f.hsize;
 		pyci_mtree a, b;
 		assert_int_equal(pyci_mtree_decode(f.data + f.hsize, n, &f.magic, &a), 0);
@@ -334,8 +316,7 @@ static void test_fixtures(void **state)
 		assert_non_null(mut);
 		for (int round = 0; round < 500; round++) {
 			memcpy(mut, f.data + f.hsize, n);
-			uint64_t r = rnd(&seed);
-			mut[r % n] ^= (uint8_t)(1u << ((r >> 32) % 8));
+			mb_flip_bits(mut, n, 1, &seed);
 			if (pyci_mtree_decode(mut, n, &f.magic, &b) == 0) {
 				memset(&d, 0, sizeof(d));
 				int c = pyci_codecmp(&a, &b, &d);

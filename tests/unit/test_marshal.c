@@ -1547,16 +1547,6 @@ static void test_singleton_runs(void **state)
 /* ------------------------------------------------------------------------------------------ */
 /* Real caches */
 
-static const char *const fixtures[] = {
-	"tree/mod27.pyc",
-	"tree/__pycache__/mod_ts.cpython-36.pyc",
-	"tree/__pycache__/mod_ts.cpython-39.pyc",
-	"tree/__pycache__/mod_ts.cpython-310.pyc",
-	"tree/__pycache__/mod_ts.cpython-311.pyc",
-	"tree/__pycache__/mod_ts.cpython-313.pyc",
-	"tree/__pycache__/mod_ts.pypy39.pyc",
-};
-
 static void test_fixture_trees(void **state)
 {
 	(void)state;
@@ -1564,8 +1554,8 @@ static void test_fixture_trees(void **state)
 					   "Counter.bump"};
 	static const int depth[] = {0, 1, 1, 2, 2};
 	static const int32_t line[] = {1, 6, 10, 11, 14};
-	for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
-		fixbody b = load(fixtures[i]);
+	for (size_t i = 0; i < MB_NFIXTURES; i++) {
+		fixbody b = load(mb_fixtures[i]);
 		pyci_marshal out;
 		assert_int_equal(
 			pyci_marshal_decode(b.data + b.hsize, b.len - b.hsize, &b.magic, 1, &out),
@@ -1589,8 +1579,8 @@ static void test_fixture_trees(void **state)
 static void test_truncation(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
-		fixbody b = load(fixtures[i]);
+	for (size_t i = 0; i < MB_NFIXTURES; i++) {
+		fixbody b = load(mb_fixtures[i]);
 		size_t n = b.len - b.hsize;
 		for (size_t cut = 0; cut < n; cut++) {
 			/* a copy of exactly cut bytes, so ASan sees any read past it */
@@ -1614,32 +1604,20 @@ static void test_truncation(void **state)
 	}
 }
 
-/* xorshift64*: from a fixed seed, the same flips on every run */
-static uint64_t rnd(uint64_t *st)
-{
-	*st ^= *st >> 12;
-	*st ^= *st << 25;
-	*st ^= *st >> 27;
-	return *st * 0x2545F4914F6CDD1Dull;
-}
-
 static void test_bit_flips(void **state)
 {
 	(void)state;
 	uint64_t seed = 0x9E3779B97F4A7C15ull;
 	size_t ok = 0, bad = 0;
-	for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
-		fixbody b = load(fixtures[i]);
+	for (size_t i = 0; i < MB_NFIXTURES; i++) {
+		fixbody b = load(mb_fixtures[i]);
 		size_t n = b.len - b.hsize;
 		uint8_t *mut = malloc(n);
 		assert_non_null(mut);
 		for (int round = 0; round < 1500; round++) {
 			memcpy(mut, b.data + b.hsize, n);
-			int flips = 1 + (int)(rnd(&seed) % 4);
-			for (int k = 0; k < flips; k++) {
-				uint64_t r = rnd(&seed);
-				mut[r % n] ^= (uint8_t)(1u << ((r >> 32) % 8));
-			}
+			int flips = 1 + (int)(mb_rnd(&seed) % 4);
+			mb_flip_bits(mut, n, flips, &seed);
 			pyci_marshal out;
 			int r = pyci_marshal_decode(mut, n, &b.magic, round & 1, &out);
 			if (r == 0) {

@@ -388,21 +388,11 @@ static void test_references_multiply(void **state)
 	free(outer.d);
 }
 
-static const char *const fixtures[] = {
-	"tree/mod27.pyc",
-	"tree/__pycache__/mod_ts.cpython-36.pyc",
-	"tree/__pycache__/mod_ts.cpython-39.pyc",
-	"tree/__pycache__/mod_ts.cpython-310.pyc",
-	"tree/__pycache__/mod_ts.cpython-311.pyc",
-	"tree/__pycache__/mod_ts.cpython-313.pyc",
-	"tree/__pycache__/mod_ts.pypy39.pyc",
-};
-
 static void test_fixtures_and_truncation(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
-		fixbody b = load(fixtures[i]);
+	for (size_t i = 0; i < MB_NFIXTURES; i++) {
+		fixbody b = load(mb_fixtures[i]);
 		size_t n = b.len - b.hsize;
 		pyci_mtree t;
 		pyci_marshal m;
@@ -433,32 +423,20 @@ static void test_fixtures_and_truncation(void **state)
 	}
 }
 
-/* xorshift64* from a fixed seed */
-static uint64_t rnd(uint64_t *st)
-{
-	*st ^= *st >> 12;
-	*st ^= *st << 25;
-	*st ^= *st >> 27;
-	return *st * 0x2545F4914F6CDD1Dull;
-}
-
 static void test_bit_flips(void **state)
 {
 	(void)state;
 	uint64_t seed = 0x243F6A8885A308D3ull;
 	size_t ok = 0, bad = 0;
-	for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
-		fixbody b = load(fixtures[i]);
+	for (size_t i = 0; i < MB_NFIXTURES; i++) {
+		fixbody b = load(mb_fixtures[i]);
 		size_t n = b.len - b.hsize;
 		uint8_t *mut = malloc(n);
 		assert_non_null(mut);
 		for (int round = 0; round < 1500; round++) {
 			memcpy(mut, b.data + b.hsize, n);
-			int flips = 1 + (int)(rnd(&seed) % 4);
-			for (int k = 0; k < flips; k++) {
-				uint64_t r = rnd(&seed);
-				mut[r % n] ^= (uint8_t)(1u << ((r >> 32) % 8));
-			}
+			int flips = 1 + (int)(mb_rnd(&seed) % 4);
+			mb_flip_bits(mut, n, flips, &seed);
 			pyci_mtree t;
 			if (pyci_mtree_decode(mut, n, &b.magic, &t) == 0) {
 				ok++;
