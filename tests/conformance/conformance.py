@@ -68,7 +68,7 @@ PYODIDE_PYTHON = os.path.join(TOOLS, "pyodide-python")
 # Child scripts.  They run under every interpreter, 2.7 included: keep them 2.7-compatible.
 
 PROBE = r"""
-import sys, json, binascii
+import sys, json, binascii, sysconfig
 impl = getattr(getattr(sys, "implementation", None), "name", None)
 tag = getattr(getattr(sys, "implementation", None), "cache_tag", None)
 try:
@@ -83,7 +83,7 @@ if impl is None:
 sys.stdout.write("@@PROBE@@" + json.dumps({
     "impl": impl, "version": list(sys.version_info[:3]), "tag": tag,
     "magic": binascii.hexlify(magic).decode("ascii"),
-    "executable": sys.executable}) + "\n")
+    "executable": sys.executable, "stdlib": sysconfig.get_paths()["stdlib"]}) + "\n")
 """
 
 COMPILE = r"""
@@ -211,6 +211,8 @@ class Interp:
         self.tag = info["tag"]
         self.magic_bytes = bytes.fromhex(info["magic"])
         self.magic = int.from_bytes(self.magic_bytes[:2], "little")
+        self.stdlib = info["stdlib"]
+        self.pyodide_dir = cand.cmd[-1] if cand.pyodide else None  # its package directory
 
     @property
     def key(self):
@@ -384,6 +386,56 @@ class Case:
 
     def ident(self):
         return "check=%s %s opt=%d %s" % (self.check, self.mode, self.opt, self.mutation)
+
+
+# ------------------------------------------------------------------------------------------
+# What every conformance script's main() does: find the binary, say which Pyodide is missing,
+# run one Runner per interpreter and add up.
+
+
+def pyci_binary():
+    """PYCI_BIN as an absolute path; or None, after printing the failure."""
+    pyci = os.environ.get("PYCI_BIN")
+    if not pyci or not os.access(pyci, os.X_OK):
+        print("FAIL: set PYCI_BIN to the pycinspect binary (got %r)" % pyci)
+        print("0 passed, 1 failed")
+        return None
+    return os.path.abspath(pyci)
+
+
+def missing_pyodide(pyodide_ok):
+    """The Pyodide versions that did not run (discover's second value), said: a failure (1)
+    under PYCI_REQUIRE_PYODIDE=1, as CI runs, else a "not tested" line (0)."""
+    missing = [v for v in pyodide_versions() if v not in pyodide_ok]
+    if not missing:
+        return 0
+    if os.environ.get("PYCI_REQUIRE_PYODIDE") == "1":
+        print("FAIL: PYCI_REQUIRE_PYODIDE=1 and Pyodide %s not installed or not running "
+              "(tools/install-pyodide.sh installs it)" % ", ".join(missing))
+        return 1
+    print("not tested: Pyodide %s (not installed or not running; tools/install-pyodide.sh "
+          "installs it)" % ", ".join(missing))
+    return 0
+
+
+def run_runners(interps, make, ran=None):
+    """make(interp).main() for each interpreter, two at a time at most per core, Pyodide's
+    first (they start slowest); then each runner's lines and a "ran" line each (ran(r), or its
+    label and counts), in the order of interps.  Returns (passed, failed)."""
+    order = sorted(interps, key=lambda i: i.pyodide is None)
+    workers = max(1, min(len(interps), os.cpu_count() or 1))
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        done = dict(zip(order, pool.map(lambda i: make(i).main(), order)))
+    runners = [done[i] for i in interps]
+    passed = failed = 0
+    for r in runners:
+        for line in r.lines:
+            print(line)
+        passed += r.passed
+        failed += r.failed
+    for i, r in zip(interps, runners):
+        print(ran(r) if ran else "ran %-30s %d passed, %d failed" % (i.label, r.passed, r.failed))
+    return passed, failed
 
 
 def snap(path):
@@ -767,30 +819,16 @@ def main():
     ap.add_argument("-v", "--verbose", action="store_true", help="log every case")
     args = ap.parse_args()
 
-    pyci = os.environ.get("PYCI_BIN")
-    if not pyci or not os.access(pyci, os.X_OK):
-        print("FAIL: set PYCI_BIN to the pycinspect binary (got %r)" % pyci)
-        print("0 passed, 1 failed")
+    pyci = pyci_binary()
+    if not pyci:
         return 1
-    pyci = os.path.abspath(pyci)
-
     interps, pyodide_ok = discover(print)
     setup_failed = 0
     if len(interps) < 2:
         print("FAIL: need at least two interpreters, found %d: %s"
               % (len(interps), ", ".join(i.label for i in interps) or "none"))
         setup_failed += 1
-    if os.environ.get("PYCI_REQUIRE_PYODIDE") == "1":
-        missing = [v for v in pyodide_versions() if v not in pyodide_ok]
-        if missing:
-            print("FAIL: PYCI_REQUIRE_PYODIDE=1 and Pyodide %s not installed or not running "
-                  "(tools/install-pyodide.sh installs it)" % ", ".join(missing))
-            setup_failed += 1
-    else:
-        missing = [v for v in pyodide_versions() if v not in pyodide_ok]
-        if missing:
-            print("not tested: Pyodide %s (not installed or not running; "
-                  "tools/install-pyodide.sh installs it)" % ", ".join(missing))
+    setup_failed += missing_pyodide(pyodide_ok)
     if setup_failed:
         print("0 passed, %d failed" % setup_failed)
         return 1
@@ -800,25 +838,12 @@ def main():
     for i in interps:
         print("interpreter: %-16s target %-8s magic %d  %s" % (i.label, i.target, i.magic, i.path))
 
-    # Pyodide runs take longest (seconds of startup per import round): start them first
-    order = sorted(interps, key=lambda i: i.pyodide is None)
-    workers = max(1, min(len(interps), os.cpu_count() or 1))
-    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        done = dict(zip(order, pool.map(
-            lambda i: Runner(i, pyci, args.keep, args.verbose).main(), order)))
-    runners = [done[i] for i in interps]
-    passed = failed = 0
-    for r in runners:
-        for line in r.lines:
-            print(line)
-        passed += r.passed
-        failed += r.failed
-    for r in runners:
-        print("ran %-16s %4d cases: %d passed, %d failed"
-              % (r.it.label, len(r.cases), r.passed, r.failed))
+    passed, failed = run_runners(
+        interps, lambda i: Runner(i, pyci, args.keep, args.verbose),
+        lambda r: "ran %-16s %4d cases: %d passed, %d failed"
+        % (r.it.label, len(r.cases), r.passed, r.failed))
     print("%d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 else 1
-
 
 if __name__ == "__main__":
     sys.exit(main())

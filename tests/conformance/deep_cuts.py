@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Conformance test for --deep: a cache cut at every byte of its code, against marshal.loads.
 
-For every interpreter conformance.py finds (one per implementation and version, Pyodide
+For every interpreter py finds (one per implementation and version, Pyodide
 included), the interpreter compiles a module that uses every kind of constant, nested code,
 closures and comprehensions, and for each length L of its marshalled code writes a cache with
 its own magic and the first L bytes of the code (cNNNNN.pyc, no source: a sourceless module,
@@ -11,13 +11,13 @@ directory, and for each cut whose header is complete:
   - the interpreter raised  -> the record is invalid and its "load" names the same exception;
   - it loaded               -> the record's "load" says it loads.
 The real imports of cut caches (and of a body with trailing bytes, which loads) are in
-conformance.py (mutations body_half, body_last, body_trailing).
+py (mutations body_half, body_last, body_trailing).
 
 Python 2 is left out, and said so: its reader reads past the end of the data as 0xFF bytes,
 so a 2.x cache cut inside a number fails with ValueError (a size of -1), or even loads; --deep
 does not model that (docs/statuses.md).
 
-Environment and options as conformance.py (PYCI_BIN required; --only 3.13,pypy3.9).
+Environment and options as py (PYCI_BIN required; --only 3.13,pypy3.9).
 Output: one line per mismatch, then exactly "N passed, M failed".  Exit 0 iff M == 0.
 """
 
@@ -31,7 +31,7 @@ import sys
 import tempfile
 
 sys.dont_write_bytecode = True
-from conformance import clean_env, discover, pyodide_versions  # noqa: E402
+from conformance import clean_env, discover, missing_pyodide, pyci_binary  # noqa: E402
 
 SRC = '''import os
 X = (1, -7, 2.5, 3j, "s", "\\u00e9\\u4e2d", b"b", None, True, False, ..., 10**40, -2**70,
@@ -120,19 +120,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--only", help="comma-separated targets to run (3.13,pypy3.9)")
     args = ap.parse_args()
-    pyci = os.environ.get("PYCI_BIN")
-    if not pyci or not os.access(pyci, os.X_OK):
-        print("FAIL: set PYCI_BIN to the pycinspect binary (got %r)" % pyci)
-        print("0 passed, 1 failed")
+    pyci = pyci_binary()
+    if not pyci:
         return 1
-    pyci = os.path.abspath(pyci)
     interps, pyodide_ok = discover(print)
     failures = []
-    if os.environ.get("PYCI_REQUIRE_PYODIDE") == "1":
-        missing = [v for v in pyodide_versions() if v not in pyodide_ok]
-        if missing:
-            failures.append("PYCI_REQUIRE_PYODIDE=1 and Pyodide %s not running"
-                            % ", ".join(missing))
+    if missing_pyodide(pyodide_ok):
+        failures.append("Pyodide required and missing")
     for it in [i for i in interps if i.major < 3]:
         print("not tested: %s (Python 2 reads past the end of marshal data as 0xFF bytes; "
               "--deep does not model it)" % it.label)

@@ -37,6 +37,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.dont_write_bytecode = True
+from conformance import pyci_binary  # noqa: E402
+
 TIMEOUT = 300
 SEC = 10**9
 MS = 10**6
@@ -435,10 +438,8 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the temporary tree")
     ap.add_argument("-v", "--verbose", action="store_true", help="log every case")
     args = ap.parse_args()
-    pyci = os.environ.get("PYCI_BIN")
-    if not pyci or not os.access(pyci, os.X_OK):
-        print("FAIL: set PYCI_BIN to the pycinspect binary (got %r)" % pyci)
-        print("0 passed, 1 failed")
+    pyci = pyci_binary()
+    if not pyci:
         return 1
     jython = os.environ.get("PYCI_JYTHON") or shutil.which("jython")
     if not jython:
@@ -446,7 +447,7 @@ def main():
               "names another)")
         print("0 passed, 1 failed")
         return 1
-    r = Runner(jython, os.path.abspath(pyci), args.verbose)
+    r = Runner(jython, pyci, args.verbose)
     print("jython: %s" % jython)
     r.main(args.keep)
     for line in r.lines:

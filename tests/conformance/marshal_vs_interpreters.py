@@ -36,10 +36,8 @@ Fails when fewer than two interpreters are found.  Standard library only.
 
 import argparse
 import concurrent.futures
-import glob
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -47,7 +45,7 @@ import tempfile
 import zipfile
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree for the import below
-from conformance import PYODIDE_PYTHON, pyodide_dirs, pyodide_versions  # noqa: E402
+from conformance import clean_env, discover, missing_pyodide, pyci_binary  # noqa: E402
 
 TIMEOUT = 300
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -55,25 +53,6 @@ FIXTURES = os.path.join(os.path.dirname(os.path.dirname(HERE)), "fixtures")
 
 # ------------------------------------------------------------------------------------------
 # Child scripts.  They run under every interpreter, 2.7 included: keep them 2.7-compatible.
-
-PROBE = r"""
-import sys, json, binascii, sysconfig
-impl = getattr(getattr(sys, "implementation", None), "name", None)
-tag = getattr(getattr(sys, "implementation", None), "cache_tag", None)
-try:
-    import importlib.util
-    magic = importlib.util.MAGIC_NUMBER
-except (ImportError, AttributeError):
-    import imp
-    magic = imp.get_magic()
-if impl is None:
-    import platform
-    impl = platform.python_implementation().lower()
-sys.stdout.write("@@PROBE@@" + json.dumps({
-    "impl": impl, "version": list(sys.version_info[:3]), "tag": tag,
-    "magic": binascii.hexlify(magic).decode("ascii"),
-    "stdlib": sysconfig.get_paths()["stdlib"]}) + "\n")
-"""
 
 COMPILE = r"""
 import sys, json, py_compile
@@ -380,81 +359,9 @@ def run(cmd, timeout=TIMEOUT, **kw):
 
 
 def child_env():
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env = clean_env()
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env["LC_ALL"] = "C"
     return env
-
-
-class Interp:
-    def __init__(self, path, probe, cmd=None, pyodide=None):
-        self.path = path
-        self.cmd = cmd or [path]     # the command line before the Python options
-        self.pyodide = pyodide       # (version, package directory) for Pyodide, else None
-        self.impl = probe["impl"]
-        self.major, self.minor = probe["version"][:2]
-        self.tag = probe["tag"]
-        self.magic = bytes.fromhex(probe["magic"])
-        self.stdlib = probe["stdlib"]
-        self.label = ("pypy%d.%d" if self.impl == "pypy" else "%d.%d") % (self.major, self.minor)
-        self.key = (self.impl, self.major, self.minor)
-
-
-def candidates():
-    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
-    for p in sorted(glob.glob(os.path.join(root, "versions", "*", "bin", "python"))):
-        yield p
-    pat = re.compile(r"^(python[23](\.\d+)?|pypy3(\.\d+)?)$")
-    for d in os.environ.get("PATH", "").split(os.pathsep):
-        if not d or not os.path.isdir(d):
-            continue
-        try:
-            names = sorted(os.listdir(d))
-        except OSError:
-            continue
-        for n in names:
-            p = os.path.join(d, n)
-            if pat.match(n) and os.path.isfile(p) and os.access(p, os.X_OK):
-                yield p
-    # Pyodide (CPython in WebAssembly, tools/pyodide-python), as conformance.py finds it
-    for version, pkg in sorted(pyodide_dirs().items()):
-        yield ("pyodide " + pkg, [PYODIDE_PYTHON, "--pyodide", pkg], (version, pkg))
-
-
-def discover(log, pyodide_ok):
-    """The interpreters to test; adds to pyodide_ok each Pyodide version that ran."""
-    seen_real, seen_key, found = set(), {}, []
-    for p in candidates():
-        cmd, pyodide = [p], None
-        if isinstance(p, tuple):
-            p, cmd, pyodide = p
-        real = os.path.realpath(p)
-        if real in seen_real:
-            continue
-        seen_real.add(real)
-        try:
-            r = run(cmd + ["-E", "-s", "-c", PROBE], timeout=120, env=child_env())
-        except (OSError, subprocess.TimeoutExpired) as e:
-            log("skip %s: %s" % (p, e))
-            continue
-        out = r.stdout.decode("utf-8", "replace")
-        lines = [l for l in out.splitlines() if l.startswith("@@PROBE@@")]
-        if r.returncode != 0 or not lines:
-            log("skip %s: does not run" % p)
-            continue
-        it = Interp(p, json.loads(lines[-1][len("@@PROBE@@"):]), cmd, pyodide)
-        if pyodide:
-            pyodide_ok.add(pyodide[0])
-        if it.impl not in ("cpython", "pypy"):
-            log("skip %s: implementation %s" % (p, it.impl))
-            continue
-        if it.key in seen_key:
-            log("skip %s: %s already covered by %s" % (p, it.label, seen_key[it.key].path))
-            continue
-        seen_key[it.key] = it
-        found.append(it)
-    found.sort(key=lambda i: (i.impl != "cpython", i.major, i.minor))
-    return found
 
 
 def has_magic(path, magic):
@@ -484,7 +391,7 @@ def stdlib_pycs(it):
 def pyodide_stdlib_jobs(it, work, want):
     """Pyodide's standard library is sources only, in python_stdlib.zip: take a sample of them
     out, to be compiled by the interpreter with the test modules.  Returns [[src, dst]]."""
-    with zipfile.ZipFile(os.path.join(it.pyodide[1], "python_stdlib.zip")) as z:
+    with zipfile.ZipFile(os.path.join(it.pyodide_dir, "python_stdlib.zip")) as z:
         names = sorted(n for n in z.namelist() if n.endswith(".py"))
         jobs = []
         for n in sample(names, want):
@@ -566,7 +473,7 @@ def dump_lines(text):
 def check(it, pyci, tmp, per_version, verbose):
     """Returns (passed, [failure lines], [notes])."""
     notes, failures = [], []
-    work = os.path.join(tmp, it.label)
+    work = os.path.join(tmp, it.target)
     os.makedirs(work)
 
     # modules compiled here
@@ -594,16 +501,16 @@ def check(it, pyci, tmp, per_version, verbose):
             continue  # damaged headers: not the decoder's business
         for n in filenames:
             p = os.path.join(dirpath, n)
-            if n.endswith(".pyc") and has_magic(p, it.magic):
+            if n.endswith(".pyc") and has_magic(p, it.magic_bytes):
                 fixtures.append(p)
     if it.pyodide:
-        picked = [dst for _, dst in std_jobs if has_magic(dst, it.magic)]
+        picked = [dst for _, dst in std_jobs if has_magic(dst, it.magic_bytes)]
         notes.append("%s: Pyodide %s: %d own modules, %d fixtures, %d stdlib pycs compiled from "
-                     "a sample of its %d stdlib sources" % (it.label, it.pyodide[0], len(own),
+                     "a sample of its %d stdlib sources" % (it.label, it.pyodide, len(own),
                                                             len(fixtures), len(picked),
                                                             std_total))
     else:
-        std = [p for p in stdlib_pycs(it) if has_magic(p, it.magic)]
+        std = [p for p in stdlib_pycs(it) if has_magic(p, it.magic_bytes)]
         picked = sample(std, per_version)
         notes.append("%s: %d own modules, %d fixtures, %d of %d stdlib pycs" % (
             it.label, len(own), len(fixtures), len(picked), len(std)))
@@ -662,28 +569,21 @@ def main():
     ap.add_argument("--per-version", type=int, default=300)
     ap.add_argument("-v", action="store_true")
     args = ap.parse_args()
-    pyci = os.environ.get("PYCI_BIN")
-    if not pyci or not os.access(pyci, os.X_OK):
-        print("PYCI_BIN must name the pycinspect binary")
-        print("0 passed, 1 failed")
+    pyci = pyci_binary()
+    if not pyci:
         return 1
 
     def log(msg):
         if args.v:
             print(msg)
 
-    pyodide_ok = set()
-    interps = discover(log, pyodide_ok)
-    if os.environ.get("PYCI_REQUIRE_PYODIDE") == "1":
-        missing = [v for v in pyodide_versions() if v not in pyodide_ok]
-        if missing:
-            print("PYCI_REQUIRE_PYODIDE=1 and Pyodide %s not installed or not running "
-                  "(tools/install-pyodide.sh installs it)" % ", ".join(missing))
-            print("0 passed, 1 failed")
-            return 1
+    interps, pyodide_ok = discover(log)
+    if missing_pyodide(pyodide_ok):
+        print("0 passed, 1 failed")
+        return 1
     if args.only:
         keep = set(args.only.split(","))
-        interps = [i for i in interps if i.label in keep]
+        interps = [i for i in interps if i.target in keep]
     log("interpreters: %s" % ", ".join(i.label for i in interps))
     if len(interps) < 2:
         print("fewer than two interpreters found (%s)" % ", ".join(i.label for i in interps))

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Conformance test for PYTHONPYCACHEPREFIX trees: real interpreters decide, as for __pycache__.
 
-For every interpreter conformance.py finds that has sys.pycache_prefix (CPython and PyPy 3.8+,
+For every interpreter py finds that has sys.pycache_prefix (CPython and PyPy 3.8+,
 and 3.14/3.15 through Pyodide, which passes the environment to CPython's startup), with
 PYTHONPYCACHEPREFIX=PREFIX in its environment:
   1. the interpreter writes the caches: it imports modules of a source tree by an absolute
@@ -23,13 +23,12 @@ PYTHONPYCACHEPREFIX=PREFIX in its environment:
 Every record must have layout "prefix" and name its source by the absolute path CPython's
 source_from_cache gives.
 
-Environment and options as conformance.py (PYCI_BIN required; PYCI_REQUIRE_PYODIDE=1;
+Environment and options as py (PYCI_BIN required; PYCI_REQUIRE_PYODIDE=1;
 --only 3.13,pypy3.9; --keep; -v).  Output: one line per failed case, then exactly
 "N passed, M failed".  Exit 0 iff M == 0.
 """
 
 import argparse
-import concurrent.futures
 import json
 import os
 import shutil
@@ -38,7 +37,8 @@ import sys
 import tempfile
 
 sys.dont_write_bytecode = True
-from conformance import clean_env, discover, marker_line, pyodide_versions  # noqa: E402
+from conformance import (clean_env, discover, marker_line, missing_pyodide,  # noqa: E402
+                         pyci_binary, run_runners)
 
 TIMEOUT = 300
 BASE = 1600000000           # every source's mtime, whole seconds (Pyodide reads milliseconds)
@@ -323,27 +323,16 @@ def main():
     ap.add_argument("--only", help="comma-separated targets to run (3.13,pypy3.9)")
     ap.add_argument("-v", "--verbose", action="store_true", help="log every case")
     args = ap.parse_args()
-    pyci = os.environ.get("PYCI_BIN")
-    if not pyci or not os.access(pyci, os.X_OK):
-        print("FAIL: set PYCI_BIN to the pycinspect binary (got %r)" % pyci)
-        print("0 passed, 1 failed")
+    pyci = pyci_binary()
+    if not pyci:
         return 1
-    pyci = os.path.abspath(pyci)
     interps, pyodide_ok = discover(print)
     # sys.pycache_prefix is 3.8's (PyPy: of the language version it implements)
     for i in interps:
         if (i.major, i.minor) < (3, 8):
             print("not tested: %s (no PYTHONPYCACHEPREFIX before 3.8)" % i.label)
     interps = [i for i in interps if (i.major, i.minor) >= (3, 8)]
-    setup_failed = 0
-    missing = [v for v in pyodide_versions() if v not in pyodide_ok]
-    if missing and os.environ.get("PYCI_REQUIRE_PYODIDE") == "1":
-        print("FAIL: PYCI_REQUIRE_PYODIDE=1 and Pyodide %s not installed or not running"
-              % ", ".join(missing))
-        setup_failed += 1
-    elif missing:
-        print("not tested: Pyodide %s (not installed or not running; tools/install-pyodide.sh "
-              "installs it)" % ", ".join(missing))
+    setup_failed = missing_pyodide(pyodide_ok)
     if len(interps) < 2:
         print("FAIL: need at least two interpreters of 3.8 or later, found %d" % len(interps))
         setup_failed += 1
@@ -354,20 +343,8 @@ def main():
         interps = [i for i in interps if i.target in set(args.only.split(","))]
     for i in interps:
         print("interpreter: %-16s target %-8s %s" % (i.label, i.target, i.path))
-    order = sorted(interps, key=lambda i: i.pyodide is None)  # the slow ones first
-    with concurrent.futures.ThreadPoolExecutor(max(1, min(len(interps), os.cpu_count() or 1))) \
-            as pool:
-        done = dict(zip(order, pool.map(
-            lambda i: Runner(i, pyci, args.keep, args.verbose).main(), order)))
-    passed = failed = 0
-    for i in interps:
-        r = done[i]
-        for line in r.lines:
-            print(line)
-        passed += r.passed
-        failed += r.failed
-    for i in interps:
-        print("ran %-16s %d passed, %d failed" % (i.label, done[i].passed, done[i].failed))
+    passed, failed = run_runners(
+        interps, lambda i: Runner(i, pyci, args.keep, args.verbose))
     print("%d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 else 1
 

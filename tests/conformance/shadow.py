@@ -5,7 +5,7 @@ A module's source NAME.py, and every cache of it, is never loaded when the inter
 finder takes something else first: the package NAME/ (a directory with an __init__ of one of
 its suffixes), or an extension module NAME + one of its extension suffixes.  pycinspect calls
 such a cache orphaned, with the reason "shadowed by a package ..." or "shadowed by an extension
-module ...".  Here every interpreter conformance.py finds (pyenv's 2.7 and 3.6-3.13, Debian's
+module ...".  Here every interpreter py finds (pyenv's 2.7 and 3.6-3.13, Debian's
 python3, PyPy, Pyodide's 3.14 and 3.15) is the oracle:
 
   for each case, a directory holding m.py, a cache of it the interpreter writes itself
@@ -33,13 +33,12 @@ machine would (its platform triplet).  Pyodide's suffixes name the wasm32-emscri
 instead: the cases whose suffix names it are left out for a Pyodide interpreter, and logged
 (and none has the native triplet's suffix of its own version, which Pyodide ignores).
 
-Environment and options as conformance.py (PYCI_BIN, PYENV_ROOT, PYCI_PYODIDE_DIRS,
+Environment and options as py (PYCI_BIN, PYENV_ROOT, PYCI_PYODIDE_DIRS,
 PYCI_PYODIDE_ROOT, PYCI_REQUIRE_PYODIDE=1; --only, --keep, -v).  Output: one line per failed
 case, then exactly "N passed, M failed".  Exit 0 iff M == 0.  Standard library only.
 """
 
 import argparse
-import concurrent.futures
 import json
 import os
 import shutil
@@ -49,7 +48,7 @@ import tempfile
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree for the import below
 from conformance import (TIMEOUT, clean_env, discover, marker_line,  # noqa: E402
-                         pyodide_versions, run)
+                         missing_pyodide, pyci_binary, run, run_runners)
 
 # Child script, for every interpreter (2.7 included).  argv[1]: a JSON file of cases
 # [dir, kind, keep_source]; compiles m.py in each (kind "pycache": the interpreter's own
@@ -295,21 +294,11 @@ def main():
     ap.add_argument("-v", "--verbose", action="store_true", help="log every case")
     args = ap.parse_args()
 
-    pyci = os.environ.get("PYCI_BIN")
-    if not pyci or not os.access(pyci, os.X_OK):
-        print("FAIL: set PYCI_BIN to the pycinspect binary (got %r)" % pyci)
-        print("0 passed, 1 failed")
+    pyci = pyci_binary()
+    if not pyci:
         return 1
-    pyci = os.path.abspath(pyci)
     interps, pyodide_ok = discover(print)
-    failed = 0
-    missing = [v for v in pyodide_versions() if v not in pyodide_ok]
-    if missing and os.environ.get("PYCI_REQUIRE_PYODIDE") == "1":
-        print("FAIL: PYCI_REQUIRE_PYODIDE=1 and Pyodide %s not installed or not running"
-              % ", ".join(missing))
-        failed += 1
-    elif missing:
-        print("not tested: Pyodide %s (not installed or not running)" % ", ".join(missing))
+    failed = missing_pyodide(pyodide_ok)
     if args.only:
         interps = [i for i in interps if i.target in set(args.only.split(","))]
     # the native interpreters' platform, which every one of them must share
@@ -328,20 +317,9 @@ def main():
         return 1
     native = next(iter(natives.values()))
     print("native platform triplet: %s" % native)
-    order = sorted(interps, key=lambda i: i.pyodide is None)  # Pyodide starts slowest
-    workers = max(1, min(len(interps), os.cpu_count() or 1))
-    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        done = dict(zip(order, pool.map(
-            lambda i: Runner(i, pyci, native, args.keep, args.verbose).main(), order)))
-    passed = 0
-    for i in interps:
-        r = done[i]
-        for line in r.lines:
-            print(line)
-        passed += r.passed
-        failed += r.failed
-    for i in interps:
-        print("ran %-30s %d passed, %d failed" % (i.label, done[i].passed, done[i].failed))
+    passed, failed_runs = run_runners(
+        interps, lambda i: Runner(i, pyci, native, args.keep, args.verbose))
+    failed += failed_runs
     print("%d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 else 1
 

@@ -20,7 +20,6 @@ Environment and options as conformance.py (PYCI_BIN, PYENV_ROOT, Pyodide); --onl
 Output: one line per failed case, then exactly "N passed, M failed".  Standard library only.
 """
 import argparse
-import concurrent.futures
 import json
 import os
 import shutil
@@ -218,33 +217,21 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the temporary zips")
     ap.add_argument("--only", help="comma-separated targets to run (3.13,2.7,pypy3.9)")
     args = ap.parse_args()
-    pyci = os.environ.get("PYCI_BIN")
-    if not pyci or not os.access(pyci, os.X_OK):
-        print("FAIL: set PYCI_BIN to the pycinspect binary (got %r)" % pyci)
-        print("0 passed, 1 failed")
+    pyci = conf.pyci_binary()
+    if not pyci:
         return 1
-    pyci = os.path.abspath(pyci)
     interps, pyodide_ok = conf.discover(print)
-    missing = [v for v in conf.pyodide_versions() if v not in pyodide_ok]
-    if len(interps) < 2 or (missing and os.environ.get("PYCI_REQUIRE_PYODIDE") == "1"):
-        print("FAIL: interpreters missing (%d found; Pyodide missing: %s)"
-              % (len(interps), ", ".join(missing) or "none"))
-        print("0 passed, 1 failed")
+    failed = conf.missing_pyodide(pyodide_ok)
+    if len(interps) < 2:
+        print("FAIL: need at least two interpreters, found %d" % len(interps))
+        failed += 1
+    if failed:
+        print("0 passed, %d failed" % failed)
         return 1
-    if missing:
-        print("not tested: Pyodide %s (tools/install-pyodide.sh installs it)" % ", ".join(missing))
     if args.only:
         interps = [i for i in interps if i.target in set(args.only.split(","))]
-    order = sorted(interps, key=lambda i: i.pyodide is None)  # the slow ones first
-    with concurrent.futures.ThreadPoolExecutor(max(1, min(len(order), os.cpu_count() or 1))) as p:
-        runners = list(p.map(lambda i: Runner(i, pyci, args.keep).main(), order))
-    passed = failed = 0
-    for r in sorted(runners, key=lambda r: conf.version_key(r.it)):
-        for line in r.lines:
-            print(line)
-        print("ran %-32s %d passed, %d failed" % (r.it.label, r.passed, r.failed))
-        passed += r.passed
-        failed += r.failed
+    interps.sort(key=conf.version_key)
+    passed, failed = conf.run_runners(interps, lambda i: Runner(i, pyci, args.keep))
     print("%d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 else 1
 
