@@ -1559,6 +1559,7 @@ static int report(struct run *r, size_t i, struct archive *a)
 		if (rk && pyci_summary_add(&r->info_layers[rk - 1].caches, &j.rec) != 0)
 			return -1;
 	}
+	pyci_scan_progress_record(r->opt->progress, &j.rec);
 	if (r->ops->record(r->ops->ctx, &j.rec) != 0) {
 		r->stopped = 1;
 		r->stop_err = errno;

@@ -666,6 +666,7 @@ static void emit_group(struct scanner *sc, struct group *j)
 			rec.prepared = &it->prepared;
 			rec.prepared_rc = it->prepared_rc;
 		}
+		pyci_scan_progress_record(sc->opt->progress, &rec);
 		if (sc->ops->record(sc->ops->ctx, &rec) != 0)
 			stop(sc, errno);
 		if (it->have_prepared) {
@@ -1276,6 +1277,22 @@ static int serial_push(struct scanner *sc, const struct venv_scope *scope, int d
 	return 0;
 }
 
+/* A directory listed, for a caller watching the scan (pyci_scan_progress). */
+static void count_dir(const pyci_scan_options *o)
+{
+	if (o->progress)
+		atomic_fetch_add_explicit(&o->progress->dirs, 1, memory_order_relaxed);
+}
+
+void pyci_scan_progress_record(pyci_scan_progress *p, const pyci_record *r)
+{
+	if (!p)
+		return;
+	atomic_fetch_add_explicit(&p->caches, 1, memory_order_relaxed);
+	if (r->have_file)
+		atomic_fetch_add_explicit(&p->bytes, r->file.size, memory_order_relaxed);
+}
+
 /* walk's visit (one thread): the directory's groups go to the pool in order. */
 static int visit(void *ctx, const pyci_dir *dir, const pyci_dir *pycache)
 {
@@ -1283,6 +1300,7 @@ static int visit(void *ctx, const pyci_dir *dir, const pyci_dir *pycache)
 	struct job groups = {0};
 	const struct venv_scope *scope = serial_scope(sc, dir->depth);
 	struct collect c = {sc, &sc->scratch, 0, &groups, scope, &sc->venvs};
+	count_dir(sc->opt);
 	if (!sc->stopped && collect(&c, dir, pycache) != 0)
 		stop(sc, errno);
 	else if (c.scope != scope && serial_push(sc, c.scope, dir->depth) != 0)
@@ -1481,6 +1499,7 @@ static void *pvisit(void *wctx, struct pwalk *walk, const pyci_dir *dir, const p
 		return NULL;
 	}
 	struct collect c = {w->sc, &w->x, 1, b, *scope, w->venvs};
+	count_dir(w->opt);
 	if (collect(&c, dir, pycache) != 0) {
 		*err = errno ? errno : ENOMEM;
 		job_free(b);

@@ -38,6 +38,18 @@ typedef enum {
 	PYCI_IO_PLAIN,    /* plain system calls */
 } pyci_io;
 
+/*
+ * What a scan has done so far, for a caller that watches it from another thread (the CLI's
+ * progress line): the engine adds to these with relaxed atomic operations as it goes, and never
+ * reads them.  Zero them (atomic_init) before the scan; they keep counting across several scans
+ * given the same struct.
+ */
+typedef struct pyci_scan_progress {
+	atomic_ullong dirs;   /* directories listed (a __pycache__ not counted apart) */
+	atomic_ullong caches; /* caches given to ops->record */
+	atomic_ullong bytes;  /* their sizes (as pyci_summary_add counts them) */
+} pyci_scan_progress;
+
 typedef struct pyci_scan_options {
 	pyci_check_source check;
 	const pyci_targets *targets; /* NULL: no cache is foreign */
@@ -80,6 +92,8 @@ typedef struct pyci_scan_options {
 				      * finds among installed packages */
 	int empty_pycache;           /* ops->dir_done also for a __pycache__ that holds no
 				      * entry at all when listed */
+	/* NULL, or counters the scan adds to (pyci_scan_progress) */
+	pyci_scan_progress *progress;
 } pyci_scan_options;
 
 /* The directories left out unless no_default_excludes (a root named by the caller never is). */
@@ -155,6 +169,10 @@ typedef struct pyci_record {
 	const struct pyci_member *member; /* a member of an archive (archive.h): where it is;
 					   * NULL for a file */
 } pyci_record;
+
+/* Count r's cache in p (NULL: nothing), as the engine does before each ops->record: relaxed
+ * atomic additions to caches and bytes. */
+void pyci_scan_progress_record(pyci_scan_progress *p, const pyci_record *r);
 
 /*
  * A directory whose caches (or debris) were just reported: the directory of the legacy caches
