@@ -123,6 +123,11 @@ int cli_parse(const struct cli_command *cmd, int argc, char **argv,
 			rc = 0;
 			goto out;
 		}
+		if (o->id == CLI_COLOR) {
+			if (cli_color_choose(optarg) != 0)
+				goto out;
+			continue;
+		}
 		if (on_option(ctx, o->id, o->arg != CLI_NOARG ? optarg : NULL) != 0)
 			goto out;
 	}

@@ -43,11 +43,15 @@ struct cli_option {
 	const char *const *values;
 };
 
-/* The id of --help, which cli_parse handles itself. */
-enum { CLI_HELP = 1 };
+/* The ids of --help and --color, which cli_parse handles itself. */
+enum { CLI_HELP = 1, CLI_COLOR };
 
 /* The -h, --help row every command ends its list with ("this help"). */
 extern const struct cli_option cli_help_option[];
+
+/* The --color=WHEN row of the commands that colour their text (color.c): cli_parse gives its
+ * value to cli_color_choose. */
+extern const struct cli_option cli_color_option[];
 
 /*
  * A table of options in a command's list.  title, when not NULL, starts a new list in --help

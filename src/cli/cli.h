@@ -9,6 +9,7 @@
 
 #include "pycinspect/buf.h"
 #include "pycinspect/json.h"
+#include "pycinspect/verdict.h"
 
 /* Exit codes, documented in docs/exit-codes.md and the man page. */
 enum {
@@ -68,6 +69,21 @@ int cli_shell_quote(pyci_buf *b, const char *s, size_t len);
 
 /* Append a byte count for a person: "512 B", "1.5 KiB", "12.3 MiB". */
 int cli_human_bytes(pyci_buf *b, unsigned long long bytes);
+
+/* --color=WHEN (auto, always, never: color.c says what each means).  0, or -1 after saying
+ * that WHEN is none of them. */
+int cli_color_choose(const char *when);
+
+/* Whether text output is coloured: --color, and for auto stdout, NO_COLOR and TERM, looked at
+ * on the first call. */
+int cli_color(void);
+
+/* The SGR parameters ("33") of status s's colour, or NULL for none. */
+const char *cli_status_style(pyci_status s);
+
+/* Append text in the colour sgr (SGR parameters; NULL or colour off: plain), then spaces to
+ * width columns (width counts text's bytes; the escapes take none).  0, or -1 (ENOMEM). */
+int cli_styled(pyci_buf *b, const char *sgr, const char *text, int width);
 
 int cmd_scan(int argc, char **argv);
 int cmd_clean(int argc, char **argv);

@@ -57,6 +57,7 @@ static const struct cli_group scan_groups[] = {
 	{"options:", scan_options, 0},
 	{NULL, scanrun_json_option, 0},
 	{NULL, scanrun_quiet_option, 0},
+	{NULL, cli_color_option, 0},
 	{NULL, scanrun_options, 0},
 	{NULL, cli_help_option, 0},
 	{"inputs:", scanrun_input_options, 0},
@@ -80,12 +81,19 @@ static const struct cli_command scan_command = {
 	.column = 28,
 };
 
+/* A status's name in its colour (--color), padded to width. */
+static int status_word(pyci_buf *b, pyci_status st, int width)
+{
+	return cli_styled(b, cli_status_style(st), pyci_status_name(st), width);
+}
+
 static int emit_line_text(pyci_buf *b, const pyci_record *r)
 {
 	char version[24];
 	if (pyci_record_version(r, version, sizeof(version)) != 0)
 		strcpy(version, "-");
-	if (pyci_buf_printf(b, "%-10s %-8s ", pyci_status_name(r->verdict->status), version) != 0 ||
+	if (status_word(b, r->verdict->status, 10) != 0 ||
+	    pyci_buf_printf(b, " %-8s ", version) != 0 ||
 	    cli_quote_path(b, r->path, r->path_len) != 0)
 		return -1;
 	const char *sep = ": ";
@@ -166,10 +174,11 @@ static int findings_text(struct scan_cli *c)
 	if (!harmless && !look)
 		return 0;
 	pyci_buf *b = &c->e.out;
-	int rc = pyci_buf_printf(b,
-				 "findings: %llu harmless (stale: rewritten on the next import), "
-				 "%llu to look at",
-				 harmless, look);
+	int rc = pyci_buf_printf(
+		b, "findings: %llu harmless (stale: rewritten on the next import), ", harmless);
+	char n[48];
+	(void)snprintf(n, sizeof(n), "%llu to look at", look); /* fits */
+	rc |= cli_styled(b, look ? "1" : NULL, n, 0);
 	const char *sep = " (";
 	if (c->unchecked_stale) {
 		rc |= pyci_buf_printf(b, "%s%llu unchecked-stale: run as they are", sep,
@@ -188,8 +197,8 @@ static int findings_text(struct scan_cli *c)
 	for (int i = PYCI_ORPHANED; i < PYCI_STATUS_COUNT; i++) {
 		if (!s->status[i].count)
 			continue;
-		rc |= pyci_buf_printf(b, "%s%llu %s", sep, (unsigned long long)s->status[i].count,
-				      pyci_status_name((pyci_status)i));
+		rc |= pyci_buf_printf(b, "%s%llu ", sep, (unsigned long long)s->status[i].count);
+		rc |= status_word(b, (pyci_status)i, 0);
 		sep = ", ";
 	}
 	rc |= pyci_buf_puts(b, *sep == ',' ? ")\n" : "\n");
@@ -226,8 +235,9 @@ static int summary_text(struct scan_cli *c)
 	for (int i = 0; i < PYCI_STATUS_COUNT; i++) {
 		if (!s->status[i].count)
 			continue;
-		rc |= pyci_buf_printf(b, "  %-10s %8llu  ", pyci_status_name((pyci_status)i),
-				      (unsigned long long)s->status[i].count);
+		rc |= pyci_buf_puts(b, "  ");
+		rc |= status_word(b, (pyci_status)i, 10);
+		rc |= pyci_buf_printf(b, " %8llu  ", (unsigned long long)s->status[i].count);
 		rc |= cli_human_bytes(b, s->status[i].bytes);
 		rc |= pyci_buf_putc(b, '\n');
 	}
@@ -243,9 +253,9 @@ static int summary_text(struct scan_cli *c)
 		for (int i = 0; i < PYCI_STATUS_COUNT; i++) {
 			if (!vt->status[i].count)
 				continue;
-			rc |= pyci_buf_printf(b, "%s%llu %s", sep,
-					      (unsigned long long)vt->status[i].count,
-					      pyci_status_name((pyci_status)i));
+			rc |= pyci_buf_printf(b, "%s%llu ", sep,
+					      (unsigned long long)vt->status[i].count);
+			rc |= status_word(b, (pyci_status)i, 0);
 			sep = ", ";
 		}
 		rc |= pyci_buf_puts(b, vt->total.count ? ")\n" : "\n");

@@ -257,3 +257,80 @@ def last_actions(records):
         if r["type"] in ("pyc", "dir"):
             out[(r["type"], r["path"])] = r["action"]
     return out
+
+
+# ---- a terminal for the child (test_color.py, test_progress.py) --------------------------------
+
+def run_tty(args, env, tty=("stdout",), hold_stdout=None, columns=200, timeout=60):
+    """Run pycinspect with the streams named in tty on one pseudo-terminal (200 columns), the
+    others on pipes.  hold_stdout: a function of the terminal's bytes so far, when stdout is a
+    pipe: stdout is not read (so the child blocks once the pipe is full) until it returns True
+    (or the child exits, or timeout).  Returns (returncode, terminal bytes, stdout bytes, stderr
+    bytes); the bytes of a stream on the terminal are in the terminal's."""
+    import fcntl
+    import select
+    import termios
+    import time
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    kw = {"stdin": subprocess.DEVNULL}
+    for name in ("stdout", "stderr"):
+        kw[name] = slave if name in tty else subprocess.PIPE
+    p = subprocess.Popen([BIN] + list(args), env=env, **kw)
+    os.close(slave)
+    term, out, err = bytearray(), bytearray(), bytearray()
+    fds = {master: term}
+    if p.stdout:
+        fds[p.stdout.fileno()] = out
+    if p.stderr:
+        fds[p.stderr.fileno()] = err
+    held = hold_stdout is not None and p.stdout is not None
+    deadline = time.monotonic() + timeout
+    while fds:
+        if time.monotonic() > deadline:
+            p.kill()
+            raise AssertionError("pycinspect %r did not end in %d s" % (list(args), timeout))
+        if held and hold_stdout(bytes(term)):
+            held = False
+        want = [fd for fd in fds if not (held and p.stdout and fd == p.stdout.fileno())]
+        ready, _, _ = select.select(want, [], [], 0.05)
+        if held and not ready and p.poll() is not None:
+            held = False
+        for fd in ready:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:  # EIO: the terminal's last writer is gone
+                data = b""
+            if data:
+                fds[fd] += data
+            else:
+                del fds[fd]
+    os.close(master)
+    p.wait(timeout=timeout)
+    return p.returncode, bytes(term), bytes(out), bytes(err)
+
+
+def screen(data):
+    """The lines a terminal shows after data: "\\r" returns to the left margin, ESC [K erases
+    to the end of the line, other escape sequences show nothing, "\\n" starts a new line."""
+    import re
+    lines, cur, col = [], [], 0
+    for tok in re.finditer(rb"\x1b\[[0-9;]*[A-Za-z]|\r|\n|[^\x1b\r\n]", data):
+        t = tok.group()
+        if t == b"\r":
+            col = 0
+        elif t == b"\n":
+            lines.append(b"".join(cur))
+            cur, col = [], 0
+        elif t.startswith(b"\x1b["):
+            if t == b"\x1b[K":
+                del cur[col:]
+        else:
+            if col < len(cur):
+                cur[col] = t
+            else:
+                cur.append(t)
+            col += 1
+    if cur:
+        lines.append(b"".join(cur))
+    return lines

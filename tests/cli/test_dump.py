@@ -1314,15 +1314,15 @@ class ExitCodes(clitest.TempDirCase):
 
     def test_help_lists_the_options_that_apply(self):
         """dump --help: the engine's options as scan lists them, but not --json (dump's output
-        is always JSON) nor --quiet (scan's and clean's), and dump's own.  --json is still
-        accepted, and changes nothing."""
+        is always JSON) nor --quiet (scan's and clean's), nor --color (JSON is never coloured),
+        and dump's own.  --json is still accepted, and changes nothing."""
         def options(cmd):
             p = run([cmd, "--help"])
             self.assertEqual(p.returncode, 0, p.stderr)
             return set(re.findall(r"^ {2,6}(?:-\w, )?(--[\w-]+)", p.stdout.decode(), re.M))
         got = options("dump")
         self.assertNotIn("--json", got)
-        self.assertEqual(got, options("scan") - {"--all", "--check", "--json", "--quiet"} |
+        self.assertEqual(got, options("scan") - {"--all", "--check", "--json", "--quiet", "--color"} |
                          {"--pretty", "--consts"})
         self.assertTrue({"--target", "--check-source", "--exclude", "--no-default-excludes",
                          "--cross-mounts", "--jobs", "--help"} <= got)
