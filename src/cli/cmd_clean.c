@@ -150,6 +150,7 @@ static const struct cli_group clean_groups[] = {
 	{"options:", clean_options, 0},
 	{NULL, scanrun_json_option, 0},
 	{NULL, scanrun_quiet_option, 0},
+	{NULL, scanrun_progress_option, 0},
 	{NULL, scanrun_options, 0},
 	{NULL, cli_help_option, 0},
 	{"inputs:", scanrun_input_options, 0},
@@ -792,6 +793,7 @@ int cmd_clean(int argc, char **argv)
 	c.e.refuse_overlap =
 		1; /* the dry run could not foresee a second pass over the same files */
 	c.e.cmd = &c;
+	c.e.progress = 1;
 	pyci_scan_ops ops = {.record = on_record,
 			     .error = scanrun_walk_error,
 			     .dir_done = on_dir_done,

@@ -58,6 +58,7 @@ static const struct cli_group scan_groups[] = {
 	{NULL, scanrun_json_option, 0},
 	{NULL, scanrun_quiet_option, 0},
 	{NULL, cli_color_option, 0},
+	{NULL, scanrun_progress_option, 0},
 	{NULL, scanrun_options, 0},
 	{NULL, cli_help_option, 0},
 	{"inputs:", scanrun_input_options, 0},
@@ -341,6 +342,7 @@ int cmd_scan(int argc, char **argv)
 
 	c.e.cmd = &c;
 	c.e.archive_lines = 1;
+	c.e.progress = 1;
 	pyci_scan_ops ops = {.record = on_record,
 			     .error = scanrun_walk_error,
 			     .dir_done = NULL,

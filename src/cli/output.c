@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "progress.h"
 #include "pycinspect/json.h"
 
 /* The (void) casts: a failed flush of stdout stays in its error flag, which cli_close_stdout
@@ -22,11 +23,13 @@ void cli_error(const char *fmt, ...)
 {
 	va_list ap;
 	(void)fflush(stdout);
+	int held = progress_hold(STDERR_FILENO);
 	(void)fprintf(stderr, "%s: ", pyci_progname);
 	va_start(ap, fmt);
 	(void)vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	(void)fputc('\n', stderr);
+	progress_release(held);
 }
 
 int cli_json_line(pyci_jw *w)
@@ -52,9 +55,12 @@ void cli_quiet_epipe(void)
 
 static int output_error(int err)
 {
-	if (!output_failed && !(epipe_quiet && err == EPIPE))
+	if (!output_failed && !(epipe_quiet && err == EPIPE)) {
+		int held = progress_hold(STDERR_FILENO);
 		(void)fprintf(stderr, "%s: cannot write output: %s\n", pyci_progname,
 			      strerror(err));
+		progress_release(held);
+	}
 	output_failed = 1;
 	return -1;
 }
@@ -64,11 +70,11 @@ int cli_write(const char *p, size_t n)
 	if (output_failed)
 		return -1;
 	/* through to the kernel: clean removes nothing before its record is out */
-	if (n && fwrite(p, 1, n, stdout) != n)
-		return output_error(errno);
-	if (fflush(stdout) != 0 || ferror(stdout))
-		return output_error(errno);
-	return 0;
+	int held = progress_hold(STDOUT_FILENO);
+	int failed = (n && fwrite(p, 1, n, stdout) != n) || fflush(stdout) != 0 || ferror(stdout);
+	int err = errno;
+	progress_release(held);
+	return failed ? output_error(err) : 0;
 }
 
 int cli_flush(pyci_buf *b)
@@ -111,6 +117,7 @@ int cli_flush_log(pyci_buf *b, const char *done)
 		start = lseek(STDOUT_FILENO, 0, SEEK_CUR);
 	size_t done_bytes = 0;
 	int err = 0;
+	int held = progress_hold(STDOUT_FILENO);
 	while (done_bytes < b->len) {
 		ssize_t n = write(STDOUT_FILENO, b->data + done_bytes, b->len - done_bytes);
 		if (n < 0 && errno == EINTR)
@@ -127,6 +134,7 @@ int cli_flush_log(pyci_buf *b, const char *done)
 		}
 		done_bytes += (size_t)n;
 	}
+	progress_release(held);
 	if (!err) {
 		pyci_buf_clear(b);
 		return 0;
@@ -141,12 +149,14 @@ int cli_flush_log(pyci_buf *b, const char *done)
 	for (size_t i = whole; i < b->len; i++)
 		lines += b->data[i] == '\n';
 	output_failed = 1;
+	held = progress_hold(STDERR_FILENO);
 	(void)fprintf(stderr,
 		      "%s: cannot write output: %s; these %zu record%s %s not written (%s):\n",
 		      pyci_progname, strerror(err), lines, lines == 1 ? "" : "s",
 		      lines == 1 ? "was" : "were", done);
 	(void)fwrite(b->data + whole, 1, b->len - whole, stderr);
 	(void)fflush(stderr);
+	progress_release(held);
 	pyci_buf_clear(b);
 	return -1;
 }

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "progress.h"
 #include "pycinspect/json.h"
 #include "pycinspect/jython.h"
 #include "pycinspect/magic.h"
@@ -41,6 +42,14 @@ const struct cli_option scanrun_quiet_option[] = {
 	 "only the summary on stdout; twice: nothing (the exit status,\n"
 	 "and errors on stderr, still say what went wrong)",
 	 ENGINE_QUIET, NULL},
+	{0},
+};
+
+const struct cli_option scanrun_progress_option[] = {
+	{"no-progress", 0, CLI_NOARG, NULL,
+	 "no progress line on stderr (else shown on a terminal when\n"
+	 "the walk lasts over half a second, erased at its end)",
+	 ENGINE_NO_PROGRESS, NULL},
 	{0},
 };
 
@@ -207,6 +216,9 @@ int scanrun_option(struct scanrun *e, int ch, const char *arg)
 	}
 	case ENGINE_QUIET:
 		e->quiet++;
+		return 1;
+	case ENGINE_NO_PROGRESS:
+		e->no_progress = 1;
 		return 1;
 	case ENGINE_DEEP:
 		e->opt.deep = 1;
@@ -586,6 +598,7 @@ static void warn_no_tree(const struct scanrun *e, const char *path, const char *
 static int run_prefix(struct scanrun *e, char **paths, const pyci_scan_ops *ops,
 		      int (*refuse)(const char *path))
 {
+	progress_root(e->prefix);
 	if (!*paths) {
 		if (pyci_scan_prefix(e->prefix, NULL, &e->opt, ops) == 0) {
 			warn_unmatched(e);
@@ -854,8 +867,41 @@ static int run_archive(struct scanrun *e, const char *archive, const char *membe
 	return pyci_scan_archive(archive, &ao, &o, ops, &aops);
 }
 
+/* The record callback while a progress line runs: its top-level directory, then the
+ * command's. */
+static int progress_record(void *ctx, const pyci_record *r)
+{
+	struct scanrun *e = ctx;
+	progress_top(r->path, r->path_len);
+	return e->record(ctx, r);
+}
+
+static int run_paths(struct scanrun *e, char **paths, const pyci_scan_ops *ops,
+		     int (*refuse)(const char *path));
+
 int scanrun_run(struct scanrun *e, char **paths, const pyci_scan_ops *ops,
 		int (*refuse)(const char *path))
+{
+	if (!e->progress || e->no_progress || e->json)
+		return run_paths(e, paths, ops, refuse);
+	atomic_init(&e->counters.dirs, 0);
+	atomic_init(&e->counters.caches, 0);
+	atomic_init(&e->counters.bytes, 0);
+	pyci_scan_ops wrapped = *ops;
+	if (ops->ctx == e && ops->record) { /* the top-level directory from the records */
+		e->record = ops->record;
+		wrapped.record = progress_record;
+	}
+	e->opt.progress = &e->counters;
+	(void)progress_start(&e->counters); /* none when it cannot: the run goes on */
+	int rc = run_paths(e, paths, &wrapped, refuse);
+	progress_stop();
+	e->opt.progress = NULL;
+	return rc;
+}
+
+static int run_paths(struct scanrun *e, char **paths, const pyci_scan_ops *ops,
+		     int (*refuse)(const char *path))
 {
 	int fatal = 0;
 	struct stat pst;
@@ -883,6 +929,7 @@ int scanrun_run(struct scanrun *e, char **paths, const pyci_scan_ops *ops,
 		return -1;
 	pyci_buf archive = PYCI_BUF_INIT;
 	for (char **p = all; *p; p++) {
+		progress_root(*p);
 		const char *member;
 		int k = scanrun_archive_of(*p, &archive, &member);
 		if (k == 1) {

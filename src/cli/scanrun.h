@@ -31,6 +31,7 @@ enum {
 	ENGINE_NULL,
 	ENGINE_PYCACHE_PREFIX,
 	ENGINE_PYCACHE_PREFIX_ENV,
+	ENGINE_NO_PROGRESS,
 };
 
 /*
@@ -43,6 +44,9 @@ extern const struct cli_option scanrun_json_option[];
 /* -q, --quiet: scan's and clean's (dump prints objects, not lines to quiet). */
 extern const struct cli_option scanrun_quiet_option[];
 extern const struct cli_option scanrun_options[];
+/* --no-progress: scan's and clean's, whose walks show a progress line on a terminal
+ * (progress.h) unless --json or this; the command sets scanrun.progress. */
+extern const struct cli_option scanrun_progress_option[];
 /* Where the caches are, when not in the trees of PATHs: --files-from, -0, --pycache-prefix,
  * --pycache-prefix-env (docs/inputs.md).  scan, clean and dump list them under "inputs:". */
 extern const struct cli_option scanrun_input_options[];
@@ -96,6 +100,12 @@ struct scanrun {
 	pyci_archive_options aopt;   /* limits ($PYCI_ARCHIVE_LIMITS), stream (dump) */
 	unsigned long long archives; /* archives judged */
 	pyci_buf archive_text;       /* the summary's lines about images */
+	/* the progress line (progress.h); record is the command's, which scanrun_run's own
+	 * record callback calls after noting r */
+	int progress;                /* the command shows one (scan, clean) */
+	int no_progress;             /* --no-progress */
+	pyci_scan_progress counters; /* opt.progress while it runs */
+	int (*record)(void *ctx, const pyci_record *r);
 };
 
 /* The command's state of a scan callback's ctx (an scanrun). */

@@ -1314,16 +1314,17 @@ class ExitCodes(clitest.TempDirCase):
 
     def test_help_lists_the_options_that_apply(self):
         """dump --help: the engine's options as scan lists them, but not --json (dump's output
-        is always JSON) nor --quiet (scan's and clean's), nor --color (JSON is never coloured),
-        and dump's own.  --json is still accepted, and changes nothing."""
+        is always JSON) nor --quiet (scan's and clean's), nor --color (JSON is never coloured)
+        nor --no-progress (no progress line with JSON), and dump's own.  --json is still
+        accepted, and changes nothing."""
         def options(cmd):
             p = run([cmd, "--help"])
             self.assertEqual(p.returncode, 0, p.stderr)
             return set(re.findall(r"^ {2,6}(?:-\w, )?(--[\w-]+)", p.stdout.decode(), re.M))
         got = options("dump")
         self.assertNotIn("--json", got)
-        self.assertEqual(got, options("scan") - {"--all", "--check", "--json", "--quiet", "--color"} |
-                         {"--pretty", "--consts"})
+        scan_only = {"--all", "--check", "--json", "--quiet", "--color", "--no-progress"}
+        self.assertEqual(got, options("scan") - scan_only | {"--pretty", "--consts"})
         self.assertTrue({"--target", "--check-source", "--exclude", "--no-default-excludes",
                          "--cross-mounts", "--jobs", "--help"} <= got)
         plain, _ = dump(["--target", "3.12", "--jobs", "1", fresh_tree()])
