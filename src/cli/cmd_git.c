@@ -54,6 +54,7 @@ static const struct cli_option git_options[] = {
 
 static const struct cli_group git_groups[] = {
 	{"options:", git_options, 0},
+	{NULL, cli_color_option, 0},
 	{NULL, cli_help_option, 0},
 	{0},
 };
@@ -269,8 +270,9 @@ static int tracked_text(struct git_cli *c, const struct gittracked *t)
 				   : t->wt == GITWT_SPARSE   ? "sparse"
 				   : t->wt == GITWT_NOT_FILE ? "not-a-file"
 							     : "not judged";
-		rc |= pyci_buf_printf(b, "    %-9s %-11s %-8s ", head_word(t), what,
-				      t->judged && t->version[0] ? t->version : "");
+		rc |= pyci_buf_printf(b, "    %-9s ", head_word(t));
+		rc |= cli_styled(b, t->judged ? cli_status_style(t->status) : NULL, what, 11);
+		rc |= pyci_buf_printf(b, " %-8s ", t->judged && t->version[0] ? t->version : "");
 	}
 	rc |= cli_quote_path(b, t->path, t->len);
 	if (!c->staged) {

@@ -26,9 +26,9 @@ static const char *const color_values[] = {"auto", "always", "never", NULL};
 
 const struct cli_option cli_color_option[] = {
 	{"color", 0, CLI_ARG, "WHEN",
-	 "colour the status words and the summary: auto (when stdout\n"
-	 "is a terminal, NO_COLOR is unset or empty and TERM is not\n"
-	 "dumb), always or never (default: auto)",
+	 "colour the status words: auto (when stdout is a terminal,\n"
+	 "NO_COLOR is unset or empty and TERM is not dumb), always\n"
+	 "or never (default: auto; docs/output.md)",
 	 CLI_COLOR, color_values},
 	{0},
 };

@@ -4,6 +4,9 @@ on a terminal the child really has (a pseudo-terminal); never in JSON, never on 
 --color=always; and a coloured text, its escapes taken out, is the plain text byte for byte."""
 import os
 import re
+import unittest
+
+import gittest
 
 from clitest import TempDirCase, env_c, main, module, run, run_tty
 
@@ -95,6 +98,29 @@ class Color(TempDirCase):
         p = run(["dump", "--color=always", self.tmp], env=env_tty())
         self.assertEqual(p.returncode, 2)
         self.assertIn(b"unrecognized option", p.stderr)
+
+
+class GitColor(unittest.TestCase):
+    """git's lines of tracked caches carry the status words: coloured the same way."""
+
+    def test_tracked_status_word(self):
+        sb = gittest.Sandbox()
+        self.addCleanup(sb.cleanup)
+        repo = sb.repo("r", {"a.py": "x = 1\n", "__pycache__/a.cpython-311.pyc": gittest.pyc(),
+                             "b/__pycache__/gone.cpython-311.pyc": gittest.pyc()})
+        env = dict(sb.env, TERM="xterm")
+        env.pop("NO_COLOR", None)
+        plain = run(["git", repo], env=env).stdout
+        self.assertIn(b"orphaned", plain)
+        rc, term, _, err = run_tty(["git", "--color=auto", repo], env)
+        out = term.replace(b"\r\n", b"\n")
+        self.assertIn(rc, (0, 1), err)
+        self.assertIn(b"\x1b[35morphaned\x1b[0m    3.11", out)
+        self.assertEqual(ESC.sub(b"", out), plain)
+        self.assertEqual(run(["git", "--color=never", repo], env=env).stdout, plain)
+        js = sb.pyci(["--json", "--color=always"], repo, env).stdout
+        self.assertIn(b'"orphaned"', js)
+        self.assertNotIn(b"\x1b", js)
 
 
 if __name__ == "__main__":
