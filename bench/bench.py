@@ -10,6 +10,11 @@ Parts (all but verify and dumpmem by default; BENCH_PARTS or --parts selects, co
              `fdfind -u -e pyc`, bench/header_script.py (run with Debian's python3) and pyclean's
              dry run when the real pyclean (PyPI's, not Debian's py3clean) is installed; with
              two threads and with --jobs 1, each by io_uring and by plain calls (--io plain).
+  progress   the cost of the progress line (docs/output.md): `scan -q` of the same corpus with
+             its stderr on a pseudo-terminal (the line is drawn; the terminal is read as it
+             comes), with the line from the start (PYCI_PROGRESS_DELAY_MS=0), with the
+             default half second, and with --no-progress, in turn; default threads and
+             --jobs 1 (issue 18: nothing measurable).
   deep       `scan --deep` (every body an import would load, read and decoded) against a plain
              `scan` on the same corpus, two threads and one: the cost of --deep (issue 16).
   prefix     a PYTHONPYCACHEPREFIX tree of the same corpus (its __pycache__ caches hard-linked
@@ -75,10 +80,10 @@ sys.path.insert(0, os.path.join(ROOT, "bench"))
 import gen_synthetic  # noqa: E402
 
 BIN = os.environ.get("PYCI_BIN", os.path.join(ROOT, "build", "pycinspect"))
-ALL_PARTS = ["scan", "deep", "prefix", "filesfrom", "cold", "clean", "hash", "synthetic",
-             "memory", "git", "image", "verify", "dumpmem"]
-DEFAULT_PARTS = ["scan", "deep", "prefix", "filesfrom", "cold", "clean", "hash", "synthetic",
-                 "memory", "git", "image"]
+ALL_PARTS = ["scan", "progress", "deep", "prefix", "filesfrom", "cold", "clean", "hash",
+             "synthetic", "memory", "git", "image", "verify", "dumpmem"]
+DEFAULT_PARTS = ["scan", "progress", "deep", "prefix", "filesfrom", "cold", "clean", "hash",
+                 "synthetic", "memory", "git", "image"]
 DEBIAN_PYTHON = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else sys.executable
 HEADER_SCRIPT = os.path.join(ROOT, "bench", "header_script.py")
 SYNTH_TARGETS = ",".join(gen_synthetic.TARGETS)
@@ -251,6 +256,69 @@ def part_scan(cfg):
         note(f"pyclean (PyPI's, by bittner) is not available here: {why}. Not compared: "
              "Debian's py3clean has no dry run, and nothing stands in for pyclean.")
         note("pyclean --dry-run / scan --json: not measured")
+
+
+# -- progress -----------------------------------------------------------------------------------
+
+def timed_pty(cmd, env):
+    """Run cmd with stdout to /dev/null and stderr on a new pseudo-terminal, read as it comes;
+    (seconds, bytes the terminal received)."""
+    master, slave = os.openpty()
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=slave, env=env)
+    os.close(slave)
+    got = 0
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child, the terminal's last writer, is gone
+            break
+        if not data:
+            break
+        got += len(data)
+    p.wait()
+    dt = time.perf_counter() - t0
+    os.close(master)
+    return dt, got
+
+
+def part_progress(cfg):
+    """scan with its progress line against scan without, stderr on a terminal: issue 18 says the
+    line must cost nothing measurable."""
+    corpus = cfg.corpus
+    build_corpus(corpus)
+    n = count_pycs(corpus)
+    print(f"\n== progress: scan -q with and without the progress line, stderr on a "
+          f"pseudo-terminal, stdlib corpus ({n} pycs), {cfg.runs} alternating runs, medians")
+    env = dict(os.environ, TERM="xterm")
+    env.pop("PYCI_PROGRESS_DELAY_MS", None)
+    now = dict(env, PYCI_PROGRESS_DELAY_MS="0")
+    cmds = {}
+    for jobs in ([], ["--jobs", "1"]):
+        j = " ".join(jobs) + " " if jobs else ""
+        cmds[f"scan -q {j}--no-progress"] = ([BIN, "scan", "-q"] + jobs + ["--no-progress",
+                                                                          corpus], env)
+        cmds[f"scan -q {j}(line from the start)"] = ([BIN, "scan", "-q"] + jobs + [corpus], now)
+        cmds[f"scan -q {j}(line after 0.5 s)"] = ([BIN, "scan", "-q"] + jobs + [corpus], env)
+    drawn = {}
+    for name, (cmd, e) in cmds.items():  # warm
+        drawn[name] = timed_pty(cmd, e)[1]
+    times = {name: [] for name in cmds}
+    for _ in range(cfg.runs):
+        for name, (cmd, e) in cmds.items():
+            times[name].append(timed_pty(cmd, e)[0])
+    meds = {name: statistics.median(ts) for name, ts in times.items()}
+    for name, med in meds.items():
+        base = "scan -q --jobs 1 --no-progress" if "--jobs 1" in name else "scan -q --no-progress"
+        print(f"  {name:42s} {med * 1000:9.1f} ms   {med / meds[base]:5.3f}x no progress   "
+              f"({drawn[name]} bytes on the terminal in the warm-up run)")
+    r = meds["scan -q (line from the start)"] / meds["scan -q --no-progress"]
+    target("scan, progress line / none", f"{r:.3f}x", "nothing measurable", None)
+    r1 = meds["scan -q --jobs 1 (line from the start)"] / meds["scan -q --jobs 1 --no-progress"]
+    note(f"--jobs 1: {r1:.3f}x.  The spread of the runs of one command says what is within the "
+         "noise: " + ", ".join(f"{name} {min(ts) * 1000:.0f}-{max(ts) * 1000:.0f} ms"
+                               for name, ts in times.items() if "start" in name or "no-" in name))
 
 
 # -- deep ---------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 # Build pycinspect (Release) and run the benchmark:
 #   bench/run.sh [--dir DIR] [--parts LIST] [--runs N] [--sizes LIST] [STDLIB_CORPUS]
 # Environment: BENCH_DIR (where corpora are built and reused, default /var/tmp/pycinspect-bench),
-# BENCH_PARTS (scan,deep,prefix,filesfrom,cold,clean,hash,synthetic,memory,git,image by default;
+# BENCH_PARTS (scan,progress,deep,prefix,filesfrom,cold,clean,hash,synthetic,memory,git,image by default;
 # verify and dumpmem when named),
 # BENCH_RUNS (7), BENCH_VERIFY_RUNS (1),
 # BENCH_SIZES (10k,100k,1M), BENCH_SEED (1), BENCH_CLEAN_RUNS, BENCH_MEMORY_RUNS,
