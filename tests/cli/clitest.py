@@ -266,7 +266,8 @@ def run_tty(args, env, tty=("stdout",), hold_stdout=None, columns=200, timeout=6
     others on pipes.  hold_stdout: a function of the terminal's bytes so far, when stdout is a
     pipe: stdout is not read (so the child blocks once the pipe is full) until it returns True
     (or the child exits, or timeout).  Returns (returncode, terminal bytes, stdout bytes, stderr
-    bytes); the bytes of a stream on the terminal are in the terminal's."""
+    bytes); the bytes of a stream on the terminal are in the terminal's.  Fails on an abort or a
+    sanitizer report, as run() does."""
     import fcntl
     import select
     import termios
@@ -307,6 +308,10 @@ def run_tty(args, env, tty=("stdout",), hold_stdout=None, columns=200, timeout=6
                 del fds[fd]
     os.close(master)
     p.wait(timeout=timeout)
+    if p.returncode == -signal.SIGABRT or any(m in term or m in err for m in SANITIZER_REPORTS):
+        said = (bytes(term) + bytes(err)).decode("utf-8", "replace")[-4000:]
+        raise AssertionError("pycinspect %r aborted (exit %d): %s" % (list(args), p.returncode,
+                                                                       said))
     return p.returncode, bytes(term), bytes(out), bytes(err)
 
 
