@@ -11,10 +11,12 @@ set -eu
 # libclang-rt-dev holds libFuzzer
 # and clang's sanitizer runtimes: clang only recommends it, and recommends are not installed here.
 # jython (and the Java runtime it depends on): tests/conformance/jython.py and
-# fixtures/jython/generate.py.
+# fixtures/jython/generate.py.  build-essential, dpkg-dev, debhelper, lintian, man-db: the
+# Debian packages (debian/), built, checked, installed and their man page found by
+# tools/test-package.sh (dpkg-buildpackage checks that build-essential is installed).
 pkgs="gcc make cmake pkg-config libssl-dev libxxhash-dev liburing-dev libgit2-dev libarchive-dev libcmocka-dev python3
 xxhash pypy3 clang libclang-rt-dev clang-tidy clang-format cppcheck strace e2fsprogs git pre-commit
-jython python3-virtualenv"
+jython python3-virtualenv build-essential dpkg-dev debhelper lintian man-db"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

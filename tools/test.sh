@@ -6,6 +6,9 @@
 #      fault injection) and conformance against the real interpreters on this machine; then the
 #      suite but conformance again with PYCI_IO=plain (the per-cache I/O by plain system calls
 #      instead of io_uring: both paths must give the same results).
+#      Then the Debian packages (tools/test-package.sh): built with dpkg-buildpackage, checked by
+#      lintian, installed with dpkg -i, the installed command compared with that build's, the
+#      library's example built through pkg-config against them, and removed again (2 minutes).
 #   3. the whole suite again, every label, built with AddressSanitizer + UndefinedBehaviorSanitizer
 #      (gcc; LeakSanitizer on).  Every report aborts the process: abort_on_error for both, since
 #      without it UBSan exits 1, which is also pycinspect's "findings" status.  The tests check
@@ -17,7 +20,7 @@
 #   5. the libFuzzer harnesses in fuzz/ (clang, ASan + UBSan), PYCI_FUZZ_SECONDS each (default
 #      60), seeded with fixtures/ (tools/fuzz.sh).
 # Needs what tools/install-deps.sh installs, and tools/install-pyodide.sh for CPython 3.14 and
-# 3.15 in the conformance tests.  About 10 minutes on 2 cores, fuzzing included.
+# 3.15 in the conformance tests.  About 12 minutes on 2 cores, fuzzing included.
 set -eu
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -31,6 +34,7 @@ ctest --test-dir build --output-on-failure -j"$jobs"
 # the same build forced to plain system calls for the per-cache I/O (src/peek.c): every test
 # but the slow conformance runs, which the ring path above and the sanitizer runs cover
 PYCI_IO=plain ctest --test-dir build --output-on-failure -j"$jobs" -LE conformance
+PYCI_BIN=build/pycinspect tools/test-package.sh
 
 cmake -S . -B build-asan -DPYCI_TESTS=ON -DPYCI_WERROR=ON -DPYCI_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-asan -j"$jobs"
