@@ -148,8 +148,9 @@ static int open_one(struct walker *w, struct pyci_walk_node *u)
 	int fd = dirio_open_at(&w->opener, p->fd, u->name, &mount_checked);
 	if (fd < 0)
 		return -1;
-	if (mount_checked && !u->have_id) {
-		node_adopt_fd(w, u, fd); /* identity read only if it is ever evicted */
+	if ((mount_checked || w->opener.cross_mounts) && !u->have_id) {
+		/* no mount rule to apply: the identity is read only if it is ever evicted */
+		node_adopt_fd(w, u, fd);
 		return fd;
 	}
 	uint64_t dev, ino, mnt;
