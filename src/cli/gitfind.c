@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -314,7 +315,9 @@ static int ask_dir(struct gitrepo *r, const char *d, unsigned char answers[PROBE
  * tree is walked: on a thread of their own, with a repository object of their own (libgit2's
  * are not shared between threads).  The two take about as long on a large repository, and
  * neither waits for the other: the walk adds directories (found_dirs) that are asked about
- * after it.  One thread only when libgit2 was built without threads, or for few directories.
+ * after it.  When the walk is done first, this thread takes its share of what is left to ask
+ * (the next directory is an atomic counter): the two threads never ask about the same one.
+ * One thread only when libgit2 was built without threads, or for few directories.
  */
 #define ASK_ON_THREAD_MIN 64
 
@@ -322,18 +325,23 @@ struct asker {
 	struct gitrepo view;
 	const struct pathlist *dirs;
 	unsigned char (*answers)[PROBE_COUNT];
+	atomic_size_t next; /* the next directory to ask about */
 	int rc;
 	int started;
 	pthread_t thread;
 };
 
-static int ask_dirs(struct gitrepo *r, const struct pathlist *dirs,
-		    unsigned char (*answers)[PROBE_COUNT])
+/* Ask r about a's directories, taking them one by one from a->next.  0, or -1 (said). */
+static int ask_dirs(struct gitrepo *r, struct asker *a)
 {
 	pyci_buf scratch = PYCI_BUF_INIT;
 	int rc = 0;
-	for (size_t i = 0; i < dirs->n && rc == 0; i++)
-		rc = ask_dir(r, dirs->items[i], answers[i], &scratch);
+	while (rc == 0) {
+		size_t i = atomic_fetch_add(&a->next, 1);
+		if (i >= a->dirs->n)
+			break;
+		rc = ask_dir(r, a->dirs->items[i], a->answers[i], &scratch);
+	}
 	pyci_buf_free(&scratch);
 	if (rc == -1)
 		cli_error("out of memory");
@@ -343,7 +351,7 @@ static int ask_dirs(struct gitrepo *r, const struct pathlist *dirs,
 static void *asker_run(void *arg)
 {
 	struct asker *a = arg;
-	a->rc = ask_dirs(&a->view, a->dirs, a->answers);
+	a->rc = ask_dirs(&a->view, a);
 	return NULL;
 }
 
@@ -351,6 +359,7 @@ static void *asker_run(void *arg)
 static int asker_start(struct gitrepo *r, struct gitfindings *f, struct asker *a)
 {
 	*a = (struct asker){.dirs = &f->source_dirs};
+	atomic_init(&a->next, 0);
 	/* one row at least: never NULL, whatever the count */
 	if (!(a->answers = calloc(f->source_dirs.n + 1, sizeof(*a->answers)))) {
 		cli_error("out of memory");
@@ -368,11 +377,15 @@ static int asker_start(struct gitrepo *r, struct gitfindings *f, struct asker *a
 	return 0;
 }
 
-/* Wait for the thread, or ask on this one if none was started.  0, or -1 (said). */
-static int asker_finish(struct gitrepo *r, struct asker *a)
+/* Ask what is left on this thread (all of it if no thread was started), then wait for the
+ * thread.  walked: the walk succeeded (else nothing more is asked here).  0, or -1 (said). */
+static int asker_finish(struct gitrepo *r, struct asker *a, int walked)
 {
+	int rc = walked ? ask_dirs(r, a) : -1;
 	if (!a->started)
-		return ask_dirs(r, a->dirs, a->answers);
+		return rc;
+	if (rc != 0) /* the thread stops at its next directory */
+		atomic_store(&a->next, a->dirs->n);
 	a->started = 0;
 	int e = pthread_join(a->thread, NULL);
 	gitrepo_close(&a->view);
@@ -380,7 +393,7 @@ static int asker_finish(struct gitrepo *r, struct asker *a)
 		cli_error("cannot wait for a thread: %s", strerror(e));
 		return -1;
 	}
-	return a->rc;
+	return rc ? rc : a->rc;
 }
 
 /* Every directory asked about: the index's (answered by the asker) and the walk's. */
@@ -492,7 +505,7 @@ int gitfind_run(struct gitrepo *r, const struct gitscope *scope, int staged,
 		goto out;
 	}
 	int walked = gitwalk_run(r, scope, f);
-	int asked = asker_finish(r, &a);
+	int asked = asker_finish(r, &a, walked == 0);
 	if (walked == 0 && asked == 0)
 		rc = merge_dirs(r, f, &a);
 	free(a.answers);
