@@ -39,7 +39,9 @@ Parts (all but verify and dumpmem by default; BENCH_PARTS or --parts selects, co
   git        a git repository of 100,000 tracked files (bench_gitrepo(): 500 projects shaped
              like a monorepo's, 3,500 directories with Python sources, a complete .gitignore,
              20 caches committed by mistake): `pycinspect git --check` against
-             `git ls-files | grep -E '__pycache__|\.py[co]$'`, and `git --staged --check`.
+             `git ls-files | grep -E '__pycache__|\.py[co]$'`, and `git --staged --check`,
+             wall and CPU time; with bench/probe_git (built by run.sh) the floor of each part:
+             libgit2's index read, the ignore questions, the walk of the work tree.
   verify     `pycinspect verify` on the standard-library corpus (every cache compiled again by the
              pyenv interpreter of its version, given with --python) against `python -m
              compileall -f -q` of the same trees with the same interpreters, one after the
@@ -1079,29 +1081,60 @@ def bench_gitrepo(d):
                    stdout=subprocess.DEVNULL)
 
 
+def alternate_cpu(cmds, runs):
+    """As alternate(), with the CPU time too (timed_cpu): name -> (median wall, median CPU) in
+    seconds."""
+    for name, cmd in cmds.items():
+        rc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+        if rc not in (0, 1):
+            print(f"  warning: {name} exited with status {rc}")
+    got = {name: ([], []) for name in cmds}
+    for _ in range(runs):
+        for name, cmd in cmds.items():
+            wall, cpu = timed_cpu(cmd)
+            got[name][0].append(wall)
+            got[name][1].append(cpu)
+    return {name: (statistics.median(w), statistics.median(c)) for name, (w, c) in got.items()}
+
+
 def part_git(cfg):
     d = os.path.join(cfg.dir, "gitrepo-100k")
     bench_gitrepo(d)
     tracked = int(subprocess.run(["git", "-C", d, "ls-files"], capture_output=True,
                                  check=True).stdout.count(b"\n"))
     print(f"\n== git: {d} ({tracked} tracked files), {cfg.runs} alternating runs, warm cache,"
-          " medians")
+          " medians of wall and CPU (user + system) time")
+    print("  load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     grep = "git -C " + d + " ls-files | grep -E '__pycache__|\\.py[co]$'"
+    base = "git ls-files | grep -E ..."
     cmds = {
-        "git ls-files | grep -E ...": ["sh", "-c", grep],
+        base: ["sh", "-c", grep],
         "pycinspect git --check": [BIN, "git", "--check", d],
         "pycinspect git --staged --check": [BIN, "git", "--staged", "--check", d],
     }
+    # the floor of each part (bench/probe_git.c, built by bench/run.sh): what git --check cannot
+    # do without, one part at a time, through the same libgit2
+    probe = os.path.join(os.path.dirname(BIN), "probe_git")
+    if os.access(probe, os.X_OK):
+        cmds["floor: libgit2 reads the index (probe_git index)"] = [probe, "index", d]
+        cmds["floor: 4 ignore questions per dir (probe_git ignore)"] = [probe, "ignore", d]
+        cmds["floor: the walk of the work tree (probe_git walk)"] = [probe, "walk", d]
+    else:
+        note(f"{probe} not built (cmake -DPYCI_GIT_PROBE=ON): the floors are not measured")
     found = subprocess.run(["sh", "-c", grep], capture_output=True).stdout.count(b"\n")
     summ = json_summary([BIN, "git", "--json", d])
     print(f"  tracked caches: {found} by git ls-files | grep, "
           f"{summ['tracked'] if summ else '?'} by pycinspect git; directories asked about: "
           f"{summ['directories'] if summ else '?'}")
-    meds = alternate(cmds, cfg.runs)
-    print_medians(meds, "git ls-files | grep -E ...", "ls-files|grep")
-    r = meds["pycinspect git --check"] / meds["git ls-files | grep -E ..."]
+    meds = alternate_cpu(cmds, cfg.runs)
+    bw, bc = meds[base]
+    for name, (w, c) in meds.items():
+        print(f"  {name:54s} {w * 1000:7.1f} ms {w / bw:5.2f}x   CPU {c * 1000:7.1f} ms "
+              f"{c / bc:5.2f}x")
+    print("  load average at end: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    r = meds["pycinspect git --check"][0] / bw
     target("git --check / ls-files|grep (100k)", f"{r:.2f}x", "<= 1.00x", r <= 1.00)
-    r = meds["pycinspect git --staged --check"] / meds["git ls-files | grep -E ..."]
+    r = meds["pycinspect git --staged --check"][0] / bw
     note(f"git --staged --check (index and HEAD only) / ls-files|grep: {r:.2f}x (no target)")
 
 

@@ -34,7 +34,7 @@ if [ -n "$missing" ] && [ "${BENCH_INSTALL:-1}" != 0 ]; then
 	fi
 fi
 
-cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DPYCI_TESTS=OFF >/dev/null
+cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DPYCI_TESTS=OFF -DPYCI_GIT_PROBE=ON >/dev/null
 cmake --build build-bench -j"$(nproc)" >/dev/null
 py=python3
 [ -x /usr/bin/python3 ] && py=/usr/bin/python3
