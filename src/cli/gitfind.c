@@ -136,10 +136,28 @@ static int add_tracked(struct gitfindings *f, const git_index_entry *e, size_t l
 	return 0;
 }
 
-/* Add dir[0 .. len) and every directory above it to l (duplicates are dropped when sorted). */
-static int add_dir_and_parents(struct pathlist *l, const char *dir, size_t len)
+/* The length of the longest directory that holds both a and b (or is one of them), "" (0) when
+ * none does. */
+static size_t common_dir(const char *a, size_t alen, const char *b, size_t blen)
 {
-	for (;;) {
+	size_t n = alen < blen ? alen : blen, i = 0;
+	while (i < n && a[i] == b[i])
+		i++;
+	if (i == n && (alen == blen || (alen > blen ? a : b)[n] == '/'))
+		return n;                /* the same, or one holds the other */
+	while (i > 0 && a[i - 1] != '/') /* a[0 .. i) is b's too: its last '/' */
+		i--;
+	return i > 0 ? i - 1 : 0;
+}
+
+/* Add dir[0 .. len) and the directories above it to l, but for those that also hold prev (the
+ * directory of the entry before, whose own were added then; NULL for the first entry).
+ * Duplicates are dropped when l is sorted. */
+static int add_dir_and_parents(struct pathlist *l, const char *dir, size_t len, const char *prev,
+			       size_t prev_len)
+{
+	size_t known = prev ? common_dir(dir, len, prev, prev_len) : 0;
+	while (!prev || len > known) {
 		if (pathlist_add(l, dir, len) != 0)
 			return -1;
 		if (len == 0)
@@ -149,6 +167,7 @@ static int add_dir_and_parents(struct pathlist *l, const char *dir, size_t len)
 		if (len > 0)
 			len--; /* the '/' */
 	}
+	return 0;
 }
 
 /* Whether a file exists at the top-relative path (any type: a source may be a symlink). */
@@ -197,7 +216,8 @@ static int read_index(struct gitrepo *r, const struct gitscope *scope, int stage
 		size_t dlen = slash ? (size_t)(slash - path) : 0;
 		if (!staged &&
 		    (!last_dir || dlen != last_dir_len || memcmp(path, last_dir, dlen) != 0)) {
-			if (add_dir_and_parents(&f->index_dirs, path, dlen) != 0)
+			if (add_dir_and_parents(&f->index_dirs, path, dlen, last_dir,
+						last_dir_len) != 0)
 				return -1;
 			last_dir = path;
 			last_dir_len = dlen;
@@ -205,7 +225,8 @@ static int read_index(struct gitrepo *r, const struct gitscope *scope, int stage
 		if (e->mode == GIT_FILEMODE_COMMIT) { /* a submodule */
 			if (!staged && GIT_INDEX_ENTRY_STAGE(e) == 0 &&
 			    gitscope_has_dir(scope, path, len) &&
-			    pathlist_add(&f->submodules, path, len) != 0)
+			    (pathlist_add(&f->submodules, path, len) != 0 ||
+			     pathlist_add(&f->gitlinks, path, len) != 0))
 				return -1;
 			continue;
 		}
@@ -221,6 +242,7 @@ static int read_index(struct gitrepo *r, const struct gitscope *scope, int stage
 			return -1;
 	}
 	pathlist_sort(&f->index_dirs);
+	pathlist_sort(&f->gitlinks);
 	pathlist_sort(&f->source_dirs);
 	return 0;
 }
@@ -528,6 +550,7 @@ void gitfindings_free(struct gitfindings *f)
 	pathlist_free(&f->submodules);
 	pathlist_free(&f->negations);
 	pathlist_free(&f->index_dirs);
+	pathlist_free(&f->gitlinks);
 	pathlist_free(&f->source_dirs);
 	pathlist_free(&f->found_dirs);
 	*f = (struct gitfindings){0};

@@ -95,6 +95,7 @@ struct gitfindings {
 	uint64_t walk_errors;       /* directories that could not be read */
 	/* what gitfind and gitwalk share while they run */
 	struct pathlist index_dirs;  /* every directory of an index entry (sorted) */
+	struct pathlist gitlinks;    /* the submodule entries (stage 0) in scope (sorted) */
 	struct pathlist source_dirs; /* directories holding sources, from the index (sorted) */
 	struct pathlist found_dirs;  /* more of them, found in the work tree */
 };
@@ -112,8 +113,8 @@ void gitfindings_free(struct gitfindings *f);
 /*
  * The walk of the work tree under scope (gitwalk.c): the untracked caches no rule ignores, the
  * directories holding sources the index does not know (f->found_dirs), the submodules checked
- * out, and the literal negations in .gitignore files.  Needs f->index_dirs and f->source_dirs.
- * 0, or -1 (said).
+ * out, and the literal negations in .gitignore files.  Needs f->index_dirs, f->gitlinks and
+ * f->source_dirs.  0, or -1 (said).
  */
 int gitwalk_run(struct gitrepo *r, const struct gitscope *scope, struct gitfindings *f);
 

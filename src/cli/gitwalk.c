@@ -231,6 +231,17 @@ static int visit(void *ctx, const pyci_dir *dir, const pyci_dir *pycache)
 	return 0;
 }
 
+/* Whether the index has a submodule at path (stage 0).  From the list read_index made, unless
+ * the index ignores case (core.ignorecase), where libgit2's own lookup is the one that folds. */
+static int is_gitlink(const struct walk *w, const char *path, size_t len)
+{
+	if (git_index_caps(w->r->index) & GIT_INDEX_CAPABILITY_IGNORE_CASE) {
+		const git_index_entry *ie = git_index_get_bypath(w->r->index, path, 0);
+		return ie && ie->mode == GIT_FILEMODE_COMMIT;
+	}
+	return w->f->gitlinks.n && pathlist_find(&w->f->gitlinks, path, len) >= 0;
+}
+
 static int skip(void *ctx, const pyci_dir *parent, const pyci_entry *e)
 {
 	struct walk *w = ctx;
@@ -242,8 +253,7 @@ static int skip(void *ctx, const pyci_dir *parent, const pyci_entry *e)
 		return 1;
 	if (join(w, rel, rlen, e->name, "") != 0)
 		return 1;
-	const git_index_entry *ie = git_index_get_bypath(w->r->index, w->path.data, 0);
-	if (ie && ie->mode == GIT_FILEMODE_COMMIT)
+	if (is_gitlink(w, w->path.data, w->path.len))
 		return 1; /* a submodule: reported as a repository of its own */
 	if (pathlist_find(&w->f->index_dirs, w->path.data, w->path.len) >= 0)
 		return 0;

@@ -296,6 +296,23 @@ class AtRisk(GitCase):
         dirs = {o["directory"] for o in of_type(objs, "ignore")}
         self.assertTrue({"newdir", "with space", "sub/deep", "."} <= dirs, dirs)
 
+    def test_submodule_not_checked_out(self):
+        """A submodule's directory holding no .git (deinit'ed) is still not looked into: the
+        index says it is a submodule, and git add . does not go there either."""
+        sub = self.sb.repo("subsrc", {"s.py": ""})
+        sup = self.sb.repo("super", {"t.py": ""})
+        self.sb.git(sup, "submodule", "add", "-q", sub, "lib/sub")
+        self.sb.git(sup, "commit", "-q", "-m", "submodule")
+        self.sb.git(sup, "submodule", "deinit", "-q", "-f", "lib/sub")
+        self.assertEqual(os.listdir(os.path.join(sup, "lib/sub")), [])
+        gittest.write(sup, {"lib/sub/__pycache__/u.cpython-311.pyc": PYC, "lib/sub/v.pyc": PYC,
+                            "lib/w.pyc": PYC})
+        _, objs = self.sb.pyci_json([], sup)
+        want = {p for p in gittest.others(self.sb, sup) if is_cache(p)}
+        self.assertEqual(want, {b"lib/w.pyc"})
+        self.assertEqual({fs(o["path"]) for o in of_type(objs, "at-risk")}, want)
+        self.assertEqual([r["path"] for r in of_type(objs, "repository")], [sup])
+
     def test_directory_excluded_before_its_files(self):
         """git: a file in an ignored directory is ignored, whatever a rule says of the file
         (gitignore(5)); libgit2 alone asks the file first (libgit2 issue #7283)."""
