@@ -10,6 +10,7 @@
 #include "pycinspect/buf.h"
 #include "pycinspect/json.h"
 #include "pycinspect/verdict.h"
+#include "pycinspect/verify.h"
 
 /* Exit codes, documented in docs/exit-codes.md and the man page. */
 enum {
@@ -80,6 +81,15 @@ int cli_color(void);
 
 /* The SGR parameters ("33") of status s's colour, or NULL for none. */
 const char *cli_status_style(pyci_status s);
+
+/* The same for verify's verdict v. */
+const char *cli_verify_style(pyci_verify_verdict v);
+
+/* The SGR parameters of what asks for attention in a summary (bold red), and of clean's acts:
+ * what was done (green) and what a dry run would do (yellow). */
+#define CLI_STYLE_ALERT "1;31"
+#define CLI_STYLE_DONE "32"
+#define CLI_STYLE_WOULD "33"
 
 /* Append text in the colour sgr (SGR parameters; NULL or colour off: plain), then spaces to
  * width columns (width counts text's bytes; the escapes take none).  0, or -1 (ENOMEM). */

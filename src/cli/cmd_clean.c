@@ -150,6 +150,7 @@ static const struct cli_group clean_groups[] = {
 	{"options:", clean_options, 0},
 	{NULL, scanrun_json_option, 0},
 	{NULL, scanrun_quiet_option, 0},
+	{NULL, cli_color_option, 0},
 	{NULL, scanrun_progress_option, 0},
 	{NULL, scanrun_options, 0},
 	{NULL, cli_help_option, 0},
@@ -260,8 +261,10 @@ static int record_end(struct clean_cli *c, const char *action, const char *error
 				  c->rec.data, error);
 		return 0;
 	}
-	return pyci_buf_puts(b, c->dry_run ? "would remove " : "removed ") ||
-	       pyci_buf_append(b, c->rec.data, c->rec.len) || pyci_buf_putc(b, '\n');
+	return cli_styled(b, c->dry_run ? CLI_STYLE_WOULD : CLI_STYLE_DONE,
+			  c->dry_run ? "would remove" : "removed", 0) ||
+	       pyci_buf_putc(b, ' ') || pyci_buf_append(b, c->rec.data, c->rec.len) ||
+	       pyci_buf_putc(b, '\n');
 }
 
 /* Stop before the next act when a signal asked for it. */
@@ -596,10 +599,13 @@ static int summary(struct clean_cli *c, int sig)
 		rc |= cli_human_bytes(b, s->versions[v].total.bytes);
 		rc |= pyci_buf_putc(b, '\n');
 	}
-	if (c->failed || c->kept)
-		rc |= pyci_buf_printf(
-			b, "not removed: %llu failed, %llu kept for safety (see stderr)\n",
-			c->failed, c->kept);
+	if (c->failed || c->kept) {
+		char n[128];
+		(void)snprintf(n, sizeof(n), "not removed: %llu failed, %llu kept for safety",
+			       c->failed, c->kept); /* fits */
+		rc |= cli_styled(b, CLI_STYLE_ALERT, n, 0);
+		rc |= pyci_buf_puts(b, " (see stderr)\n");
+	}
 	if (c->all && c->sourceless_left)
 		rc |= pyci_buf_printf(
 			b,

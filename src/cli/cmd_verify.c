@@ -111,9 +111,13 @@ static const struct cli_option verify_options[] = {
 };
 
 static const struct cli_group verify_groups[] = {
-	{"options:", verify_options, 0}, {NULL, scanrun_json_option, 0},
-	{NULL, scanrun_quiet_option, 0}, {NULL, scanrun_options, 0},
-	{NULL, cli_help_option, 0},      {0},
+	{"options:", verify_options, 0},
+	{NULL, scanrun_json_option, 0},
+	{NULL, scanrun_quiet_option, 0},
+	{NULL, cli_color_option, 0},
+	{NULL, scanrun_options, 0},
+	{NULL, cli_help_option, 0},
+	{0},
 };
 
 static const struct cli_command verify_command = {
@@ -319,8 +323,8 @@ static int names_text(pyci_buf *b, const char *label, const pyci_buf *list, size
 static int line_text(pyci_buf *b, const struct vjob *j, const char *version)
 {
 	const pyci_verify_result *v = &j->res;
-	int rc = pyci_buf_printf(b, "%-12s %-8s ", pyci_verify_name(v->verdict), version) ||
-		 cli_quote_path(b, j->path, j->path_len);
+	int rc = cli_styled(b, cli_verify_style(v->verdict), pyci_verify_name(v->verdict), 12) ||
+		 pyci_buf_printf(b, " %-8s ", version) || cli_quote_path(b, j->path, j->path_len);
 	if (rc)
 		return -1;
 	if (v->verdict == PYCI_VERIFY_DIFFERS) {
@@ -602,12 +606,17 @@ static int summary_text(struct verify_cli *c)
 	int rc = 0;
 	if (total && !c->e.quiet && (c->all || c->n[PYCI_VERIFY_MATCHES] != total))
 		rc |= pyci_buf_putc(b, '\n');
-	rc |= pyci_buf_printf(b, "%llu %s: %llu %s, %llu %s, %llu unverifiable", total,
-			      total == 1 ? "cache" : "caches", c->n[PYCI_VERIFY_MATCHES],
-			      c->n[PYCI_VERIFY_MATCHES] == 1 ? "matches" : "match",
-			      c->n[PYCI_VERIFY_DIFFERS],
-			      c->n[PYCI_VERIFY_DIFFERS] == 1 ? "differs" : "differ",
-			      c->n[PYCI_VERIFY_UNVERIFIABLE]);
+	rc |= pyci_buf_printf(b, "%llu %s: %llu %s, ", total, total == 1 ? "cache" : "caches",
+			      c->n[PYCI_VERIFY_MATCHES],
+			      c->n[PYCI_VERIFY_MATCHES] == 1 ? "matches" : "match");
+	/* the counts that ask for a look, in their verdict's colour when not 0 */
+	char n[64];
+	unsigned long long d = c->n[PYCI_VERIFY_DIFFERS], u = c->n[PYCI_VERIFY_UNVERIFIABLE];
+	(void)snprintf(n, sizeof(n), "%llu %s", d, d == 1 ? "differs" : "differ"); /* fits */
+	rc |= cli_styled(b, d ? cli_verify_style(PYCI_VERIFY_DIFFERS) : NULL, n, 0);
+	rc |= pyci_buf_puts(b, ", ");
+	(void)snprintf(n, sizeof(n), "%llu unverifiable", u); /* fits */
+	rc |= cli_styled(b, u ? cli_verify_style(PYCI_VERIFY_UNVERIFIABLE) : NULL, n, 0);
 	if (c->no_source)
 		rc |= pyci_buf_printf(b, " (%llu without a source)", c->no_source);
 	rc |= pyci_buf_putc(b, '\n');
@@ -621,8 +630,9 @@ static int summary_text(struct verify_cli *c)
 		for (int i = 0; i < PYCI_VERIFY_COUNT; i++) {
 			if (!v->n[i])
 				continue;
-			rc |= pyci_buf_printf(b, "%s%llu %s", sep, v->n[i],
-					      pyci_verify_name((pyci_verify_verdict)i));
+			rc |= pyci_buf_printf(b, "%s%llu ", sep, v->n[i]);
+			rc |= cli_styled(b, cli_verify_style((pyci_verify_verdict)i),
+					 pyci_verify_name((pyci_verify_verdict)i), 0);
 			sep = ", ";
 		}
 		rc |= pyci_buf_puts(b, ")\n");

@@ -7,9 +7,9 @@
  * colours whatever the environment says, NO_COLOR included, as both do; --color=never never.
  * JSON is never coloured: the commands style only their text.
  *
- * What is coloured: a cache's status word (in scan's records and summary, in git's lines) and
- * the counts of the summary that call for attention; paths never are, so that a copied path
- * holds no escape.  One colour per status, the same everywhere (cli_status_style).  Padding is
+ * What is coloured: a cache's status word (in scan's records and summary, in git's lines),
+ * verify's verdict, clean's act ("removed", "would remove") and the counts of a summary that
+ * call for attention; paths never are, so that a copied path holds no escape.  One colour per status, the same everywhere (cli_status_style).  Padding is
  * written outside the escapes, so that the columns of a coloured line are those of a plain one.
  *
  * The choice is the process's: a command parses its options once, and the output functions
@@ -26,9 +26,9 @@ static const char *const color_values[] = {"auto", "always", "never", NULL};
 
 const struct cli_option cli_color_option[] = {
 	{"color", 0, CLI_ARG, "WHEN",
-	 "colour the status words: auto (when stdout is a terminal,\n"
-	 "NO_COLOR is unset or empty and TERM is not dumb), always\n"
-	 "or never (default: auto; docs/output.md)",
+	 "colour the status words and counts: auto (when stdout is a\n"
+	 "terminal, NO_COLOR is unset or empty and TERM is not dumb),\n"
+	 "always or never (default: auto; docs/output.md)",
 	 CLI_COLOR, color_values},
 	{0},
 };
@@ -74,6 +74,19 @@ static const char *const status_sgr[PYCI_STATUS_COUNT] = {
 const char *cli_status_style(pyci_status s)
 {
 	return (unsigned)s < PYCI_STATUS_COUNT ? status_sgr[s] : NULL;
+}
+
+/* verify's verdicts: a match is fine, a difference is the poisoning verify is for, and an
+ * unverifiable cache asks for a look. */
+static const char *const verify_sgr[PYCI_VERIFY_COUNT] = {
+	[PYCI_VERIFY_MATCHES] = "32",
+	[PYCI_VERIFY_DIFFERS] = "1;31",
+	[PYCI_VERIFY_UNVERIFIABLE] = "33",
+};
+
+const char *cli_verify_style(pyci_verify_verdict v)
+{
+	return (unsigned)v < PYCI_VERIFY_COUNT ? verify_sgr[v] : NULL;
 }
 
 int cli_styled(pyci_buf *b, const char *sgr, const char *text, int width)

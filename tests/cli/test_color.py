@@ -123,5 +123,48 @@ class GitColor(unittest.TestCase):
         self.assertNotIn(b"\x1b", js)
 
 
+class ColorOtherCommands(TempDirCase):
+    """clean's acts and verify's verdicts, by the same rule as scan's status words."""
+
+    def setUp(self):
+        super().setUp()
+        module(self.tmp, "a/fresh.py")
+        orphan = module(self.tmp, "b/gone.py")
+        os.unlink(os.path.join(self.tmp, "b", "gone.py"))
+        self.orphan = orphan
+
+    def test_clean_acts_and_alert(self):
+        args = ["clean", "--orphaned", "-n", self.tmp]
+        plain = run(args, env=env_tty()).stdout
+        self.assertIn(b"would remove ", plain)
+        self.assertNotIn(b"\x1b", plain)
+        rc, term, _, err = run_tty(args, env_tty())
+        self.assertEqual(rc, 0, err)
+        term = term.replace(b"\r\n", b"\n")
+        self.assertIn(b"\x1b[33mwould remove\x1b[0m ", term)
+        self.assertEqual(ESC.sub(b"", term), plain)
+        self.assertEqual(run(args + ["--color=never"], env=env_tty()).stdout, plain)
+        json_out = run(args + ["--json", "--color=always"], env=env_tty()).stdout
+        self.assertNotIn(b"\x1b", json_out)
+        # the act itself is green
+        p = run(["clean", "--orphaned", "--color=always", self.tmp], env=env_tty())
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(b"\x1b[32mremoved\x1b[0m ", p.stdout)
+        self.assertFalse(os.path.exists(self.orphan))
+
+    def test_verify_verdicts(self):
+        # an orphaned cache is unverifiable without any interpreter: no source to compile
+        args = ["verify", "-a", os.path.join(self.tmp, "b")]
+        plain = run(args, env=env_tty()).stdout
+        self.assertIn(b"unverifiable", plain)
+        self.assertNotIn(b"\x1b", plain)
+        p = run(args + ["--color=always"], env=env_tty())
+        self.assertIn(b"\x1b[33munverifiable\x1b[0m 3.12 ", p.stdout)  # the record
+        self.assertIn(b"\x1b[33m1 unverifiable\x1b[0m", p.stdout)  # the summary
+        self.assertIn(b"0 differ, ", p.stdout)  # a zero count stays plain
+        self.assertEqual(ESC.sub(b"", p.stdout), plain)
+        self.assertNotIn(b"\x1b", run(args + ["--json", "--color=always"], env=env_tty()).stdout)
+
+
 if __name__ == "__main__":
     main()
