@@ -264,8 +264,9 @@ def part_scan(cfg):
 
 def timed_pty(cmd, env):
     """Run cmd with stdout to /dev/null and stderr on a new pseudo-terminal, read as it comes;
-    (seconds, bytes the terminal received)."""
+    (seconds, bytes the terminal received, CPU seconds: user + system)."""
     master, slave = os.openpty()
+    r0 = os.times()
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=slave, env=env)
@@ -281,8 +282,10 @@ def timed_pty(cmd, env):
         got += len(data)
     p.wait()
     dt = time.perf_counter() - t0
+    r1 = os.times()
     os.close(master)
-    return dt, got
+    return dt, got, (r1.children_user - r0.children_user) + (r1.children_system -
+                                                            r0.children_system)
 
 
 def part_progress(cfg):
@@ -307,16 +310,23 @@ def part_progress(cfg):
     for name, (cmd, e) in cmds.items():  # warm
         drawn[name] = timed_pty(cmd, e)[1]
     times = {name: [] for name in cmds}
+    cpus = {name: [] for name in cmds}
     for _ in range(cfg.runs):
         for name, (cmd, e) in cmds.items():
-            times[name].append(timed_pty(cmd, e)[0])
+            wall, _, cpu = timed_pty(cmd, e)
+            times[name].append(wall)
+            cpus[name].append(cpu)
     meds = {name: statistics.median(ts) for name, ts in times.items()}
+    cmeds = {name: statistics.median(ts) for name, ts in cpus.items()}
     for name, med in meds.items():
         base = "scan -q --jobs 1 --no-progress" if "--jobs 1" in name else "scan -q --no-progress"
         print(f"  {name:42s} {med * 1000:9.1f} ms   {med / meds[base]:5.3f}x no progress   "
+              f"CPU {cmeds[name] * 1000:7.1f} ms {cmeds[name] / cmeds[base]:5.3f}x   "
               f"({drawn[name]} bytes on the terminal in the warm-up run)")
     r = meds["scan -q (line from the start)"] / meds["scan -q --no-progress"]
-    target("scan, progress line / none", f"{r:.3f}x", "nothing measurable", None)
+    rc = cmeds["scan -q (line from the start)"] / cmeds["scan -q --no-progress"]
+    target("scan, progress line / none", f"{r:.3f}x wall, {rc:.3f}x CPU", "nothing measurable",
+           None)
     r1 = meds["scan -q --jobs 1 (line from the start)"] / meds["scan -q --jobs 1 --no-progress"]
     note(f"--jobs 1: {r1:.3f}x.  The spread of the runs of one command says what is within the "
          "noise: " + ", ".join(f"{name} {min(ts) * 1000:.0f}-{max(ts) * 1000:.0f} ms"
