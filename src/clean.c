@@ -26,6 +26,7 @@
 
 #include "shadow.h"
 #include "srcinfo.h"
+#include "pycinspect/sysroot.h"
 
 int pyci_clean_eligible(const pyci_record *r, unsigned selected, const char **why)
 {
@@ -126,7 +127,9 @@ static int source_unchanged(const pyci_record *r)
 	struct stat st;
 	/* a prefix tree's source directory that could not be opened: still not there, by name */
 	int rc;
-	if (r->srcdirfd >= 0) {
+	if (r->source_in_root) { /* as the judge read it: inside the staging root */
+		rc = pyci_sysroot_stat(r->root_fd, r->source_in_root, &st);
+	} else if (r->srcdirfd >= 0) {
 		rc = fstatat(r->srcdirfd, name, &st, 0);
 	} else if (r->source_path) {
 		rc = stat(r->source_path, &st);

@@ -29,6 +29,7 @@
 #include "srcinfo.h"
 #include "pycinspect/jython.h"
 #include "pycinspect/srchash.h"
+#include "pycinspect/sysroot.h"
 
 #define SOURCE_OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
 
@@ -95,6 +96,49 @@ static int none_open(void *ctx, const char *name, int flags, int *noatime)
 }
 
 const judge_source_ops judge_source_none = {none_stat, none_open, NULL};
+
+/* dir/name of a judge_root_src in its scratch: the path inside the root.  NULL (ENOMEM). */
+static const char *root_path(judge_root_src *r, const char *name)
+{
+	pyci_buf_clear(&r->path);
+	if (pyci_buf_puts(&r->path, r->dir) != 0 ||
+	    (r->path.len && r->path.data[r->path.len - 1] != '/' &&
+	     pyci_buf_putc(&r->path, '/') != 0) ||
+	    pyci_buf_puts(&r->path, name) != 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return r->path.data;
+}
+
+static int root_stat(void *ctx, const char *name, struct stat *st)
+{
+	judge_root_src *r = ctx;
+	if (fstatat(r->dirfd, name, st, AT_SYMLINK_NOFOLLOW) != 0)
+		return -1;
+	if (!S_ISLNK(st->st_mode))
+		return 0; /* the directory is inside the root: nothing to resolve */
+	const char *path = root_path(r, name);
+	return path ? pyci_sysroot_stat(r->rootfd, path, st) : -1;
+}
+
+static int root_open(void *ctx, const char *name, int flags, int *noatime)
+{
+	judge_root_src *r = ctx;
+	const char *path = root_path(r, name);
+	if (!path)
+		return -1;
+	if (*noatime) {
+		int fd = pyci_sysroot_open(r->rootfd, path, flags | O_NOATIME);
+		if (fd >= 0 || errno != EPERM)
+			return fd;
+		*noatime = 0;
+	}
+	return pyci_sysroot_open(r->rootfd, path, flags);
+}
+
+/* no dirfd: the batched stats (peek.c) would follow a symlink on the host */
+const judge_source_ops judge_source_root = {root_stat, root_open, NULL};
 
 struct judge *judge_new(const pyci_scan_options *o)
 {

@@ -40,6 +40,18 @@ extern const judge_source_ops judge_source_dir;
  * with (ENOENT and ENOTDIR: the sources are gone; any other: they cannot be checked). */
 extern const judge_source_ops judge_source_none;
 
+/* Sources beside the cache's directory in a staging root (pyci_scan_options.root): ctx points
+ * to one of these.  A name that is not a symlink is looked up in dirfd; one that is, and every
+ * open, inside the root as the installed system resolves it (sysroot.h), by the path dir/NAME.
+ * path is the judge's scratch: one judge_root_src per thread. */
+typedef struct judge_root_src {
+	int dirfd;       /* the sources' directory */
+	int rootfd;      /* the root's */
+	const char *dir; /* the sources' directory's path inside the root */
+	pyci_buf path;
+} judge_root_src;
+extern const judge_source_ops judge_source_root;
+
 /* What the judge found about one cache.  cname is the caller's input. */
 typedef struct judge_result {
 	pyci_cache_name cname;

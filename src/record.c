@@ -132,6 +132,12 @@ void pyci_record_members(pyci_jw *w, const pyci_record *r)
 		}
 		pyci_jw_end(w);
 	}
+	if (r->path_in_root) { /* --root: the paths the installed system will see */
+		pyci_jw_begin(w, "installed");
+		pyci_jw_cstr(w, "path", r->path_in_root);
+		pyci_jw_cstr(w, "source", r->source_in_root);
+		pyci_jw_end(w);
+	}
 	if (r->jclass) { /* Jython's records only: the others stay as they were */
 		if (r->jclass->has_api)
 			pyci_jw_i64(w, "api_version", r->jclass->api);

@@ -44,6 +44,7 @@
 #include "venvup.h"
 #include "pycinspect/buf.h"
 #include "pycinspect/prefix.h"
+#include "pycinspect/sysroot.h"
 
 #define MAX_THREADS 8
 #define BATCH_ITEMS 256 /* caches per job, about */
@@ -303,6 +304,7 @@ struct worker {
 	struct judge *judge;
 	int srcfd;                           /* the sources' directory of the group being judged */
 	int src_err;                         /* or why it could not be opened (srcfd -1) */
+	judge_root_src rsrc;                 /* the same in a staging root (opt->root) */
 	_Atomic(struct venv_scope *) *venvs; /* the scanner's, for the pyvenv.cfg found */
 };
 
@@ -331,6 +333,7 @@ static void worker_free(void *ctx)
 		return;
 	judge_free(w->judge);
 	scratch_free(&w->x);
+	pyci_buf_free(&w->rsrc.path);
 	pyci_buf_free(&w->path);
 	pyci_buf_free(&w->srcpath);
 	free(w);
@@ -366,12 +369,27 @@ static void judge_items(struct worker *w, const struct group *j, size_t from, si
 	}
 }
 
+/* The path inside the staging root o->root of the directory displayed as `dir` (a walk's, which
+ * starts with the root's display path), or of a prefix tree's source directory `dir` ("/R"). */
+static const char *in_root(const pyci_scan_options *o, const char *dir, int prefix)
+{
+	size_t n = strlen(o->root);
+	if (prefix || strncmp(dir, o->root, n) != 0 || (n == 1 && dir[0] == '/'))
+		return dir; /* with the root "/", the path is the system's already */
+	return dir + n;
+}
+
 /* The caches about to be judged have their sources in j's directory. */
 static void judge_in(struct worker *w, const struct group *j)
 {
 	w->srcfd = j->srcfd;
 	w->src_err = j->src_err;
-	if (j->srcfd >= 0)
+	if (j->srcfd >= 0 && w->opt->root) {
+		w->rsrc.dirfd = j->srcfd;
+		w->rsrc.rootfd = w->opt->root_fd;
+		w->rsrc.dir = in_root(w->opt, j->path.data, j->prefix);
+		judge_sources(w->judge, &judge_source_root, &w->rsrc);
+	} else if (j->srcfd >= 0)
 		judge_sources(w->judge, &judge_source_dir, &w->srcfd);
 	else
 		judge_sources(w->judge, &judge_source_none, &w->src_err);
@@ -581,8 +599,8 @@ static void stop(struct scanner *sc, int err)
  * The record of item it of group j, its paths built in path and srcpath (which must outlive
  * the record's use).  0, or -1 (ENOMEM).
  */
-static int fill_record(const struct group *j, const struct item *it, pyci_buf *path,
-		       pyci_buf *srcpath, pyci_record *rec)
+static int fill_record(const pyci_scan_options *o, const struct group *j, const struct item *it,
+		       pyci_buf *path, pyci_buf *srcpath, pyci_record *rec)
 {
 	const char *name = j->names.data + it->name_off;
 	const pyci_buf *dir = it->in_pycache ? &j->pcpath : &j->path;
@@ -596,6 +614,8 @@ static int fill_record(const struct group *j, const struct item *it, pyci_buf *p
 	rec->dirfd = it->in_pycache ? j->pcfd : j->srcfd;
 	rec->srcdirfd = j->srcfd;
 	rec->in_prefix = j->prefix;
+	if (o->root)
+		rec->path_in_root = in_root(o, path->data, 0);
 	if (it->res.have_source) {
 		if (join(srcpath, j->path.data, j->path.len, name, it->res.cname.stem_len) ||
 		    pyci_buf_puts(srcpath, ".py"))
@@ -603,6 +623,10 @@ static int fill_record(const struct group *j, const struct item *it, pyci_buf *p
 		rec->source_path = srcpath->data;
 		rec->source_path_len = srcpath->len;
 		rec->source = &it->res.source;
+		if (o->root) {
+			rec->source_in_root = in_root(o, srcpath->data, j->prefix);
+			rec->root_fd = o->root_fd;
+		}
 	}
 	rec->cname = &it->res.cname;
 	rec->header = &it->res.header;
@@ -623,7 +647,7 @@ static void prepare_item(struct worker *w, const struct group *j, struct item *i
 	pyci_record rec;
 	size_t budget = w->opt->prepared_budget ? w->opt->prepared_budget : PYCI_PREPARED_BUDGET;
 	if (!ops->prepare || atomic_load(w->prepared_bytes) >= budget ||
-	    fill_record(j, it, &w->path, &w->srcpath, &rec) != 0)
+	    fill_record(w->opt, j, it, &w->path, &w->srcpath, &rec) != 0)
 		return;
 	int rc = ops->prepare(ops->ctx, &rec, &it->prepared);
 	if (rc < 0) {
@@ -653,7 +677,7 @@ static void emit_group(struct scanner *sc, struct group *j)
 	for (size_t i = 0; i < j->n && !sc->stopped; i++) {
 		struct item *it = &j->items[i];
 		pyci_record rec;
-		if (fill_record(j, it, &sc->path, &sc->srcpath, &rec) != 0) {
+		if (fill_record(sc->opt, j, it, &sc->path, &sc->srcpath, &rec) != 0) {
 			stop(sc, ENOMEM);
 			break;
 		}
@@ -1185,7 +1209,9 @@ static int prefix_group(const struct collect *c, const pyci_dir *d)
 		errno = ENOMEM;
 		return -1;
 	}
-	int fd = open(src->data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = c->sc->opt->root
+			 ? pyci_sysroot_open(c->sc->opt->root_fd, src->data, O_RDONLY | O_DIRECTORY)
+			 : open(src->data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct group_spec g = {.srcfd = fd,
 			       .src_err = fd < 0 ? errno : 0,
 			       .srcpath = src->data,
@@ -1391,7 +1417,8 @@ static int venvs_above(struct scanner *sc, int dirfd, const char *display)
 {
 	if (!sc->opt->venv_targets)
 		return 0;
-	if (venv_above(dirfd, display, sc->opt->cross_mounts, found_above, sc) != 0)
+	if (venv_above(dirfd, display, sc->opt->cross_mounts, sc->opt->root ? sc->opt->root_fd : -1,
+		       found_above, sc) != 0)
 		return -1;
 	/* the list holds these alone, the last found (the outermost) first */
 	for (const struct venv_scope *v = atomic_load(&sc->venvs); v && sc->ops->venv; v = v->next)

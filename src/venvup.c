@@ -89,8 +89,12 @@ static int tell(int fd, pyci_buf *root, pyci_buf *config, venv_found_fn found, v
 	return found(ctx, &v);
 }
 
-int venv_above(int dirfd, const char *display, int cross_mounts, venv_found_fn found, void *ctx)
+int venv_above(int dirfd, const char *display, int cross_mounts, int topfd, venv_found_fn found,
+	       void *ctx)
 {
+	uint64_t tdev = 0, tino = 0, tmnt;
+	if (topfd >= 0 && dirio_identity(topfd, &tdev, &tino, &tmnt) != 0)
+		return 0; /* the top cannot be told: nothing is looked for, not even in dirfd */
 	pyci_buf root = PYCI_BUF_INIT, config = PYCI_BUF_INIT;
 	int fd = openat(dirfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	uint64_t dev0 = 0, mnt0 = 0, pdev = 0, pino = 0;
@@ -118,6 +122,8 @@ int venv_above(int dirfd, const char *display, int cross_mounts, venv_found_fn f
 			if ((rc = tell(fd, &root, &config, found, ctx, &named)) != 0 || named)
 				break;
 		}
+		if (topfd >= 0 && dev == tdev && ino == tino)
+			break; /* the staging root: nothing above it belongs to the system */
 		pdev = dev;
 		pino = ino;
 		int up = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -94,6 +94,11 @@ typedef struct pyci_scan_options {
 				      * entry at all when listed */
 	/* NULL, or counters the scan adds to (pyci_scan_progress) */
 	pyci_scan_progress *progress;
+	/* NULL, or a staging root (sysroot.h): the display path of a tree whose every path scanned
+	 * starts with it (root "/" rel); sources, and the directories pyci_scan_prefix mirrors, are
+	 * looked up inside it as if it were "/", and pyvenv.cfg is not looked for above it */
+	const char *root;
+	int root_fd; /* with root: its directory (O_PATH will do) */
 } pyci_scan_options;
 
 /* The directories left out unless no_default_excludes (a root named by the caller never is). */
@@ -168,6 +173,13 @@ typedef struct pyci_record {
 				   * prefix, pyci_scan_list): layout "prefix" */
 	const struct pyci_member *member; /* a member of an archive (archive.h): where it is;
 					   * NULL for a file */
+	const char *path_in_root;         /* with a staging root (pyci_scan_options.root): the
+				     * cache's path inside it, from its "/" ("/usr/lib/..."), as
+				     * the installed system names it; else NULL */
+	const char *source_in_root;       /* with a staging root, the source's, which root_fd
+				     * resolves as the installed system will (sysroot.h); else
+				     * NULL */
+	int root_fd;
 } pyci_record;
 
 /* Count r's cache in p (NULL: nothing), as the engine does before each ops->record: relaxed
