@@ -14,9 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pycinspect/cachename.h"
+#include "pycinspect/sysroot.h"
 
 void pyci_targets_init(pyci_targets *t)
 {
@@ -144,14 +146,46 @@ static int interpreter_name(const char *name, pyci_impl *impl, int *major, int *
 	return parse_dotted(name + off, len - off, major, minor);
 }
 
-/* Add the interpreters named in dir to t, counting them in *added.  A directory that cannot be
- * opened is skipped (0); -1 with errno when its listing could not be read whole (ENOMEM, EIO):
- * a set short of an interpreter would make its caches foreign. */
-static int add_from_dir(pyci_targets *t, const char *dir, size_t *added)
+/* Whether the entry name of the directory d (at dir inside the staging root rootfd, or on the
+ * host when rootfd < 0) is an interpreter one could run: executable, on the host; a regular file
+ * with an execute bit, resolved inside the root (it is never run, nor asked of the kernel as
+ * the host's user would run it: the root is another system). */
+static int runnable(int dfd, const char *name, int rootfd, const char *dir)
 {
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return errno == ENOMEM ? -1 : 0;
+	if (rootfd < 0)
+		return faccessat(dfd, name, X_OK, 0) == 0;
+	char path[4096];
+	struct stat st;
+	int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return n > 0 && (size_t)n < sizeof(path) && pyci_sysroot_stat(rootfd, path, &st) == 0 &&
+	       S_ISREG(st.st_mode) && (st.st_mode & 0111);
+}
+
+/* The directory of an interpreter's standard library, pythonX.Y with os.py in it (in the staging
+ * root rootfd, at dir inside it): that interpreter is installed.  0 and the version, or -1. */
+static int stdlib_dir(int rootfd, const char *dir, const char *name, pyci_impl *impl, int *major,
+		      int *minor)
+{
+	char path[4096];
+	struct stat st;
+	if (strncmp(name, "python", 6) != 0 ||
+	    parse_dotted(name + 6, strlen(name + 6), major, minor))
+		return -1;
+	*impl = PYCI_IMPL_CPYTHON;
+	int n = snprintf(path, sizeof(path), "%s/%s/os.py", dir, name);
+	return n > 0 && (size_t)n < sizeof(path) && pyci_sysroot_stat(rootfd, path, &st) == 0 &&
+			       S_ISREG(st.st_mode)
+		       ? 0
+		       : -1;
+}
+
+/* Add the interpreters named in the directory dfd (closed here) to t, counting them in *added:
+ * with lib, the standard library directories it holds (stdlib_dir).  rootfd, dir: the staging
+ * root it is in, and its path there (rootfd -1: the host).  -1 with errno when its listing could
+ * not be read whole (ENOMEM, EIO): a set short of an interpreter would make its caches foreign. */
+static int add_from_fd(pyci_targets *t, int dfd, int lib, int rootfd, const char *dir,
+		       size_t *added)
+{
 	DIR *d = fdopendir(dfd);
 	if (!d) {
 		int e = errno;
@@ -170,26 +204,42 @@ static int add_from_dir(pyci_targets *t, const char *dir, size_t *added)
 		}
 		pyci_impl impl;
 		int major, minor;
-		if (strncmp(e->d_name, "python", 6) != 0 && strncmp(e->d_name, "pypy", 4) != 0 &&
-		    strncmp(e->d_name, "jython", 6) != 0)
-			continue;
-		if (interpreter_name(e->d_name, &impl, &major, &minor) != 0) {
-			/* python3 -> python3.11: use the name the link points at */
-			char link[256];
-			ssize_t n = readlinkat(dirfd(d), e->d_name, link, sizeof(link) - 1);
-			if (n <= 0)
+		if (lib) {
+			if (stdlib_dir(rootfd, dir, e->d_name, &impl, &major, &minor) != 0)
 				continue;
-			link[n] = '\0';
-			const char *base = strrchr(link, '/');
-			if (interpreter_name(base ? base + 1 : link, &impl, &major, &minor) != 0)
+		} else {
+			if (strncmp(e->d_name, "python", 6) != 0 &&
+			    strncmp(e->d_name, "pypy", 4) != 0 &&
+			    strncmp(e->d_name, "jython", 6) != 0)
+				continue;
+			if (interpreter_name(e->d_name, &impl, &major, &minor) != 0) {
+				/* python3 -> python3.11: use the name the link points at */
+				char link[256];
+				ssize_t n = readlinkat(dirfd(d), e->d_name, link, sizeof(link) - 1);
+				if (n <= 0)
+					continue;
+				link[n] = '\0';
+				const char *base = strrchr(link, '/');
+				if (interpreter_name(base ? base + 1 : link, &impl, &major,
+						     &minor) != 0)
+					continue;
+			}
+			if (!runnable(dirfd(d), e->d_name, rootfd, dir))
 				continue;
 		}
-		if (faccessat(dirfd(d), e->d_name, X_OK, 0) != 0)
-			continue;
 		size_t before = t->count;
 		if (add(t, impl, major, minor) == 0 && t->count > before)
 			(*added)++;
 	}
+}
+
+/* add_from_fd of the host's directory dir; one that cannot be opened is skipped (0). */
+static int add_from_dir(pyci_targets *t, const char *dir, size_t *added)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return errno == ENOMEM ? -1 : 0;
+	return add_from_fd(t, dfd, 0, -1, NULL, added);
 }
 
 /* CPython first, then PyPy, then Jython; each by version. */
@@ -227,6 +277,33 @@ int pyci_targets_from_path(pyci_targets *t, const char *path_env, size_t *added)
 		if (!colon)
 			break;
 		p = colon + 1;
+	}
+	qsort(t->items, t->count, sizeof(t->items[0]), target_cmp);
+	return 0;
+}
+
+/* Where a staging root's interpreters are (sysroot.h): their directories, and those of their
+ * standard libraries. */
+static const struct {
+	const char *dir;
+	int lib;
+} root_dirs[] = {
+	{"usr/local/bin", 0}, {"usr/bin", 0},         {"bin", 0},       {"usr/local/lib", 1},
+	{"usr/lib", 1},       {"usr/local/lib64", 1}, {"usr/lib64", 1},
+};
+
+int pyci_targets_from_root(pyci_targets *t, int rootfd, size_t *added)
+{
+	*added = 0;
+	for (size_t i = 0; i < sizeof(root_dirs) / sizeof(root_dirs[0]); i++) {
+		int dfd = pyci_sysroot_open(rootfd, root_dirs[i].dir, O_RDONLY | O_DIRECTORY);
+		if (dfd < 0) {
+			if (errno == ENOMEM)
+				return -1;
+			continue; /* not there, or not a directory: it holds no interpreter */
+		}
+		if (add_from_fd(t, dfd, root_dirs[i].lib, rootfd, root_dirs[i].dir, added) != 0)
+			return -1;
 	}
 	qsort(t->items, t->count, sizeof(t->items[0]), target_cmp);
 	return 0;

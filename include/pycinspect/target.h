@@ -6,7 +6,8 @@
  * such as "3.12.1", which mean their version: every 3.12.x writes what 3.12 does) or from the
  * interpreter names found on PATH (python3.12, python2.7, pypy3.9, jython2.7, symlinks such as
  * python3 whose target name carries a version, and jython, which is Jython 2.7: no other
- * language version of Jython has been released since 2.5), without running any of them.
+ * language version of Jython has been released since 2.5), or in a staging root, without
+ * running any of them.
  */
 #ifndef PYCINSPECT_TARGET_H
 #define PYCINSPECT_TARGET_H
@@ -48,6 +49,17 @@ int pyci_targets_add_list(pyci_targets *t, const char *list);
  * not be used.
  */
 int pyci_targets_from_path(pyci_targets *t, const char *path_env, size_t *added);
+
+/*
+ * Add the interpreters of the staging root rootfd (sysroot.h: a DESTDIR, a container's root
+ * file system), counting them in *added, and sort the set as pyci_targets_from_path does: those
+ * named in its usr/local/bin, usr/bin and bin (by name, as on PATH; a regular file with an
+ * execute bit once resolved inside the root), and those whose standard library is there
+ * (usr/local/lib, usr/lib, usr/local/lib64, usr/lib64: a directory pythonX.Y holding os.py).
+ * Every path resolves inside the root, nothing is run, and the host's PATH is not read.
+ * 0, or -1 with errno as pyci_targets_from_path.
+ */
+int pyci_targets_from_root(pyci_targets *t, int rootfd, size_t *added);
 
 /* 1 if impl major.minor is in the set, else 0. */
 int pyci_targets_contains(const pyci_targets *t, pyci_impl impl, int major, int minor);
