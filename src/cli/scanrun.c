@@ -11,13 +11,16 @@
  * errors and its "archive" line are written here.  Targets found on PATH say nothing of where an
  * archive's caches will run, so only --target applies to archives.
  */
+#define _GNU_SOURCE /* O_PATH */
 #include "scanrun.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "progress.h"
@@ -25,6 +28,8 @@
 #include "pycinspect/jython.h"
 #include "pycinspect/magic.h"
 #include "pycinspect/prefix.h"
+#include "pycinspect/sysroot.h"
+#include "pycinspect/target.h"
 
 /* --io's values, in the order of pyci_io (also those of the PYCI_IO environment variable). */
 static const char *const io_values[] = {"auto", "uring", "plain", NULL};
@@ -111,6 +116,13 @@ const struct cli_option scanrun_input_options[] = {
 	 ENGINE_PYCACHE_PREFIX, NULL},
 	{"pycache-prefix-env", 0, CLI_NOARG, NULL, "the same, with DIR from $PYTHONPYCACHEPREFIX",
 	 ENGINE_PYCACHE_PREFIX_ENV, NULL},
+	{"root", 0, CLI_ARG, "DIR",
+	 "judge DIR as the system installed from it will see it (a\n"
+	 "DESTDIR, a container's root file system): PATHs, and the DIR\n"
+	 "of --pycache-prefix, are paths inside it (default: all of it),\n"
+	 "symlinks resolve inside it, and targets come from its\n"
+	 "interpreters, not PATH's (docs/packaging.md)",
+	 ENGINE_ROOT, NULL},
 	{0},
 };
 
@@ -242,6 +254,13 @@ int scanrun_option(struct scanrun *e, int ch, const char *arg)
 	case ENGINE_PYCACHE_PREFIX_ENV:
 		e->prefix_env = 1;
 		return 1;
+	case ENGINE_ROOT:
+		if (!*arg) {
+			cli_error("invalid --root '' (a directory)");
+			return -1;
+		}
+		e->root = arg;
+		return 1;
 	case ENGINE_IO:
 		if (parse_io(arg, &e->opt.io) != 0) {
 			cli_error("invalid --io '%s' (auto, uring or plain)", arg);
@@ -305,6 +324,32 @@ static int archive_limits(pyci_archive_limits *l, const char *spec)
 	return 0;
 }
 
+/* --root DIR: its descriptor, and the text every display path starts with, into e->opt.  0,
+ * or -1 (said). */
+static int open_root(struct scanrun *e)
+{
+	if (e->files_from) {
+		cli_error("--root and --files-from: a list's paths are judged as they are on this "
+			  "system (not done: a list of paths inside a root)");
+		return -1;
+	}
+	size_t n = strlen(e->root);
+	while (n > 1 && e->root[n - 1] == '/')
+		n--;
+	e->root_fd = open(e->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (e->root_fd < 0 || pyci_buf_append(&e->root_text, e->root, n) != 0) {
+		int err = errno;
+		pyci_buf q = PYCI_BUF_INIT;
+		if (cli_quote_path(&q, e->root, strlen(e->root)) == 0)
+			cli_error("cannot open the root '%s': %s", q.data, strerror(err));
+		pyci_buf_free(&q);
+		return -1;
+	}
+	e->opt.root = e->root_text.data;
+	e->opt.root_fd = e->root_fd;
+	return 0;
+}
+
 int scanrun_ready(struct scanrun *e)
 {
 	if (archive_limits(&e->aopt.limits, getenv("PYCI_ARCHIVE_LIMITS")) != 0)
@@ -342,12 +387,16 @@ int scanrun_ready(struct scanrun *e)
 		cli_error("invalid PYCI_IO '%s' (auto, uring or plain)", io);
 		return -1;
 	}
+	if (e->root && open_root(e) != 0)
+		return -1;
 	e->from = "option";
 	if (!e->have_targets) {
-		e->from = "PATH";
+		e->from = e->root ? "root" : "PATH";
 		size_t added;
-		if (pyci_targets_from_path(&e->targets, getenv("PATH"), &added) != 0) {
-			cli_error("cannot find the interpreters on PATH: %s", strerror(errno));
+		if (e->root ? pyci_targets_from_root(&e->targets, e->root_fd, &added) != 0
+			    : pyci_targets_from_path(&e->targets, getenv("PATH"), &added) != 0) {
+			cli_error("cannot find the interpreters %s: %s",
+				  e->root ? "in the root" : "on PATH", strerror(errno));
 			return -1;
 		}
 		e->have_targets = added > 0;
@@ -571,7 +620,7 @@ static void warn_no_tree(const struct scanrun *e, const char *path, const char *
 {
 	pyci_buf q = PYCI_BUF_INIT, t = PYCI_BUF_INIT, real_tree = PYCI_BUF_INIT;
 	pyci_buf h = PYCI_BUF_INIT;
-	char *real = realpath(path, NULL);
+	char *real = e->root ? NULL : realpath(path, NULL); /* a root's PATHs: no hint */
 	struct stat st;
 	if (real && pyci_prefix_cache_dir(&real_tree, e->prefix, real) == 0 &&
 	    strcmp(real_tree.data, tree) != 0 && lstat(real_tree.data, &st) == 0 &&
@@ -592,6 +641,12 @@ static void warn_no_tree(const struct scanrun *e, const char *path, const char *
 	pyci_buf_free(&t);
 	pyci_buf_free(&h);
 	pyci_buf_free(&real_tree);
+}
+
+/* stat(2) of a PATH: inside the root with --root (sysroot.h). */
+static int path_stat(const struct scanrun *e, const char *path, struct stat *st)
+{
+	return e->root ? pyci_sysroot_stat(e->root_fd, path, st) : stat(path, st);
 }
 
 /* --pycache-prefix: the tree, whole or for each PATH.  As scanrun_run. */
@@ -635,7 +690,7 @@ static int run_prefix(struct scanrun *e, char **paths, const pyci_scan_ops *ops,
 		fatal = -1;
 	for (size_t i = 0; i < n && !fatal; i++) {
 		struct stat st;
-		if (stat(paths[i], &st) == 0 && !S_ISDIR(st.st_mode)) {
+		if (path_stat(e, paths[i], &st) == 0 && !S_ISDIR(st.st_mode)) {
 			path_refused(e, paths[i],
 				     "not a directory (with --pycache-prefix, a PATH is a source "
 				     "directory; list files with --files-from)",
@@ -643,7 +698,7 @@ static int run_prefix(struct scanrun *e, char **paths, const pyci_scan_ops *ops,
 			fatal = 1;
 			continue;
 		}
-		int gone = stat(paths[i], &st) != 0 ? errno : 0;
+		int gone = path_stat(e, paths[i], &st) != 0 ? errno : 0;
 		if (lstat(tp[i], &st) != 0 && errno == ENOENT) {
 			if (gone) { /* neither the sources nor their caches */
 				root_error(e, paths[i], gone);
@@ -879,11 +934,65 @@ static int progress_record(void *ctx, const pyci_record *r)
 static int run_paths(struct scanrun *e, char **paths, const pyci_scan_ops *ops,
 		     int (*refuse)(const char *path));
 
+/*
+ * --root: each PATH (a path inside the root) as the root's display path joined with where it
+ * resolves inside the root (sysroot.h), into shown (NULL-terminated; texts in bufs); no PATH:
+ * the root itself (or, for a prefix tree, no PATH).  sources: the PATHs are the source
+ * directories of a prefix tree, made absolute inside the root and left unresolved (Python in
+ * the root spells them so).  0, or -1 (said: a PATH that does not resolve, memory).
+ */
+static int root_paths(struct scanrun *e, char **paths, int sources, pyci_buf *bufs, char **shown)
+{
+	int rc = 0;
+	size_t i = 0;
+	for (; paths[i]; i++) {
+		pyci_buf rel = PYCI_BUF_INIT;
+		pyci_buf *b = &bufs[i];
+		const char *r = e->root_text.data;
+		if (sources) { /* as Python there spells them: from its "/", symlinks and all */
+			const char *p = paths[i];
+			while (*p == '/')
+				p++;
+			if (pyci_buf_putc(b, '/') != 0 || pyci_buf_puts(b, p) != 0) {
+				cli_error("out of memory");
+				rc = -1;
+			}
+			shown[i] = b->data;
+			continue;
+		}
+		int k = pyci_sysroot_resolve(e->root_fd, paths[i], &rel);
+		if (k != 0 && errno != ENOMEM) {
+			path_refused(e, paths[i], "cannot resolve inside the root", errno, 1);
+			rc = -1;
+		} else if (k != 0 || pyci_buf_puts(b, r) != 0 ||
+			   (rel.len && r[strlen(r) - 1] != '/' && pyci_buf_putc(b, '/') != 0) ||
+			   pyci_buf_append(b, rel.data, rel.len) != 0 ||
+			   pyci_buf_append(b, "", 0) != 0) {
+			cli_error("out of memory");
+			rc = -1;
+		}
+		shown[i] = b->data;
+		pyci_buf_free(&rel);
+	}
+	if (i == 0 && !e->prefix) {
+		if (pyci_buf_puts(&bufs[0], e->root_text.data) != 0) {
+			cli_error("out of memory");
+			return -1;
+		}
+		shown[i++] = bufs[0].data;
+	}
+	shown[i] = NULL;
+	return rc;
+}
+
+static int run_root(struct scanrun *e, char **paths, const pyci_scan_ops *ops,
+		    int (*refuse)(const char *path));
+
 int scanrun_run(struct scanrun *e, char **paths, const pyci_scan_ops *ops,
 		int (*refuse)(const char *path))
 {
 	if (!e->progress || e->no_progress || e->json)
-		return run_paths(e, paths, ops, refuse);
+		return run_root(e, paths, ops, refuse);
 	atomic_init(&e->counters.dirs, 0);
 	atomic_init(&e->counters.caches, 0);
 	atomic_init(&e->counters.bytes, 0);
@@ -894,9 +1003,45 @@ int scanrun_run(struct scanrun *e, char **paths, const pyci_scan_ops *ops,
 	}
 	e->opt.progress = &e->counters;
 	(void)progress_start(&e->counters); /* none when it cannot: the run goes on */
-	int rc = run_paths(e, paths, &wrapped, refuse);
+	int rc = run_root(e, paths, &wrapped, refuse);
 	progress_stop();
 	e->opt.progress = NULL;
+	return rc;
+}
+
+/* --root: the PATHs, and the prefix, mapped into the root (root_paths), then run_paths.  As
+ * scanrun_run. */
+static int run_root(struct scanrun *e, char **paths, const pyci_scan_ops *ops,
+		    int (*refuse)(const char *path))
+{
+	if (!e->root)
+		return run_paths(e, paths, ops, refuse);
+	size_t n = 0;
+	while (paths[n])
+		n++;
+	pyci_buf *bufs = calloc(n + 1, sizeof(*bufs)), prefix = PYCI_BUF_INIT;
+	char **shown = calloc(n + 2, sizeof(*shown));
+	const char *given = e->prefix;
+	int rc = -1;
+	if (!bufs || !shown) {
+		cli_error("out of memory");
+		goto out;
+	}
+	if (e->prefix) { /* a path inside the root, as Python there names it */
+		char *p[] = {(char *)e->prefix, NULL};
+		if (root_paths(e, p, 0, &prefix, shown) != 0)
+			goto out;
+		e->prefix = prefix.data;
+	}
+	if (root_paths(e, paths, e->prefix != NULL, bufs, shown) == 0)
+		rc = run_paths(e, shown, ops, refuse);
+out:
+	for (size_t i = 0; bufs && i <= n; i++)
+		pyci_buf_free(&bufs[i]);
+	free(bufs);
+	free(shown);
+	e->prefix = given; /* the summary names the one given, inside the root */
+	pyci_buf_free(&prefix);
 	return rc;
 }
 
@@ -1016,7 +1161,7 @@ static int targets_list(pyci_buf *b, const pyci_targets *t)
 
 int scanrun_warn_guessed_targets(struct scanrun *e)
 {
-	if (!e->opt.targets || strcmp(e->from, "PATH") != 0 || e->warned_guessed)
+	if (!e->opt.targets || strcmp(e->from, "option") == 0 || e->warned_guessed)
 		return 0;
 	e->warned_guessed = 1;
 	pyci_buf names = PYCI_BUF_INIT;
@@ -1030,11 +1175,11 @@ int scanrun_warn_guessed_targets(struct scanrun *e)
 		pyci_buf_free(&names);
 		return -1;
 	}
-	cli_error("warning: the targets were found on PATH (%s); the caches of every other "
+	cli_error("warning: the targets were found %s (%s); the caches of every other "
 		  "interpreter are foreign and selected for removal, except in and below a "
 		  "directory whose pyvenv.cfg names its interpreter (name the interpreters to keep "
 		  "with --target)",
-		  names.data);
+		  e->root ? "in the root" : "on PATH", names.data);
 	pyci_buf_free(&names);
 	return 0;
 }
@@ -1072,21 +1217,32 @@ int scanrun_summary_text(struct scanrun *e)
 	const pyci_summary *s = &e->sum;
 	int rc = 0;
 	int venvs = venv_targets_found(e);
+	const char *found = e->root ? "in the root" : "on PATH";
 	if (e->archive_text.len)
 		rc |= pyci_buf_append(b, e->archive_text.data, e->archive_text.len);
+	if (e->root) {
+		rc |= pyci_buf_puts(b, "root: ");
+		rc |= cli_quote_path(b, e->root, strlen(e->root));
+		rc |= pyci_buf_puts(b, " (paths, symlinks and interpreters resolved inside it)\n");
+	}
 	if (e->opt.targets) {
 		rc |= pyci_buf_puts(b, "targets: ");
 		rc |= targets_list(b, e->opt.targets);
 		rc |= pyci_buf_printf(b, " (from %s)\n",
-				      strcmp(e->from, "PATH") ? "--target"
+				      !strcmp(e->from, "option") ? "--target"
+				      : e->root                  ? "the root's interpreters"
 				      : e->archives ? "PATH; not applied to archives, use --target"
 						    : "PATH");
 	} else if (venvs) {
-		rc |= pyci_buf_puts(b, "targets: none found on PATH (use --target), so no cache is "
-				       "judged foreign but in these virtual environments:\n");
+		rc |= pyci_buf_printf(b,
+				      "targets: none found %s (use --target), so no cache is "
+				      "judged foreign but in these virtual environments:\n",
+				      found);
 	} else {
-		rc |= pyci_buf_puts(b, "targets: none found on PATH, so no cache is judged foreign "
-				       "(use --target)\n");
+		rc |= pyci_buf_printf(b,
+				      "targets: none found %s, so no cache is judged foreign "
+				      "(use --target)\n",
+				      found);
 	}
 	if (venvs)
 		rc |= venv_lines(b, e);
@@ -1165,6 +1321,8 @@ void scanrun_summary_members(const struct scanrun *e, pyci_jw *w)
 		pyci_jw_end_array(w);
 	}
 	pyci_jw_cstr(w, "check_source", check_source_values[e->opt.check]);
+	if (e->root)
+		pyci_jw_cstr(w, "root", e->root);
 	if (e->have_list) {
 		pyci_jw_begin(w, "listed");
 		pyci_jw_u64(w, "paths", e->list.paths);
@@ -1192,6 +1350,9 @@ void scanrun_free(struct scanrun *e)
 	}
 	free(e->venvs);
 	free(e->excludes);
+	if (e->root && e->root_fd >= 0)
+		close(e->root_fd);
+	pyci_buf_free(&e->root_text);
 	free(e->exclude_hits);
 	pyci_summary_free(&e->sum);
 	pyci_buf_free(&e->out);

@@ -32,6 +32,7 @@ enum {
 	ENGINE_PYCACHE_PREFIX,
 	ENGINE_PYCACHE_PREFIX_ENV,
 	ENGINE_NO_PROGRESS,
+	ENGINE_ROOT,
 };
 
 /*
@@ -48,7 +49,7 @@ extern const struct cli_option scanrun_options[];
  * (progress.h) unless --json or this; the command sets scanrun.progress. */
 extern const struct cli_option scanrun_progress_option[];
 /* Where the caches are, when not in the trees of PATHs: --files-from, -0, --pycache-prefix,
- * --pycache-prefix-env (docs/inputs.md).  scan, clean and dump list them under "inputs:". */
+ * --pycache-prefix-env (docs/inputs.md), and --root (docs/packaging.md).  scan, clean and dump list them under "inputs:". */
 extern const struct cli_option scanrun_input_options[];
 
 /* A pyvenv.cfg the scans found (pyci_scan_ops.venv), kept for the summary. */
@@ -64,7 +65,7 @@ struct scanrun {
 	pyci_scan_options opt;
 	pyci_targets targets;
 	int have_targets;
-	const char *from;      /* "option" or "PATH" */
+	const char *from;      /* "option", "PATH" or "root" */
 	const char **excludes; /* NULL-terminated, for opt.excludes */
 	size_t nexcludes;
 	atomic_ulong *exclude_hits; /* opt.exclude_hits: a warning for a glob that matched
@@ -93,6 +94,10 @@ struct scanrun {
 	int prefix_env;          /* --pycache-prefix-env */
 	const char *env_prefix;  /* $PYTHONPYCACHEPREFIX when set and not empty */
 	int have_list;           /* list holds what --files-from read */
+	const char *root;        /* --root DIR as given, or NULL */
+	pyci_buf root_text;      /* DIR without its trailing '/' ("/" for the top): the start of
+				  * every display path, opt.root */
+	int root_fd;             /* DIR's directory (O_PATH), or -1 */
 	/* archives named as PATHs (pycinspect/archive.h, docs/archives.md); archive_lines here,
 	 * beside an int, where it takes no padding */
 	int archive_lines; /* scan: an "archive" line each, and images in the summary */
