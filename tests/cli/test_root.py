@@ -51,27 +51,57 @@ def statuses(pycs, key="installed"):
     return {r[key]["path"]: r["status"] for r in pycs}
 
 
+def staging_root(tmp):
+    """A DESTDIR in tmp as `install` makes one: a package copied with cp -a into its
+    site-packages, compiled there by CPython 3.12 and 3.11, and a dummy usr/bin/python3.12.
+    Returns (root, site)."""
+    root = os.path.join(tmp, "destdir")
+    site = os.path.join(root, SITE)
+    pkg = os.path.join(tmp, "build", "pkg")
+    write_file(os.path.join(pkg, "__init__.py"), b"from . import core\n")
+    write_file(os.path.join(pkg, "core.py"), b"VALUE = 1\n")
+    write_file(os.path.join(pkg, "util.py"), b"def f():\n    return 2\n")
+    os.makedirs(site)
+    sh(["cp", "-a", pkg, site])
+    write_file(os.path.join(root, "usr/bin/python3.12"), b"#!/bin/false\n", 0o755)
+    os.symlink("python3.12", os.path.join(root, "usr/bin/python3"))
+    for py in (PY312, PY311):
+        sh([py, "-m", "compileall", "-q", site])
+    return root, site
+
+
+def linked_sources(root, site):
+    """pkg/absolute.py, a link to HOST_OS, and pkg/escape.py, one that climbs out of the root
+    with twelve "..", both to the root's own HOST_OS (other contents than the host's, an older
+    mtime), each with the cache a python3.12 in the root writes: that of the root's file.
+    Returns the root's file, and the caches' paths inside the root."""
+    inside = os.path.join(root, HOST_OS.lstrip("/"))
+    write_file(inside, b"ROOT_OS = 1\n")
+    os.utime(inside, (1500000000, 1500000000))
+    pkg = os.path.join(site, "pkg")
+    os.symlink(HOST_OS, os.path.join(pkg, "absolute.py"))
+    os.symlink("../" * 12 + HOST_OS.lstrip("/"), os.path.join(pkg, "escape.py"))
+    for name in ("absolute", "escape"):
+        sh([PY312, "-c", "import py_compile, sys; "
+            "py_compile.compile(sys.argv[1], cfile=sys.argv[2], doraise=True)", inside,
+            os.path.join(pkg, "__pycache__", name + ".cpython-312.pyc")])
+    return inside, ["/%s/pkg/__pycache__/%s.cpython-312.pyc" % (SITE, n)
+                    for n in ("absolute", "escape")]
+
+
+def check_prerequisites(case):
+    for exe in (PY312, PY311, PY39):
+        if not os.access(exe, os.X_OK):
+            case.fail("%s is missing (pyenv)" % exe)
+    if not os.path.isfile(HOST_OS):
+        case.fail("%s is missing (Debian's python3.11)" % HOST_OS)
+
+
 class Root(TempDirCase):
     def setUp(self):
         super().setUp()
-        for exe in (PY312, PY311, PY39):
-            if not os.access(exe, os.X_OK):
-                self.fail("%s is missing (pyenv)" % exe)
-        if not os.path.isfile(HOST_OS):
-            self.fail("%s is missing (Debian's python3.11)" % HOST_OS)
-        self.root = os.path.join(self.tmp, "destdir")
-        self.site = os.path.join(self.root, SITE)
-        # the package, as `install` copies it into the staging root
-        pkg = os.path.join(self.tmp, "build", "pkg")
-        write_file(os.path.join(pkg, "__init__.py"), b"from . import core\n")
-        write_file(os.path.join(pkg, "core.py"), b"VALUE = 1\n")
-        write_file(os.path.join(pkg, "util.py"), b"def f():\n    return 2\n")
-        os.makedirs(self.site)
-        sh(["cp", "-a", pkg, self.site])
-        write_file(os.path.join(self.root, "usr/bin/python3.12"), b"#!/bin/false\n", 0o755)
-        os.symlink("python3.12", os.path.join(self.root, "usr/bin/python3"))
-        for py in (PY312, PY311):
-            sh([py, "-m", "compileall", "-q", self.site])
+        check_prerequisites(self)
+        self.root, self.site = staging_root(self.tmp)
 
     def scan(self, *args, expect_rc=0, env=None):
         kw = {"env": env} if env else {}
@@ -142,19 +172,8 @@ class Root(TempDirCase):
         self.assertEqual((summary["targets"], summary["targets_from"]), (["3.13"], "option"))
 
     def test_symlinks_resolve_inside_the_root(self):
-        inside = os.path.join(self.root, HOST_OS.lstrip("/"))
-        write_file(inside, b"ROOT_OS = 1\n")
-        os.utime(inside, (1500000000, 1500000000))
+        inside, caches = linked_sources(self.root, self.site)
         pkg = os.path.join(self.site, "pkg")
-        os.symlink(HOST_OS, os.path.join(pkg, "absolute.py"))
-        os.symlink("../" * 12 + HOST_OS.lstrip("/"), os.path.join(pkg, "escape.py"))
-        for name in ("absolute", "escape"):
-            # what a python3.12 in the root writes: the cache of the file the link leads to there
-            sh([PY312, "-c", "import py_compile, sys; "
-                "py_compile.compile(sys.argv[1], cfile=sys.argv[2], doraise=True)", inside,
-                os.path.join(pkg, "__pycache__", name + ".cpython-312.pyc")])
-        caches = ["/%s/pkg/__pycache__/%s.cpython-312.pyc" % (SITE, n)
-                  for n in ("absolute", "escape")]
         pycs, _, _, _ = self.scan("-t", "3.12")
         got = statuses(pycs)
         self.assertEqual([got[c] for c in caches], ["fresh", "fresh"])

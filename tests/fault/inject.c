@@ -32,6 +32,9 @@
  *                                 removed from its environment (so the shim is not loaded into
  *                                 the shell, where its constructor would truncate PYCI_TEE and
  *                                 PYCI_TRACE).  The stat then goes on as asked.
+ *   PYCI_NO_OPENAT2=1             syscall(SYS_openat2, ...) fails with ENOSYS, as on a kernel
+ *                                 before 5.6 (or under a seccomp filter that does not know it):
+ *                                 the code that uses openat2 must fall back (sysroot.c, dirio.c)
  *   PYCI_TEE=FILE                 every byte that reached descriptor 1 is also appended to FILE
  *   PYCI_TRACE=FILE               one line per event, in order: "W <bytes written so far>" after
  *                                 each successful write to descriptor 1, "F <n>[ INJECTED]" for
@@ -48,7 +51,8 @@
  *                                 alloc (allocations counted, failed ones included),
  *                                 alloc_failed, hook_stat (stats of a name holding
  *                                 PYCI_HOOK_FSTATAT_MATCH), hook_ran (1 once the command ran),
- *                                 hook_status (its wait status), then "end 1".  Writes to stdout
+ *                                 hook_status (its wait status), openat2_refused
+ *                                 (openat2 calls refused under PYCI_NO_OPENAT2), then "end 1".  Writes to stdout
  *                                 after the destructor (a stream the program left for exit() to
  *                                 flush) are not counted.
  *
@@ -79,6 +83,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -197,6 +202,32 @@ static void resolve_all(void)
 	RESOLVE(real_lstat, stat_fn, "lstat");
 	RESOLVE(real_stat64, stat64_fn, "stat64");
 	RESOLVE(real_lstat64, stat64_fn, "lstat64");
+}
+
+/* --- openat2 refused (PYCI_NO_OPENAT2) ---------------------------------------------------- */
+
+typedef long (*syscall_fn)(long, ...);
+static syscall_fn real_syscall;
+static int no_openat2;
+static atomic_ulong n_openat2_refused;
+
+/* syscall(2) passed on with all six argument registers (what glibc's own reads), but openat2
+ * under PYCI_NO_OPENAT2. */
+long syscall(long nr, ...)
+{
+	va_list ap;
+	long a[6];
+	va_start(ap, nr);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	if (nr == SYS_openat2 && no_openat2) {
+		atomic_fetch_add(&n_openat2_refused, 1);
+		errno = ENOSYS;
+		return -1;
+	}
+	RESOLVE(real_syscall, syscall_fn, "syscall");
+	return real_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /* --- small async-signal-safe string helpers ------------------------------------------- */
@@ -864,6 +895,8 @@ __attribute__((constructor)) static void inject_init(void)
 	hook_cmd = getenv("PYCI_HOOK_RUN");
 	if (hook_cmd && !*hook_cmd)
 		hook_cmd = NULL;
+	n = getenv("PYCI_NO_OPENAT2");
+	no_openat2 = n && *n && strcmp(n, "0") != 0;
 	hook_prepare();
 	replace_stdout();
 }
@@ -897,6 +930,7 @@ __attribute__((destructor)) static void inject_fini(void)
 	put_count(buf, sizeof(buf), &len, "hook_stat", &n_hook_stat);
 	put(buf, sizeof(buf), &len, atomic_load(&hook_ran) ? "hook_ran 1\n" : "hook_ran 0\n");
 	put_count(buf, sizeof(buf), &len, "hook_status", &hook_status);
+	put_count(buf, sizeof(buf), &len, "openat2_refused", &n_openat2_refused);
 	put(buf, sizeof(buf), &len, "end 1\n"); /* the file is complete */
 	int fd = open(count_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
