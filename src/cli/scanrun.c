@@ -1230,7 +1230,10 @@ int scanrun_summary_text(struct scanrun *e)
 		rc |= targets_list(b, e->opt.targets);
 		rc |= pyci_buf_printf(b, " (from %s)\n",
 				      !strcmp(e->from, "option") ? "--target"
-				      : e->root                  ? "the root's interpreters"
+				      : e->root && e->archives
+					      ? "the root's interpreters; not applied to archives, "
+						"use --target"
+				      : e->root     ? "the root's interpreters"
 				      : e->archives ? "PATH; not applied to archives, use --target"
 						    : "PATH");
 	} else if (venvs) {

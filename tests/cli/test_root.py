@@ -18,10 +18,10 @@ a dummy executable (nothing in DIR is ever run).  Checked against outside truth:
   importlib.util.cache_from_source gives for a sys.pycache_prefix inside the root;
 - clean removes inside DIR only, and its JSON records name both paths.
 """
-import json
 import os
 import shutil
 import subprocess
+import zipfile
 
 from clitest import TempDirCase, main, parse_clean_jsonl, run, scan_json, snapshot, write_file
 
@@ -280,6 +280,15 @@ class Root(TempDirCase):
         p = run(["clean", "--root", self.root, "--unused", "--dry-run"])
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn(b"warning: the targets were found in the root (3.12)", p.stderr)
+        # an archive inside the root: judged, but the root's interpreters are not its targets
+        with zipfile.ZipFile(os.path.join(self.root, "opt.zip"), "w") as z:
+            z.write(os.path.join(self.site, "pkg/__pycache__/core.cpython-311.pyc"),
+                    "pkg/__pycache__/core.cpython-311.pyc")
+        p = run(["scan", "--root", self.root, "/opt.zip"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(b"targets: 3.12 (from the root's interpreters; not applied to archives, "
+                      b"use --target)\n", p.stdout)
+        self.assertNotIn(b"foreign", p.stdout)
 
 
 if __name__ == "__main__":
