@@ -12,7 +12,9 @@
  *   src/finder.c         each interpreter's module finder as data: packages, extension
  *                        suffixes, the build's platform triplet
  *   src/shadow.c, .h     a module shadowed by a package or an extension module beside it
- *   src/target.c         target interpreters (--target, PATH)
+ *   src/target.c         target interpreters (--target, PATH, a staging root's)
+ *   src/sysroot.c        paths resolved inside a staging root (--root): openat2
+ *                        RESOLVE_IN_ROOT, or the same one component at a time
  *   src/walk.c           descriptor-relative tree walk, bounded descriptors, no symlinks
  *   src/pwalk.c, .h      the same walk with directories on worker threads, output in order
  *   src/dirio.c, .h      opening (mount rule, no symlinks) and listing directories, for both;
