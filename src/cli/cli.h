@@ -102,4 +102,26 @@ int cmd_magic(int argc, char **argv);
 int cmd_git(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 
+/* Each command's options and --help (args.h), beside its cmd_ function. */
+struct cli_command;
+extern const struct cli_command scan_command, clean_command, dump_command, magic_command,
+	git_command, verify_command;
+
+/*
+ * One command, as `pycinspect --help` lists it: "  NAME ARGS  SUMMARY".  run is called with
+ * argv[0] the command ("pycinspect NAME") and returns the exit status; run and options are
+ * NULL for a command this build leaves out (git without libgit2), which is still listed.
+ */
+struct cli_entry {
+	const char *name;
+	const char *args;    /* what follows the name in the list: "[PATH...]" */
+	const char *summary; /* one line */
+	int (*run)(int argc, char **argv);
+	const struct cli_command *options;
+};
+
+/* Every command, in the order of `pycinspect --help`; the last row's name is NULL.  main.c
+ * dispatches from it, and the shell completions are made from it (complgen.c). */
+extern const struct cli_entry cli_commands[];
+
 #endif

@@ -158,7 +158,7 @@ static const struct cli_group clean_groups[] = {
 	{0},
 };
 
-static const struct cli_command clean_command = {
+const struct cli_command clean_command = {
 	.name = "clean",
 	.head = "usage: pycinspect clean SELECTOR... [OPTIONS] [PATH...]\n"
 		"\n"

@@ -58,7 +58,7 @@ static const struct cli_group dump_groups[] = {
 	{0},
 };
 
-static const struct cli_command dump_command = {
+const struct cli_command dump_command = {
 	.name = "dump",
 	.head = "usage: pycinspect dump [--pretty] [--consts] [OPTIONS] [PATH...]\n"
 		"\n"

@@ -59,7 +59,7 @@ static const struct cli_group git_groups[] = {
 	{0},
 };
 
-static const struct cli_command git_command = {
+const struct cli_command git_command = {
 	.name = "git",
 	.head = "usage: pycinspect git [OPTIONS] [PATH...]\n"
 		"\n"

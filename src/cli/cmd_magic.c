@@ -39,7 +39,7 @@ static const struct cli_group magic_groups[] = {
 	{0},
 };
 
-static const struct cli_command magic_command = {
+const struct cli_command magic_command = {
 	.name = "magic",
 	.head = "usage: pycinspect magic [--json] [NUMBER|VERSION...]\n"
 		"\n"

@@ -65,7 +65,7 @@ static const struct cli_group scan_groups[] = {
 	{0},
 };
 
-static const struct cli_command scan_command = {
+const struct cli_command scan_command = {
 	.name = "scan",
 	.head = "usage: pycinspect scan [OPTIONS] [PATH...]\n"
 		"\n"

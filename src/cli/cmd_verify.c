@@ -120,7 +120,7 @@ static const struct cli_group verify_groups[] = {
 	{0},
 };
 
-static const struct cli_command verify_command = {
+const struct cli_command verify_command = {
 	.name = "verify",
 	.head = "usage: pycinspect verify [OPTIONS] [PATH...]\n"
 		"\n"

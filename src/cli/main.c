@@ -47,6 +47,7 @@
  *   src/pool.c, .h       ordered pool of worker threads (one-thread walks, named files)
  *   src/closer.c, .h     closes directories on a helper thread (clean)
  *   src/cli/main.c       this file: picks the command
+ *   src/cli/commands.c   the commands as data: name, summary, function, option tables
  *   src/cli/cli.h        what the command-line modules share: exit codes, output, commands
  *   src/cli/args.c, .h   option tables -> getopt and --help
  *   src/cli/output.c     the one way to stdout; clean's log; paths and sizes for people
@@ -73,7 +74,8 @@
 
 #include "cli.h"
 
-const char *pyci_progname = "pycinspect";
+/* The width of "NAME ARGS" in the list of commands, before two spaces and the summary. */
+#define COMMAND_COLUMN 20
 
 /* (void): on stdout a failure is caught at exit by cli_close_stdout; on stderr it cannot be
  * helped. */
@@ -85,13 +87,14 @@ static void usage(FILE *f)
 		"Find Python bytecode caches (.pyc, and Jython's $py.class) and judge each one as\n"
 		"the interpreter that wrote it would.\n"
 		"\n"
-		"commands:\n"
-		"  scan [PATH...]        report caches that are stale, orphaned, foreign or broken\n"
-		"  clean SELECTOR... [PATH...]  remove the selected caches (--stale, --all, ...)\n"
-		"  dump [PATH...]        forensic JSON of each cache: hashes, header, source, code\n"
-		"  verify [PATH...]      compile each cache's source and compare the code with it\n"
-		"  magic [NUMBER|VERSION...]  the magic-number table, both ways\n"
-		"  git [PATH...]         caches a git repository tracks, its ignore rules, the fix\n"
+		"commands:\n",
+		f);
+	for (const struct cli_entry *c = cli_commands; c->name; c++) {
+		int w = (int)(strlen(c->name) + 1 + strlen(c->args));
+		(void)fprintf(f, "  %s %s%*s  %s\n", c->name, c->args,
+			      w < COMMAND_COLUMN ? COMMAND_COLUMN - w : 0, "", c->summary);
+	}
+	(void)fputs(
 		"\n"
 		"  pycinspect COMMAND --help   options of a command\n"
 		"  pycinspect --version\n"
@@ -127,25 +130,16 @@ int main(int argc, char **argv)
 		cli_error("cannot clear POSIXLY_CORRECT: %s", strerror(errno));
 		return EXIT_USAGE;
 	}
+	const struct cli_entry *c = cli_commands;
+	while (c->name && strcmp(c->name, cmd) != 0)
+		c++;
 	int rc;
-	if (strcmp(cmd, "scan") == 0) {
-		rc = cmd_scan(argc - 1, argv + 1);
-	} else if (strcmp(cmd, "clean") == 0) {
-		rc = cmd_clean(argc - 1, argv + 1);
-	} else if (strcmp(cmd, "dump") == 0) {
-		rc = cmd_dump(argc - 1, argv + 1);
-	} else if (strcmp(cmd, "magic") == 0) {
-		rc = cmd_magic(argc - 1, argv + 1);
-	} else if (strcmp(cmd, "git") == 0) {
-#ifdef PYCI_HAVE_GIT
-		rc = cmd_git(argc - 1, argv + 1);
-#else
-		cli_error(
-			"this pycinspect was built without libgit2 (PYCI_GIT=OFF): no git command");
+	if (c->name && c->run) {
+		rc = c->run(argc - 1, argv + 1);
+	} else if (c->name) {
+		cli_error("this pycinspect was built without libgit2 (PYCI_GIT=OFF): no %s command",
+			  c->name);
 		return EXIT_USAGE;
-#endif
-	} else if (strcmp(cmd, "verify") == 0) {
-		rc = cmd_verify(argc - 1, argv + 1);
 	} else if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
 		   strcmp(cmd, "help") == 0) {
 		usage(stdout);
