@@ -5,8 +5,8 @@
  * An option is listed once, in a struct cli_option row: its spellings, its argument, its help
  * and its value set.  A command is a struct cli_command: the prose of its --help around a list
  * of option tables (groups), some of them shared (the engine's, scanrun.c; --help, here).  The
- * shell completions of a later issue read the same rows, so that help, parser and completions
- * cannot disagree.
+ * shell completions are written from the same rows at build time (complgen.c, complete.h), so
+ * that help, parser and completions cannot disagree.
  */
 #ifndef PYCINSPECT_CLI_ARGS_H
 #define PYCINSPECT_CLI_ARGS_H
@@ -24,7 +24,9 @@ enum cli_arg {
  *   long_name   spelt after "--"; every option has one, and it must be spelt in full
  *   short_name  the letter after "-", or 0 for none
  *   arg         whether it takes a value
- *   arg_name    the value's name in --help ("LIST"), NULL for CLI_NOARG
+ *   arg_name    the value's name in --help ("LIST"), NULL for CLI_NOARG; the completions read
+ *               it too: FILE is a file name, DIR a directory, and LIST or TOPICS a
+ *               comma-separated list of values
  *   help        its text in --help; a '\n' starts a new line at the help column, where the
  *               current texts break their lines (the breaks are chosen by hand, not by width)
  *   id          what the command's on_option receives: unique among the tables a command

@@ -118,6 +118,7 @@ struct cli_entry {
 	const char *summary; /* one line */
 	int (*run)(int argc, char **argv);
 	const struct cli_command *options;
+	int paths; /* 1: its operands are PATHs (file names to complete); 0: other words */
 };
 
 /* Every command, in the order of `pycinspect --help`; the last row's name is NULL.  main.c

@@ -65,6 +65,10 @@
  *   src/cli/gitwalk.c    the work tree's untracked caches and sources
  *   src/cli/gitfix.c, .h   --fix, and the git commands that do the same
  *   src/cli/pathlist.c, .h  sorted lists of paths
+ *   src/cli/complgen.c   pycinspect-complgen, run by the build (not installed): the bash, zsh
+ *                        and fish completions from the tables above; complete.c, .h: what
+ *                        they offer; complete_bash.c, complete_zsh.c, complete_fish.c: each
+ *                        shell's script
  */
 #include <errno.h>
 #include <signal.h>
