@@ -14,9 +14,12 @@ set -eu
 # fixtures/jython/generate.py.  build-essential, dpkg-dev, debhelper, lintian, man-db: the
 # Debian packages (debian/), built, checked, installed and their man page found by
 # tools/test-package.sh (dpkg-buildpackage checks that build-essential is installed).
+# bash-completion, zsh, fish: tests/cli/test_completion.py runs the generated completions in
+# each real shell (bash-completion's pkg-config file also says where `cmake --install` puts the
+# bash one).
 pkgs="gcc make cmake pkg-config libssl-dev libxxhash-dev liburing-dev libgit2-dev libarchive-dev libcmocka-dev python3
 xxhash pypy3 clang libclang-rt-dev clang-tidy clang-format cppcheck strace e2fsprogs git pre-commit
-jython python3-virtualenv build-essential dpkg-dev debhelper lintian man-db"
+jython python3-virtualenv build-essential dpkg-dev debhelper lintian man-db bash-completion zsh fish"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
