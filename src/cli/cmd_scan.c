@@ -267,15 +267,8 @@ static int summary_text(struct scan_cli *c)
 
 static int summary_json(struct scan_cli *c)
 {
-	const pyci_summary *s = &c->e.sum;
 	pyci_jw w;
-	pyci_jw_init(&w, &c->e.out);
-	pyci_jw_begin(&w, NULL);
-	pyci_jw_cstr(&w, "type", "summary");
-	pyci_jw_u64(&w, "caches", s->total.count);
-	pyci_jw_u64(&w, "bytes", s->total.bytes);
-	pyci_summary_members(&w, s);
-	pyci_jw_u64(&w, "foreign", s->foreign);
+	scanrun_summary_begin(&c->e, &w);
 	pyci_jw_u64(&w, "unchecked_stale", c->unchecked_stale);
 	pyci_jw_u64(&w, "same_second", c->same_second);
 	if (c->e.archives) { /* only then: a walk's summary stays as it was */

@@ -644,15 +644,8 @@ static int summary_text(struct verify_cli *c)
 
 static int summary_json(struct verify_cli *c)
 {
-	const pyci_summary *s = &c->e.sum;
 	pyci_jw w;
-	pyci_jw_init(&w, &c->e.out);
-	pyci_jw_begin(&w, NULL);
-	pyci_jw_cstr(&w, "type", "summary");
-	pyci_jw_u64(&w, "caches", s->total.count);
-	pyci_jw_u64(&w, "bytes", s->total.bytes);
-	pyci_summary_members(&w, s);
-	pyci_jw_u64(&w, "foreign", s->foreign);
+	scanrun_summary_begin(&c->e, &w);
 	pyci_jw_begin(&w, "verify");
 	for (int i = 0; i < PYCI_VERIFY_COUNT; i++)
 		pyci_jw_u64(&w, pyci_verify_name((pyci_verify_verdict)i), c->n[i]);

@@ -1285,6 +1285,17 @@ int scanrun_summary_text(struct scanrun *e)
 	return rc ? -1 : 0;
 }
 
+void scanrun_summary_begin(struct scanrun *e, pyci_jw *w)
+{
+	pyci_jw_init(w, &e->out);
+	pyci_jw_begin(w, NULL);
+	pyci_jw_cstr(w, "type", "summary");
+	pyci_jw_u64(w, "caches", e->sum.total.count);
+	pyci_jw_u64(w, "bytes", e->sum.total.bytes);
+	pyci_summary_members(w, &e->sum);
+	pyci_jw_u64(w, "foreign", e->sum.foreign);
+}
+
 void scanrun_summary_members(const struct scanrun *e, pyci_jw *w)
 {
 	if (e->opt.targets) {

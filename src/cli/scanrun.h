@@ -176,6 +176,11 @@ int scanrun_warn_guessed_targets(struct scanrun *e);
  * (ENOMEM). */
 int scanrun_summary_text(struct scanrun *e);
 
+/* Open the summary object of a judging run in w, on e->out, with its first members: "type"
+ * ("summary"), "caches" and "bytes" of e->sum, its tallies (pyci_summary_members) and
+ * "foreign".  The command adds its own, then scanrun_summary_members, and ends it. */
+void scanrun_summary_begin(struct scanrun *e, pyci_jw *w);
+
 /* The same as members of the summary object open in w: "targets", "targets_from", "venvs",
  * "check_source", "errors", "mounts_not_crossed".  A failure is w's (pyci_jw_finish). */
 void scanrun_summary_members(const struct scanrun *e, pyci_jw *w);
