@@ -393,6 +393,16 @@ class Case:
 # run one Runner per interpreter and add up.
 
 
+def runner_args(doc):
+    """The command line of a script that runs one Runner per interpreter: --keep, --only,
+    -v; its description, the first line of the script's doc."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--keep", action="store_true", help="keep the temporary trees")
+    ap.add_argument("--only", help="comma-separated targets to run (3.13,2.7,pypy3.9)")
+    ap.add_argument("-v", "--verbose", action="store_true", help="log every case")
+    return ap.parse_args()
+
+
 def pyci_binary():
     """PYCI_BIN as an absolute path; or None, after printing the failure."""
     pyci = os.environ.get("PYCI_BIN")
@@ -813,11 +823,7 @@ class Runner:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--keep", action="store_true", help="keep the temporary trees")
-    ap.add_argument("--only", help="comma-separated targets to run (3.13,2.7,pypy3.9)")
-    ap.add_argument("-v", "--verbose", action="store_true", help="log every case")
-    args = ap.parse_args()
+    args = runner_args(__doc__)
 
     pyci = pyci_binary()
     if not pyci:

@@ -28,7 +28,6 @@ Environment and options as py (PYCI_BIN required; PYCI_REQUIRE_PYODIDE=1;
 "N passed, M failed".  Exit 0 iff M == 0.
 """
 
-import argparse
 import json
 import os
 import shutil
@@ -38,7 +37,7 @@ import tempfile
 
 sys.dont_write_bytecode = True
 from conformance import (clean_env, discover, marker_line, missing_pyodide,  # noqa: E402
-                         pyci_binary, run_runners)
+                         pyci_binary, run_runners, runner_args)
 
 TIMEOUT = 300
 BASE = 1600000000           # every source's mtime, whole seconds (Pyodide reads milliseconds)
@@ -318,11 +317,7 @@ class Runner:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--keep", action="store_true", help="keep the temporary trees")
-    ap.add_argument("--only", help="comma-separated targets to run (3.13,pypy3.9)")
-    ap.add_argument("-v", "--verbose", action="store_true", help="log every case")
-    args = ap.parse_args()
+    args = runner_args(__doc__)
     pyci = pyci_binary()
     if not pyci:
         return 1

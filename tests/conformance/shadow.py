@@ -38,7 +38,6 @@ PYCI_PYODIDE_ROOT, PYCI_REQUIRE_PYODIDE=1; --only, --keep, -v).  Output: one lin
 case, then exactly "N passed, M failed".  Exit 0 iff M == 0.  Standard library only.
 """
 
-import argparse
 import json
 import os
 import shutil
@@ -48,7 +47,7 @@ import tempfile
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree for the import below
 from conformance import (TIMEOUT, clean_env, discover, marker_line,  # noqa: E402
-                         missing_pyodide, pyci_binary, run, run_runners)
+                         missing_pyodide, pyci_binary, run, run_runners, runner_args)
 
 # Child script, for every interpreter (2.7 included).  argv[1]: a JSON file of cases
 # [dir, kind, keep_source]; compiles m.py in each (kind "pycache": the interpreter's own
@@ -288,11 +287,7 @@ class Runner:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--keep", action="store_true", help="keep the temporary trees")
-    ap.add_argument("--only", help="comma-separated targets to run (3.13,2.7,pypy3.9)")
-    ap.add_argument("-v", "--verbose", action="store_true", help="log every case")
-    args = ap.parse_args()
+    args = runner_args(__doc__)
 
     pyci = pyci_binary()
     if not pyci:
