@@ -44,6 +44,10 @@ int cli_flush_log(pyci_buf *b, const char *done);
  * first). */
 int cli_write(const char *p, size_t n);
 
+/* All n bytes at p to fd, again after EINTR, nothing said.  0, or -1 with errno (EIO for a
+ * write that took nothing). */
+int cli_write_all(int fd, const char *p, size_t n);
+
 /* From now on, output that fails because the reader closed the pipe (`scan | head`) fails
  * without a message on stderr; the exit status still says it.  For the commands that only
  * report: clean says it, since it then stops removing. */

@@ -203,23 +203,6 @@ static int rule_block(const struct gitfix *fx, pyci_buf *b)
 	return rc ? -1 : 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			if (w == 0)
-				errno = EIO;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Put the .gitignore back as it was: its old length, or gone if this run created it. */
 static void undo_gitignore(const struct gitfix *fx, int fd, off_t size, const char *path)
 {
@@ -253,7 +236,7 @@ int gitfix_apply(struct gitrepo *r, struct gitfix *fx, int dry_run)
 	if (fd >= 0) {
 		if (rule_block(fx, &block) != 0)
 			goto oom;
-		if (size < 0 || write_all(fd, block.data, block.len) != 0) {
+		if (size < 0 || cli_write_all(fd, block.data, block.len) != 0) {
 			cli_error("cannot append to '%s': %s", path.data, strerror(errno));
 			undo_gitignore(fx, fd, size < 0 ? 0 : size, path.data);
 			cli_error("nothing was changed in '%.*s'", GITREPO_TOP(r));

@@ -308,3 +308,20 @@ int cli_human_bytes(pyci_buf *b, unsigned long long bytes)
 	}
 	return pyci_buf_printf(b, "%.1f %s", v, units[u]);
 }
+
+int cli_write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}

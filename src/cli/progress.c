@@ -69,24 +69,10 @@ static int before(const struct timespec *a, const struct timespec *b)
 	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
-/* All of n bytes to stderr; a failure is not worth more than a missing line. */
-static void put_err(const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(STDERR_FILENO, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
 static void erase_locked(void)
 {
 	if (pg.drawn)
-		put_err("\r\033[K", 4);
+		(void)cli_write_all(STDERR_FILENO, "\r\033[K", 4); /* a failure: a line missing */
 	pg.drawn = 0;
 }
 
@@ -131,7 +117,7 @@ static void draw_locked(const struct timespec *now)
 			ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col : 80;
 		/* one column short of the width: a full row would wrap, and "\r" not reach it */
 		size_t n = 4 + cut_to_columns(b.data + 4, b.len - 4, cols - 1);
-		put_err(b.data, n);
+		(void)cli_write_all(STDERR_FILENO, b.data, n);
 		pg.drawn = 1;
 	}
 	pyci_buf_free(&b);
