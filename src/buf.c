@@ -59,16 +59,6 @@ int pyci_buf_puts(pyci_buf *b, const char *s)
 	return pyci_buf_append(b, s, strlen(s));
 }
 
-int pyci_buf_putc(pyci_buf *b, char c)
-{
-	if (b->data && b->cap - b->len > 1) { /* room for c and the NUL */
-		b->data[b->len++] = c;
-		b->data[b->len] = '\0';
-		return 0;
-	}
-	return pyci_buf_append(b, &c, 1);
-}
-
 int pyci_buf_put_u64(pyci_buf *b, uint64_t v)
 {
 	char tmp[20];

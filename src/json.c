@@ -73,6 +73,20 @@ static inline int plain_ascii(unsigned char c)
 	return c >= 0x20 && c < 0x7F && c != '"' && c != '\\';
 }
 
+/* Whether none of the 8 bytes of x needs a look: all are plain_ascii.  Exact when it says so;
+ * a word it refuses is looked at byte by byte (a borrow may flag a plain byte after one that
+ * is not plain, never a word of plain bytes alone). */
+static inline int word_plain(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	uint64_t q = x ^ (ones * '"'), bs = x ^ (ones * '\\'), del = x ^ (ones * 0x7F);
+	uint64_t flags = (x - ones * 0x20) & ~x; /* below 0x20 */
+	flags |= (q - ones) & ~q;                /* '"' */
+	flags |= (bs - ones) & ~bs;              /* '\\' */
+	flags |= (del - ones) & ~del;            /* DEL */
+	return ((flags | x) & highs) == 0;       /* ... or not ASCII */
+}
+
 /* The JSON string of s[0 .. len): appended to b, or with b NULL only counted into *size.
  * Inlined into both callers, so that each is compiled for its own b: the writer stays as fast
  * as a loop of its own. */
@@ -85,7 +99,10 @@ static inline __attribute__((always_inline)) int json_string(pyci_buf *b, const 
 		return -1;
 	size_t run = 0; /* start of a run of bytes copied as they are */
 	for (size_t i = 0; i < len;) {
-		/* printable ASCII but '"' and '\\': the common case, copied with its run */
+		/* printable ASCII but '"' and '\\': the common case, copied with its run, a word
+		 * at a time while the words are plain */
+		for (uint64_t x; len - i >= 8 && (memcpy(&x, p + i, 8), word_plain(x));)
+			i += 8;
 		while (i < len && plain_ascii(p[i]))
 			i++;
 		if (i == len)
@@ -123,6 +140,13 @@ static inline __attribute__((always_inline)) int json_string(pyci_buf *b, const 
 	if (!b) {
 		if (size)
 			*size = n_out + (len - run);
+		return 0;
+	}
+	if (run == 0) { /* nothing escaped: the room reserved above holds it all */
+		memcpy(b->data + b->len, s, len);
+		b->len += len;
+		b->data[b->len++] = '"';
+		b->data[b->len] = '\0';
 		return 0;
 	}
 	if (pyci_buf_append(b, s + run, len - run) != 0)

@@ -22,6 +22,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -224,6 +225,43 @@ static void test_escapes(void **state)
 			assert_true((unsigned char)b.data[i] >= 0x20);
 		pyci_buf_free(&b);
 		check_round_trip(&ch, 1);
+	}
+}
+
+/* Every byte value at every place of a string of 1 to 24 plain bytes, so that each lands in each
+ * lane of the word-at-a-time scan and in the byte-at-a-time tail: written as it is exactly when
+ * it is printable ASCII but '"' and '\\', and otherwise escaped as test_escapes and
+ * test_invalid_bytes say (a byte from 0x80 alone is no UTF-8: \udcXX). */
+static void test_every_byte_everywhere(void **state)
+{
+	(void)state;
+	for (size_t len = 1; len <= 24; len++) {
+		for (size_t at = 0; at < len; at++) {
+			for (int c = 0; c < 256; c++) {
+				char in[24], want[40];
+				memset(in, 'x', len);
+				in[at] = (char)c;
+				char esc[8];
+				if (c == '"' || c == '\\')
+					snprintf(esc, sizeof(esc), "\\%c", c);
+				else if (c == '\n')
+					snprintf(esc, sizeof(esc), "\\n");
+				else if (c == '\t')
+					snprintf(esc, sizeof(esc), "\\t");
+				else if (c == '\r')
+					snprintf(esc, sizeof(esc), "\\r");
+				else if (c < 0x20 || c == 0x7F)
+					snprintf(esc, sizeof(esc), "\\u%04x", (unsigned)c);
+				else if (c >= 0x80)
+					snprintf(esc, sizeof(esc), "\\udc%02x", (unsigned)c);
+				else
+					snprintf(esc, sizeof(esc), "%c", c);
+				snprintf(want, sizeof(want), "\"%.*s%s%.*s\"", (int)at, in, esc,
+					 (int)(len - at - 1), in + at + 1);
+				check_json(in, len, want);
+				assert_int_equal(pyci_json_string_size(in, len), strlen(want));
+			}
+		}
 	}
 }
 
@@ -752,6 +790,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plain),
 		cmocka_unit_test(test_escapes),
+		cmocka_unit_test(test_every_byte_everywhere),
 		cmocka_unit_test(test_valid_utf8),
 		cmocka_unit_test(test_invalid_bytes),
 		cmocka_unit_test(test_appends),
