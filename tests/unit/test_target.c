@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -215,6 +216,22 @@ static void test_format(void **state)
 	memset(buf, 'X', sizeof(buf));
 	pyci_target_format(&p, buf, 5);
 	assert_string_equal(buf, "pypy");
+	pyci_target_format(&p, buf, 1);
+	assert_string_equal(buf, "");
+	memset(buf, 'X', sizeof(buf));
+	pyci_target_format(&p, buf, 0); /* nothing written */
+	assert_int_equal(buf[0], 'X');
+	/* every int, as snprintf's "%d" writes it */
+	const int edge[] = {0, 9, 10, 99, 100, 313, -1, -10, INT_MAX, INT_MIN};
+	for (size_t i = 0; i < sizeof(edge) / sizeof(edge[0]); i++) {
+		for (size_t k = 0; k < sizeof(edge) / sizeof(edge[0]); k++) {
+			pyci_target x = {PYCI_IMPL_JYTHON, edge[i], edge[k]};
+			char want[64];
+			(void)snprintf(want, sizeof(want), "jython%d.%d", edge[i], edge[k]);
+			pyci_target_format(&x, buf, sizeof(buf));
+			assert_string_equal(buf, want);
+		}
+	}
 }
 
 /* ---------------------------------------------------------------- PATH */
