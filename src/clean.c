@@ -151,6 +151,25 @@ static int source_unchanged(const pyci_record *r)
 	       now.dev == was->dev && now.ino == was->ino;
 }
 
+/* Whether what shadows r's module (shadow.h) still does: looked up as the judge did, inside the
+ * staging root when there is one (its source's directory there). */
+static int shadow_stays(const pyci_record *r, const pyci_shadow *s)
+{
+	if (!r->source_in_root) {
+		shadow_dir d = {r->srcdirfd, -1, NULL};
+		return shadow_still(&d, r->name, r->cname->stem_len, s);
+	}
+	char dir[PATH_MAX];
+	const char *slash = strrchr(r->source_in_root, '/');
+	size_t n = slash ? (size_t)(slash - r->source_in_root) : 0;
+	if (n >= sizeof(dir))
+		return 0;
+	memcpy(dir, r->source_in_root, n);
+	dir[n] = '\0';
+	shadow_dir d = {r->srcdirfd, r->root_fd, dir};
+	return shadow_still(&d, r->name, r->cname->stem_len, s);
+}
+
 int pyci_clean_remove(const pyci_record *r, int dry_run, const char **why)
 {
 	const pyci_file_info *f = &r->file;
@@ -174,8 +193,7 @@ int pyci_clean_remove(const pyci_record *r, int dry_run, const char **why)
 		return 1;
 	}
 	const pyci_shadow *shadow = r->verdict ? &r->verdict->shadow : NULL;
-	if (shadow && shadow->kind != PYCI_SHADOW_NONE &&
-	    !shadow_still(r->srcdirfd, r->name, r->cname->stem_len, shadow)) {
+	if (shadow && shadow->kind != PYCI_SHADOW_NONE && !shadow_stays(r, shadow)) {
 		*why = PYCI_CLEAN_SHADOW_GONE; /* its module may be imported from the source again */
 		return 1;
 	}

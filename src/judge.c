@@ -75,7 +75,7 @@ static int dir_fd(void *ctx)
 	return *(const int *)ctx;
 }
 
-const judge_source_ops judge_source_dir = {dir_stat, dir_open, dir_fd};
+const judge_source_ops judge_source_dir = {dir_stat, dir_open, dir_fd, NULL};
 
 static int none_stat(void *ctx, const char *name, struct stat *st)
 {
@@ -95,7 +95,7 @@ static int none_open(void *ctx, const char *name, int flags, int *noatime)
 	return -1;
 }
 
-const judge_source_ops judge_source_none = {none_stat, none_open, NULL};
+const judge_source_ops judge_source_none = {none_stat, none_open, NULL, NULL};
 
 /* dir/name of a judge_root_src in its scratch: the path inside the root.  NULL (ENOMEM). */
 static const char *root_path(judge_root_src *r, const char *name)
@@ -137,8 +137,15 @@ static int root_open(void *ctx, const char *name, int flags, int *noatime)
 	return pyci_sysroot_open(r->rootfd, path, flags);
 }
 
+static int root_shadow_dir(void *ctx, shadow_dir *d)
+{
+	const judge_root_src *r = ctx;
+	*d = (shadow_dir){r->dirfd, r->rootfd, r->dir};
+	return 0;
+}
+
 /* no dirfd: the batched stats (peek.c) would follow a symlink on the host */
-const judge_source_ops judge_source_root = {root_stat, root_open, NULL};
+const judge_source_ops judge_source_root = {root_stat, root_open, NULL, root_shadow_dir};
 
 struct judge *judge_new(const pyci_scan_options *o)
 {
@@ -249,7 +256,7 @@ static int hash_source(void *ctx, uint32_t k0, int c, int d, uint8_t out[8])
 
 /* What a cache's module could be shadowed by, and where to look. */
 struct shadow_ctx {
-	int dirfd; /* the sources' directory */
+	const shadow_dir *dir; /* the sources' directory */
 	const judge_req *req;
 	size_t stem_len;
 };
@@ -258,7 +265,7 @@ struct shadow_ctx {
 static void find_shadow(void *ctx, const pyci_finder *f, pyci_shadow *out)
 {
 	const struct shadow_ctx *sc = ctx;
-	shadow_find(sc->dirfd, sc->req->name, sc->stem_len, sc->req->shadow, sc->req->shadow_len, f,
+	shadow_find(sc->dir, sc->req->name, sc->stem_len, sc->req->shadow, sc->req->shadow_len, f,
 		    out);
 }
 
@@ -321,6 +328,8 @@ static void judge_chunk(struct judge *jd, judge_req *req, size_t n)
 {
 	/* the I/O of the batch: each cache but a class file, and each distinct source once */
 	int dirfd = jd->src->dirfd ? jd->src->dirfd(jd->src_ctx) : -1;
+	shadow_dir sd = {dirfd, -1, NULL};
+	int have_sd = jd->src->shadow_dir ? jd->src->shadow_dir(jd->src_ctx, &sd) == 0 : dirfd >= 0;
 	struct source_memo *memo_of[PEEK_MAX_BATCH];
 	size_t slot[PEEK_MAX_BATCH]; /* each cache's entry in jd->pc; a class file has none */
 	size_t np = 0;
@@ -378,7 +387,7 @@ static void judge_chunk(struct judge *jd, judge_req *req, size_t n)
 				  &r->header);
 		struct source_memo *mm = memo_of[i];
 		struct hash_ctx hc = {jd, mm};
-		struct shadow_ctx shc = {dirfd, &req[i], r->cname.stem_len};
+		struct shadow_ctx shc = {&sd, &req[i], r->cname.stem_len};
 		pyci_source_info unknown = {.err = ENOMEM};
 		pyci_judge_input in = {
 			.name = &r->cname,
@@ -388,7 +397,7 @@ static void judge_chunk(struct judge *jd, judge_req *req, size_t n)
 			.source = mm ? &mm->info : NULL,
 			.hash = mm ? hash_source : NULL,
 			.hash_ctx = &hc,
-			.shadow = dirfd >= 0 && req[i].shadow_len ? find_shadow : NULL,
+			.shadow = have_sd && req[i].shadow_len ? find_shadow : NULL,
 			.shadow_ctx = &shc,
 			.check = jd->opt->check,
 			.targets = req[i].targets,

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "pycinspect/scan.h"
+#include "shadow.h"
 
 /* Where the sources are: stat and open a source by name (NAME.py). */
 typedef struct judge_source_ops {
@@ -30,6 +31,9 @@ typedef struct judge_source_ops {
 	/* The directory the names are in, so that their stats can be batched with the caches' I/O
 	 * (peek.c), or -1: they are stat'ed through stat.  NULL: -1. */
 	int (*dirfd)(void *ctx);
+	/* Where what shadows a module is looked up (shadow.h): 0 and *d, or -1: nothing is.
+	 * NULL: through dirfd, when it gives a directory. */
+	int (*shadow_dir)(void *ctx, shadow_dir *d);
 } judge_source_ops;
 
 /* Sources beside the cache's directory: ctx points to the int descriptor of that directory. */
@@ -42,7 +46,8 @@ extern const judge_source_ops judge_source_none;
 
 /* Sources beside the cache's directory in a staging root (pyci_scan_options.root): ctx points
  * to one of these.  A name that is not a symlink is looked up in dirfd; one that is, and every
- * open, inside the root as the installed system resolves it (sysroot.h), by the path dir/NAME.
+ * open, inside the root as the installed system resolves it (sysroot.h), by the path dir/NAME;
+ * so is what shadows a module.
  * path is the judge's scratch: one judge_root_src per thread. */
 typedef struct judge_root_src {
 	int dirfd;       /* the sources' directory */

@@ -19,6 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pycinspect/sysroot.h"
+
 /* The first entry not before key (key_len bytes), in the walk's bytewise order. */
 static size_t lower_bound(const pyci_entry *e, size_t n, const char *key, size_t key_len)
 {
@@ -80,11 +82,36 @@ nomem:
 	return -1;
 }
 
-/* Whether name in dirfd counts by rule, as the finder asks it. */
-static int counts(int dirfd, const char *name, pyci_find_rule rule)
+/* Whether name in a staging root's directory d counts by rule: stat'ed inside the root, and for
+ * fopen() readable where it resolves.  The lookups fail as a finder's stat would on failure. */
+static int counts_in_root(const shadow_dir *d, const char *name, pyci_find_rule rule)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	size_t n = strlen(d->dir);
+	int k = snprintf(path, sizeof(path), "%s%s%s", d->dir, n && d->dir[n - 1] != '/' ? "/" : "",
+			 name);
+	if (k < 0 || (size_t)k >= sizeof(path) || pyci_sysroot_stat(d->rootfd, path, &st) != 0)
+		return 0;
+	if (rule != PYCI_FIND_OPENABLE)
+		return rule == PYCI_FIND_EXISTS || S_ISREG(st.st_mode);
+	if (S_ISSOCK(st.st_mode))
+		return 0;
+	pyci_buf rel = PYCI_BUF_INIT;
+	int ok = pyci_sysroot_resolve(d->rootfd, path, &rel) == 0 &&
+		 faccessat(d->rootfd, rel.len ? rel.data : ".", R_OK,
+			   AT_EACCESS | AT_SYMLINK_NOFOLLOW) == 0;
+	pyci_buf_free(&rel);
+	return ok;
+}
+
+/* Whether name in d counts by rule, as the finder asks it: following symlinks (stat). */
+static int counts(const shadow_dir *d, const char *name, pyci_find_rule rule)
 {
 	struct stat st;
-	if (fstatat(dirfd, name, &st, 0) != 0)
+	if (d->rootfd >= 0)
+		return counts_in_root(d, name, rule);
+	if (fstatat(d->dirfd, name, &st, 0) != 0)
 		return 0;
 	switch (rule) {
 	case PYCI_FIND_REGULAR:
@@ -92,7 +119,7 @@ static int counts(int dirfd, const char *name, pyci_find_rule rule)
 	case PYCI_FIND_EXISTS:
 		return 1;
 	default: /* fopen(name, "rb"): open(2) for reading, which a socket refuses */
-		return !S_ISSOCK(st.st_mode) && faccessat(dirfd, name, R_OK, AT_EACCESS) == 0;
+		return !S_ISSOCK(st.st_mode) && faccessat(d->dirfd, name, R_OK, AT_EACCESS) == 0;
 	}
 }
 
@@ -115,15 +142,15 @@ static void found(pyci_shadow *out, pyci_shadow_kind kind, pyci_find_rule rule, 
 }
 
 /* The package NAME/ of f, if one of its __init__ suffixes counts. */
-static int find_package(int dirfd, const char *stem, size_t stem_len, const pyci_finder *f,
-			pyci_shadow *out)
+static int find_package(const shadow_dir *d, const char *stem, size_t stem_len,
+			const pyci_finder *f, pyci_shadow *out)
 {
 	for (size_t k = 0; k < f->ninit; k++) {
 		char suffix[sizeof(out->suffix)], name[NAME_MAX + sizeof(out->suffix)];
 		int n = snprintf(suffix, sizeof(suffix), "/__init__%s", f->init[k]);
 		if (n < 0 || (size_t)n >= sizeof(suffix) || join(name, stem, stem_len, suffix) != 0)
 			continue;
-		if (counts(dirfd, name, f->init_rule)) {
+		if (counts(d, name, f->init_rule)) {
 			found(out, PYCI_SHADOW_PACKAGE, f->init_rule, suffix);
 			return 1;
 		}
@@ -131,14 +158,14 @@ static int find_package(int dirfd, const char *stem, size_t stem_len, const pyci
 	return 0;
 }
 
-void shadow_find(int dirfd, const char *stem, size_t stem_len, const char *cand, size_t cand_len,
-		 const pyci_finder *f, pyci_shadow *out)
+void shadow_find(const shadow_dir *d, const char *stem, size_t stem_len, const char *cand,
+		 size_t cand_len, const pyci_finder *f, pyci_shadow *out)
 {
 	memset(out, 0, sizeof(*out));
 	const char *end = cand + cand_len;
 	int is_init = stem_len == 8 && memcmp(stem, "__init__", 8) == 0;
 	for (const char *c = cand; f->packages && !is_init && c < end; c += strlen(c + 1) + 2)
-		if (strlen(c + 1) == stem_len && find_package(dirfd, stem, stem_len, f, out))
+		if (strlen(c + 1) == stem_len && find_package(d, stem, stem_len, f, out))
 			return;
 	for (size_t k = 0; k < f->next; k++) {
 		char name[NAME_MAX + sizeof(out->suffix)];
@@ -148,7 +175,7 @@ void shadow_find(int dirfd, const char *stem, size_t stem_len, const char *cand,
 			if (strcmp(c + 1, name) != 0)
 				continue;
 			if ((f->ext_rule == PYCI_FIND_REGULAR && (unsigned char)c[0] == DT_REG) ||
-			    counts(dirfd, name, f->ext_rule)) {
+			    counts(d, name, f->ext_rule)) {
 				found(out, PYCI_SHADOW_EXTENSION, f->ext_rule, f->ext[k]);
 				return;
 			}
@@ -156,10 +183,10 @@ void shadow_find(int dirfd, const char *stem, size_t stem_len, const char *cand,
 	}
 }
 
-int shadow_still(int dirfd, const char *stem, size_t stem_len, const pyci_shadow *s)
+int shadow_still(const shadow_dir *d, const char *stem, size_t stem_len, const pyci_shadow *s)
 {
 	char name[NAME_MAX + sizeof(s->suffix)];
 	if (s->kind == PYCI_SHADOW_NONE || join(name, stem, stem_len, s->suffix) != 0)
 		return 0;
-	return counts(dirfd, name, s->rule);
+	return counts(d, name, s->rule);
 }

@@ -4,7 +4,9 @@
  * a dotted NAME), which one a finder takes (a package by any __init__ suffix, through a
  * symlink, not a namespace directory, not for NAME "__init__"; an extension module as a
  * regular file, a symlink, a directory for import.c only), and the re-check after the package
- * went away.  The finders' own answers for the same trees are tests/conformance/shadow.py's.
+ * went away; in a staging root, an absolute link (and one climbing with "..") to a package
+ * or an extension module resolves inside the root, never on the host, and counts only when its
+ * target exists there.  The finders' own answers for the same trees are tests/conformance/shadow.py's.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -121,14 +123,29 @@ static void test_collect(void **state)
 	pyci_buf_free(&cand);
 }
 
-static pyci_shadow_kind find(const char *stem, const pyci_finder *f, pyci_shadow *out)
+/* What shadows stem in the test directory: as the host sees it (in_root 0), or with the test
+ * directory as a staging root (1). */
+static pyci_shadow_kind find_in(const char *stem, const pyci_finder *f, pyci_shadow *out,
+				int in_root)
 {
 	pyci_buf cand = PYCI_BUF_INIT;
 	char buf[1024];
+	shadow_dir d = {rootfd, in_root ? rootfd : -1, ""};
 	collect(stem, &cand, buf, sizeof(buf));
-	shadow_find(rootfd, stem, strlen(stem), cand.data, cand.len, f, out);
+	shadow_find(&d, stem, strlen(stem), cand.data, cand.len, f, out);
 	pyci_buf_free(&cand);
 	return out->kind;
+}
+
+static pyci_shadow_kind find(const char *stem, const pyci_finder *f, pyci_shadow *out)
+{
+	return find_in(stem, f, out, 0);
+}
+
+static int still(const char *stem, const pyci_shadow *s, int in_root)
+{
+	shadow_dir d = {rootfd, in_root ? rootfd : -1, ""};
+	return shadow_still(&d, stem, strlen(stem), s);
 }
 
 static void test_find(void **state)
@@ -150,9 +167,9 @@ static void test_find(void **state)
 	touch("p/__init__.pyc");
 	assert_int_equal(find("p", &f27, &s), PYCI_SHADOW_PACKAGE);
 	assert_string_equal(s.suffix, "/__init__.pyc");
-	assert_int_equal(shadow_still(rootfd, "p", 1, &s), 1);
+	assert_int_equal(still("p", &s, 0), 1);
 	unlinkat(rootfd, "p/__init__.pyc", 0);
-	assert_int_equal(shadow_still(rootfd, "p", 1, &s), 0); /* gone since */
+	assert_int_equal(still("p", &s, 0), 0); /* gone since */
 
 	/* __init__.py as a directory: 2.7 stats it (a package), 3.12 wants a file */
 	mkd("q");
@@ -198,11 +215,49 @@ static void test_find(void **state)
 	assert_int_equal(find("p", &f312, &s), PYCI_SHADOW_PACKAGE);
 }
 
+/* The test directory as a staging root: links resolve inside it. */
+static void test_find_in_root(void **state)
+{
+	(void)state;
+	pyci_finder f312, f27;
+	pyci_shadow s;
+	char target[sizeof(root) + 32];
+	pyci_finder_for(PYCI_IMPL_CPYTHON, 3, 12, 0, &f312);
+	pyci_finder_for(PYCI_IMPL_CPYTHON, 2, 7, 0, &f27);
+	mkd("usr");
+	mkd("usr/share");
+	mkd("usr/share/foo");
+	touch("usr/share/foo/__init__.py");
+	touch("usr/share/ext.so");
+	/* absolute links to the root's files: /usr/share/foo is not on the host */
+	assert_int_equal(symlinkat("/usr/share/foo", rootfd, "a"), 0);
+	assert_int_equal(symlinkat("../../../../../../usr/share/foo", rootfd, "b"), 0);
+	assert_int_equal(symlinkat("/usr/share/ext.so", rootfd, "c.so"), 0);
+	assert_int_equal(find_in("a", &f312, &s, 1), PYCI_SHADOW_PACKAGE);
+	assert_int_equal(still("a", &s, 1), 1);
+	assert_int_equal(find_in("a", &f312, &s, 0), PYCI_SHADOW_NONE);
+	assert_int_equal(find_in("b", &f312, &s, 1), PYCI_SHADOW_PACKAGE);
+	assert_int_equal(find_in("c", &f312, &s, 1), PYCI_SHADOW_EXTENSION);
+	assert_int_equal(find_in("c", &f27, &s, 1), PYCI_SHADOW_EXTENSION); /* fopen() too */
+	assert_int_equal(s.rule, PYCI_FIND_OPENABLE);
+	assert_int_equal(find_in("c", &f312, &s, 0), PYCI_SHADOW_NONE);
+	/* a link to the host's real path of a package in the root: not there inside the root */
+	snprintf(target, sizeof(target), "%s/usr/share/foo", root);
+	assert_int_equal(symlinkat(target, rootfd, "h"), 0);
+	assert_int_equal(find_in("h", &f312, &s, 0), PYCI_SHADOW_PACKAGE);
+	assert_int_equal(find_in("h", &f312, &s, 1), PYCI_SHADOW_NONE);
+	/* gone from the root since: no longer counts */
+	assert_int_equal(find_in("a", &f312, &s, 1), PYCI_SHADOW_PACKAGE);
+	assert_int_equal(unlinkat(rootfd, "usr/share/foo/__init__.py", 0), 0);
+	assert_int_equal(still("a", &s, 1), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_collect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_find, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_find_in_root, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
