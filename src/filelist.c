@@ -31,6 +31,7 @@
 
 #include "dirio.h"
 #include "pycinspect/prefix.h"
+#include "pycinspect/sysroot.h"
 
 #define PYCACHE "__pycache__"
 #define PYCACHE_LEN (sizeof(PYCACHE) - 1)
@@ -51,9 +52,10 @@ struct lent {
 	const char *key; /* the site: the sources' directory as listed (display; "" for names
 			  * without '/'), or for a prefix site its path below the root */
 	size_t key_len;
-	size_t key_off; /* a prefix site's key in the arena, until the arena settles */
+	size_t key_off; /* a key in the arena (in_arena), until the arena settles */
 	size_t idx;     /* its place in the list */
-	unsigned char kind, prefix;
+	int err;        /* a staging root's path whose directory does not resolve in it: why */
+	unsigned char kind, prefix, in_arena;
 };
 
 struct site {
@@ -81,12 +83,19 @@ struct lister {
 	int prefixfd;        /* opened when first needed */
 	pyci_buf prefix_rel; /* the prefix normalised (prefix.h) */
 	const char *cwd;     /* the working directory (filelist_scan's) */
+	const char *root;    /* a staging root's display path (pyci_scan_options.root), or NULL */
+	size_t root_len;
+	int rootfd;
+	pyci_buf last_dir; /* a staging root: the directory text resolved last, */
+	size_t last_off;   /* ...its key in the arena, */
+	size_t last_len;   /* ...and that key's length */
+	int last_err;      /* ...or why it did not resolve */
 	pyci_list_stats *st;
 	struct lent *l;
 	size_t nl, capl;
 	struct site *s;
 	size_t ns;
-	pyci_buf arena; /* the keys of prefix sites */
+	pyci_buf arena; /* the keys of prefix sites, and of a staging root's sites */
 	/* one site's work */
 	pyci_buf a, b, names;
 	struct named *stems, *listed;
@@ -149,7 +158,55 @@ static int prefix_key(struct lister *L, struct lent *e, const char *dir, size_t 
 	e->key_off = L->arena.len;
 	e->key_len = len;
 	e->prefix = 1;
+	e->in_arena = 1;
 	return pyci_buf_append(&L->arena, r, len) != 0 || pyci_buf_putc(&L->arena, '\0') ? -1 : 1;
+}
+
+/*
+ * A staging root's site for the directory dir[0..n) of a listed path (a path of the installed
+ * system): the display path of where it resolves inside the root (sysroot.h), into the arena at
+ * e->key_off, or why it does not resolve, in e->err.  The same text as the last one is not
+ * resolved again (a list names the files of a directory together).  0, or -1 (ENOMEM).
+ */
+static int root_key(struct lister *L, struct lent *e, const char *dir, size_t n)
+{
+	if (L->last_dir.data && L->last_dir.len == n && memcmp(L->last_dir.data, dir, n) == 0)
+		goto known;
+	pyci_buf_clear(&L->last_dir);
+	pyci_buf_clear(&L->a);
+	if (pyci_buf_append(&L->last_dir, dir, n) != 0 || pyci_buf_append(&L->last_dir, "", 0))
+		return -1;
+	L->last_err = 0;
+	if (pyci_sysroot_resolve(L->rootfd, L->last_dir.data, &L->a) != 0) {
+		if (errno == ENOMEM)
+			return -1;
+		L->last_err = errno;
+		goto known;
+	}
+	L->last_off = L->arena.len;
+	if (pyci_buf_append(&L->arena, L->root, L->root_len) != 0 ||
+	    (L->a.len && L->root[L->root_len - 1] != '/' && pyci_buf_putc(&L->arena, '/') != 0) ||
+	    pyci_buf_append(&L->arena, L->a.data, L->a.len) != 0)
+		return -1;
+	L->last_len = L->arena.len - L->last_off;
+	if (pyci_buf_putc(&L->arena, '\0') != 0)
+		return -1;
+known:
+	e->err = L->last_err;
+	if (!e->err) {
+		e->key_off = L->last_off;
+		e->key_len = L->last_len;
+		e->in_arena = 1;
+	}
+	return 0;
+}
+
+/* The path inside the staging root of a site's key (a display path that starts with it). */
+static const char *key_in_root(const struct lister *L, const char *key, size_t key_len)
+{
+	if (key_len <= L->root_len)
+		return "";
+	return key + L->root_len + (key[L->root_len] == '/');
 }
 
 /* Classify one listed path and keep it when it is a source or a cache.  0, or -1 (ENOMEM). */
@@ -188,6 +245,8 @@ static int classify(struct lister *L, const char *path, size_t idx)
 		L->st->others++;
 		return 0;
 	}
+	if (rc >= 0 && L->root)
+		rc = root_key(L, &e, path, e.key_len);
 	if (rc < 0)
 		return -1;
 	if (L->nl == L->capl) {
@@ -212,6 +271,8 @@ static int cmp_site_of(const struct lent *a, const struct lent *b)
 {
 	if (a->prefix != b->prefix)
 		return a->prefix - b->prefix;
+	if ((a->err != 0) != (b->err != 0))
+		return (a->err != 0) - (b->err != 0);
 	return cmp_bytes(a->key, a->key_len, b->key, b->key_len);
 }
 
@@ -247,7 +308,7 @@ static int cmp_site_id(const void *pa, const void *pb, void *ctx)
 static int make_sites(struct lister *L)
 {
 	for (size_t i = 0; i < L->nl; i++)
-		if (L->l[i].prefix)
+		if (L->l[i].in_arena)
 			L->l[i].key = L->arena.data + L->l[i].key_off;
 	if (L->nl)
 		qsort(L->l, L->nl, sizeof(*L->l), cmp_lent);
@@ -271,10 +332,12 @@ static int make_sites(struct lister *L)
 		s->into = s->last = i;
 		s->next = SIZE_MAX;
 		pyci_buf_clear(&L->a);
-		if (e->prefix ||
-		    pyci_buf_append(&L->a, e->key_len ? e->key : ".",
-				    e->key_len ? e->key_len : 1) != 0 ||
-		    stat(L->a.data, &st) != 0)
+		if (e->prefix || e->err)
+			continue;
+		if (L->root ? pyci_sysroot_stat(L->rootfd, key_in_root(L, e->key, e->key_len), &st)
+			    : pyci_buf_append(&L->a, e->key_len ? e->key : ".",
+					      e->key_len ? e->key_len : 1) != 0 ||
+				      stat(L->a.data, &st) != 0)
 			continue;
 		s->have_id = 1;
 		s->dev = st.st_dev;
@@ -588,11 +651,19 @@ static int do_site(struct lister *L, size_t si)
 	pyci_buf srcpath = PYCI_BUF_INIT, pcpath = PYCI_BUF_INIT;
 	int srcfd = -1, pcfd = -1, rc = -1, listed = 0;
 
+	if (e0->err) { /* a staging root's directory that does not resolve inside it */
+		for (size_t i = 0; i < s0->n; i++)
+			if (report(L, &L->l[s0->first + i], L->l[s0->first + i].err) != 0)
+				return -1;
+		return 0;
+	}
 	/* the sources' directory: as listed, or for a prefix site "/" and its key */
 	if ((prefix && pyci_buf_putc(&srcpath, '/') != 0) ||
 	    pyci_buf_append(&srcpath, e0->key, e0->key_len) != 0)
 		goto out;
-	srcfd = open(srcpath.len ? srcpath.data : ".", DIR_FLAGS);
+	srcfd = L->root ? pyci_sysroot_open(L->rootfd, key_in_root(L, e0->key, e0->key_len),
+					    DIR_FLAGS)
+			: open(srcpath.len ? srcpath.data : ".", DIR_FLAGS);
 	int src_err = srcfd < 0 ? errno : 0;
 	for (size_t k = si; k != SIZE_MAX; k = L->s[k].next) {
 		for (size_t i = 0; i < L->s[k].n; i++) {
@@ -688,6 +759,7 @@ static void lister_free(struct lister *L)
 	if (L->prefixfd >= 0)
 		close(L->prefixfd);
 	pyci_buf_free(&L->prefix_rel);
+	pyci_buf_free(&L->last_dir);
 	free(L->l);
 	free(L->s);
 	pyci_buf_free(&L->arena);
@@ -704,13 +776,22 @@ static void lister_free(struct lister *L)
 }
 
 int filelist_scan(struct scanner *sc, const char *const *paths, size_t n, const char *prefix,
-		  pyci_list_stats *stats)
+		  const pyci_scan_options *opt, pyci_list_stats *stats)
 {
 	pyci_list_stats none = {0};
 	char *cwd = NULL;
 	struct lister L = {.sc = sc, .prefix = prefix, .prefixfd = -1, .st = stats ? stats : &none};
 	int rc = -1;
 	*L.st = (pyci_list_stats){0};
+	if (opt->root) {
+		if (prefix) { /* not done: a prefix tree's sources inside a root */
+			errno = EINVAL;
+			goto out;
+		}
+		L.root = opt->root;
+		L.root_len = strlen(opt->root);
+		L.rootfd = opt->root_fd;
+	}
 	if (prefix) {
 		L.prefix_len = strlen(prefix);
 		while (L.prefix_len > 1 && prefix[L.prefix_len - 1] == '/')

@@ -37,8 +37,9 @@ int scanner_site(struct scanner *sc, const scan_site *s);
 /* Report path through ops->error here in the order.  0, or -1 with errno: the scan stopped. */
 int scanner_error(struct scanner *sc, const char *path, pyci_walk_err kind, int err);
 
-/* The body of pyci_scan_list (see scan.h) on the engine's scanner sc.  0, or -1 with errno. */
+/* The body of pyci_scan_list (see scan.h) on the engine's scanner sc, with its options opt.
+ * 0, or -1 with errno. */
 int filelist_scan(struct scanner *sc, const char *const *paths, size_t n, const char *prefix,
-		  pyci_list_stats *stats);
+		  const pyci_scan_options *opt, pyci_list_stats *stats);
 
 #endif

@@ -1887,5 +1887,5 @@ int pyci_scan_list(const char *const *paths, size_t n, const char *prefix,
 			   worker_free, &sc);
 	if (!sc.pool)
 		return scan_end(&sc, -1);
-	return scan_end(&sc, filelist_scan(&sc, paths, n, prefix, stats));
+	return scan_end(&sc, filelist_scan(&sc, paths, n, prefix, opt, stats));
 }

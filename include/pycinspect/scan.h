@@ -302,9 +302,14 @@ typedef struct pyci_list_stats {
  * of a listed source that is gone too: they are orphans).  Nothing listed is left out by
  * opt->excludes.  A __pycache__ is offered to dir_done (for clean to remove once empty) as the
  * walk offers it, with its entries that were not judged counted as its other entries; a prefix
- * tree's directories never are.  stats (NULL: not wanted) counts the paths.  Returns 0 when
- * every path was handled, or -1 with errno: memory ran out, ops->record stopped the scan, or
- * (ENOTDIR, ...) prefix cannot be opened as a directory.
+ * tree's directories never are.  stats (NULL: not wanted) counts the paths.
+ * With a staging root (opt->root), each path is a path of the installed system: its directory
+ * (a __pycache__'s parent for a cache in one) is resolved inside the root (sysroot.h; a
+ * relative path from the root's top), and the records name the files at opt->root joined with
+ * where it resolved, as a walk's do; a path whose directory does not resolve is reported as
+ * above, with the errno of the resolution.  prefix must then be NULL (EINVAL: not done).
+ * Returns 0 when every path was handled, or -1 with errno: memory ran out, ops->record stopped
+ * the scan, or (ENOTDIR, ...) prefix cannot be opened as a directory.
  */
 int pyci_scan_list(const char *const *paths, size_t n, const char *prefix,
 		   const pyci_scan_options *opt, const pyci_scan_ops *ops, pyci_list_stats *stats);

@@ -118,10 +118,11 @@ const struct cli_option scanrun_input_options[] = {
 	 ENGINE_PYCACHE_PREFIX_ENV, NULL},
 	{"root", 0, CLI_ARG, "DIR",
 	 "judge DIR as the system installed from it will see it (a\n"
-	 "DESTDIR, a container's root file system): PATHs, and the DIR\n"
-	 "of --pycache-prefix, are paths inside it (default: all of it),\n"
-	 "symlinks resolve inside it, and targets come from its\n"
-	 "interpreters, not PATH's (docs/packaging.md)",
+	 "DESTDIR, a container's root file system): PATHs, the paths\n"
+	 "of --files-from and the DIR of --pycache-prefix are paths\n"
+	 "inside it (default: all of it), symlinks resolve inside it,\n"
+	 "and targets come from its interpreters, not PATH's\n"
+	 "(docs/packaging.md)",
 	 ENGINE_ROOT, NULL},
 	{0},
 };
@@ -328,9 +329,10 @@ static int archive_limits(pyci_archive_limits *l, const char *spec)
  * or -1 (said). */
 static int open_root(struct scanrun *e)
 {
-	if (e->files_from) {
-		cli_error("--root and --files-from: a list's paths are judged as they are on this "
-			  "system (not done: a list of paths inside a root)");
+	if (e->files_from && e->prefix) {
+		cli_error(
+			"--root, --files-from and --pycache-prefix: not done (a list's caches in a "
+			"prefix tree inside a root); walk the tree");
 		return -1;
 	}
 	size_t n = strlen(e->root);
@@ -1014,7 +1016,7 @@ int scanrun_run(struct scanrun *e, char **paths, const pyci_scan_ops *ops,
 static int run_root(struct scanrun *e, char **paths, const pyci_scan_ops *ops,
 		    int (*refuse)(const char *path))
 {
-	if (!e->root)
+	if (!e->root || e->files_from) /* a list's paths are mapped by pyci_scan_list */
 		return run_paths(e, paths, ops, refuse);
 	size_t n = 0;
 	while (paths[n])

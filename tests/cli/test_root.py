@@ -215,9 +215,6 @@ class Root(TempDirCase):
         p = run(["scan", "--root", os.path.join(self.tmp, "missing")])
         self.assertEqual(p.returncode, 2)
         self.assertIn(b"cannot open the root", p.stderr)
-        p = run(["scan", "--root", self.root, "--files-from", "/dev/null"])
-        self.assertEqual(p.returncode, 2)
-        self.assertIn(b"--root and --files-from", p.stderr)
 
     def test_virtual_environments_inside_the_root(self):
         venv = os.path.join(self.root, "opt/app")

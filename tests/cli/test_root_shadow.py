@@ -102,6 +102,11 @@ class RootShadow(TempDirCase):
         self.assertEqual(self.shadowed(pycs), in_root)
         pycs, _, _, _ = scan_json(["-t", "3.12", self.site])
         self.assertEqual(self.shadowed(pycs), on_host)
+        # a file list under --root judges them alike
+        lst = "".join("/%s/%s.py\n" % (SITE, n) for n in "mnep").encode()
+        pycs, _, _, _ = scan_json(["-t", "3.12", "--root", self.root, "--files-from", "-"],
+                                  input=lst)
+        self.assertEqual(self.shadowed(pycs), in_root)
 
     def test_clean_removes_what_the_root_shadows(self):
         p = run(["clean", "-t", "3.12", "--root", self.root, "--orphaned", "--json",
