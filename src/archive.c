@@ -1260,7 +1260,7 @@ static int find_source(struct run *r, size_t i, struct judged *j)
 	size_t n = r->t.m[i].path_len, bl;
 	const char *b = base_of(p, n, &bl);
 	size_t dir = b > p ? (size_t)(b - p - 1) : 0;
-	j->has_source = j->cname.kind == PYCI_NAME_PYCACHE || j->cname.kind == PYCI_NAME_LEGACY;
+	j->has_source = pyci_cache_name_of_py(&j->cname);
 	j->src = -1;
 	if (!j->has_source)
 		return 0;

@@ -83,6 +83,37 @@ static int leftover_name(const char *name, size_t len, size_t *n)
 	return 1;
 }
 
+/* name[0 .. stem) + ".pyc"/".pyo" (out->pyo) as a __pycache__ entry: kind PYCACHE with its tag
+ * and level, or PYCACHE_BAD. */
+static void parse_pycache(const char *name, size_t stem, pyci_cache_name *out)
+{
+	out->kind = PYCI_NAME_PYCACHE_BAD;
+	out->stem_len = stem;
+	size_t dot = last_dot(name, stem);
+	if (dot == stem)
+		return;
+	if (stem - dot - 1 >= 4 && memcmp(name + dot + 1, "opt-", 4) == 0) {
+		/* PEP 488, as imports use it: a level 1, 2, 3, ..., and only in .pyc names */
+		if (out->pyo || !import_level(name + dot + 5, stem - dot - 5))
+			return;
+		out->opt_off = dot + 5;
+		out->opt_len = stem - dot - 5;
+		stem = dot;
+		dot = last_dot(name, stem);
+		if (dot == stem)
+			return;
+	}
+	if (dot == 0 || dot + 1 == stem)
+		return; /* empty NAME or empty TAG */
+	out->tag_off = dot + 1;
+	out->tag_len = stem - dot - 1;
+	out->stem_len = dot;
+	out->kind = PYCI_NAME_PYCACHE;
+	if (pyci_cache_tag_parse(name + out->tag_off, out->tag_len, &out->tag_impl, &out->tag_major,
+				 &out->tag_minor) != 0)
+		out->tag_impl = PYCI_IMPL_UNKNOWN;
+}
+
 /* pyci_cache_name_parse but for leftovers. */
 static int parse_name(const char *name, size_t len, int in_pycache, pyci_cache_name *out)
 {
@@ -103,37 +134,20 @@ static int parse_name(const char *name, size_t len, int in_pycache, pyci_cache_n
 	size_t stem = len - 4;
 
 	if (!in_pycache) {
+		pyci_cache_name as = {.pyo = out->pyo};
+		parse_pycache(name, stem, &as);
 		out->kind = PYCI_NAME_LEGACY;
 		out->stem_len = stem;
+		out->prefix_name = as.kind == PYCI_NAME_PYCACHE && as.tag_impl != PYCI_IMPL_UNKNOWN;
 		return 0;
 	}
-
-	out->kind = PYCI_NAME_PYCACHE_BAD;
-	out->stem_len = stem;
-	size_t dot = last_dot(name, stem);
-	if (dot == stem)
-		return 0;
-	if (stem - dot - 1 >= 4 && memcmp(name + dot + 1, "opt-", 4) == 0) {
-		/* PEP 488, as imports use it: a level 1, 2, 3, ..., and only in .pyc names */
-		if (out->pyo || !import_level(name + dot + 5, stem - dot - 5))
-			return 0;
-		out->opt_off = dot + 5;
-		out->opt_len = stem - dot - 5;
-		stem = dot;
-		dot = last_dot(name, stem);
-		if (dot == stem)
-			return 0;
-	}
-	if (dot == 0 || dot + 1 == stem)
-		return 0; /* empty NAME or empty TAG */
-	out->tag_off = dot + 1;
-	out->tag_len = stem - dot - 1;
-	out->stem_len = dot;
-	out->kind = PYCI_NAME_PYCACHE;
-	if (pyci_cache_tag_parse(name + out->tag_off, out->tag_len, &out->tag_impl, &out->tag_major,
-				 &out->tag_minor) != 0)
-		out->tag_impl = PYCI_IMPL_UNKNOWN;
+	parse_pycache(name, stem, out);
 	return 0;
+}
+
+int pyci_cache_name_of_py(const pyci_cache_name *n)
+{
+	return n->kind == PYCI_NAME_PYCACHE || (n->kind == PYCI_NAME_LEGACY && !n->prefix_name);
 }
 
 int pyci_cache_name_parse(const char *name, size_t len, int in_pycache, pyci_cache_name *out)

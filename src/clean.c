@@ -30,7 +30,8 @@
 
 int pyci_clean_eligible(const pyci_record *r, unsigned selected, const char **why)
 {
-	if (r->cname->kind == PYCI_NAME_PYCACHE_BAD) {
+	if (r->cname->kind == PYCI_NAME_PYCACHE_BAD ||
+	    (r->cname->kind == PYCI_NAME_LEGACY && r->cname->prefix_name)) {
 		if (!(selected & PYCI_SELECT_DEBRIS))
 			return 0; /* debris is not what --orphaned means: not selected, not failed */
 	} else if (!(selected & PYCI_SELECT(r->verdict->status))) {

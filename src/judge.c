@@ -281,8 +281,7 @@ static void file_info_from_stat(pyci_file_info *f, const struct stat *st)
 
 static int has_source(const pyci_cache_name *n)
 {
-	return n->kind == PYCI_NAME_PYCACHE || n->kind == PYCI_NAME_LEGACY ||
-	       n->kind == PYCI_NAME_JYTHON;
+	return pyci_cache_name_of_py(n) || n->kind == PYCI_NAME_JYTHON;
 }
 
 /* A Jython class file q, whose source's memo is mm (NULL: no memory for it), read and judged. */

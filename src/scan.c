@@ -823,7 +823,7 @@ struct collect {
 
 static int has_source(const struct item *it)
 {
-	return it->res.cname.kind == PYCI_NAME_PYCACHE || it->res.cname.kind == PYCI_NAME_LEGACY;
+	return pyci_cache_name_of_py(&it->res.cname);
 }
 
 /*

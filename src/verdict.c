@@ -288,6 +288,13 @@ void pyci_judge(const pyci_judge_input *in, pyci_verdict *out)
 			why |= BIT(PYCI_R_BAD_CACHE_NAME);
 		goto foreign;
 	}
+	if (n->kind == PYCI_NAME_LEGACY && n->prefix_name) {
+		/* NAME.TAG.pyc: the module would be "NAME.TAG", which no finder looks up (nor
+		 * zipimport, which has no prefix tree either) */
+		out->status = PYCI_ORPHANED;
+		why |= BIT(in->zipimport ? PYCI_R_BAD_CACHE_NAME : PYCI_R_PREFIX_NAME);
+		goto foreign;
+	}
 	if (n->kind == PYCI_NAME_PYCACHE && n->tag_impl == PYCI_IMPL_UNKNOWN)
 		why |= BIT(PYCI_R_UNKNOWN_TAG);
 
@@ -400,6 +407,10 @@ static const char same_second_text[] =
 	"source modified after this cache was written, within the second its header records: "
 	"Python does not see that change";
 
+static const char prefix_name_text[] =
+	"a __pycache__ name outside __pycache__: no import reads it here, only from a "
+	"PYTHONPYCACHEPREFIX tree (--pycache-prefix judges it)";
+
 const char *pyci_reason_text(pyci_reason r)
 {
 	static const char *const text[PYCI_R_COUNT] = {
@@ -458,6 +469,7 @@ const char *pyci_reason_text(pyci_reason r)
 		[PYCI_R_WHEEL_UNCHECKED] =
 			"unchecked hash in a wheel: runs whatever source is installed beside it",
 		[PYCI_R_SHIPPED_SDIST] = "shipped in an sdist or tarball: unpacked as it is",
+		[PYCI_R_PREFIX_NAME] = prefix_name_text,
 	};
 	return (unsigned)r < PYCI_R_COUNT && text[r] ? text[r] : "unknown reason";
 }

@@ -45,6 +45,10 @@ typedef struct pyci_cache_name {
 	int tag_major, tag_minor;
 	int leftover; /* PYCACHE_BAD: NAME.TAG.pyc.<digits>; the fields above are those of
 		       * NAME.TAG.pyc (a PYCACHE name, or not, as it parses) */
+	/* LEGACY: the name is NAME.TAG[.opt-N].pyc or NAME.TAG.pyo with a known TAG, a __pycache__
+	 * name outside __pycache__, as a PYTHONPYCACHEPREFIX tree holds them.  No import looks it
+	 * up where it is: a finder looks for the last part of a module's name, which has no dot. */
+	int prefix_name;
 } pyci_cache_name;
 
 /*
@@ -53,6 +57,10 @@ typedef struct pyci_cache_name {
  * when out->kind is not PYCI_NAME_NOT_CACHE, -1 otherwise.
  */
 int pyci_cache_name_parse(const char *name, size_t len, int in_pycache, pyci_cache_name *out);
+
+/* Whether n is the cache of a source NAME.py it names: a __pycache__ entry or a legacy name,
+ * but not a __pycache__ name outside __pycache__ (prefix_name), nor a Jython class file. */
+int pyci_cache_name_of_py(const pyci_cache_name *n);
 
 /*
  * Parse a cache tag: "cpython-312" -> CPython 3.12, "cpython-36" -> CPython 3.6,

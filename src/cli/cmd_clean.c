@@ -102,9 +102,9 @@ static const struct cli_option clean_selectors[] = {
 	 CLEAN_STALE, NULL},
 	{"orphaned", 0, CLI_NOARG, NULL,
 	 "caches no import reads: the source is gone, or a package or an\n"
-	 "extension module of the same name shadows it (not a __pycache__\n"
-	 "name no import looks up, such as __pycache__/x.pyc: that debris\n"
-	 "goes with --unused and --all)",
+	 "extension module of the same name shadows it (not a name no\n"
+	 "import looks up, such as __pycache__/x.pyc or m.cpython-312.pyc\n"
+	 "outside __pycache__: that debris goes with --unused and --all)",
 	 CLEAN_ORPHANED, NULL},
 	{"foreign", 0, CLI_NOARG, NULL, "caches of interpreters that are not targets",
 	 CLEAN_FOREIGN, NULL},

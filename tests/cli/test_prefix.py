@@ -99,12 +99,49 @@ class Prefix(TempDirCase):
         self.assertNotIn("env_pycache_prefix", summary)
         self.assertEqual(summary["by_status"]["sourceless"]["count"], 0)
 
-    def test_an_ordinary_walk_of_the_tree_still_reads_legacy_names(self):
+    def test_an_ordinary_walk_of_the_tree_calls_no_cache_sourceless(self):
         """Without --pycache-prefix the tree is an ordinary one (the complaint of issue 17):
-        the option is what changes the verdicts."""
-        self.project()
+        NAME.TAG.pyc outside __pycache__ is no legacy sourceless module, as no import looks
+        that name up (a finder looks for the last part of a dotted module name), which the
+        interpreter running this test confirms in each cache's directory, beside a legacy
+        NAME.pyc it does import.  Orphaned, with no source, and left by clean --orphaned (it
+        is what Python reads from a prefix tree): only --unused and --all remove it."""
+        where = self.project()
         pycs, _, _, _ = scan_json(T + ["--all", self.prefix])
-        self.assertEqual({r["status"] for r in pycs}, {"sourceless"})
+        self.assertEqual(sorted(r["path"] for r in pycs), sorted(where.values()))
+        why = ("a __pycache__ name outside __pycache__: no import reads it here, only from a "
+               "PYTHONPYCACHEPREFIX tree (--pycache-prefix judges it)")
+        for r in pycs:
+            self.assertEqual((r["status"], r["reasons"], r["source"], r["layout"]),
+                             ("orphaned", [why], None, "legacy"), r)
+        code = ("import importlib, py_compile, sys, os\n"
+                "sys.path.insert(0, os.getcwd())\n"
+                "open('ok_legacy.py', 'w').write('x = 1')\n"
+                "py_compile.compile('ok_legacy.py', cfile='ok_legacy.pyc')\n"
+                "os.unlink('ok_legacy.py')\n"
+                "importlib.import_module('ok_legacy')\n"
+                "for stem in sys.argv[1:]:\n"
+                "    try:\n"
+                "        importlib.import_module(stem)\n"
+                "    except ImportError:\n"
+                "        continue\n"
+                "    sys.exit('imported ' + stem)\n")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        dirs = {}
+        for c in where.values():
+            dirs.setdefault(os.path.dirname(c), []).append(os.path.basename(c)[:-len(".pyc")])
+        for d, stems in dirs.items():
+            subprocess.run([sys.executable, "-c", code] + stems, cwd=d, env=env, check=True)
+            os.unlink(os.path.join(d, "ok_legacy.pyc"))
+        # clean: debris, as __pycache__/x.pyc is
+        before = snapshot(self.tmp)
+        p = run(["clean", "--orphaned", "--json"] + T + [self.prefix])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(snapshot(self.tmp), before)
+        p = run(["clean", "--unused"] + T + [self.prefix])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertFalse(any(os.path.exists(c) for c in where.values()))
 
     def test_scope_of_a_source_directory(self):
         where = self.project()

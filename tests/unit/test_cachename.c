@@ -128,6 +128,30 @@ static void test_legacy(void **state)
 	assert_int_equal(c.kind, PYCI_NAME_LEGACY);
 	assert_int_equal(c.stem_len, strlen("mod.cpython-312"));
 	assert_int_equal(c.tag_len, 0);
+	/* ...but a __pycache__ name there (a PYTHONPYCACHEPREFIX tree's) is said to be one, and
+	 * names no source */
+	assert_int_equal(c.prefix_name, 1);
+	assert_int_equal(pyci_cache_name_of_py(&c), 0);
+	static const char *const prefixed[] = {"m.cpython-38.opt-1.pyc", "m.pypy39.pyc",
+					       "a.b.cpython-313.pyc", "m.cpython-34.pyo"};
+	for (size_t i = 0; i < sizeof(prefixed) / sizeof(prefixed[0]); i++) {
+		assert_int_equal(parse(prefixed[i], 0, &c), 0);
+		assert_int_equal(c.kind, PYCI_NAME_LEGACY);
+		assert_int_equal(c.prefix_name, 1);
+	}
+	/* no known tag: a legacy name like any other (and its source NAME.py) */
+	static const char *const plain[] = {"mod.pyc", "a.tar.pyc", "m.foo-312.pyc",
+					    "m.cpython-312.opt-0.pyc", ".cpython-312.pyc"};
+	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+		assert_int_equal(parse(plain[i], 0, &c), 0);
+		assert_int_equal(c.kind, PYCI_NAME_LEGACY);
+		assert_int_equal(c.prefix_name, 0);
+		assert_int_equal(pyci_cache_name_of_py(&c), 1);
+	}
+	/* inside __pycache__ never */
+	assert_int_equal(parse("mod.cpython-312.pyc", 1, &c), 0);
+	assert_int_equal(c.prefix_name, 0);
+	assert_int_equal(pyci_cache_name_of_py(&c), 1);
 
 	assert_int_equal(parse("__init__.pyc", 0, &c), 0);
 	assert_int_equal(c.kind, PYCI_NAME_LEGACY);

@@ -487,6 +487,21 @@ static void test_judge_sourceless(void **state)
 	v = judge(&n, &h, &s, NULL, PYCI_CHECK_DEFAULT, NULL);
 	assert_int_equal(v.status, PYCI_SOURCELESS);
 	assert_int_equal(v.owner_minor, 12);
+
+	/* a prefix tree's NAME.TAG.pyc walked as a plain tree: no import looks it up there,
+	 * whether or not a file NAME.TAG.py happens to exist; in a zip, zipimport never either */
+	n = cname("mod.cpython-312.pyc", 0);
+	pyci_source_info present = src_ok(1600000000, 0, 42);
+	const pyci_source_info *srcs[] = {NULL, &s, &present};
+	for (size_t i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
+		v = judge(&n, &h, srcs[i], NULL, PYCI_CHECK_DEFAULT, NULL);
+		assert_int_equal(v.status, PYCI_ORPHANED);
+		assert_int_equal(v.reasons, PYCI_REASON_BIT(PYCI_R_PREFIX_NAME));
+	}
+	pyci_judge_input zin = {.name = &n, .header = &h, .regular = 1, .zipimport = 1};
+	pyci_judge(&zin, &v);
+	assert_int_equal(v.status, PYCI_ORPHANED);
+	assert_int_equal(v.reasons, PYCI_REASON_BIT(PYCI_R_BAD_CACHE_NAME));
 }
 
 static void test_judge_legacy_with_source(void **state)
