@@ -28,8 +28,25 @@ void artable_init(artable *t, size_t budget)
 	t->budget = budget;
 }
 
+void artable_share(artable *t, atomic_size_t *counter)
+{
+	t->shared = counter;
+	t->charged = artable_bytes(t);
+	atomic_fetch_add(counter, t->charged);
+}
+
+void artable_unshare(artable *t)
+{
+	if (t->shared)
+		atomic_fetch_sub(t->shared, t->charged);
+	t->shared = NULL;
+	t->charged = 0;
+}
+
 void artable_free(artable *t)
 {
+	if (t->shared)
+		atomic_fetch_sub(t->shared, t->charged);
 	free(t->m);
 	pyci_buf_free(&t->names);
 	free(t->index);
@@ -43,15 +60,32 @@ size_t artable_bytes(const artable *t)
 	       t->evcap * sizeof(ar_event) + t->extra;
 }
 
-/* Whether growing by n bytes stays within the budget. */
-static int fits(const artable *t, size_t n)
+/* Whether growing by n bytes stays within the budget; a shared one's growth is taken from it
+ * here (settle gives back what was not used). */
+static int fits(artable *t, size_t n)
 {
-	size_t have = artable_bytes(t);
+	size_t have = t->shared ? atomic_fetch_add(t->shared, n) : artable_bytes(t);
 	if (n > t->budget || have > t->budget - n) {
+		if (t->shared)
+			atomic_fetch_sub(t->shared, n);
 		errno = EFBIG;
 		return 0;
 	}
+	t->charged += t->shared ? n : 0;
 	return 1;
+}
+
+/* A shared budget's count brought to what the table holds. */
+static void settle(artable *t)
+{
+	if (!t->shared)
+		return;
+	size_t now = artable_bytes(t);
+	if (now > t->charged)
+		atomic_fetch_add(t->shared, now - t->charged);
+	else
+		atomic_fetch_sub(t->shared, t->charged - now);
+	t->charged = now;
 }
 
 int artable_reserve(artable *t, size_t n)
@@ -157,7 +191,20 @@ long artable_add(artable *t, const ar_member *m, const char *path, size_t len, c
 			return -1;
 	}
 	index_put(t, t->n);
+	settle(t);
 	return (long)t->n++;
+}
+
+int artable_append(artable *t, const artable *src, size_t from, size_t to, uint64_t base)
+{
+	for (size_t i = from; i < to; i++) {
+		ar_member m = src->m[i];
+		m.ordinal += base;
+		const char *link = m.link_off ? src->names.data + m.link_off : NULL;
+		if (artable_add(t, &m, artable_path(src, i), m.path_len, link, m.link_len) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 long artable_find(const artable *t, const char *path, size_t len, uint32_t layer)
@@ -174,7 +221,7 @@ long artable_find(const artable *t, const char *path, size_t len, uint32_t layer
 	return -1;
 }
 
-int artable_event(artable *t, const char *path, size_t len, uint32_t layer, uint32_t what)
+static int push_event(artable *t, ar_event ev)
 {
 	if (t->nev == t->evcap) {
 		size_t cap = t->evcap ? t->evcap * 2 : 256;
@@ -188,7 +235,21 @@ int artable_event(artable *t, const char *path, size_t len, uint32_t layer, uint
 		t->ev = a;
 		t->evcap = cap;
 	}
-	t->ev[t->nev++] = (ar_event){artable_hash(path, len), layer, what};
+	t->ev[t->nev++] = ev;
+	settle(t);
+	return 0;
+}
+
+int artable_event(artable *t, const char *path, size_t len, uint32_t layer, uint32_t what)
+{
+	return push_event(t, (ar_event){artable_hash(path, len), layer, what});
+}
+
+int artable_append_events(artable *t, const artable *src)
+{
+	for (size_t i = 0; i < src->nev; i++)
+		if (push_event(t, src->ev[i]) != 0)
+			return -1;
 	return 0;
 }
 
@@ -221,6 +282,7 @@ int artable_flatten(artable *t, const uint32_t *rank, size_t nlayers, uint32_t *
 	struct top *map = calloc(cap, sizeof(*map));
 	if (!map) {
 		t->extra -= bytes;
+		settle(t);
 		errno = ENOMEM;
 		return -1;
 	}
@@ -253,6 +315,7 @@ int artable_flatten(artable *t, const uint32_t *rank, size_t nlayers, uint32_t *
 	}
 	free(map);
 	t->extra -= bytes;
+	settle(t);
 	for (size_t i = 0; i < t->n; i++)
 		t->m[i].layer = 0;
 	/* the same path in one place now: the highest layer's is the one not hidden */

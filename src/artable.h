@@ -14,6 +14,7 @@
 #ifndef PYCI_ARTABLE_H
 #define PYCI_ARTABLE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -74,11 +75,25 @@ typedef struct artable {
 	size_t nev, evcap;
 	size_t budget; /* bytes the table may hold */
 	size_t extra;  /* bytes held elsewhere and counted here (manifests) */
+	/* artable_share: the bytes of every table sharing the budget, and this one's part */
+	atomic_size_t *shared;
+	size_t charged;
 } artable;
 
 /* An empty table of at most budget bytes. */
 void artable_init(artable *t, size_t budget);
 void artable_free(artable *t);
+
+/*
+ * Count the table against a budget shared with other tables, on other threads (an image's
+ * layers read at once): *counter holds the bytes of all of them, and growing fails with EFBIG
+ * once their sum would pass the budget.  Each growth is taken from the counter before it is
+ * made, so the sum never passes it.  artable_free gives the table's bytes back.
+ */
+void artable_share(artable *t, atomic_size_t *counter);
+
+/* The table counted alone again, its bytes given back to the shared counter. */
+void artable_unshare(artable *t);
 
 /* The bytes the table holds now. */
 size_t artable_bytes(const artable *t);
@@ -97,6 +112,15 @@ uint64_t artable_hash(const char *path, size_t len);
  */
 long artable_add(artable *t, const ar_member *m, const char *path, size_t len, const char *link,
 		 size_t link_len);
+
+/*
+ * Append src's members [from, to) to t as artable_add would, each one's ordinal plus base.
+ * 0, or -1 (EFBIG, ENOMEM).
+ */
+int artable_append(artable *t, const artable *src, size_t from, size_t to, uint64_t base);
+
+/* Append src's image events to t.  0, or -1 (EFBIG, ENOMEM). */
+int artable_append_events(artable *t, const artable *src);
 
 /* The member of path in layer that is not hidden, or -1. */
 long artable_find(const artable *t, const char *path, size_t len, uint32_t layer);
