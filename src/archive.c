@@ -6,7 +6,10 @@
  * are members of the tarball, each read as a nested stream through libarchive, never written
  * anywhere), a member being known in every pass by its place in the walk (its ordinal):
  *   1. the table (artable.h): every cache's first bytes, every source's and symlink's facts, an
- *      image's whiteouts, the manifests; what the archive is (the kind) is decided after it;
+ *      image's whiteouts, the manifests; what the archive is (the kind) is decided after it.
+ *      The layers of an image in a tarball that is not compressed are read on threads,
+ *      each into a table of its own, merged in the walk's order (arlayers.c): the table, its
+ *      ordinals and what is said are the one walk's;
  *   2. only when some hash-based cache needs its source hashed: those sources are read and
  *      hashed (each at most limits.max_source, in memory);
  *   3. only for dump (options.stream): each cache is handed to the record callback with a
@@ -35,13 +38,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arrun.h"
 #include "artable.h"
 #include "jsonread.h"
 #include "zipdir.h"
 #include "pycinspect/srchash.h"
 #include "pycinspect/verdict.h"
 
-#define BLOCK ((size_t)64 << 10) /* what a nested layer is fed at a time */
 #define REGION_BLOCK \
 	((size_t)16 << 10) /* ...when it is read from the file: its headers,
 					 * the rest skipped */
@@ -58,24 +61,6 @@ const char *pyci_archive_kind_name(pyci_archive_kind k)
 
 /* ---- what is kept between the passes ------------------------------------------------------ */
 
-/* A layer of an image, as the walk meets it: stream index l is layers[l - 1]. */
-struct layer {
-	char *member;          /* its member's path in the tarball */
-	uint64_t first, count; /* ordinals of its entries */
-};
-
-/* A member of the tarball that is a link to another layer (docker save dedupes so). */
-struct alias {
-	char *member, *target;
-};
-
-/* A small JSON member kept for the manifests. */
-struct blob {
-	char *member;
-	char *text;
-	size_t len;
-};
-
 /* A source to hash, for the verdict of a hash-based cache or for dump's "siphash". */
 struct hreq {
 	uint32_t member; /* the source's member (its bytes) */
@@ -85,67 +70,7 @@ struct hreq {
 	uint8_t out[8];
 };
 
-struct run {
-	const char *path_arg; /* the archive, as given */
-	const pyci_archive_options *ao;
-	const pyci_scan_options *opt;
-	const pyci_scan_ops *ops;
-	const pyci_archive_ops *aops;
-	int fd;
-	locale_t loc, old_loc;
-	artable t;
-	char *format;
-	int format_code; /* archive_format()'s, of the archive itself */
-	pyci_archive_kind kind;
-	int pass;
-	uint64_t ordinal; /* of the entry being visited */
-	uint64_t members; /* entries of the first pass */
-	uint32_t nstream; /* layers met so far in this pass */
-	struct layer *layers;
-	size_t nlayers, layers_cap;
-	struct alias *aliases;
-	size_t naliases, aliases_cap;
-	struct blob *blobs;
-	size_t nblobs, blobs_cap;
-	/* the kind's clues */
-	int wheel_marker, pkg_info, one_top, top_set;
-	pyci_buf top;
-	/* decompressed bytes: what the readers gave, besides the open one's */
-	uint64_t out_done, data_read;
-	uint64_t raw_region; /* bytes of the file read for layers by pread (struct nest) */
-	struct archive *outer, *inner;
-	/* a fatal error: the archive is not judged */
-	int fatal;
-	const char *fatal_msg;
-	char *fatal_detail;
-	int fatal_err;
-	uint64_t member_errors;
-	/* hashes */
-	struct hreq *req;
-	size_t nreq, reqcap;
-	int collecting;
-	/* the passes' targets: members wanted, in ordinal order */
-	uint32_t *want;
-	size_t nwant, want_pos;
-	/* the image */
-	uint32_t *rank; /* per stream layer, 1 + nstream slots */
-	uint32_t *layer_of;
-	pyci_layer_info *info_layers;
-	size_t ninfo_layers;
-	char **labels;
-	char *image_name;
-	size_t images_not_judged;
-	/* options.member, normalized */
-	int member_filter;
-	pyci_buf filter;
-	/* scratch */
-	pyci_buf norm, path, srcpath, srcmember, scratch, data;
-	pyci_hasher *hasher;
-	int stopped; /* a callback stopped the run: errno in stop_err */
-	int stop_err;
-};
-
-static void set_fatal(struct run *r, const char *msg, const char *detail, int err)
+void ar_set_fatal(struct run *r, const char *msg, const char *detail, int err)
 {
 	if (r->fatal)
 		return;
@@ -155,18 +80,52 @@ static void set_fatal(struct run *r, const char *msg, const char *detail, int er
 	r->fatal_err = err;
 }
 
-/* A member not judged: said (the first max_member_errors), counted. */
-static void member_error(struct run *r, const char *name, size_t len, const char *msg, int err)
+/* A member error kept to be said later, when it may be (memory short: it is only counted). */
+static void keep_error(struct run *r, char *path, const char *msg, int err)
+{
+	if (r->nmerr == r->merr_cap) {
+		size_t cap = r->merr_cap ? r->merr_cap * 2 : 16;
+		struct merr *m = realloc(r->merr, cap * sizeof(*m));
+		if (!m) {
+			free(path);
+			return;
+		}
+		r->merr = m;
+		r->merr_cap = cap;
+	}
+	r->merr[r->nmerr++] = (struct merr){r->ordinal, path, msg, err};
+}
+
+/* A member error said: the first max_member_errors of the run, the rest counted. */
+void ar_say_error(struct run *r, const char *path, const char *msg, int err)
 {
 	r->member_errors++;
 	if (r->member_errors > r->ao->limits.max_member_errors || !r->aops->error)
 		return;
+	pyci_archive_error e = {path ? path : r->path_arg, msg, NULL, err, 0};
+	r->aops->error(r->aops->ctx, &e);
+}
+
+/* A member not judged: said (the first max_member_errors), counted; with layers on threads,
+ * kept to be said in the walk's order (those that may be said). */
+static void member_error(struct run *r, const char *name, size_t len, const char *msg, int err)
+{
+	if (r->member_errors >= r->ao->limits.max_member_errors || !r->aops->error) {
+		r->member_errors++;
+		return;
+	}
 	pyci_buf p = PYCI_BUF_INIT;
 	int ok = pyci_buf_puts(&p, r->path_arg) == 0;
 	if (ok && name)
 		ok = pyci_buf_puts(&p, "!/") == 0 && pyci_buf_append(&p, name, len) == 0;
-	pyci_archive_error e = {ok ? p.data : r->path_arg, msg, NULL, err, 0};
-	r->aops->error(r->aops->ctx, &e);
+	if (r->par) {
+		r->member_errors++;
+		keep_error(r, ok ? p.data : NULL, msg, err); /* p's bytes are its now */
+		if (!ok)
+			pyci_buf_free(&p);
+		return;
+	}
+	ar_say_error(r, ok ? p.data : NULL, msg, err);
 	pyci_buf_free(&p);
 }
 
@@ -181,31 +140,30 @@ static uint64_t given(struct archive *a)
 
 /* Bytes decompressed so far: the readers' output, and what was read from members compressed
  * inside the format (a zip's), whose reader has no filter of its own. */
-static uint64_t decompressed(const struct run *r)
+uint64_t ar_decompressed(const struct run *r)
 {
 	uint64_t n = r->out_done;
 	if (r->outer) {
 		n += (uint64_t)archive_filter_bytes(r->outer, 0);
 		if (archive_filter_count(r->outer) <= 1)
 			n += r->data_read;
-	}
+	} else if (r->job_layer)
+		n += r->data_read; /* a layer read from the plain tarball, counted as its reader does */
 	if (r->inner)
 		n += given(r->inner);
 	return n;
 }
 
-/* 0, or -1 after making the run fatal: a limit was passed. */
-static int check_limits(struct run *r)
+/* 0, or -1 after making the run fatal: out bytes decompressed from raw bytes of the file
+ * pass a limit. */
+int ar_over_limits(struct run *r, uint64_t out, uint64_t raw)
 {
 	const pyci_archive_limits *l = &r->ao->limits;
-	uint64_t out = decompressed(r);
-	uint64_t raw =
-		r->raw_region + (r->outer ? (uint64_t)archive_filter_bytes(r->outer, -1) : 0);
 	char why[160];
 	if (out > l->max_bytes) {
 		(void)snprintf(why, sizeof(why), "over %" PRIu64 " bytes", l->max_bytes);
-		set_fatal(r, "archive not judged: more decompressed bytes than the limit", why,
-			  EFBIG);
+		ar_set_fatal(r, "archive not judged: more decompressed bytes than the limit", why,
+			     EFBIG);
 		return -1;
 	}
 	if (out > l->ratio_floor && raw && out / raw >= l->max_ratio) {
@@ -213,11 +171,23 @@ static int check_limits(struct run *r)
 			       "%" PRIu64 " bytes from %" PRIu64 ", over %" PRIu32
 			       ":1 past %" PRIu64 " bytes",
 			       out, raw, l->max_ratio, l->ratio_floor);
-		set_fatal(r, "archive not judged: decompression ratio over the limit (a zip bomb?)",
-			  why, EFBIG);
+		ar_set_fatal(r,
+			     "archive not judged: decompression ratio over the limit (a zip bomb?)",
+			     why, EFBIG);
 		return -1;
 	}
 	return 0;
+}
+
+/* 0, or -1 after making the run fatal: a limit was passed. */
+static int check_limits(struct run *r)
+{
+	uint64_t out = ar_decompressed(r);
+	uint64_t raw =
+		r->raw_region + (r->outer ? (uint64_t)archive_filter_bytes(r->outer, -1) : 0);
+	if (r->par) /* the limits are the archive's: the sums of every thread's */
+		ar_share_counts(r, &out, &raw);
+	return ar_over_limits(r, out, raw);
 }
 
 /* ---- readers ------------------------------------------------------------------------------ */
@@ -254,13 +224,13 @@ static struct archive *new_reader(int layer)
 }
 
 /* The thread's locale for libarchive's name conversions: C.UTF-8, when there is one. */
-static void enter_locale(struct run *r)
+void ar_enter_locale(struct run *r)
 {
 	r->loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
 	r->old_loc = r->loc ? uselocale(r->loc) : (locale_t)0;
 }
 
-static void leave_locale(struct run *r)
+void ar_leave_locale(struct run *r)
 {
 	if (r->loc) {
 		uselocale(r->old_loc);
@@ -371,8 +341,9 @@ static int read_all(struct run *r, struct archive *a, uint64_t max)
 	for (;;) {
 		la_ssize_t n = archive_read_data(a, buf, sizeof(buf));
 		if (n < 0) {
-			set_fatal(r, "archive not judged: cannot read it", archive_error_string(a),
-				  archive_errno(a) > 0 ? archive_errno(a) : EIO);
+			ar_set_fatal(r, "archive not judged: cannot read it",
+				     archive_error_string(a),
+				     archive_errno(a) > 0 ? archive_errno(a) : EIO);
 			errno = EIO;
 			return -1;
 		}
@@ -452,7 +423,7 @@ static int layer_event(struct run *r, const char *p, size_t n, uint32_t layer, i
 }
 
 /* Pass 1's visit of an entry of layer (0: the archive itself). 0, or -1 (errno; stop). */
-static int keep_entry(struct run *r, struct archive *a, struct archive_entry *e, uint32_t layer)
+int ar_keep_entry(struct run *r, struct archive *a, struct archive_entry *e, uint32_t layer)
 {
 	const char *name = archive_entry_pathname(e);
 	if (!name) {
@@ -597,22 +568,13 @@ out:
 
 /* ---- the walk ------------------------------------------------------------------------------ */
 
-/* A layer read as a nested stream: libarchive pulls its bytes from the tarball's entry. */
-struct nest {
-	struct run *r;
-	struct archive *outer;
-	const unsigned char *prefix; /* bytes read to sniff it, handed over first */
-	size_t prefix_len;
-	unsigned char *block;
-	/* a region of the file itself (a layer in a tarball that is not compressed): read with
-	 * pread, skipped without reading, as `tar -tf` skips */
-	int region;
-	uint64_t off, end;
-};
-
 static la_ssize_t nest_read(struct archive *a, void *ctx, const void **buf)
 {
 	struct nest *ns = ctx;
+	if (ar_cancelled(ns->r)) {
+		archive_set_error(a, ECANCELED, "stopped");
+		return -1;
+	}
 	if (ns->prefix_len) {
 		*buf = ns->prefix;
 		size_t n = ns->prefix_len;
@@ -682,8 +644,6 @@ static int region_of(struct run *r, struct archive *outer, struct archive_entry 
 	       memcmp(check, sniff, n) == 0;
 }
 
-typedef int (*visit_fn)(struct run *r, struct archive *a, struct archive_entry *e, uint32_t layer);
-
 /* Past the rest of the current entry of a.  A compressed stream, or a format that compresses
  * its members together (7-Zip, RAR), is decompressed to skip it: it is read here a block at a
  * time, the limits checked after each, so that a bomb stops early.  0, or -1 (fatal). */
@@ -701,9 +661,9 @@ static int drain(struct run *r, struct archive *a)
 		if (k == ARCHIVE_EOF)
 			return 0;
 		if (k < ARCHIVE_WARN) {
-			set_fatal(r, "archive not judged: corrupt or truncated",
-				  archive_error_string(a),
-				  archive_errno(a) > 0 ? archive_errno(a) : EIO);
+			ar_set_fatal(r, "archive not judged: corrupt or truncated",
+				     archive_error_string(a),
+				     archive_errno(a) > 0 ? archive_errno(a) : EIO);
 			return -1;
 		}
 		if (archive_filter_count(a) <= 1)
@@ -724,7 +684,7 @@ static int wanted_in(const struct run *r, uint64_t first, uint64_t count)
 static int remember_layer(struct run *r, const char *member)
 {
 	if (r->nlayers >= r->ao->limits.max_layers) {
-		set_fatal(r, "archive not judged: more layers than the limit", NULL, EFBIG);
+		ar_set_fatal(r, "archive not judged: more layers than the limit", NULL, EFBIG);
 		return -1;
 	}
 	if (r->nlayers == r->layers_cap) {
@@ -747,14 +707,54 @@ static int remember_layer(struct run *r, const char *member)
 	return 0;
 }
 
+/* The entries of layer l, read through ns, visited.  A stream that is not a tar is no layer:
+ * nothing of it is visited.  0, or -1 (fatal, said in r, or errno). */
+int ar_read_layer(struct run *r, struct nest *ns, uint32_t l, visit_fn visit)
+{
+	struct archive *in = new_reader(1);
+	int rc = -1;
+	if (!in) {
+		errno = ENOMEM;
+		return -1;
+	}
+	r->inner = in;
+	if (archive_read_open2(in, ns, NULL, nest_read, nest_skip, NULL) != ARCHIVE_OK) {
+		rc = 0; /* not a tar: a blob of something else, not a layer */
+		goto out;
+	}
+	struct archive_entry *e;
+	for (;;) {
+		int h = archive_read_next_header(in, &e);
+		if (h == ARCHIVE_EOF)
+			break;
+		if (h < ARCHIVE_WARN || check_limits(r) != 0) {
+			ar_set_fatal(r, "archive not judged: a layer is corrupt or truncated",
+				     archive_error_string(in),
+				     archive_errno(in) > 0 ? archive_errno(in) : EIO);
+			goto out;
+		}
+		r->ordinal++;
+		if (visit(r, in, e, l) != 0 || drain(r, in) != 0)
+			goto out;
+	}
+	rc = check_limits(r);
+out:;
+	int err = errno;
+	r->out_done += given(in);
+	r->inner = NULL;
+	archive_read_free(in);
+	errno = err;
+	return rc;
+}
+
 /* An entry of the tarball that may hold a layer: a JSON manifest is kept (pass 1), a tar is
- * walked as layer r->nstream.  0, or -1 (stop). */
+ * walked as layer r->nstream (with layers on threads, one read from the file is left to
+ * them).  0, or -1 (stop). */
 static int walk_layer(struct run *r, struct archive *outer, struct archive_entry *oe,
 		      const char *member, visit_fn visit)
 {
 	unsigned char *sniff = malloc(BLOCK);
 	unsigned char *block = malloc(BLOCK);
-	struct archive *in = NULL;
 	int rc = -1;
 	if (!sniff || !block) {
 		errno = ENOMEM;
@@ -763,8 +763,8 @@ static int walk_layer(struct run *r, struct archive *outer, struct archive_entry
 	uint64_t data_off = (uint64_t)archive_filter_bytes(outer, 0); /* before any data read */
 	la_ssize_t got = archive_read_data(outer, sniff, BLOCK);
 	if (got < 0) {
-		set_fatal(r, "archive not judged: cannot read it", archive_error_string(outer),
-			  EIO);
+		ar_set_fatal(r, "archive not judged: cannot read it", archive_error_string(outer),
+			     EIO);
 		goto out;
 	}
 	size_t k = 0;
@@ -799,41 +799,15 @@ static int walk_layer(struct run *r, struct archive *outer, struct archive_entry
 		ns.off = data_off + (uint64_t)got;
 		ns.end = data_off + (uint64_t)archive_entry_size(oe);
 	}
-	if (!(in = new_reader(1))) {
-		errno = ENOMEM;
+	if (r->par && ns.region) { /* read on a thread, after the tarball's walk */
+		rc = ar_queue_layer(r, l, data_off, (uint64_t)got, ns.end);
 		goto out;
 	}
-	r->inner = in;
-	if (archive_read_open2(in, &ns, NULL, nest_read, nest_skip, NULL) != ARCHIVE_OK) {
-		rc = 0; /* not a tar: a blob of something else, not a layer */
-		goto out;
-	}
-	struct archive_entry *e;
-	for (;;) {
-		int h = archive_read_next_header(in, &e);
-		if (h == ARCHIVE_EOF)
-			break;
-		if (h < ARCHIVE_WARN || check_limits(r) != 0) {
-			set_fatal(r, "archive not judged: a layer is corrupt or truncated",
-				  archive_error_string(in),
-				  archive_errno(in) > 0 ? archive_errno(in) : EIO);
-			goto out;
-		}
-		r->ordinal++;
-		if (visit(r, in, e, l) != 0 || drain(r, in) != 0)
-			goto out;
-	}
-	if (check_limits(r) != 0)
-		goto out;
-	if (r->pass == 1)
-		r->layers[l - 1].count = r->ordinal + 1 - r->layers[l - 1].first;
-	rc = 0;
+	uint64_t before = r->ordinal;
+	rc = ar_read_layer(r, &ns, l, visit);
+	if (rc == 0 && r->pass == 1)
+		r->layers[l - 1].count = r->ordinal - before;
 out:
-	if (in) {
-		r->out_done += given(in);
-		r->inner = NULL;
-		archive_read_free(in);
-	}
 	free(sniff);
 	free(block);
 	return rc;
@@ -856,8 +830,8 @@ static int walk(struct run *r, visit_fn visit)
 		return -1;
 	}
 	if (archive_read_open_fd(r->outer, r->fd, BLOCK) != ARCHIVE_OK) {
-		set_fatal(r, "archive not judged: cannot read it", archive_error_string(r->outer),
-			  EINVAL);
+		ar_set_fatal(r, "archive not judged: cannot read it",
+			     archive_error_string(r->outer), EINVAL);
 		goto out;
 	}
 	for (;;) {
@@ -865,9 +839,9 @@ static int walk(struct run *r, visit_fn visit)
 		if (h == ARCHIVE_EOF)
 			break;
 		if (h < ARCHIVE_WARN) {
-			set_fatal(r, "archive not judged: corrupt or truncated",
-				  archive_error_string(r->outer),
-				  archive_errno(r->outer) > 0 ? archive_errno(r->outer) : EIO);
+			ar_set_fatal(r, "archive not judged: corrupt or truncated",
+				     archive_error_string(r->outer),
+				     archive_errno(r->outer) > 0 ? archive_errno(r->outer) : EIO);
 			goto out;
 		}
 		if (check_limits(r) != 0)
@@ -931,6 +905,60 @@ out:;
 	return r->fatal ? -1 : rc;
 }
 
+/* ---- pass 1 ---------------------------------------------------------------------------------- */
+
+static int zip_index_cost(struct run *r);
+
+/* Pass 1 on the calling thread alone.  0, or -1 (fatal, said in r, or errno). */
+int ar_walk_table(struct run *r)
+{
+	return zip_index_cost(r) != 0 ? -1 : walk(r, ar_keep_entry);
+}
+
+/* Everything pass 1 made, gone: the run as it was before (its table empty). */
+void ar_forget_table(struct run *r)
+{
+	for (size_t i = 0; i < r->nmerr; i++)
+		free(r->merr[i].path);
+	free(r->merr);
+	artable_free(&r->t);
+	free(r->format);
+	for (size_t i = 0; i < r->nlayers; i++)
+		free(r->layers[i].member);
+	free(r->layers);
+	for (size_t i = 0; i < r->naliases; i++) {
+		free(r->aliases[i].member);
+		free(r->aliases[i].target);
+	}
+	free(r->aliases);
+	for (size_t i = 0; i < r->nblobs; i++) {
+		free(r->blobs[i].member);
+		free(r->blobs[i].text);
+	}
+	free(r->blobs);
+	pyci_buf_free(&r->top);
+	free(r->fatal_detail);
+	r->merr = NULL;
+	r->nmerr = r->merr_cap = 0;
+	artable_init(&r->t, r->ao->limits.max_table);
+	r->format = NULL;
+	r->format_code = 0;
+	r->layers = NULL;
+	r->nlayers = r->layers_cap = 0;
+	r->aliases = NULL;
+	r->naliases = r->aliases_cap = 0;
+	r->blobs = NULL;
+	r->nblobs = r->blobs_cap = 0;
+	r->wheel_marker = r->pkg_info = r->one_top = r->top_set = 0;
+	r->fatal = 0;
+	r->fatal_msg = NULL;
+	r->fatal_detail = NULL;
+	r->fatal_err = 0;
+	r->member_errors = 0;
+	r->ordinal = 0;
+	r->nstream = 0;
+}
+
 /* ---- what the archive is ------------------------------------------------------------------ */
 
 /* zipdir_read's callback for zip_index_cost: the memory libarchive will take for an entry. */
@@ -938,8 +966,8 @@ static int count_entry(void *ctx, const zipdir_entry *e)
 {
 	struct run *r = ctx;
 	if (artable_reserve(&r->t, ZIP_INDEX_COST + e->name_len) != 0) {
-		set_fatal(r, "archive not judged: its tables would pass the memory limit",
-			  "libarchive's index of its central directory", EFBIG);
+		ar_set_fatal(r, "archive not judged: its tables would pass the memory limit",
+			     "libarchive's index of its central directory", EFBIG);
 		return -1;
 	}
 	return 0;
@@ -1000,8 +1028,8 @@ static int add_image_layer(struct run *r, const char *member, size_t place)
 		return -1;
 	uint32_t l = outside ? 0 : stream_layer(r, r->scratch.data);
 	if (!l) {
-		set_fatal(r, "archive not judged: a layer its manifest names is not in it", member,
-			  ENOENT);
+		ar_set_fatal(r, "archive not judged: a layer its manifest names is not in it",
+			     member, ENOENT);
 		return -1;
 	}
 	r->rank[l] = (uint32_t)place + 1; /* a layer named twice: its highest place */
@@ -1103,8 +1131,9 @@ static int image_layers(struct run *r)
 			 digest_member(jr_get_str(&list->items[i], "digest"), &member) == 0)
 			m = member.data;
 		if (!m) {
-			set_fatal(r, "archive not judged: its manifest is not one pycinspect reads",
-				  NULL, EINVAL);
+			ar_set_fatal(r,
+				     "archive not judged: its manifest is not one pycinspect reads",
+				     NULL, EINVAL);
 			goto out;
 		}
 		if (add_image_layer(r, m, i) != 0)
@@ -1170,7 +1199,7 @@ static int load_dos_times(struct run *r)
 	const char *why;
 	int rc = zipdir_read(r->fd, dos_entry, r, &why);
 	if (rc > 0)
-		set_fatal(r, "archive not judged: zipimport cannot read it", why, EINVAL);
+		ar_set_fatal(r, "archive not judged: zipimport cannot read it", why, EINVAL);
 	return rc;
 }
 
@@ -1463,7 +1492,7 @@ static long wanted_now(struct run *r, struct archive_entry *e)
 	if (!name || normalize(name, &r->norm, &outside) != 0 ||
 	    r->norm.len != r->t.m[i].path_len ||
 	    memcmp(r->norm.data, artable_path(&r->t, i), r->norm.len) != 0) {
-		set_fatal(r, "archive not judged: it changed while it was read", NULL, EAGAIN);
+		ar_set_fatal(r, "archive not judged: it changed while it was read", NULL, EAGAIN);
 		return -2;
 	}
 	return i;
@@ -1606,25 +1635,9 @@ static void tally_hidden(struct run *r)
 
 /* ---- the whole ---------------------------------------------------------------------------- */
 
-static void run_free(struct run *r)
+void ar_run_free(struct run *r)
 {
-	artable_free(&r->t);
-	free(r->format);
-	for (size_t i = 0; i < r->nlayers; i++)
-		free(r->layers[i].member);
-	free(r->layers);
-	for (size_t i = 0; i < r->naliases; i++) {
-		free(r->aliases[i].member);
-		free(r->aliases[i].target);
-	}
-	free(r->aliases);
-	for (size_t i = 0; i < r->nblobs; i++) {
-		free(r->blobs[i].member);
-		free(r->blobs[i].text);
-	}
-	free(r->blobs);
-	pyci_buf_free(&r->top);
-	free(r->fatal_detail);
+	ar_forget_table(r);
 	free(r->req);
 	free(r->want);
 	free(r->rank);
@@ -1661,8 +1674,8 @@ static int not_judged(struct run *r)
 static int failed(struct run *r)
 {
 	if (!r->fatal && !r->stopped && errno == EFBIG)
-		set_fatal(r, "archive not judged: its tables would pass the memory limit", NULL,
-			  EFBIG);
+		ar_set_fatal(r, "archive not judged: its tables would pass the memory limit", NULL,
+			     EFBIG);
 	if (r->fatal)
 		return not_judged(r);
 	if (r->stopped)
@@ -1704,7 +1717,7 @@ int pyci_archive_probe(const char *path)
 	if (fd < 0)
 		return -1;
 	struct run r = {0};
-	enter_locale(&r);
+	ar_enter_locale(&r);
 	struct archive *a = new_reader(0);
 	int yes = -1;
 	if (!a) {
@@ -1716,7 +1729,7 @@ int pyci_archive_probe(const char *path)
 		      archive_filter_count(a) > 1 || archive_suffix(path);
 		archive_read_free(a);
 	}
-	leave_locale(&r);
+	ar_leave_locale(&r);
 	close(fd);
 	return yes;
 }
@@ -1760,7 +1773,7 @@ static int scan_fd(int fd, const char *path, const pyci_archive_options *ao,
 	struct run r = {.path_arg = path, .ao = ao, .opt = o, .ops = ops, .aops = aops, .fd = fd};
 	int rc = -1;
 	artable_init(&r.t, ao->limits.max_table);
-	enter_locale(&r);
+	ar_enter_locale(&r);
 	if (ao->member) {
 		int outside;
 		r.member_filter = 1;
@@ -1768,7 +1781,7 @@ static int scan_fd(int fd, const char *path, const pyci_archive_options *ao,
 			goto out;
 	}
 	r.pass = 1;
-	if (zip_index_cost(&r) != 0 || walk(&r, keep_entry) != 0) {
+	if (ar_read_table(&r) != 0) {
 		rc = failed(&r);
 		goto out;
 	}
@@ -1801,7 +1814,7 @@ static int scan_fd(int fd, const char *path, const pyci_archive_options *ao,
 		while (k < r.t.n && !reported(&r, k))
 			k++;
 		if (k == r.t.n) {
-			set_fatal(&r, "no cache of that name in the archive", NULL, ENOENT);
+			ar_set_fatal(&r, "no cache of that name in the archive", NULL, ENOENT);
 			rc = not_judged(&r);
 			goto out;
 		}
@@ -1850,8 +1863,8 @@ static int scan_fd(int fd, const char *path, const pyci_archive_options *ao,
 	rc = 0;
 out:;
 	int err = errno;
-	leave_locale(&r);
-	run_free(&r);
+	ar_leave_locale(&r);
+	ar_run_free(&r);
 	errno = err;
 	return rc;
 }

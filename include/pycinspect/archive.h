@@ -13,9 +13,11 @@
  *          the caches of the final file system (whiteouts and opaque directories applied)
  *          judged as the container sees them, tallied per layer.
  * Records are pyci_records (scan.h) with their member described in r->member; they come in the
- * order the archive holds them, on the calling thread.  Memory has a bound fixed by the limits
- * below, whatever the archive holds; an archive that passes a limit, is corrupt or truncated is
- * not judged, and says why through pyci_archive_ops.error.
+ * order the archive holds them, on the calling thread.  An image's layers (in a tarball that is
+ * not compressed) are read on up to pyci_scan_options.threads threads, with the same records,
+ * errors and summary as on one.  Memory has a bound fixed by the limits below, whatever the
+ * archive holds; an archive that passes a limit, is corrupt or truncated is not judged, and
+ * says why through pyci_archive_ops.error.
  */
 #ifndef PYCINSPECT_ARCHIVE_H
 #define PYCINSPECT_ARCHIVE_H
@@ -127,8 +129,10 @@ int pyci_archive_probe(const char *path);
 /*
  * Judge the caches of the archive at path (a regular file; a symlink is not followed: ELOOP),
  * calling ops->record for each (r->member set; r->dirfd and r->srcdirfd -1), aops->error for
- * each member not judged and for the archive when it is not, and aops->done after.  o gives the
- * check mode and targets, as for a directory (threads are not used: an archive is one stream).
+ * each member not judged and for the archive when it is not, and aops->done after, all on the
+ * calling thread.  o gives the check mode and targets, as for a directory, and the threads that
+ * may read an image's layers at once (o->threads; 0: one per online CPU, at most 8; 1: only the
+ * calling thread; the output is the same for any number).
  * Returns 0 when it was judged, 1 when it was not (said through aops->error), -1 with errno when
  * it cannot be opened, memory ran out, or a callback stopped.
  */

@@ -33,9 +33,10 @@
  *   src/roots.c          PATHs of one run that name the same files
  *   src/mountinfo.c, .h  /proc/self/mountinfo, for bind mounts
  *   src/archive.c        archives and images judged in place, through libarchive (passes,
- *                        kinds, limits); artable.c, .h: their members by path, an image's
- *                        layers flattened; zipdir.c, .h: a zip's central directory as zipimport
- *                        reads it; jsonread.c, .h: image manifests
+ *                        kinds, limits); arrun.h: one judging, as its passes share it;
+ *                        arlayers.c: an image's layers read on threads; artable.c, .h: their
+ *                        members by path, an image's layers flattened; zipdir.c, .h: a zip's
+ *                        central directory as zipimport reads it; jsonread.c, .h: manifests
  *   src/dump.c           forensic JSON of one cache (hashes, header, source, code objects)
  *   src/marshal.c        the marshal decoder, hostile input in mind; also into a whole
  *                        value tree (pyci_mtree), for verify
