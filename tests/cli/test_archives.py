@@ -493,17 +493,20 @@ def oci_image(layers, name="test:1"):
     return tar_bytes(ents)
 
 
-def docker_save(layers, tag="test:1", shared=None):
+def docker_save(layers, tag="test:1", shared=None, hard=False):
     """A `docker save` tarball of its pre-25 layout: <id>/layer.tar (plain tars); shared maps
     a layer's index to the one whose layer.tar it links to, as docker saves a layer used
-    twice."""
+    twice (a symbolic link, or a hard link when hard)."""
     shared = shared or {}
     ids = [hashlib.sha256(b"layer%d" % i).hexdigest() for i in range(len(layers))]
     ents = []
     for i, (lid, data) in enumerate(zip(ids, layers)):
         ents.append((lid + "/", None, {}))
         ents.append((lid + "/VERSION", b"1.0", {}))
-        if i in shared:
+        if i in shared and hard:
+            ents.append((lid + "/layer.tar", None, {"type": tarfile.LNKTYPE,
+                                                    "linkname": "%s/layer.tar" % ids[shared[i]]}))
+        elif i in shared:
             ents.append((lid + "/layer.tar", None, {"type": tarfile.SYMTYPE,
                                                     "linkname": "../%s/layer.tar" % ids[shared[i]]}))
         else:
@@ -612,6 +615,191 @@ class Images(clitest.TempDirCase):
         self.assertEqual(pycs, [])
         self.assertEqual(errors[0]["message"],
                          "archive not judged: a layer its manifest names is not in it")
+
+
+class ImageThreads(clitest.TempDirCase):
+    """The layers of an image read on threads (--jobs N; by default one per CPU) give the bytes
+    one thread gives (--jobs 1): every record, error, summary line and exit status, in both
+    layouts, with whiteouts and opaque directories across layers, layers linked (symbolic and
+    hard links), hard links and symbolic links in layers, member errors in every layer past
+    their cap, hash-based caches (a second pass), corrupt layers, limits passed, and dump."""
+
+    JOBS = (["--jobs", "1"], [], ["--jobs", "2"], ["--jobs", "8"])
+
+    def same(self, args, env=None):
+        """(status, stdout, stderr) of pycinspect ARGS, the same whatever the threads."""
+        outs = []
+        for jobs in self.JOBS:
+            p = run(args[:1] + jobs + args[1:], cwd=self.tmp, env=env)
+            outs.append((p.returncode, p.stdout, p.stderr))
+        for jobs, o in zip(self.JOBS[1:], outs[1:]):
+            self.assertEqual(o[0], outs[0][0], (args, jobs, o[2]))
+            self.assertEqual(o[2], outs[0][2], (args, jobs))
+            self.assertEqual(o[1], outs[0][1], (args, jobs))
+        return outs[0]
+
+    @staticmethod
+    def layer(k, per, checked):
+        st = 1700000000 + k
+        c = header(0, st, len(SRC)) + BODY
+        ents = []
+        for i in range(per):
+            d = "usr/lib/p%d" % (i % 10)
+            ents.append(("%s/m%d_%d.py" % (d, k, i), SRC, {"mtime": st}))
+            ents.append(("%s/__pycache__/m%d_%d.%s.pyc" % (d, k, i, TAG), c, {}))
+            # the same path in every layer: the top one's is seen
+            ents.append(("%s/__pycache__/s%d.%s.pyc" % (d, i, TAG), c, {}))
+            if i % 5 == 0:  # a member error in every layer
+                ents.append(("../../up%d_%d.pyc" % (k, i), c, {}))
+        ents.append(("usr/lib/s0.py", SRC, {"mtime": st}))
+        ents.append(("usr/lib/h%d.pyc" % k, None, {
+            "type": tarfile.LNKTYPE, "linkname": "usr/lib/p1/__pycache__/m%d_1.%s.pyc" % (k, TAG)}))
+        ents.append(("usr/lib/via%d" % k, None, {"type": tarfile.SYMTYPE, "linkname": "p2"}))
+        ents.append(("usr/lib/__pycache__/via%d.%s.pyc" % (k, TAG), c, {}))
+        ents.append(("usr/lib/hashed.py", SRC, {"mtime": st}))
+        ents.append(("usr/lib/__pycache__/hashed.%s.pyc" % TAG,
+                     header(3, digest=checked) + BODY, {}))
+        if k > 0:
+            ents.append(("usr/lib/p%d/.wh..wh..opq" % k, b"", {}))  # lower p<k>/ hidden
+            ents.append(("usr/lib/p3/.wh.m%d_3.py" % (k - 1), b"", {}))  # a source deleted
+            ents.append(("usr/lib/p4/__pycache__/.wh.m%d_4.%s.pyc" % (k - 1, TAG), b"", {}))
+            ents.append(("usr/lib/p5", b"a file in place of a directory", {}))
+        return tar_bytes(ents)
+
+    def layers(self, n=6, per=150):
+        checked = siphash(SRC)
+        return [self.layer(k, per, checked) for k in range(n)]
+
+    def check_all(self, path, member, env=None):
+        """Every command on path: scan (JSON, text, -q), dump of the image and of a member."""
+        got = {}
+        for args in (["scan", "--json", "-t", VERSION, path],
+                     ["scan", "-t", VERSION, path],
+                     ["scan", "-q", "-t", VERSION, path],
+                     ["dump", "--json", "-t", VERSION, path],
+                     ["dump", "-t", VERSION, path + "!/" + member]):
+            got[" ".join(args[:2])] = self.same(args, env=env)
+        return got
+
+    def test_docker_save(self):
+        ls = self.layers()
+        path = os.path.join(self.tmp, "img.tar")
+        # a seventh layer: the first again, linked to
+        write_file(path, docker_save(ls + [ls[0]], shared={6: 0}))
+        got = self.check_all(path, "usr/lib/p1/__pycache__/m0_1.%s.pyc" % TAG)
+        status, out, err = got["scan --json"]
+        objs = [json.loads(x) for x in clitest.json_lines(out.decode())]
+        a = [o for o in objs if o["type"] == "archive"][0]
+        self.assertEqual(a["kind"], "image")
+        self.assertEqual(len(a["layers"]), 7)
+        self.assertEqual(a["member_errors"], 6 * 30)  # read once, the linked one too
+        self.assertEqual(len([o for o in objs if o["type"] == "error"]), 100)
+        pycs = {o["archive"]["member"]: o for o in objs if o["type"] == "pyc"}
+        # the top layer (the first again) brings its caches back; layer 2's opaque p2/
+        # hides layer 1's, not its own
+        self.assertTrue("usr/lib/p0/__pycache__/m0_0.%s.pyc" % TAG in pycs)
+        self.assertFalse("usr/lib/p2/__pycache__/m1_2.%s.pyc" % TAG in pycs)
+        self.assertTrue("usr/lib/p2/__pycache__/m2_2.%s.pyc" % TAG in pycs)
+        self.assertEqual(pycs["usr/lib/__pycache__/hashed.%s.pyc" % TAG]["status"], "fresh")
+        hidden = sum(x["deleted_above"]["count"] for x in a["layers"])
+        self.assertGreater(hidden, 0)
+        self.assertIn(b"m0_1.%s.pyc" % TAG.encode(), got["dump -t"][1])  # the member dumped
+
+    def test_hard_linked_layer(self):
+        ls = self.layers(n=3, per=40)
+        path = os.path.join(self.tmp, "img.tar")
+        write_file(path, docker_save(ls + [ls[1]], shared={3: 1}, hard=True))
+        self.check_all(path, "usr/lib/p1/__pycache__/m1_1.%s.pyc" % TAG)
+
+    def test_oci_layout(self):
+        ls = [gzip.compress(x, mtime=0) for x in self.layers()]
+        path = os.path.join(self.tmp, "img.tar")
+        write_file(path, oci_image(ls))
+        status, out, err = self.check_all(path, "usr/lib/__pycache__/hashed.%s.pyc" % TAG)[
+            "scan --json"]
+        self.assertIn(b'"kind":"image"', out)
+
+    def test_image_fixtures(self):
+        """The images of the tests above, the same whatever the threads."""
+        l1, l2, _ = Images.layers(self)
+        path = os.path.join(self.tmp, "img.tar")
+        member = "usr/lib/__pycache__/a.%s.pyc" % TAG
+        p1, p2 = gzip.decompress(l1), gzip.decompress(l2)
+        for data, status in ((oci_image([l1, l2]), b"stale"),
+                             (docker_save([p1, p2]), b"stale"),
+                             # the first layer again on top: a.py as it was
+                             (docker_save([p1, p2, p1], shared={2: 0}), b"fresh")):
+            write_file(path, data)
+            got = self.check_all(path, member)
+            self.assertIn(b'"status":"' + status + b'"', got["scan --json"][1])
+
+    def test_corrupt_layers(self):
+        """A corrupt layer stops the walk where one thread would: the member errors of the
+        layers after it are not said, and the error is the same."""
+        ls = self.layers(n=5, per=60)
+        ls[2] = ls[2][:len(ls[2]) // 2 + 100]  # cut in the middle of a member
+        path = os.path.join(self.tmp, "img.tar")
+        write_file(path, docker_save(ls))
+        status, out, err = self.same(["scan", "--json", "-t", VERSION, path])
+        self.assertEqual(status, 2)
+        self.assertIn(b"archive not judged: a layer is corrupt or truncated", err)
+        self.assertNotIn(b"up3_", err)  # a layer after it
+        self.assertIn(b"up1_", err)  # a layer before it
+        # a gzip'd layer cut short, in the OCI layout
+        gz = [gzip.compress(x, mtime=0) for x in self.layers(n=4, per=60)]
+        gz[1] = gz[1][:len(gz[1]) // 2]
+        write_file(path, oci_image(gz))
+        status, out, err = self.same(["scan", "--json", "-t", VERSION, path])
+        self.assertEqual(status, 2)
+        self.assertTrue(err.endswith(b"archive not judged: a layer is corrupt or truncated "
+                                     b"(truncated gzip input)\n"), err[-200:])
+        # a layer missing (the manifest names it, the tarball does not hold it)
+        ls = self.layers(n=3, per=20)
+        data = docker_save(ls)
+        src = tarfile.open(fileobj=io.BytesIO(data))
+        bio = io.BytesIO()
+        with tarfile.open(fileobj=bio, mode="w") as t:
+            for m in src.getmembers():
+                if m.name != hashlib.sha256(b"layer1").hexdigest() + "/layer.tar":
+                    t.addfile(m, src.extractfile(m) if m.isfile() else None)
+        write_file(path, bio.getvalue())
+        status, _, err = self.same(["scan", "--json", "-t", VERSION, path])
+        self.assertEqual(status, 2)
+        self.assertIn(b"a layer its manifest names is not in it", err)
+
+    def test_limits(self):
+        """Limits passed across threads: the same error, and a bomb stops early."""
+        ls = self.layers(n=6, per=150)
+        path = os.path.join(self.tmp, "img.tar")
+        write_file(path, oci_image([gzip.compress(x, mtime=0) for x in ls]))
+        env = clitest.env_c()
+        for limit, message in (
+                ("max-bytes=300000", b"more decompressed bytes than the limit"),
+                ("max-table=60000", b"its tables would pass the memory limit"),
+                ("max-layers=3", b"more layers than the limit"),
+                ("max-member-errors=7", None)):
+            env["PYCI_ARCHIVE_LIMITS"] = limit
+            status, out, err = self.same(["scan", "--json", "-t", VERSION, path], env=env)
+            if message:
+                self.assertEqual(status, 2, limit)
+                self.assertIn(b"archive not judged: " + message, err, limit)
+            else:
+                self.assertEqual(err.count(b"leaves the archive"), 7)
+        # layers of zeros, 64 MiB each from 64 KiB: the ratio's limit, early
+        def zeros(i):
+            ti = tarfile.TarInfo("zeros%d" % i)
+            ti.size = 64 << 20
+            return gzip.compress(ti.tobuf(format=tarfile.USTAR_FORMAT) + bytes(ti.size) +
+                                 bytes(1024), compresslevel=9, mtime=0)
+        bomb = oci_image([zeros(i) for i in range(4)] + [gzip.compress(ls[0], mtime=0)])
+        write_file(path, bomb)
+        env = clitest.env_c()
+        env["PYCI_ARCHIVE_LIMITS"] = "max-ratio=100"
+        t0 = time.monotonic()
+        status, _, err = self.same(["scan", "--json", path], env=env)
+        self.assertEqual(status, 2)
+        self.assertIn(b"decompression ratio over the limit", err)
+        self.assertLess(time.monotonic() - t0, 30)
 
 
 # ---- hostile archives -----------------------------------------------------------------------
