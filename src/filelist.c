@@ -15,7 +15,10 @@
  * listed once, and the entries that were named, or whose names map to a named source,
  * selected.  A directory named in two spellings (a/b, ./a/b, a symlink to it) is one site, by
  * its identity, so no cache is judged twice, and clean never meets one twice.  The engine then
- * judges and reports a site's caches as it does a walked directory's (scan.c, scanner_site).
+ * judges and reports a site's caches as it does a walked directory's (scan.c, scanner_site),
+ * against the targets a walk would give them there: those of the pyvenv.cfg found in the
+ * sources' directory or above it (scanner_venv, once per directory however many sites are
+ * below it).
  */
 #define _GNU_SOURCE
 #include "filelist.h"
@@ -665,6 +668,10 @@ static int do_site(struct lister *L, size_t si)
 					    DIR_FLAGS)
 			: open(srcpath.len ? srcpath.data : ".", DIR_FLAGS);
 	int src_err = srcfd < 0 ? errno : 0;
+	const struct venv_scope *scope = NULL; /* a prefix tree's sources: the options' targets */
+	if (srcfd >= 0 && !prefix &&
+	    scanner_venv(L->sc, srcfd, srcpath.len ? srcpath.data : ".", &scope) != 0)
+		goto out;
 	for (size_t k = si; k != SIZE_MAX; k = L->s[k].next) {
 		for (size_t i = 0; i < L->s[k].n; i++) {
 			const struct lent *e = &L->l[L->s[k].first + i];
@@ -737,7 +744,8 @@ static int do_site(struct lister *L, size_t si)
 			  .pc = L->listing.entries,
 			  .npc = listed ? L->listing.count : 0,
 			  .pc_select = L->select,
-			  .prefix = prefix};
+			  .prefix = prefix,
+			  .scope = scope};
 	rc = L->nlegacy || listed ? scanner_site(L->sc, &site) : 0;
 out:;
 	int e = errno;

@@ -10,6 +10,7 @@
 #include "pycinspect/scan.h"
 
 struct scanner;
+struct venv_scope;
 
 /* The caches of one directory of a file list. */
 typedef struct scan_site {
@@ -28,11 +29,24 @@ typedef struct scan_site {
 	size_t npc;
 	const unsigned char *pc_select; /* which entries of pc are judged (one byte each) */
 	int prefix;                     /* pcfd is a directory of a prefix tree */
+	const struct venv_scope *scope; /* the targets of srcfd (scanner_venv), or NULL: the
+					 * options' */
 } scan_site;
 
 /* Judge the caches of s and report them here in the order (the descriptors stay the
  * caller's).  0, or -1 with errno: the scan stopped (ops->record, memory). */
 int scanner_site(struct scanner *sc, const scan_site *s);
+
+/*
+ * With opt->venv_targets, the scope of the sources' directory dirfd (displayed as display):
+ * the nearest pyvenv.cfg naming an interpreter in it or above it, as a walk of a PATH there
+ * finds one (venvup.h; under a staging root, not above it), or NULL (none: the options'
+ * targets; and always NULL without venv_targets).  Each directory is answered once, by
+ * identity: the climb stops at a directory answered before.  Each pyvenv.cfg found is told to
+ * ops->venv here in the order, the outermost first.  0, or -1 with errno: the scan stopped.
+ */
+int scanner_venv(struct scanner *sc, int dirfd, const char *display,
+		 const struct venv_scope **scope);
 
 /* Report path through ops->error here in the order.  0, or -1 with errno: the scan stopped. */
 int scanner_error(struct scanner *sc, const char *path, pyci_walk_err kind, int err);

@@ -287,7 +287,8 @@ struct scanner {
 					      * path's (its ancestors'), or a deep subtree's */
 	struct scope_frame *scopes;          /* the serial walk's, below base_scope */
 	size_t nscopes, scopes_cap;
-	int no_debris; /* the root is among installed packages: no debris */
+	venv_memo memo; /* a file list's directories whose scope is known (scanner_venv) */
+	int no_debris;  /* the root is among installed packages: no debris */
 };
 
 /* ---- a worker: what it knows of the sources of the job it runs ----------------------------- */
@@ -1151,6 +1152,19 @@ static const pyci_entry *venv_cfg_entry(const pyci_dir *dir)
 	return NULL;
 }
 
+/* A group that tells v in its place in the order, added to out.  0, or -1 (ENOMEM). */
+static int notice_group(struct job *out, const struct venv_scope *v)
+{
+	struct group *j = calloc(1, sizeof(*j));
+	if (!j) {
+		errno = ENOMEM;
+		return -1;
+	}
+	j->notice = v;
+	j->srcfd = j->pcfd = -1;
+	return job_add(out, j);
+}
+
 /*
  * The pyvenv.cfg of a visited directory, if it holds one (a regular file, or a symlink, which
  * is told and not followed): a group that tells it in its place, and when it names an
@@ -1162,16 +1176,13 @@ static int venv_in(struct collect *c, const pyci_dir *dir)
 	if (!e || (e->type != DT_REG && e->type != DT_LNK))
 		return 0;
 	struct venv_scope *v = venv_scope_new(c->venvs, dir->path, dir->path_len);
-	struct group *j = v ? calloc(1, sizeof(*j)) : NULL;
-	if (!j) {
+	if (!v) {
 		errno = ENOMEM;
 		return -1;
 	}
 	pyci_venv_read(dir->fd, &v->venv); /* a symlink is not followed: PYCI_VENV_SYMLINK */
 	venv_scope_ready(v);
-	j->notice = v;
-	j->srcfd = j->pcfd = -1;
-	if (job_add(c->out, j) != 0)
+	if (notice_group(c->out, v) != 0)
 		return -1;
 	if (v->venv.status == PYCI_VENV_OK)
 		c->scope = v;
@@ -1387,9 +1398,9 @@ static int is_pycache_dir(int dirfd)
 	return r;
 }
 
-/* venv_found_fn of the search above a scanned path: a scope for each pyvenv.cfg found; the one
- * that names an interpreter is the base scope. */
-static int found_above(void *ctx, const pyci_venv *v)
+/* venv_found_fn of the search above a scanned path or a listed directory: a scope for each
+ * pyvenv.cfg found, put on the scanner's list. */
+static int found_above(void *ctx, const pyci_venv *v, const void **scope)
 {
 	struct scanner *sc = ctx;
 	struct venv_scope *s = venv_scope_new(&sc->venvs, v->root, strlen(v->root));
@@ -1404,7 +1415,7 @@ static int found_above(void *ctx, const pyci_venv *v)
 	s->venv.ino = v->ino;
 	venv_scope_ready(s);
 	if (s->venv.status == PYCI_VENV_OK)
-		sc->base_scope = s;
+		*scope = s;
 	return 0;
 }
 
@@ -1417,9 +1428,11 @@ static int venvs_above(struct scanner *sc, int dirfd, const char *display)
 {
 	if (!sc->opt->venv_targets)
 		return 0;
+	const void *scope;
 	if (venv_above(dirfd, display, sc->opt->cross_mounts, sc->opt->root ? sc->opt->root_fd : -1,
-		       found_above, sc) != 0)
+		       NULL, found_above, sc, &scope) != 0)
 		return -1;
+	sc->base_scope = scope;
 	/* the list holds these alone, the last found (the outermost) first */
 	for (const struct venv_scope *v = atomic_load(&sc->venvs); v && sc->ops->venv; v = v->next)
 		if (sc->ops->venv(sc->ops->ctx, &v->venv) != 0)
@@ -1722,6 +1735,7 @@ static int scan_end(struct scanner *sc, int rc)
 		free(v);
 	}
 	free(sc->scopes);
+	venv_memo_free(&sc->memo);
 	errno = rc ? err : 0;
 	return rc;
 }
@@ -1835,7 +1849,7 @@ out:;
 int scanner_site(struct scanner *sc, const scan_site *s)
 {
 	struct job groups = {0};
-	struct collect c = {sc, &sc->scratch, 0, &groups, NULL, &sc->venvs}; /* no venv */
+	struct collect c = {sc, &sc->scratch, 0, &groups, s->scope, &sc->venvs};
 	pyci_dir legacy = {s->srcfd, s->srcpath, strlen(s->srcpath), s->legacy, s->nlegacy,
 			   0,        NULL};
 	pyci_dir pc = {s->pcfd, s->pcpath, s->pcpath ? strlen(s->pcpath) : 0, s->pc, s->npc,
@@ -1856,6 +1870,35 @@ int scanner_site(struct scanner *sc, const scan_site *s)
 	}
 	if ((s->srcfd >= 0 && g.srcfd < 0) || make_group(&c, &g) != 0)
 		stop(sc, errno);
+	submit_all(sc, &groups);
+	if (sc->stopped) {
+		errno = sc->stop_errno;
+		return -1;
+	}
+	return 0;
+}
+
+int scanner_venv(struct scanner *sc, int dirfd, const char *display,
+		 const struct venv_scope **scope)
+{
+	*scope = NULL;
+	if (!sc->opt->venv_targets)
+		return 0;
+	const struct venv_scope *known = atomic_load(&sc->venvs);
+	const void *found;
+	if (venv_above(dirfd, display, sc->opt->cross_mounts, sc->opt->root ? sc->opt->root_fd : -1,
+		       &sc->memo, found_above, sc, &found) != 0) {
+		stop(sc, errno);
+		return -1;
+	}
+	*scope = found;
+	/* the ones this climb found are on the list before those known, the outermost first:
+	 * told in that order, behind the records already in flight */
+	struct job groups = {0};
+	for (const struct venv_scope *v = atomic_load(&sc->venvs); v != known && !sc->stopped;
+	     v = v->next)
+		if (notice_group(&groups, v) != 0)
+			stop(sc, ENOMEM);
 	submit_all(sc, &groups);
 	if (sc->stopped) {
 		errno = sc->stop_errno;

@@ -303,6 +303,12 @@ typedef struct pyci_list_stats {
  * opt->excludes.  A __pycache__ is offered to dir_done (for clean to remove once empty) as the
  * walk offers it, with its entries that were not judged counted as its other entries; a prefix
  * tree's directories never are.  stats (NULL: not wanted) counts the paths.
+ * With opt->venv_targets, the caches of each directory are judged against the targets a walk
+ * of a PATH there would give them: the pyvenv.cfg in the sources' directory or the nearest
+ * above it that names an interpreter (venv_targets' rule; under opt->root, not above the root),
+ * looked for once per directory (a climb stops at a directory answered before), each one found
+ * told to ops->venv once, the outermost first, before the records below it.  With prefix, the
+ * caches are judged against opt->targets, as pyci_scan_prefix's are.
  * With a staging root (opt->root), each path is a path of the installed system: its directory
  * (a __pycache__'s parent for a cache in one) is resolved inside the root (sysroot.h; a
  * relative path from the root's top), and the records name the files at opt->root joined with

@@ -9,10 +9,12 @@ cache must be the one the walk of its directory gives, record for record.
 """
 import json
 import os
+import shutil
 import subprocess
 
-from clitest import (TempDirCase, header_312, main, make_cache, parse_clean_jsonl, run,
-                     scan_json, snapshot, write_file, CODE_BODY)
+from clitest import (BIN, TempDirCase, env_c, header_312, main, make_cache, parse_clean_jsonl,
+                     parse_jsonl, run, scan_json, snapshot, write_file, CODE_BODY)
+from test_root import PY311, PY312, sh
 
 T = ["-t", "3.12"]
 
@@ -291,6 +293,115 @@ class FilesFrom(TempDirCase):
         self.assertEqual(p.returncode, 2)
         self.assertIn(b"--files-from judges the paths it lists, and no PATH ('src' given)",
                       p.stderr)
+
+    def venv_tree(self, with_venv):
+        """proj/: a package compiled by the real CPython 3.12 and 3.11, and with_venv, a 3.11
+        virtual environment made by the real `python3.11 -m venv` holding three more (two
+        sites under one pyvenv.cfg, and one below a pyvenv.cfg that names no interpreter),
+        compiled by both as well.  A PATH holding only a python3.12 (a dummy): outside the
+        environment 3.12 is the target, inside it 3.11, so each cache's verdict says which
+        targets it was judged against."""
+        proj = os.path.join(self.tmp, "proj")
+        pkgs = [os.path.join(proj, "app")]
+        if with_venv:
+            venv = os.path.join(proj, "venv")
+            sh([PY311, "-m", "venv", "--without-pip", venv])
+            site = os.path.join(venv, "lib", "python3.11", "site-packages")
+            pkgs += [os.path.join(site, "p"), os.path.join(site, "p", "deep"),
+                     os.path.join(site, "q", "sub")]
+            write_file(os.path.join(site, "q", "pyvenv.cfg"), b"home = /nowhere\n")
+        for pkg in pkgs:
+            write_file(os.path.join(pkg, "__init__.py"), b"X = 1\n")
+            write_file(os.path.join(pkg, "m.py"), b"Y = 2\n")
+        for py in (PY312, PY311):
+            sh([py, "-m", "compileall", "-q", proj])
+        bindir = os.path.join(self.tmp, "bin")
+        write_file(os.path.join(bindir, "python3.12"), b"#!/bin/false\n", 0o755)
+        env = env_c()
+        env["PATH"] = bindir
+        return env
+
+    def assert_list_is_the_walk(self, walk_args, list_args, data, cwd, env):
+        """The list's run gives the walk's JSON records byte for byte (sorted: the list comes a
+        directory at a time in the list's order), the walk's summary but for "listed" (its
+        venvs sorted), the walk's text records and summary lines, and the walk's stderr."""
+        def runs(args, stdin):
+            j = run(["scan", "--json"] + args, input=stdin, cwd=cwd, env=env)
+            t = run(["scan"] + args, input=stdin, cwd=cwd, env=env)
+            self.assertEqual((j.returncode, t.returncode), (0, 0), j.stderr + t.stderr)
+            pycs, errors, summary = parse_jsonl(j.stdout)
+            self.assertEqual(errors, [])
+            summary.pop("listed", None)
+            summary["venvs"].sort(key=lambda v: v["config"])
+            lines = j.stdout.split(b"\n")[:-2]
+            text = [l for l in t.stdout.split(b"\n") if not l.startswith(b"listed: ")]
+            return sorted(lines), summary, sorted(text), sorted(t.stderr.split(b"\n")), pycs
+        walked = runs(walk_args, None)
+        listed = runs(list_args, data)
+        for w, l in zip(walked[:4], listed[:4]):
+            self.assertEqual(l, w)
+        return walked[1], walked[4]
+
+    def test_a_list_gets_the_targets_of_virtual_environments(self):
+        """A listed path inside a virtual environment is judged against the interpreter its
+        pyvenv.cfg names, as the walk judges it: the same records, venvs and warnings, for a
+        tree with an environment and one without."""
+        for with_venv in (True, False):
+            with self.subTest(with_venv=with_venv):
+                if not with_venv:
+                    sh(["rm", "-rf", os.path.join(self.tmp, "proj")])
+                env = self.venv_tree(with_venv)
+                for spelled in ("proj", "./proj"):
+                    data = subprocess.run(["find", spelled, "-print0"], cwd=self.tmp,
+                                          check=True, stdout=subprocess.PIPE).stdout
+                    summary, pycs = self.assert_list_is_the_walk(
+                        [spelled], ["-0", "--files-from", "-"], data, self.tmp, env)
+                self.assertEqual(summary["targets"], ["3.12"])
+                # the walk's verdicts are what the test means: 3.11's caches fresh in the
+                # environment (below q/ too, whose pyvenv.cfg names no interpreter: the
+                # environment around it applies), 3.12's outside
+                want = {r["path"]: ("cpython-311" in r["path"]) != ("/venv/" in r["path"])
+                        for r in pycs}
+                self.assertEqual({r["path"]: r["foreign"] for r in pycs}, want)
+                self.assertEqual(len(pycs), 16 if with_venv else 4)
+                venvs = [(v["root"], v["target"], v["error"]) for v in summary["venvs"]]
+                site = "./proj/venv/lib/python3.11/site-packages"
+                self.assertEqual(venvs, [  # by config: "lib/..." before "pyvenv.cfg"
+                    (site + "/q", None, "no 'version' or 'version_info' key"),
+                    ("./proj/venv", "3.11", None)] if with_venv else [])
+
+    def test_each_directory_is_asked_once(self):
+        """The search for a pyvenv.cfg above a listed directory stops at a directory asked
+        before: 300 listed directories eight levels below an environment cost one lookup of
+        pyvenv.cfg each and one per ancestor (strace counts them), not a climb each; and each
+        cache gets the environment's target (3.11: the 3.12 caches are foreign)."""
+        strace = shutil.which("strace")
+        if not strace:
+            self.fail("strace is not installed (tools/install-deps.sh)")
+        write_file(os.path.join(self.tmp, "env", "pyvenv.cfg"), b"version = 3.11.7\n")
+        deep = os.path.join("env", *"abcdefgh")
+        listed = []
+        for i in range(300):
+            src = os.path.join(deep, "d%03d" % i, "m.py")
+            write_file(os.path.join(self.tmp, src))
+            make_cache(os.path.join(self.tmp, src))
+            listed.append(src.encode())
+        write_file(os.path.join(self.tmp, "list"), b"\0".join(listed) + b"\0")
+        log = os.path.join(self.tmp, "strace.log")
+        env = env_c()  # LeakSanitizer cannot run under ptrace (the sanitizer build)
+        env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"), "detect_leaks=0"]))
+        p = subprocess.run([strace, "-f", "-qq", "-o", log, "-e", "trace=%file", BIN, "scan",
+                            "--json", "-0", "--files-from", "list"], cwd=self.tmp, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        pycs, errors, summary = parse_jsonl(p.stdout)
+        self.assertEqual((len(pycs), errors), (300, []))
+        self.assertEqual({r["status"] for r in pycs}, {"foreign"})
+        self.assertEqual([(v["root"], v["target"]) for v in summary["venvs"]], [("env", "3.11")])
+        with open(log, "rb") as f:
+            asked = sum(b'"pyvenv.cfg"' in line for line in f)
+        # each listed directory, a..h and env (found there: the search ends), and its read
+        self.assertEqual(asked, 300 + 9 + 1)
 
     def test_from_a_file(self):
         self.tree()

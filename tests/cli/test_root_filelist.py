@@ -8,7 +8,9 @@ list of absolute installed paths (made with `find DIR -printf '/%P\\n'`, directo
 Checked against outside truth:
 
 - each list gives exactly the records of the walk of DIR (the walk's verdicts, which
-  test_root.py checks against CPython's own rewrites), on-disk paths and `installed` alike;
+  test_root.py checks against CPython's own rewrites), byte for byte, and the walk's summary
+  (its venvs too), with a virtual environment made by the real `python3.11 -m venv` inside
+  DIR and a decoy pyvenv.cfg above DIR, and without;
 - a source linked to /usr/lib/python3.11/os.py (the host has that file, with other contents)
   and one climbing out with twelve "..", both listed, are judged against DIR's file: fresh
   with --root, stale when the same files are listed by their host paths without it;
@@ -26,7 +28,7 @@ import subprocess
 
 from clitest import (TempDirCase, main, parse_clean_jsonl, parse_jsonl, run, scan_json,
                      snapshot, snapshot_diff, write_file)
-from test_root import SITE, check_prerequisites, linked_sources, staging_root
+from test_root import PY311, SITE, check_prerequisites, linked_sources, sh, staging_root
 
 
 def find_list(root, null):
@@ -60,26 +62,59 @@ class RootFileList(TempDirCase):
                          ["--files-from", "-"] + list(args), input=data, cwd=cwd,
                          expect_rc=expect_rc)
 
-    def test_lists_give_the_walk(self):
-        inside, caches = linked_sources(self.root, self.site)
-        walk, errors, wsum, _ = scan_json(["--root", self.root])
-        self.assertEqual(errors, [])
-        self.assertEqual(len(walk), 8)
+    def assert_lists_give_the_walk(self):
+        """Each list's JSON records are the walk's, byte for byte (sorted: a list comes a
+        directory at a time in its own order), and so is its summary but for "listed" (the
+        venvs sorted), and its stderr.  The walk's records and summary."""
+        def lines(p, data):
+            self.assertEqual(p.returncode, 0, (data[:40], p.stderr))
+            pycs, errors, summary = parse_jsonl(p.stdout)
+            self.assertEqual(errors, [])
+            summary.pop("listed", None)
+            summary["venvs"].sort(key=lambda v: v["config"])
+            return sorted(p.stdout.split(b"\n")[:-2]), summary, p.stderr
+        wp = run(["scan", "--json", "--root", self.root])
+        walked = lines(wp, b"(the walk)")
         for data, null in ((find_list(self.root, True), True),
                            (find_list(self.root, False), False),
                            (dpkg_list(self.root), False)):
-            pycs, errors, summary, _ = self.listed(data, null=null)
-            self.assertEqual(errors, [])
-            self.assertEqual(sorted(map(key, pycs)), sorted(map(key, walk)), data[:40])
-            self.assertEqual((summary["targets"], summary["root"]),
-                             (wsum["targets"], self.root))
-            self.assertEqual(summary["listed"]["missing"], 0)
+            p = run(["scan", "--json", "--root", self.root] + (["-0"] if null else []) +
+                    ["--files-from", "-"], input=data)
+            got = lines(p, data)
+            self.assertEqual(got[0], walked[0], data[:40])
+            self.assertEqual(got[1:], walked[1:], data[:40])
+        return parse_jsonl(wp.stdout)[0], walked[1]
+
+    def test_lists_give_the_walk(self):
+        inside, caches = linked_sources(self.root, self.site)
+        walk, wsum = self.assert_lists_give_the_walk()
+        self.assertEqual(len(walk), 8)
+        # usr/bin/python3.12, and linked_sources' usr/lib/python3.11/os.py (a library)
+        self.assertEqual((wsum["venvs"], wsum["targets"], wsum["root"]),
+                         ([], ["3.11", "3.12"], self.root))
         # the dpkg list names only sources (pkg's five, the root's os.py): they bring the caches
         _, _, summary, _ = self.listed(dpkg_list(self.root))
         self.assertEqual(summary["listed"]["caches"], 0)
         self.assertEqual(summary["listed"]["sources"], 6)  # and the root's os.py
         by = {r["installed"]["path"]: r["status"] for r in walk}
         self.assertEqual([by[c] for c in caches], ["fresh", "fresh"])
+
+    def test_lists_give_the_walk_in_a_virtual_environment(self):
+        """A 3.11 environment inside DIR holding the package with its 3.12 and 3.11 caches:
+        listed, its caches get 3.11 as the target, as walked (the 3.12 ones foreign, the
+        others fresh), and the pyvenv.cfg above DIR (the host's) is never read."""
+        venv = os.path.join(self.root, "opt/app")
+        sh([PY311, "-m", "venv", "--without-pip", venv])
+        vsite = os.path.join(venv, "lib/python3.11/site-packages")
+        sh(["cp", "-a", os.path.join(self.site, "pkg"), vsite])
+        write_file(os.path.join(self.tmp, "pyvenv.cfg"), b"version = 3.9.18\n")
+        walk, wsum = self.assert_lists_give_the_walk()
+        self.assertEqual([(v["root"], v["target"]) for v in wsum["venvs"]], [(venv, "3.11")])
+        by = {r["installed"]["path"]: r["status"] for r in walk}
+        self.assertEqual(len(by), 12)
+        for path, status in by.items():
+            tag = ".cpython-312." if path.startswith("/opt/app/") else ".cpython-311."
+            self.assertEqual(status, "foreign" if tag in path else "fresh", path)
 
     def test_linked_sources_lead_to_the_root(self):
         inside, caches = linked_sources(self.root, self.site)
