@@ -789,7 +789,7 @@ int cmd_clean(int argc, char **argv)
 	c.e.opt.debris = c.debris.topics;
 	c.e.opt.empty_pycache = c.empty_dirs;
 	c.e.log = c.dry_run ? "a dry run: nothing was removed" : "the files they name are removed";
-	if (scanrun_ready(&c.e) != 0)
+	if (scanrun_operands(&c.e, argv + first) != 0 || scanrun_ready(&c.e) != 0)
 		goto out;
 	if (catch_signals() != 0)
 		goto out;

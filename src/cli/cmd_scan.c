@@ -330,7 +330,7 @@ int cmd_scan(int argc, char **argv)
 		rc = first == 0 ? EXIT_OK : EXIT_USAGE;
 		goto out;
 	}
-	if (scanrun_ready(&c.e) != 0)
+	if (scanrun_operands(&c.e, argv + first) != 0 || scanrun_ready(&c.e) != 0)
 		goto out;
 
 	c.e.cmd = &c;

@@ -569,18 +569,23 @@ static void path_refused(struct scanrun *e, const char *path, const char *why, i
 		error_record(e, path, why, err);
 }
 
-/* --files-from: the list instead of PATHs.  As scanrun_run. */
-static int run_list(struct scanrun *e, char **paths, const pyci_scan_ops *ops)
+int scanrun_operands(const struct scanrun *e, char *const *paths)
 {
-	if (*paths) {
-		pyci_buf q = PYCI_BUF_INIT;
-		if (cli_quote_path(&q, paths[0], strlen(paths[0])) == 0)
-			cli_error(
-				"--files-from judges the paths it lists, and no PATH ('%s' given)",
-				q.data);
-		pyci_buf_free(&q);
-		return -1;
-	}
+	if (!e->files_from || !*paths)
+		return 0;
+	pyci_buf q = PYCI_BUF_INIT;
+	if (cli_quote_path(&q, paths[0], strlen(paths[0])) == 0)
+		cli_error("--files-from judges the paths it lists, and no PATH ('%s' given)",
+			  q.data);
+	else
+		cli_error("--files-from judges the paths it lists, and no PATH");
+	pyci_buf_free(&q);
+	return -1;
+}
+
+/* --files-from: the list instead of PATHs (none: scanrun_operands).  As scanrun_run. */
+static int run_list(struct scanrun *e, const pyci_scan_ops *ops)
+{
 	struct file_list fl;
 	if (files_from_read(e->files_from, e->null, &fl) != 0)
 		return -1;
@@ -1061,7 +1066,7 @@ static int run_paths(struct scanrun *e, char **paths, const pyci_scan_ops *ops,
 		}
 	}
 	if (e->files_from)
-		return run_list(e, paths, ops);
+		return run_list(e, ops);
 	if (e->prefix)
 		return run_prefix(e, paths, ops, refuse);
 	static char dot[] = ".";

@@ -127,6 +127,10 @@ int scanrun_flush(struct scanrun *e);
  * (NULL for a flag).  1 handled, 0 not an engine option, -1 bad value (said). */
 int scanrun_option(struct scanrun *e, int ch, const char *arg);
 
+/* After the options, before anything is run or written: whether the PATH operands go with
+ * them (--files-from takes none).  0, or -1 (said on stderr: a usage error). */
+int scanrun_operands(const struct scanrun *e, char *const *paths);
+
 /* After the options: targets from PATH when none were given, and then from the pyvenv.cfg of
  * virtual environments too (pyci_scan_options.venv_targets).  0, or -1 (out of memory). */
 int scanrun_ready(struct scanrun *e);

@@ -288,11 +288,23 @@ class FilesFrom(TempDirCase):
                                    b"pkg/__pycache__/c.cpython-312.pyc"])
 
     def test_paths_besides_the_list_are_refused(self):
+        """A usage error: said on stderr, exit 2, and nothing on stdout (no summary), as for
+        the other usage errors, for every command that reads a list."""
         self.tree()
-        p = run(["scan", "--files-from", "-", "src"], input=b"src/a.py\n", cwd=self.tmp)
-        self.assertEqual(p.returncode, 2)
-        self.assertIn(b"--files-from judges the paths it lists, and no PATH ('src' given)",
-                      p.stderr)
+        for cmd in (["scan"], ["scan", "--json"], ["scan", "-q"], ["clean", "--all"],
+                    ["clean", "--all", "--json"], ["dump"], ["dump", "--json"]):
+            with self.subTest(cmd=cmd):
+                p = run(cmd + ["--files-from", "-", "src"], input=b"src/a.py\n", cwd=self.tmp)
+                self.assertEqual((p.returncode, p.stdout), (2, b""))
+                self.assertEqual(p.stderr, b"pycinspect: --files-from judges the paths it "
+                                 b"lists, and no PATH ('src' given)\n")
+        # and nothing was judged, let alone removed
+        self.assertTrue(os.path.exists(os.path.join(self.tmp, "src", "__pycache__",
+                                                    "a.cpython-312.pyc")))
+        # the other usage errors write nothing either (what this one now matches)
+        for args in (["--bogus"], ["-0", "."]):
+            p = run(["scan", "--json"] + args, cwd=self.tmp)
+            self.assertEqual((p.returncode, p.stdout), (2, b""))
 
     def venv_tree(self, with_venv):
         """proj/: a package compiled by the real CPython 3.12 and 3.11, and with_venv, a 3.11
