@@ -85,9 +85,9 @@ const struct cli_option scanrun_options[] = {
 	 "one whose import fails (EOFError, ValueError, ...) is invalid",
 	 ENGINE_DEEP, NULL},
 	{"jobs", 'j', CLI_ARG, "N",
-	 "threads that walk and judge (default: one per CPU; at most\n"
-	 "8 are used, whatever N; 1: everything on one thread);\n"
-	 "the output is the same for any N",
+	 "threads that walk and judge, or read an image's layers\n"
+	 "(default: one per CPU; at most 8 are used, whatever N; 1:\n"
+	 "everything on one thread); the output is the same for any N",
 	 ENGINE_JOBS, NULL},
 	{"io", 0, CLI_ARG, "MODE",
 	 "per-cache I/O: auto (io_uring where the kernel allows it),\n"
