@@ -979,8 +979,20 @@ static int zip_index_cost(struct run *r)
 {
 	const char *why;
 	int k = zipdir_read(r->fd, count_entry, r, &why);
-	return k < 0 && r->fatal ? -1 : 0; /* not a zip, or not one zipimport reads: libarchive
+	r->zipdir_why = k > 0 ? why : NULL; /* said once the kind is known (zip_directory_read) */
+	return k < 0 && r->fatal ? -1 : 0;  /* not a zip, or not one zipimport reads: libarchive
 					     * decides */
+}
+
+/* A zip read (by libarchive's streaming reader) without a central directory that zipdir.h
+ * reads: a zip on sys.path is said by load_dos_times in zipimport's words; a wheel or an sdist
+ * is corrupt or truncated, as zipfile, and so pip, find it.  0, or -1 (fatal). */
+static int zip_directory_read(struct run *r)
+{
+	if (r->format_code != ARCHIVE_FORMAT_ZIP || r->kind == PYCI_ARCHIVE_ZIP || !r->zipdir_why)
+		return 0;
+	ar_set_fatal(r, "archive not judged: corrupt or truncated", r->zipdir_why, EINVAL);
+	return -1;
 }
 
 static const struct blob *find_blob(const struct run *r, const char *member)
@@ -1792,6 +1804,10 @@ static int scan_fd(int fd, const char *path, const pyci_archive_options *ao,
 		goto out;
 	}
 	decide_kind(&r, image);
+	if (zip_directory_read(&r) != 0) {
+		rc = failed(&r);
+		goto out;
+	}
 	if (image) {
 		if (!(r.layer_of = malloc((r.t.n ? r.t.n : 1) * sizeof(uint32_t))) ||
 		    artable_flatten(&r.t, r.rank, r.nlayers + 1, r.layer_of) != 0) {

@@ -107,6 +107,8 @@ struct run {
 	pyci_hasher *hasher;
 	int stopped; /* a callback stopped the run: errno in stop_err */
 	int stop_err;
+	/* a zip's central directory as zipdir.h read it before pass 1: why it could not, or NULL */
+	const char *zipdir_why;
 	/* pass 1 with layers on threads (arlayers.c): what the runs share, or NULL */
 	struct par *par;
 	uint64_t lent;             /* a layer's run: its first bytes, read by the main run */

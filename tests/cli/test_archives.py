@@ -879,6 +879,48 @@ class Hostile(clitest.TempDirCase):
         self.assertEqual(summary["errors"], 4)
         self.assertEqual(p.stderr.count(b"archive not judged"), 4)
 
+    def test_truncated_wheel_and_zip_sdist(self):
+        """A wheel, or an sdist that is a zip, cut before its central directory: zipfile (and
+        so pip) cannot open it, so it is corrupt or truncated, though libarchive's streaming
+        reader would still read every member; a zip on sys.path cut the same way is said in
+        zipimport's words."""
+        cache = header(0, 1, 6) + BODY
+        cut = {}
+        for name, members in (
+                ("demo-1.0-py3-none-any.whl", [("demo/__init__.py", SRC),
+                                               ("demo/__init__.pyc", cache),
+                                               ("demo-1.0.dist-info/WHEEL", b"Wheel-Version: 1.0\n"),
+                                               ("demo-1.0.dist-info/RECORD", b"")]),
+                ("demo-1.0.zip", [("demo-1.0/PKG-INFO", b"Metadata-Version: 2.1\n"),
+                                  ("demo-1.0/demo.py", SRC), ("demo-1.0/demo.pyc", cache)]),
+                ("app.zip", [("m.py", SRC), ("m.pyc", cache)])):
+            whole = os.path.join(self.tmp, "whole-" + name)
+            with zipfile.ZipFile(whole, "w") as z:
+                for m, data in members:
+                    z.writestr(m, data)
+            with open(whole, "rb") as f:
+                data = f.read()
+            with zipfile.ZipFile(whole) as z:  # where the directory starts: cut inside it
+                start = min(z.getinfo(n).header_offset for n in z.namelist())
+                first_cd = data.index(b"PK\x01\x02")
+            self.assertEqual(start, 0)
+            path = os.path.join(self.tmp, name)
+            write_file(path, data[:first_cd + 10])
+            with self.assertRaises(zipfile.BadZipFile):
+                zipfile.ZipFile(path)
+            kind = archive_json([whole], self.tmp)[2][0]["kind"]
+            cut[kind] = path
+        self.assertEqual(sorted(cut), ["sdist", "wheel", "zip"])
+        for kind, path in cut.items():
+            pycs, errors, archives, summary, p = archive_json([path], self.tmp, expect_rc=2)
+            self.assertEqual((pycs, archives), ([], []))
+            self.assertEqual([e["path"] for e in errors], [path])
+            self.assertEqual(errors[0]["message"],
+                             "archive not judged: zipimport cannot read it" if kind == "zip"
+                             else "archive not judged: corrupt or truncated")
+            self.assertEqual(summary["errors"], 1)
+            self.assertEqual(run(["scan", "-q", path]).returncode, 2)
+
     def test_ratio_and_size_limits(self):
         """A tarball of 300 MiB of zeros in 300 bytes: stopped at the ratio, early."""
         import bz2
