@@ -42,6 +42,7 @@
 #include "artable.h"
 #include "jsonread.h"
 #include "zipdir.h"
+#include "pycinspect/json.h"
 #include "pycinspect/srchash.h"
 #include "pycinspect/verdict.h"
 
@@ -110,6 +111,10 @@ void ar_say_error(struct run *r, const char *path, const char *msg, int err)
  * kept to be said in the walk's order (those that may be said). */
 static void member_error(struct run *r, const char *name, size_t len, const char *msg, int err)
 {
+	if (!name && err == EILSEQ && r->zip_name_not_utf8) {
+		r->undecodable++; /* said by undecodable_errors, or not at all (zipdir_names) */
+		return;
+	}
 	if (r->member_errors >= r->ao->limits.max_member_errors || !r->aops->error) {
 		r->member_errors++;
 		return;
@@ -961,10 +966,14 @@ void ar_forget_table(struct run *r)
 
 /* ---- what the archive is ------------------------------------------------------------------ */
 
-/* zipdir_read's callback for zip_index_cost: the memory libarchive will take for an entry. */
+/* zipdir_read's callback for zip_index_cost: the memory libarchive will take for an entry;
+ * and whether its name is flagged UTF-8 (0x800) and is not, which zipimport of Python 3 decodes
+ * strictly (Lib/zipimport.py's _read_directory: name.decode()) and fails on. */
 static int count_entry(void *ctx, const zipdir_entry *e)
 {
 	struct run *r = ctx;
+	if ((e->flags & 0x800) && !pyci_utf8_valid(e->name, e->name_len))
+		r->zip_name_not_utf8 = 1;
 	if (artable_reserve(&r->t, ZIP_INDEX_COST + e->name_len) != 0) {
 		ar_set_fatal(r, "archive not judged: its tables would pass the memory limit",
 			     "libarchive's index of its central directory", EFBIG);
@@ -978,6 +987,7 @@ static int count_entry(void *ctx, const zipdir_entry *e)
 static int zip_index_cost(struct run *r)
 {
 	const char *why;
+	r->undecodable = 0; /* (pass 1 may be walked again) */
 	int k = zipdir_read(r->fd, count_entry, r, &why);
 	r->zipdir_why = k > 0 ? why : NULL; /* said once the kind is known (zip_directory_read) */
 	return k < 0 && r->fatal ? -1 : 0;  /* not a zip, or not one zipimport reads: libarchive
@@ -993,6 +1003,53 @@ static int zip_directory_read(struct run *r)
 		return 0;
 	ar_set_fatal(r, "archive not judged: corrupt or truncated", r->zipdir_why, EINVAL);
 	return -1;
+}
+
+/* The errors of the members whose names could not be decoded, held back until now. */
+static void undecodable_errors(struct run *r)
+{
+	uint64_t n = r->undecodable;
+	r->undecodable = 0;
+	r->zip_name_not_utf8 = 0;
+	while (n--)
+		member_error(r, NULL, 0, "member name cannot be decoded: not judged", EILSEQ);
+}
+
+/* Whether the zip holds caches, all of Python 2, whose zipimport reads names as bytes. */
+static int python2_caches_only(const struct run *r)
+{
+	size_t caches = 0;
+	for (size_t i = 0; i < r->t.n; i++) {
+		const ar_member *m = &r->t.m[i];
+		if (m->role != AR_CACHE || m->hidden)
+			continue;
+		pyci_header h;
+		pyci_header_parse(m->peek, m->got, m->size, &h);
+		if (h.status == PYCI_HDR_EMPTY || h.status == PYCI_HDR_SHORT_MAGIC ||
+		    h.status == PYCI_HDR_BAD_MAGIC || h.magic.major >= 3)
+			return 0;
+		caches++;
+	}
+	return caches > 0;
+}
+
+/*
+ * A zip on sys.path with a name flagged UTF-8 that is not: Python 3's zipimport (3.6 - 3.13,
+ * PyPy) raises UnicodeDecodeError reading its directory, so nothing is imported from it and it
+ * is not judged; Python 2's reads it, so a zip of Python 2's caches alone is judged, its
+ * undecodable members said as elsewhere.  0, or -1 (fatal).
+ */
+static int zipdir_names(struct run *r)
+{
+	if (r->zip_name_not_utf8 && !python2_caches_only(r)) {
+		ar_set_fatal(
+			r, "archive not judged: zipimport cannot read it",
+			"a member name flagged UTF-8 is not UTF-8: zipimport cannot read this zip",
+			EILSEQ);
+		return -1;
+	}
+	undecodable_errors(r);
+	return 0;
 }
 
 static const struct blob *find_blob(const struct run *r, const char *member)
@@ -1212,7 +1269,7 @@ static int load_dos_times(struct run *r)
 	int rc = zipdir_read(r->fd, dos_entry, r, &why);
 	if (rc > 0)
 		ar_set_fatal(r, "archive not judged: zipimport cannot read it", why, EINVAL);
-	return rc;
+	return rc == 0 ? zipdir_names(r) : rc;
 }
 
 /* ---- judging ------------------------------------------------------------------------------ */
@@ -1808,6 +1865,8 @@ static int scan_fd(int fd, const char *path, const pyci_archive_options *ao,
 		rc = failed(&r);
 		goto out;
 	}
+	if (r.kind != PYCI_ARCHIVE_ZIP)
+		undecodable_errors(&r);
 	if (image) {
 		if (!(r.layer_of = malloc((r.t.n ? r.t.n : 1) * sizeof(uint32_t))) ||
 		    artable_flatten(&r.t, r.rank, r.nlayers + 1, r.layer_of) != 0) {

@@ -88,6 +88,9 @@ struct run {
 	struct hreq *req;
 	size_t nreq, reqcap;
 	int collecting;
+	/* a zip name flagged UTF-8 is not: the undecodable members' errors wait for the kind
+	 * (zipimport of Python 3 cannot read such a zip: the archive is then not judged) */
+	int zip_name_not_utf8;
 	/* the passes' targets: members wanted, in ordinal order */
 	uint32_t *want;
 	size_t nwant, want_pos;
@@ -109,6 +112,8 @@ struct run {
 	int stop_err;
 	/* a zip's central directory as zipdir.h read it before pass 1: why it could not, or NULL */
 	const char *zipdir_why;
+	/* the errors of undecodable members held back meanwhile (see zip_name_not_utf8) */
+	uint64_t undecodable;
 	/* pass 1 with layers on threads (arlayers.c): what the runs share, or NULL */
 	struct par *par;
 	uint64_t lent;             /* a layer's run: its first bytes, read by the main run */

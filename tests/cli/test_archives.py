@@ -13,6 +13,7 @@ truncated, corrupt, bombs past the ratio and size limits, names that leave the a
 not UTF-8, links and devices, a million members, with their memory measured (wait4); and clean,
 which refuses archives.  zipimport across every interpreter: tests/conformance/zipimport.py.
 """
+import glob
 import gzip
 import hashlib
 import io
@@ -99,6 +100,15 @@ def tar_bytes(entries, compress=None):
                 t.addfile(ti)
     raw = bio.getvalue()
     return gzip.compress(raw, mtime=0) if compress == "gz" else raw
+
+
+def pyenv_python(version):
+    """The pyenv interpreter of a version ("2.7"); fails the test when missing."""
+    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    found = sorted(glob.glob(os.path.join(root, "versions", version + ".*", "bin", "python")))
+    if not found:
+        raise AssertionError("no pyenv interpreter for %s under %s" % (version, root))
+    return found[-1]
 
 
 def by_member(pycs):
@@ -994,18 +1004,65 @@ class Hostile(clitest.TempDirCase):
         self.assertEqual(run(["scan", "-q", "--check", path]).returncode, 1)
 
     def test_zip_name_not_utf8(self):
-        """A zip that says its names are UTF-8 (flag 0x800) and holds one that is not."""
+        """A zip that says its names are UTF-8 (flag 0x800) and holds one that is not: Python
+        3's zipimport decodes the names strictly and cannot import anything from it, so the
+        zip is not judged; Python 2's reads names as bytes, so a zip of 2.7's caches alone is
+        judged (the undecodable member said, as elsewhere).  Each interpreter decides."""
+        def bad_zip(path, members):
+            with zipfile.ZipFile(path, "w") as z:
+                z.writestr(zipfile.ZipInfo("XXX\u00e9.py", (2023, 5, 6, 8, 8, 10)), SRC)
+                for name, data in members:
+                    z.writestr(zipfile.ZipInfo(name, (2023, 5, 6, 8, 8, 10)), data)
+            with open(path, "rb") as f:
+                data = f.read()
+            self.assertEqual(data.count("XXX\u00e9".encode()), 2)  # local and central
+            write_file(path, data.replace("XXX\u00e9".encode(), b"XXX\xff\xfe"))
+
+        def import_ok(python, path):
+            env = py_env()
+            env["TZ"] = "UTC"
+            return subprocess.run([python, "-c", "import sys; sys.path.insert(0, %r); import ok; "
+                                   "sys.stdout.write(ok.__file__)" % path], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+        env = clitest.env_c()
+        env["TZ"] = "UTC"
+        t = 1683360490  # 2023-05-06 08:08:10 UTC, the members' DOS time
         path = os.path.join(self.tmp, "names.zip")
-        with zipfile.ZipFile(path, "w") as z:
-            z.writestr("XXX\u00e9.pyc", header(0, 1, 6) + BODY)  # UTF-8: the flag is set
-            z.writestr("ok.pyc", header(0, 1, 6) + BODY)
-        with open(path, "rb") as f:
-            data = f.read().replace("XXX\u00e9".encode(), b"XXX\xff\xfe")
-        write_file(path, data)
-        pycs, errors, _, _, _ = archive_json([path], self.tmp)
-        self.assertEqual([p["archive"]["member"] for p in pycs], ["ok.pyc"])
-        self.assertEqual(errors[0]["message"], "member name cannot be decoded: not judged")
-        self.assertEqual(errors[0]["path"], path)
+        bad_zip(path, [("ok.py", SRC), ("ok.pyc", header(0, t, len(SRC)) + BODY)])
+        p = import_ok(PY3, path)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn(b"UnicodeDecodeError", p.stderr)
+        pycs, errors, archives, summary, p = archive_json([path], self.tmp, expect_rc=2, env=env)
+        self.assertEqual((pycs, archives), ([], []))
+        self.assertEqual([(e["path"], e["message"], e["detail"]) for e in errors],
+                         [(path, "archive not judged: zipimport cannot read it",
+                           "a member name flagged UTF-8 is not UTF-8: zipimport cannot read "
+                           "this zip")])
+        self.assertEqual(summary["errors"], 1)
+        p = run(["dump", path + "!/ok.pyc"], env=env)
+        self.assertEqual(p.returncode, 2)
+        self.assertEqual([json.loads(line)["message"] for line in p.stdout.splitlines()],
+                         ["archive not judged: zipimport cannot read it"])
+
+        # the caches of Python 2.7 alone: 2.7 imports from it and uses its cache
+        py27 = pyenv_python("2.7")
+        facts = subprocess.run([py27, "-c", "import imp, marshal, sys; sys.stdout.write("
+                                "(imp.get_magic() + marshal.dumps(compile('x = 1\\n', 'm.py', "
+                                "'exec'))).encode('hex'))"], stdout=subprocess.PIPE,
+                               check=True).stdout
+        magic, body = bytes.fromhex(facts.decode())[:4], bytes.fromhex(facts.decode())[4:]
+        path2 = os.path.join(self.tmp, "names27.zip")
+        bad_zip(path2, [("ok.py", SRC), ("ok.pyc", magic + struct.pack("<I", t) + body)])
+        p = import_ok(py27, path2)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.decode(), os.path.join(path2, "ok.pyc"))
+        pycs, errors, archives, _, _ = archive_json([path2], self.tmp, env=env)
+        self.assertEqual([(p["archive"]["member"], p["version"], p["status"]) for p in pycs],
+                         [("ok.pyc", "2.7", "fresh")])
+        self.assertEqual([(e["path"], e["message"]) for e in errors],
+                         [(path2, "member name cannot be decoded: not judged")])
+        self.assertEqual(archives[0]["member_errors"], 1)
 
     def test_member_errors_are_capped(self):
         cache = header(0, 1, 6) + BODY

@@ -14,7 +14,9 @@ member each came from (its __file__); `pycinspect scan --json --target VERSION -
 MODE` of the same zip must call the cache fresh (or sourceless, or stale with "still runs",
 for an unchecked hash) exactly when the interpreter used it, invalid when the import failed,
 and anything else when it compiled the source instead.  Once more with TZ=America/New_York for
-both: the DOS times were written in UTC, and zipimport reads them in local time.
+both: the DOS times were written in UTC, and zipimport reads them in local time.  Then a zip
+with a member name flagged UTF-8 that is not: refused by pycinspect exactly when the
+interpreter's import from it fails.
 
 Environment and options as conformance.py (PYCI_BIN, PYENV_ROOT, Pyodide); --only 3.13,2.7.
 Output: one line per failed case, then exactly "N passed, M failed".  Standard library only.
@@ -193,6 +195,39 @@ class Runner:
             else:
                 self.passed += 1
 
+    def undecodable(self, body):
+        """A zip whose member name is flagged UTF-8 (0x800) and is not: Python 3's zipimport
+        decodes names strictly and imports nothing from it (UnicodeDecodeError), Python 2's
+        reads names as bytes and uses the fresh cache beside it.  pycinspect must refuse the
+        zip ("zipimport cannot read it", exit 2) exactly when the import failed, and call the
+        cache fresh when it was used."""
+        zpath = os.path.join(self.tmp, "names.zip")
+        with zipfile.ZipFile(zpath, "w") as z:
+            z.writestr(zipfile.ZipInfo("z_bad\u00e9.py", dos(T)), SRC.encode())
+            z.writestr(zipfile.ZipInfo("z_ok.py", dos(T)), SRC.encode())
+            z.writestr(zipfile.ZipInfo("z_ok.pyc", dos(T)), self.header(T, len(SRC)) + body)
+        with open(zpath, "rb") as f:
+            data = f.read().replace("z_bad\u00e9".encode(), b"z_bad\xff\xfe")
+        with open(zpath, "wb") as f:
+            f.write(data)
+        where = self.imports(zpath, ["z_ok"], "default", WRITE_TZ)["z_ok"]
+        env = conf.clean_env()
+        env["TZ"] = WRITE_TZ
+        r = subprocess.run([self.pyci, "scan", "--json", "--target", self.it.target, zpath],
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=conf.TIMEOUT)
+        objs = [json.loads(line) for line in
+                r.stdout.decode("utf-8", "surrogateescape").splitlines()]
+        refused = r.returncode == 2 and [o.get("message") for o in objs if o["type"] == "error"] \
+            == ["archive not judged: zipimport cannot read it"]
+        used = r.returncode == 0 and [o["status"] for o in objs if o["type"] == "pyc"] == ["fresh"]
+        if where.startswith("!") and refused or where.endswith(".pyc") and used:
+            self.passed += 1
+        else:
+            self.fail("undecodable name: the interpreter %s, pycinspect exits %d with %s" % (
+                "failed (%s)" % where[1:] if where.startswith("!") else "imported " + where,
+                r.returncode, [o.get("status", o.get("message", o["type"])) for o in objs]))
+
     def main(self):
         try:
             body, good = self.facts()
@@ -205,6 +240,7 @@ class Runner:
             for check in self.it.check_modes():
                 self.round(zpath, cases, check, WRITE_TZ)
             self.round(zpath, cases, "default", OTHER_TZ)
+            self.undecodable(body)
         except (RuntimeError, OSError, subprocess.TimeoutExpired, ValueError) as e:
             self.fail(str(e))
         if not self.keep:
