@@ -26,6 +26,12 @@ struct scan_cli {
 	unsigned long long same_second;     /* fresh caches whose source changed unseen */
 	unsigned long long shipped;         /* caches shipped in a wheel or an sdist */
 	int check_shipped;                  /* --check=LIST named shipped */
+	unsigned long long listed;          /* records written as text lines */
+	/* the findings line's counts: each cache in one of them (findings_bucket) */
+	struct {
+		unsigned long long harmless, unchecked, same_second, zip_stale, shipped;
+		unsigned long long status[PYCI_STATUS_COUNT];
+	} line;
 };
 
 /* What --check=LIST may name: the statuses but fresh, then unchecked-stale and same-second. */
@@ -126,6 +132,30 @@ static int emit_line_json(pyci_buf *b, const pyci_record *r)
 	return cli_json_line(&w);
 }
 
+/*
+ * Which count of the findings line a cache goes in: one, so that the line adds up.  A cache
+ * shipped in a wheel or an sdist is that, whatever its status (the status table has those); a
+ * stale one is harmless but when it is never rewritten (an unchecked hash, run as it is; a zip
+ * on sys.path, whose zipimport never writes caches); a fresh one only when same-second.
+ */
+static void findings_bucket(struct scan_cli *c, const pyci_record *r, int unseen, int shipped)
+{
+	pyci_status st = r->verdict->status;
+	uint64_t reasons = r->verdict->reasons;
+	if (shipped)
+		c->line.shipped++;
+	else if (st == PYCI_STALE && (reasons & PYCI_REASON_BIT(PYCI_R_UNCHECKED_STALE)))
+		c->line.unchecked++;
+	else if (st == PYCI_STALE && (reasons & PYCI_REASON_BIT(PYCI_R_ZIP_NOT_REWRITTEN)))
+		c->line.zip_stale++;
+	else if (st == PYCI_STALE)
+		c->line.harmless++;
+	else if (st == PYCI_FRESH)
+		c->line.same_second += (unsigned long long)unseen;
+	else
+		c->line.status[st]++;
+}
+
 static int on_record(void *ctx, const pyci_record *r)
 {
 	struct scan_cli *c = scanrun_cmd(ctx);
@@ -144,12 +174,14 @@ static int on_record(void *ctx, const pyci_record *r)
 	int shipped = (r->verdict->reasons & (PYCI_REASON_BIT(PYCI_R_SHIPPED_WHEEL) |
 					      PYCI_REASON_BIT(PYCI_R_SHIPPED_SDIST))) != 0;
 	c->shipped += shipped;
+	findings_bucket(c, r, unseen, shipped);
 	if (e->quiet ||
 	    (r->verdict->status == PYCI_FRESH && !unseen && !shipped && !c->all && !e->json))
 		return 0; /* text is for people: what needs attention; JSON has every cache */
 	int rc = e->json ? emit_line_json(&e->out, r) : emit_line_text(&e->out, r);
 	if (rc != 0)
 		return -1;
+	c->listed += !e->json;
 	if (e->out.len >= FLUSH_AT && cli_flush(&e->out) != 0) {
 		e->write_failed = 1;
 		errno = EIO;
@@ -161,17 +193,18 @@ static int on_record(void *ctx, const pyci_record *r)
 /*
  * Which findings are harmless and which are not: a stale cache is rewritten by the next import
  * that finds it (harmless), but an unchecked-hash cache whose source changed is run as it is,
- * and orphaned, sourceless, invalid and foreign caches are never rewritten by these
- * interpreters.  One line, only when there are findings.
+ * a stale cache in a zip on sys.path is never rewritten, a cache shipped in a wheel or sdist is
+ * installed as it is, and orphaned, sourceless, invalid and foreign caches are never rewritten
+ * by these interpreters.  Each cache is counted once (findings_bucket).  One line, only when
+ * there are findings.
  */
 static int findings_text(struct scan_cli *c)
 {
-	const pyci_summary *s = &c->e.sum;
-	unsigned long long stale = s->status[PYCI_STALE].count;
-	unsigned long long harmless = stale - c->unchecked_stale;
-	unsigned long long look = c->unchecked_stale + c->same_second + c->shipped;
+	unsigned long long harmless = c->line.harmless;
+	unsigned long long look =
+		c->line.unchecked + c->line.same_second + c->line.zip_stale + c->line.shipped;
 	for (int i = PYCI_ORPHANED; i < PYCI_STATUS_COUNT; i++)
-		look += s->status[i].count;
+		look += c->line.status[i];
 	if (!harmless && !look)
 		return 0;
 	pyci_buf *b = &c->e.out;
@@ -181,24 +214,30 @@ static int findings_text(struct scan_cli *c)
 	(void)snprintf(n, sizeof(n), "%llu to look at", look); /* fits */
 	rc |= cli_styled(b, look ? "1" : NULL, n, 0);
 	const char *sep = " (";
-	if (c->unchecked_stale) {
+	if (c->line.unchecked) {
 		rc |= pyci_buf_printf(b, "%s%llu unchecked-stale: run as they are", sep,
-				      c->unchecked_stale);
+				      c->line.unchecked);
 		sep = ", ";
 	}
-	if (c->same_second) {
+	if (c->line.same_second) {
 		rc |= pyci_buf_printf(b, "%s%llu same-second: fresh, but the old code runs", sep,
-				      c->same_second);
+				      c->line.same_second);
 		sep = ", ";
 	}
-	if (c->shipped) {
-		rc |= pyci_buf_printf(b, "%s%llu shipped in a wheel or sdist", sep, c->shipped);
+	if (c->line.zip_stale) {
+		rc |= pyci_buf_printf(b, "%s%llu stale in a zip: never rewritten", sep,
+				      c->line.zip_stale);
+		sep = ", ";
+	}
+	if (c->line.shipped) {
+		rc |= pyci_buf_printf(b, "%s%llu shipped in a wheel or sdist", sep,
+				      c->line.shipped);
 		sep = ", ";
 	}
 	for (int i = PYCI_ORPHANED; i < PYCI_STATUS_COUNT; i++) {
-		if (!s->status[i].count)
+		if (!c->line.status[i])
 			continue;
-		rc |= pyci_buf_printf(b, "%s%llu ", sep, (unsigned long long)s->status[i].count);
+		rc |= pyci_buf_printf(b, "%s%llu ", sep, c->line.status[i]);
 		rc |= status_word(b, (pyci_status)i, 0);
 		sep = ", ";
 	}
@@ -226,8 +265,7 @@ static int summary_text(struct scan_cli *c)
 	pyci_buf *b = &c->e.out;
 	const pyci_summary *s = &c->e.sum;
 	int rc = 0;
-	if (s->total.count && !c->e.quiet &&
-	    (c->all || s->status[PYCI_FRESH].count != s->total.count))
+	if (c->listed && !c->e.quiet)
 		rc |= pyci_buf_putc(b, '\n'); /* after the lines of the caches */
 	rc |= pyci_buf_printf(b, "%llu %s, ", (unsigned long long)s->total.count,
 			      s->total.count == 1 ? "cache" : "caches");

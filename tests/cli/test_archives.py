@@ -220,6 +220,27 @@ class ZipApp(clitest.TempDirCase):
         self.assertEqual(got["pkg/mod.pyc"]["path"], pyz + "!/pkg/mod.pyc")
         self.assertEqual(got["pkg/mod.pyc"]["source"], pyz + "!/pkg/mod.py")
 
+    def test_findings_line_zip_stale_is_not_harmless(self):
+        """The interpreter compiles pkg/old.py at every import from the zip (its cache is stale
+        and never rewritten): the findings line counts it to look at, not harmless, each cache
+        once."""
+        pyz = self.build()
+        self.assertEqual(self.loaded(pyz)["pkg.old"], "pkg/old.py")
+        self.assertEqual(self.loaded(pyz)["pkg.old"], "pkg/old.py")  # again: still the source
+        with zipfile.ZipFile(pyz) as z:  # the zip's caches, as the import left it
+            caches = [n for n in z.namelist() if n.endswith(".pyc")]
+        env = clitest.env_c()
+        env["TZ"] = "UTC"
+        pycs = archive_json([pyz], self.tmp, env=env)[0]
+        stale = [p for p in pycs if p["status"] == "stale"]
+        self.assertEqual([p["archive"]["member"] for p in stale], ["pkg/old.pyc"])
+        out = run(["scan", pyz], env=env).stdout.decode()
+        line = [x for x in out.splitlines() if x.startswith("findings: ")][0]
+        look = len(caches) - sum(p["status"] == "fresh" for p in pycs)
+        self.assertTrue(line.startswith("findings: 0 harmless (stale: rewritten on the next "
+                                        "import), %d to look at (1 stale in a zip: never "
+                                        "rewritten, " % look), line)
+
     def test_dos_time_is_local_time(self):
         """zipimport reads the DOS time in the local time of the importing process: a zip
         written in UTC is stale for a process in New York, for the interpreter and for
@@ -376,6 +397,31 @@ demo = ["__pycache__/*.pyc", "*.pyc"]
         self.assertIn(b"4 shipped in a wheel or sdist", p.stdout)
         self.assertEqual(p.stdout.count(b"shipped in a wheel: installed as it is"), 4)
 
+    def test_findings_line_counts_each_cache_once(self):
+        """A wheel of five caches, some stale, one sourceless and one orphaned: five to look
+        at, all shipped, none harmless, none counted twice."""
+        whl = os.path.join(self.tmp, "f-1.0-py3-none-any.whl")
+        with zipfile.ZipFile(whl, "w") as z:
+            z.writestr("f/__init__.py", SRC)
+            z.writestr("f/__pycache__/__init__.%s.pyc" % TAG, header(0, 1, len(SRC)) + BODY)
+            z.writestr("f/mod.py", SRC)
+            z.writestr("f/__pycache__/mod.%s.pyc" % TAG, header(0, 1, len(SRC)) + BODY)
+            z.writestr("f/gone.pyc", header(0, 1, len(SRC)) + BODY)
+            z.writestr("f/__pycache__/orphan.%s.pyc" % TAG, header(0, 1, len(SRC)) + BODY)
+            z.writestr("f/__pycache__/hash.%s.pyc" % TAG, header(3, digest=siphash(SRC)) +
+                       BODY)
+            z.writestr("f/hash.py", SRC)
+            z.writestr("f-1.0.dist-info/WHEEL", b"Wheel-Version: 1.0\n")
+        with zipfile.ZipFile(whl) as z:
+            n = sum(name.endswith(".pyc") for name in z.namelist())
+        self.assertEqual(n, 5)
+        out = run(["scan", "-t", VERSION, whl]).stdout.decode()
+        line = [x for x in out.splitlines() if x.startswith("findings: ")][0]
+        self.assertEqual(line, "findings: 0 harmless (stale: rewritten on the next import), "
+                         "%d to look at (%d shipped in a wheel or sdist)" % (n, n))
+        self.assertIn("\n  stale             2  ", out)  # the statuses are in the table
+        self.assertIn("\n  sourceless        1  ", out)
+
     def test_checked_hash_against_the_source_in_the_wheel(self):
         good, bad = siphash(SRC), siphash(b"x = 2\n")
         whl = os.path.join(self.tmp, "w-1.0-py3-none-any.whl")
@@ -440,6 +486,25 @@ class Sdists(clitest.TempDirCase):
             pycs2, _, a2, _, _ = archive_json([p2], self.tmp)
             self.assertEqual(a2[0]["kind"], "sdist")
             self.assertEqual(by_member(pycs2).keys(), got.keys())
+
+    def test_blank_line_before_the_summary(self):
+        """Shipped caches are listed even when fresh: a blank line parts them from the
+        summary, as it parts a directory's listed caches (scan --all of the same tree)."""
+        st = 1700000000
+        cache = header(0, st, len(SRC)) + BODY
+        path = os.path.join(self.tmp, "demo-1.0.tar.gz")
+        write_file(path, tar_bytes([
+            ("demo-1.0/PKG-INFO", b"Metadata-Version: 2.1\n", {}),
+            ("demo-1.0/demo/__init__.py", SRC, {"mtime": st}),
+            ("demo-1.0/demo/__pycache__/__init__.%s.pyc" % TAG, cache, {}),
+        ], compress="gz"))
+        tree = os.path.join(self.tmp, "tree")
+        with tarfile.open(path) as t:
+            t.extractall(tree)
+        for args in (["-t", VERSION, path], ["--all", "-t", VERSION, tree]):
+            lines = run(["scan"] + args).stdout.decode().splitlines()
+            self.assertTrue(lines[0].startswith("fresh "), lines)
+            self.assertEqual(lines[1:3], ["", "1 cache, %d B" % len(cache)], args)
 
     def test_zip_sdist(self):
         path = os.path.join(self.tmp, "demo-1.0.zip")
