@@ -97,9 +97,28 @@ static void keep_error(struct run *r, char *path, const char *msg, int err)
 	r->merr[r->nmerr++] = (struct merr){r->ordinal, path, msg, err};
 }
 
-/* A member error said: the first max_member_errors of the run, the rest counted. */
+static int normalize(const char *name, pyci_buf *out, int *outside);
+
+/* Whether path, ARCHIVE!/MEMBER as a member error has it, is the member options.member names. */
+static int is_filter(const struct run *r, const char *path)
+{
+	size_t n = strlen(r->path_arg);
+	if (strncmp(path, r->path_arg, n) != 0 || strncmp(path + n, "!/", 2) != 0)
+		return 0;
+	pyci_buf b = PYCI_BUF_INIT;
+	int outside;
+	int same = normalize(path + n + 2, &b, &outside) == 0 && b.len == r->filter.len &&
+		   memcmp(b.data, r->filter.data, b.len) == 0;
+	pyci_buf_free(&b);
+	return same;
+}
+
+/* A member error said: the first max_member_errors of the run, the rest counted; with
+ * options.member, only an error of that member. */
 void ar_say_error(struct run *r, const char *path, const char *msg, int err)
 {
+	if (r->member_filter && !(path && is_filter(r, path)))
+		return; /* of another member than the one asked for */
 	r->member_errors++;
 	if (r->member_errors > r->ao->limits.max_member_errors || !r->aops->error)
 		return;
@@ -1889,8 +1908,16 @@ static int scan_fd(int fd, const char *path, const pyci_archive_options *ao,
 		while (k < r.t.n && !reported(&r, k))
 			k++;
 		if (k == r.t.n) {
-			ar_set_fatal(&r, "no cache of that name in the archive", NULL, ENOENT);
-			rc = not_judged(&r);
+			pyci_buf_clear(&r.path); /* the path of the member asked for */
+			if (aops->error && ao->member && pyci_buf_puts(&r.path, path) == 0 &&
+			    pyci_buf_puts(&r.path, "!/") == 0 &&
+			    pyci_buf_puts(&r.path, ao->member) == 0) {
+				pyci_archive_error e = {r.path.data,
+							"no cache of that name in the archive",
+							NULL, ENOENT, 1};
+				aops->error(aops->ctx, &e);
+			}
+			rc = 1;
 			goto out;
 		}
 	}

@@ -1068,6 +1068,40 @@ class Hostile(clitest.TempDirCase):
         self.assertEqual(summary["errors"], 3)
         self.assertEqual(run(["scan", "-q", "--check", path]).returncode, 1)
 
+    def test_one_member_reports_its_own_errors(self):
+        """dump or scan of ARCHIVE!/MEMBER says the errors of that member (or of the whole
+        archive), not those of the others; a member that is not there is named as asked."""
+        cache = header(0, 1700000000, len(SRC)) + BODY
+        path = os.path.join(self.tmp, "evil.tar")
+        write_file(path, tar_bytes([("ok/z.py", SRC, {"mtime": 1700000000}),
+                                    ("ok/z.pyc", cache, {}), ("../x.pyc", cache, {}),
+                                    ("/abs/y.pyc", cache, {})]))
+        with tarfile.open(path) as t:
+            self.assertEqual(t.getnames(), ["ok/z.py", "ok/z.pyc", "../x.pyc", "/abs/y.pyc"])
+        p = run(["dump", path + "!/ok/z.pyc"], cwd=self.tmp)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stderr, b"")
+        objs = [json.loads(line) for line in p.stdout.splitlines()]
+        self.assertEqual([(o["type"], o["path"]) for o in objs], [("dump", path + "!/ok/z.pyc")])
+        pycs, errors, archives, summary, _ = archive_json([path + "!/ok/z.pyc"], self.tmp)
+        self.assertEqual((len(pycs), errors, summary["errors"]), (1, [], 0))
+        self.assertEqual(archives[0]["member_errors"], 0)
+        # the member asked for is one that leaves the archive: its error is said
+        p = run(["dump", path + "!/../x.pyc"], cwd=self.tmp)
+        self.assertEqual(p.returncode, 2)
+        self.assertEqual([(o["path"], o["message"]) for o in map(json.loads,
+                                                                  p.stdout.splitlines())],
+                         [(path + "!/../x.pyc",
+                           "member name leaves the archive (absolute or ..): not judged"),
+                          (path + "!/../x.pyc", "no cache of that name in the archive")])
+        # a member not there: its own path
+        for cmd in (["dump"], ["scan", "--json"]):
+            p = run(cmd + [path + "!/nothere.pyc"], cwd=self.tmp)
+            self.assertEqual(p.returncode, 2)
+            errs = [o for o in map(json.loads, p.stdout.splitlines()) if o["type"] == "error"]
+            self.assertEqual([(e["path"], e["message"]) for e in errs],
+                             [(path + "!/nothere.pyc", "no cache of that name in the archive")])
+
     def test_zip_name_not_utf8(self):
         """A zip that says its names are UTF-8 (flag 0x800) and holds one that is not: Python
         3's zipimport decodes the names strictly and cannot import anything from it, so the
