@@ -1453,6 +1453,9 @@ static int judge_member(struct run *r, size_t i, struct judged *j)
 		j->verdict.reasons |= PYCI_REASON_BIT(PYCI_R_SHIPPED_WHEEL);
 		if (j->header.mode == PYCI_MODE_UNCHECKED_HASH)
 			j->verdict.reasons |= PYCI_REASON_BIT(PYCI_R_WHEEL_UNCHECKED);
+		/* pip gives the installed .py the time of the install (pypa/pip#13207) */
+		if (j->header.mode == PYCI_MODE_TIMESTAMP && j->verdict.status == PYCI_FRESH)
+			j->verdict.reasons |= PYCI_REASON_BIT(PYCI_R_WHEEL_TIMESTAMP);
 	} else if (r->kind == PYCI_ARCHIVE_SDIST) {
 		j->verdict.reasons |= PYCI_REASON_BIT(PYCI_R_SHIPPED_SDIST);
 	}

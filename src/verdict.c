@@ -470,6 +470,8 @@ const char *pyci_reason_text(pyci_reason r)
 			"unchecked hash in a wheel: runs whatever source is installed beside it",
 		[PYCI_R_SHIPPED_SDIST] = "shipped in an sdist or tarball: unpacked as it is",
 		[PYCI_R_PREFIX_NAME] = prefix_name_text,
+		[PYCI_R_WHEEL_TIMESTAMP] =
+			"stale once installed by an installer that does not keep times (pip)",
 	};
 	return (unsigned)r < PYCI_R_COUNT && text[r] ? text[r] : "unknown reason";
 }

@@ -112,6 +112,7 @@ typedef enum {
 	PYCI_R_WHEEL_UNCHECKED,   /* set by archive.c: ...with an unchecked hash */
 	PYCI_R_SHIPPED_SDIST,     /* set by archive.c: a cache shipped in an sdist or tarball */
 	PYCI_R_PREFIX_NAME,       /* a __pycache__ name outside __pycache__ (cachename.h) */
+	PYCI_R_WHEEL_TIMESTAMP,   /* set by archive.c: a fresh timestamp cache in a wheel */
 	PYCI_R_COUNT
 } pyci_reason;
 

@@ -422,6 +422,53 @@ demo = ["__pycache__/*.pyc", "*.pyc"]
         self.assertIn("\n  stale             2  ", out)  # the statuses are in the table
         self.assertIn("\n  sourceless        1  ", out)
 
+    def test_timestamp_cache_is_stale_once_pip_installs_it(self):
+        """pip gives an installed file the time of the install, not the wheel's
+        (pypa/pip#13207): a timestamp cache fresh in the wheel is stale once installed, as the
+        interpreter importing the installed package says; the wheel's record says so."""
+        dt = (2023, 5, 6, 8, 8, 10)
+        t = 1683360490  # dt in UTC
+        whl = os.path.join(self.tmp, "tpip-1.0-py3-none-any.whl")
+        with zipfile.ZipFile(whl, "w") as z:
+            for name, data in (
+                    ("tpip/__init__.py", SRC),
+                    ("tpip/__pycache__/__init__.%s.pyc" % TAG, header(0, t, len(SRC)) + BODY),
+                    ("tpip-1.0.dist-info/WHEEL", b"Wheel-Version: 1.0\nGenerator: test\n"
+                     b"Root-Is-Purelib: true\nTag: py3-none-any\n"),
+                    ("tpip-1.0.dist-info/METADATA", b"Metadata-Version: 2.1\nName: tpip\n"
+                     b"Version: 1.0\n"),
+                    ("tpip-1.0.dist-info/RECORD", b"")):
+                z.writestr(zipfile.ZipInfo(name, dt), data)
+        env = clitest.env_c()
+        env["TZ"] = "UTC"
+        pycs, _, _, _, _ = archive_json(["-t", VERSION, whl], self.tmp, env=env)
+        self.assertEqual([p["status"] for p in pycs], ["fresh"])
+        reason = "stale once installed by an installer that does not keep times (pip)"
+        self.assertIn(reason, pycs[0]["reasons"])
+        target = os.path.join(self.tmp, "site")
+        penv = py_env()
+        penv["TZ"] = "UTC"
+        p = subprocess.run([PY3, "-m", "pip", "install", "-q", "--no-deps", "--no-index",
+                            "--no-compile", "--target", target, whl], env=penv,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        self.assertNotEqual(int(os.stat(os.path.join(target, "tpip", "__init__.py")).st_mtime), t)
+        pycs = archive_json(["-t", VERSION, target], self.tmp, env=env)[0]
+        self.assertEqual([p["status"] for p in pycs], ["stale"])
+        p = subprocess.run([PY3, "-v", "-c", "import sys; sys.path.insert(0, %r); import tpip"
+                            % target], env=penv, stderr=subprocess.PIPE, check=True)
+        self.assertIn(b"# bytecode is stale for 'tpip'\n", p.stderr)
+        # only there: not on a stale one (test_findings_line...) nor a hash-based one
+        whl2 = os.path.join(self.tmp, "tpip2-1.0-py3-none-any.whl")
+        with zipfile.ZipFile(whl2, "w") as z:
+            z.writestr("tpip2/__init__.py", SRC)
+            z.writestr("tpip2/__pycache__/__init__.%s.pyc" % TAG, header(0, 1, len(SRC)) + BODY)
+            z.writestr("tpip2/a.py", SRC)
+            z.writestr("tpip2/__pycache__/a.%s.pyc" % TAG, header(3, digest=siphash(SRC)) + BODY)
+        pycs = archive_json(["-t", VERSION, whl2], self.tmp, env=env)[0]
+        self.assertEqual(sorted(p["status"] for p in pycs), ["fresh", "stale"])
+        self.assertFalse(any(reason in p["reasons"] for p in pycs))
+
     def test_checked_hash_against_the_source_in_the_wheel(self):
         good, bad = siphash(SRC), siphash(b"x = 2\n")
         whl = os.path.join(self.tmp, "w-1.0-py3-none-any.whl")
