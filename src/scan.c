@@ -1286,6 +1286,17 @@ static void submit_all(struct scanner *sc, struct job *groups)
 	*groups = (struct job){0};
 }
 
+/* submit_all, then whether the scan goes on: 0, or -1 with errno (why it stopped). */
+static int submit_checked(struct scanner *sc, struct job *groups)
+{
+	submit_all(sc, groups);
+	if (sc->stopped) {
+		errno = sc->stop_errno;
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * The serial walk's scope for a directory at `depth`: that of its nearest ancestor that holds
  * a pyvenv.cfg naming an interpreter.  The walk is depth first, so the scopes kept of
@@ -1342,12 +1353,7 @@ static int visit(void *ctx, const pyci_dir *dir, const pyci_dir *pycache)
 		stop(sc, errno);
 	else if (c.scope != scope && serial_push(sc, c.scope, dir->depth) != 0)
 		stop(sc, ENOMEM);
-	submit_all(sc, &groups);
-	if (sc->stopped) {
-		errno = sc->stop_errno;
-		return -1;
-	}
-	return 0;
+	return submit_checked(sc, &groups);
 }
 
 /* ops->done: report every job still in flight; their holds go back before the walk ends. */
@@ -1870,12 +1876,7 @@ int scanner_site(struct scanner *sc, const scan_site *s)
 	}
 	if ((s->srcfd >= 0 && g.srcfd < 0) || make_group(&c, &g) != 0)
 		stop(sc, errno);
-	submit_all(sc, &groups);
-	if (sc->stopped) {
-		errno = sc->stop_errno;
-		return -1;
-	}
-	return 0;
+	return submit_checked(sc, &groups);
 }
 
 int scanner_venv(struct scanner *sc, int dirfd, const char *display,
@@ -1899,12 +1900,7 @@ int scanner_venv(struct scanner *sc, int dirfd, const char *display,
 	     v = v->next)
 		if (notice_group(&groups, v) != 0)
 			stop(sc, ENOMEM);
-	submit_all(sc, &groups);
-	if (sc->stopped) {
-		errno = sc->stop_errno;
-		return -1;
-	}
-	return 0;
+	return submit_checked(sc, &groups);
 }
 
 int scanner_error(struct scanner *sc, const char *path, pyci_walk_err kind, int err)
