@@ -150,6 +150,18 @@ class TempDirCase(unittest.TestCase):
         subprocess.run(["rm", "-rf", "--", self.tmp], check=False)
 
 
+def pyenv_python(version):
+    """The newest pyenv interpreter of a version ("3.12", "2.7"): the real interpreter a test
+    asks; fails the test when it is missing (never a skip)."""
+    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    versions = os.path.join(root, "versions")
+    found = sorted(os.path.join(versions, v, "bin", "python") for v in os.listdir(versions)
+                   if v.startswith(version + ".")) if os.path.isdir(versions) else []
+    if not found:
+        raise AssertionError("no pyenv interpreter for %s under %s" % (version, root))
+    return found[-1]
+
+
 def main():
     suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules["__main__"])
     runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2)

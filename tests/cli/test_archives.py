@@ -13,7 +13,6 @@ truncated, corrupt, bombs past the ratio and size limits, names that leave the a
 not UTF-8, links and devices, a million members, with their memory measured (wait4); and clean,
 which refuses archives.  zipimport across every interpreter: tests/conformance/zipimport.py.
 """
-import glob
 import gzip
 import hashlib
 import io
@@ -29,7 +28,7 @@ import zipfile
 
 sys.dont_write_bytecode = True  # no caches in tests/cli
 import clitest  # noqa: E402
-from clitest import run, write_file  # noqa: E402
+from clitest import pyenv_python, run, write_file  # noqa: E402
 
 if clitest.BIN:
     clitest.BIN = os.path.abspath(clitest.BIN)  # runs happen in other directories
@@ -100,15 +99,6 @@ def tar_bytes(entries, compress=None):
                 t.addfile(ti)
     raw = bio.getvalue()
     return gzip.compress(raw, mtime=0) if compress == "gz" else raw
-
-
-def pyenv_python(version):
-    """The pyenv interpreter of a version ("2.7"); fails the test when missing."""
-    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
-    found = sorted(glob.glob(os.path.join(root, "versions", version + ".*", "bin", "python")))
-    if not found:
-        raise AssertionError("no pyenv interpreter for %s under %s" % (version, root))
-    return found[-1]
 
 
 def by_member(pycs):

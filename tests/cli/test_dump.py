@@ -13,7 +13,6 @@ cannot start under RLIMIT_AS.
 """
 import atexit
 import datetime
-import glob
 import hashlib
 import json
 import os
@@ -29,7 +28,7 @@ import tempfile
 
 sys.dont_write_bytecode = True  # no caches in tests/cli
 import clitest  # noqa: E402
-from clitest import run, write_file  # noqa: E402
+from clitest import pyenv_python, run, write_file  # noqa: E402
 
 # absolute, so that runs with another cwd find them too (clitest.run reads clitest.BIN)
 if clitest.BIN:
@@ -68,15 +67,6 @@ class C(object):
 
 # ------------------------------------------------------------------------------------------------
 # Tools
-
-
-def pyenv_python(version):
-    """The pyenv interpreter of a version ("3.12", "2.7"); fails the test when missing."""
-    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
-    found = sorted(glob.glob(os.path.join(root, "versions", version + ".*", "bin", "python")))
-    if not found:
-        raise AssertionError("no pyenv interpreter for %s under %s" % (version, root))
-    return found[-1]
 
 
 def py_env():

@@ -22,7 +22,7 @@ import sys
 
 sys.dont_write_bytecode = True  # no caches in tests/cli
 import clitest  # noqa: E402
-from clitest import write_file  # noqa: E402
+from clitest import pyenv_python, write_file  # noqa: E402
 
 if clitest.BIN:
     clitest.BIN = os.path.abspath(clitest.BIN)
@@ -53,16 +53,6 @@ PER_THREAD_AS = 72 * MIB
 N = 24_000_000     # None in the big tuple: a 24 MB body
 N_JOBS = 16_000_000
 JOBS_CACHES = 6
-
-
-def pyenv_python(version):
-    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
-    versions = os.path.join(root, "versions")
-    found = sorted(os.path.join(versions, v, "bin", "python") for v in os.listdir(versions)
-                   if v.startswith(version + ".")) if os.path.isdir(versions) else []
-    if not found:
-        raise AssertionError("no pyenv interpreter for %s under %s" % (version, root))
-    return found[-1]
 
 
 # Writes the cache: header (3.12 magic, timestamp mode) + marshal.dumps of a module's code whose
