@@ -214,24 +214,19 @@ static int findings_text(struct scan_cli *c)
 	(void)snprintf(n, sizeof(n), "%llu to look at", look); /* fits */
 	rc |= cli_styled(b, look ? "1" : NULL, n, 0);
 	const char *sep = " (";
-	if (c->line.unchecked) {
-		rc |= pyci_buf_printf(b, "%s%llu unchecked-stale: run as they are", sep,
-				      c->line.unchecked);
-		sep = ", ";
-	}
-	if (c->line.same_second) {
-		rc |= pyci_buf_printf(b, "%s%llu same-second: fresh, but the old code runs", sep,
-				      c->line.same_second);
-		sep = ", ";
-	}
-	if (c->line.zip_stale) {
-		rc |= pyci_buf_printf(b, "%s%llu stale in a zip: never rewritten", sep,
-				      c->line.zip_stale);
-		sep = ", ";
-	}
-	if (c->line.shipped) {
-		rc |= pyci_buf_printf(b, "%s%llu shipped in a wheel or sdist", sep,
-				      c->line.shipped);
+	const struct {
+		unsigned long long n;
+		const char *what;
+	} kinds[] = {
+		{c->line.unchecked, "unchecked-stale: run as they are"},
+		{c->line.same_second, "same-second: fresh, but the old code runs"},
+		{c->line.zip_stale, "stale in a zip: never rewritten"},
+		{c->line.shipped, "shipped in a wheel or sdist"},
+	};
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (!kinds[i].n)
+			continue;
+		rc |= pyci_buf_printf(b, "%s%llu %s", sep, kinds[i].n, kinds[i].what);
 		sep = ", ";
 	}
 	for (int i = PYCI_ORPHANED; i < PYCI_STATUS_COUNT; i++) {
