@@ -150,6 +150,22 @@ class TempDirCase(unittest.TestCase):
         subprocess.run(["rm", "-rf", "--", self.tmp], check=False)
 
 
+def interp_env():
+    """The environment for a real interpreter that must write its caches: no PYTHON*
+    variable (this machine exports PYTHONDONTWRITEBYTECODE=1)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+
+
+def sh(args, **kw):
+    """Run a tool or an interpreter (interp_env unless env= is given); its stdout as text, or
+    the test fails with its stderr."""
+    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       env=kw.pop("env", interp_env()), **kw)
+    if p.returncode != 0:
+        raise AssertionError("%r failed: %s" % (args, p.stderr.decode(errors="replace")))
+    return p.stdout.decode()
+
+
 def pyenv_python(version):
     """The newest pyenv interpreter of a version ("3.12", "2.7"): the real interpreter a test
     asks; fails the test when it is missing (never a skip)."""

@@ -23,7 +23,8 @@ import shutil
 import subprocess
 import zipfile
 
-from clitest import TempDirCase, main, parse_clean_jsonl, run, scan_json, snapshot, write_file
+from clitest import (TempDirCase, interp_env, main, parse_clean_jsonl, run,  # noqa: F401
+                     scan_json, sh, snapshot, write_file)
 
 PYENV = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
 PY312 = os.path.join(PYENV, "versions", "3.12.1", "bin", "python")
@@ -31,19 +32,6 @@ PY311 = os.path.join(PYENV, "versions", "3.11.7", "bin", "python")
 PY39 = os.path.join(PYENV, "versions", "3.9.18", "bin", "python")
 HOST_OS = "/usr/lib/python3.11/os.py"  # Debian's python3.11: on the host, not in the root
 SITE = "usr/lib/python3.12/site-packages"
-
-
-def interp_env():
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    return env
-
-
-def sh(args, **kw):
-    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       env=kw.pop("env", interp_env()), **kw)
-    if p.returncode != 0:
-        raise AssertionError("%r failed: %s" % (args, p.stderr.decode(errors="replace")))
-    return p.stdout.decode()
 
 
 def statuses(pycs, key="installed"):

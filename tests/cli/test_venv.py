@@ -25,7 +25,7 @@ import os
 import re
 import subprocess
 
-from clitest import TempDirCase, env_c, json_lines, main, run, run_as_nobody, write_file
+from clitest import TempDirCase, env_c, json_lines, main, run, run_as_nobody, sh, write_file
 
 PYENV = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
 PY312 = os.path.join(PYENV, "versions", "3.12.1", "bin", "python")
@@ -36,26 +36,10 @@ VIRTUALENV = "/usr/bin/virtualenv"
 SYSTEM_PATH = "/usr/bin:/bin"
 
 
-def interp_env():
-    """The environment for an interpreter that must write its caches."""
-    env = dict(os.environ)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env.pop("PYTHONPYCACHEPREFIX", None)
-    return env
-
-
 def tool_env(path=SYSTEM_PATH):
     env = env_c()
     env["PATH"] = path
     return env
-
-
-def sh(args, **kw):
-    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       env=kw.pop("env", interp_env()), **kw)
-    if p.returncode != 0:
-        raise AssertionError("%r failed: %s" % (args, p.stderr.decode(errors="replace")))
-    return p.stdout.decode()
 
 
 # Who answers what: the target name pycinspect gives an interpreter, asked of the interpreter.
