@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "arrun.h"
+#include "preadall.h"
 
 #define MAX_LAYER_THREADS 8 /* as for a directory (scan.h) */
 
@@ -124,23 +125,6 @@ static void note_failed(struct par *p, uint32_t layer)
 		;
 }
 
-/* pread all of len bytes at off.  0, or -1 (errno; EIO: the file is shorter). */
-static int pread_all(int fd, void *buf, size_t len, uint64_t off)
-{
-	for (size_t k = 0; k < len;) {
-		ssize_t n = pread(fd, (char *)buf + k, len - k, (off_t)(off + k));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			return -1;
-		}
-		k += (size_t)n;
-	}
-	return 0;
-}
-
 /* A job: its layer read into a run of its own (j->sub, kept for the merge). */
 static void run_job(struct par *p, struct job *j)
 {
@@ -169,7 +153,7 @@ static void run_job(struct par *p, struct job *j)
 		ar_enter_locale(s);
 		/* the bytes the tarball's reader sniffed (and counted) come first, as in the one
 		 * walk */
-		if (pread_all(m->fd, prefix, (size_t)j->got, j->off) != 0) {
+		if (pyci_pread_exact(m->fd, prefix, (size_t)j->got, j->off) != 0) {
 			ar_set_fatal(s, "archive not judged: cannot read it", NULL, errno);
 		} else {
 			struct nest ns = {.r = s,

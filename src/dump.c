@@ -42,6 +42,7 @@
 #include "pycinspect/record.h"
 #include "pycinspect/srchash.h"
 #include "pycinspect/verdict.h"
+#include "preadall.h"
 #include "readopen.h"
 #include "sslerr.h"
 
@@ -204,23 +205,12 @@ static int read_class(int fd, uint64_t size, struct file_facts *f)
 	f->have_jclass = 1;
 	if (!f->jclass.has_filename)
 		return 0;
-	size_t len = f->jclass.filename_len, got = 0;
+	size_t len = f->jclass.filename_len;
 	f->filename = malloc(len + 1);
 	if (!f->filename)
 		return -1;
-	while (got < len) {
-		ssize_t n = pread(fd, f->filename + got, len - got,
-				  (off_t)(f->jclass.filename_off + got));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO; /* shorter than when it was decoded: it changed */
-			return -1;
-		}
-		got += (size_t)n;
-	}
-	return 0;
+	/* EIO: shorter than when it was decoded, it changed */
+	return pyci_pread_exact(fd, f->filename, len, f->jclass.filename_off);
 }
 
 /* Read the cache through r->dirfd, hashing as we go, and holding at most hold bytes of the

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "preadall.h"
+
 #define EOCD_SIZE 22
 #define EOCD64_SIZE 56
 #define EOCD64_LOCATOR_SIZE 20
@@ -38,25 +40,6 @@ static uint32_t le32(const unsigned char *p)
 static uint64_t le64(const unsigned char *p)
 {
 	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
-/* Read exactly n bytes at off (fewer only at the end of the file: *got says how many). */
-static int read_at(int fd, unsigned char *buf, size_t n, uint64_t off, size_t *got)
-{
-	size_t done = 0;
-	while (done < n) {
-		ssize_t r = pread(fd, buf + done, n - done, (off_t)(off + done));
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (r == 0)
-			break;
-		done += (size_t)r;
-	}
-	*got = done;
-	return 0;
 }
 
 /* The last occurrence of the 4 bytes sig in buf[0 .. n), or -1 (bytes.rfind). */
@@ -82,7 +65,7 @@ static int need(struct window *w, uint64_t off, size_t n)
 	if (off >= w->start && off + n <= w->start + w->len)
 		return 0;
 	size_t got;
-	if (read_at(w->fd, w->buf, WINDOW, off, &got) != 0)
+	if (pyci_pread_upto(w->fd, w->buf, WINDOW, off, &got) != 0)
 		return -1;
 	w->start = off;
 	w->len = got;
@@ -124,7 +107,7 @@ int zipdir_read(int fd, int (*fn)(void *ctx, const zipdir_entry *e), void *ctx, 
 	size_t span = MAX_COMMENT + EOCD_SIZE + EOCD64_SIZE + EOCD64_LOCATOR_SIZE;
 	uint64_t tail = file_size > span ? file_size - span : 0;
 	size_t got;
-	if (read_at(fd, w.buf, span, tail, &got) != 0)
+	if (pyci_pread_upto(fd, w.buf, span, tail, &got) != 0)
 		goto out;
 	long pos = rfind4(w.buf, got, "PK\005\006");
 	long pos64 = rfind4(w.buf, got, "PK\006\006");
